@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { RestError } from '@azure/core-rest-pipeline';
+import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
+import type { BackupStore } from '../../ports/storage';
+import { fromInclusive, MAX_PUT_PAGE, type Range } from '../../engine/ranges';
+
+function isStatus(err: unknown, status: number): boolean {
+  return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
+}
+
+/** Page-range listings on a page blob come back with inclusive ends; normalise once here. */
+export function rangesFromListing(pageRange: { offset: number; count?: number }[] | undefined): Range[] {
+  // The non-list SDK calls report count = end - start of the service's inclusive range, not a length.
+  return (pageRange ?? []).map((r) => fromInclusive(r.offset, r.offset + (r.count ?? 0)));
+}
+
+/** BackupStore on an Azure Storage (or Azurite) container. */
+export class BlobBackupStore implements BackupStore {
+  constructor(private readonly container: ContainerClient) {}
+
+  private page(name: string, snapshot?: string): PageBlobClient {
+    const c = this.container.getPageBlobClient(name);
+    return snapshot ? c.withSnapshot(snapshot) : c;
+  }
+
+  async ensureContainer(): Promise<void> {
+    await this.container.createIfNotExists();
+  }
+
+  async ensureShard(name: string, size: number): Promise<void> {
+    const blob = this.page(name);
+    try {
+      const props = await blob.getProperties();
+      if (props.contentLength !== size) await blob.resize(size);
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+      try {
+        await blob.create(size, { conditions: { ifNoneMatch: '*' } });
+      } catch (e) {
+        // Another segment of the same disk created it first; make sure the size matches.
+        if (!isStatus(e, 409) && !isStatus(e, 412)) throw e;
+        const props = await blob.getProperties();
+        if (props.contentLength !== size) await blob.resize(size);
+      }
+    }
+  }
+
+  async resetShard(name: string, size: number): Promise<void> {
+    // Shrinking to zero drops every page but keeps the blob's snapshots (older recovery points).
+    await this.ensureShard(name, size);
+    const blob = this.page(name);
+    await blob.resize(0);
+    await blob.resize(size);
+  }
+
+  async readShard(name: string, range: Range): Promise<Buffer> {
+    return this.read(this.page(name), range);
+  }
+
+  private async read(blob: PageBlobClient, range: Range): Promise<Buffer> {
+    const len = range.end - range.start;
+    const buf = Buffer.alloc(len);
+    const res = await blob.download(range.start, len);
+    let o = 0;
+    for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) {
+      chunk.copy(buf, o);
+      o += chunk.length;
+    }
+    if (o !== len) throw Object.assign(new Error(`short read: ${o} of ${len} bytes`), { code: 'ECONNRESET' });
+    return buf;
+  }
+
+  async putPages(name: string, offset: number, data: Buffer): Promise<void> {
+    if (data.length > MAX_PUT_PAGE) throw new RangeError('Put Page over 4 MiB');
+    const md5 = createHash('md5').update(data).digest();
+    await this.page(name).uploadPages(data, offset, data.length, { transactionalContentMD5: md5 });
+  }
+
+  async clearPages(name: string, range: Range): Promise<void> {
+    await this.page(name).clearPages(range.start, range.end - range.start);
+  }
+
+  async snapshotShard(name: string): Promise<string> {
+    const res = await this.page(name).createSnapshot();
+    if (!res.snapshot) throw new Error('the storage service returned no snapshot id');
+    return res.snapshot;
+  }
+
+  async shardSnapshotRanges(name: string, snapshot: string, window: Range): Promise<Range[]> {
+    const res = await this.page(name, snapshot).getPageRanges(window.start, window.end - window.start);
+    return rangesFromListing(res.pageRange);
+  }
+
+  async readShardSnapshot(name: string, snapshot: string, range: Range): Promise<Buffer> {
+    return this.read(this.page(name, snapshot), range);
+  }
+
+  async deleteShardSnapshot(name: string, snapshot: string): Promise<void> {
+    try {
+      await this.page(name, snapshot).delete();
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+  }
+
+  async putObject(name: string, data: Buffer): Promise<void> {
+    await this.container.getBlockBlobClient(name).uploadData(data);
+  }
+
+  async getObject(name: string): Promise<Buffer | undefined> {
+    try {
+      return await this.container.getBlockBlobClient(name).downloadToBuffer();
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  async deleteObject(name: string): Promise<void> {
+    await this.container.getBlobClient(name).deleteIfExists();
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    for await (const b of this.container.listBlobsFlat({ prefix })) {
+      await this.container.getBlobClient(b.name).deleteIfExists({ deleteSnapshots: 'include' });
+    }
+  }
+}

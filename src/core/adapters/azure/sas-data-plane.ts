@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { AnonymousCredential, PageBlobClient, newPipeline, type StoragePipelineOptions } from '@azure/storage-blob';
+import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
+import { MAX_PUT_PAGE, type Range } from '../../engine/ranges';
+import { rangesFromListing } from './blob-backup-store';
+
+/**
+ * Managed-disk data through SAS URLs (what grantAccess returns). The SDK's own retries are off: the engine
+ * retries with back-off and lowers its concurrency on throttling, which it can only do if it sees the 503s.
+ */
+export class SasDataPlane implements DataPlane {
+  constructor(private readonly options: StoragePipelineOptions = {}) {}
+
+  private client(sasUrl: string): PageBlobClient {
+    const pipeline = newPipeline(new AnonymousCredential(), { ...this.options, retryOptions: { maxTries: 1 } });
+    return new PageBlobClient(sasUrl, pipeline);
+  }
+
+  openSource(sasUrl: string): SourceSnapshot {
+    const blob = this.client(sasUrl);
+    return {
+      async validRanges(window: Range): Promise<Range[]> {
+        const res = await blob.getPageRanges(window.start, window.end - window.start);
+        return rangesFromListing(res.pageRange);
+      },
+      async diff(window: Range, baseSasUrl: string): Promise<RangeDiff> {
+        const res = await blob.getPageRangesDiffForManagedDisks(window.start, window.end - window.start, baseSasUrl);
+        return { changed: rangesFromListing(res.pageRange), cleared: rangesFromListing(res.clearRange) };
+      },
+      async read(range: Range): Promise<Buffer> {
+        const len = range.end - range.start;
+        const buf = Buffer.alloc(len);
+        const res = await blob.download(range.start, len);
+        let o = 0;
+        for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) {
+          chunk.copy(buf, o);
+          o += chunk.length;
+        }
+        if (o !== len) throw Object.assign(new Error(`short read: ${o} of ${len} bytes`), { code: 'ECONNRESET' });
+        return buf;
+      },
+    };
+  }
+
+  openTarget(sasUrl: string): TargetDisk {
+    const blob = this.client(sasUrl);
+    return {
+      async putPages(offset: number, data: Buffer): Promise<void> {
+        if (data.length > MAX_PUT_PAGE) throw new RangeError('Put Page over 4 MiB');
+        const md5 = createHash('md5').update(data).digest();
+        await blob.uploadPages(data, offset, data.length, { transactionalContentMD5: md5 });
+      },
+    };
+  }
+}

@@ -1,0 +1,208 @@
+import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
+import { AdaptiveLimiter, classify, withRetry, type RetryOptions, defaultRetry } from './pacer';
+import { isAllZero, sha256, type CellDelta } from './manifest';
+import { coalesce, len, planCells, rangesCover, windows, type CellWork, type Range } from './ranges';
+import { toShardPieces } from './shards';
+import { CancelledError, newCopyStats, type CopyStats } from './stats';
+
+export interface SegmentCopyPlan {
+  segment: Range;
+  diskSize: number;
+  shardSize: number;
+  /** Blob name of shard n: shardName(n). */
+  shardName: (index: number) => string;
+  /** SAS URL of the base snapshot for a diff; absent = full copy of the valid ranges. */
+  baseSasUrl?: string;
+  /** Cells that are non-zero in the previous recovery point; others are known to be zero in the shards. */
+  previousCells: ReadonlySet<number>;
+  /** Resume point: every planned cell with index below this is done and in `delta`. */
+  resumeFromCell?: number;
+  resumeDelta?: CellDelta;
+  concurrency: number;
+  diffWindow: number;
+  retry?: RetryOptions;
+  checkpointEveryCells?: number;
+}
+
+export interface SegmentCopyDeps {
+  source: SourceSnapshot;
+  store: BackupStore;
+  /** Called when the source answers 403 (SAS expired or revoked): returns a fresh reader. */
+  renewSource?: () => Promise<SourceSnapshot>;
+  saveCheckpoint?: (nextCell: number, delta: CellDelta, stats: CopyStats) => Promise<void>;
+  isCancelled?: () => Promise<boolean>;
+  onProgress?: (stats: CopyStats) => void;
+}
+
+export interface SegmentCopyResult {
+  delta: CellDelta;
+  stats: CopyStats;
+}
+
+/**
+ * Copies one segment of a disk: only changed pages are read from the source; each touched 4 MiB cell is
+ * rebuilt in memory (from the previous image only where the change does not cover it and the cell was not
+ * zero before), written as Put Page / Clear Pages into its shard and hashed for the manifest.
+ */
+export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps): Promise<SegmentCopyResult> {
+  const stats = newCopyStats();
+  const limiter = new AdaptiveLimiter(plan.concurrency);
+  const retry: RetryOptions = { ...(plan.retry ?? defaultRetry), onThrottle: () => { stats.throttled++; limiter.onThrottle(); } };
+  let source = deps.source;
+
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = await withRetry(fn, retry);
+    limiter.onSuccess();
+    return r;
+  };
+  const sourceCall = async <T>(fn: (s: SourceSnapshot) => Promise<T>): Promise<T> => {
+    try {
+      return await call(() => fn(source));
+    } catch (err) {
+      if (deps.renewSource && (err as { statusCode?: number }).statusCode === 403) {
+        source = await deps.renewSource();
+        stats.sasRenewals++;
+        return call(() => fn(source));
+      }
+      throw err;
+    }
+  };
+
+  const diff = await listChanges(plan, sourceCall, stats);
+  const cells = planCells(diff.changed, diff.cleared, plan.diskSize).filter((c) => c.index >= (plan.resumeFromCell ?? 0));
+  stats.changedBytes = diff.changed.reduce((n, r) => n + len(r), 0);
+  stats.cellsPlanned = cells.length;
+
+  const delta: CellDelta = new Map(plan.resumeDelta ?? []);
+  const done = new Set<number>();
+  let nextPos = 0; // position in `cells` below which everything is done
+  let sinceCheckpoint = 0;
+  let cancelled = false;
+  let checkpointing: Promise<void> = Promise.resolve();
+
+  const advance = (): void => {
+    while (nextPos < cells.length && done.has(cells[nextPos]!.index)) nextPos++;
+  };
+
+  await runPool(cells, limiter, async (cell) => {
+    if (cancelled || (deps.isCancelled && (await deps.isCancelled()))) {
+      cancelled = true;
+      return;
+    }
+    delta.set(cell.index, await copyCell(cell, plan, sourceCall, call, deps.store, stats));
+    done.add(cell.index);
+    stats.cellsDone++;
+    deps.onProgress?.(stats);
+    advance();
+    if (deps.saveCheckpoint && ++sinceCheckpoint >= (plan.checkpointEveryCells ?? 64)) {
+      sinceCheckpoint = 0;
+      const nextCell = nextPos < cells.length ? cells[nextPos]!.index : plan.segment.end;
+      const snapshot = new Map([...delta].filter(([i]) => i < nextCell));
+      checkpointing = checkpointing.then(() => deps.saveCheckpoint!(nextCell, snapshot, stats));
+      await checkpointing;
+    }
+  });
+  await checkpointing;
+  if (cancelled) throw new CancelledError();
+  return { delta, stats };
+}
+
+type Caller = <T>(fn: () => Promise<T>) => Promise<T>;
+type SourceCaller = <T>(fn: (s: SourceSnapshot) => Promise<T>) => Promise<T>;
+
+async function listChanges(plan: SegmentCopyPlan, sourceCall: SourceCaller, stats: CopyStats): Promise<RangeDiff> {
+  const changed: Range[] = [];
+  const cleared: Range[] = [];
+  const ask = async (w: Range, size: number): Promise<void> => {
+    try {
+      stats.rangeRequests++;
+      if (plan.baseSasUrl) {
+        const d = await sourceCall((s) => s.diff(w, plan.baseSasUrl!));
+        changed.push(...d.changed);
+        cleared.push(...d.cleared);
+      } else {
+        changed.push(...(await sourceCall((s) => s.validRanges(w))));
+      }
+    } catch (err) {
+      // A fragmented disk can make one large window time out: ask again in halves, as Azure recommends.
+      const c = classify(err);
+      const status = (err as { statusCode?: number }).statusCode;
+      if (size > 64 * 1024 * 1024 && c.retryable && (status === 408 || status === 500 || status === undefined)) {
+        for (const half of windows(w, size / 2)) await ask(half, size / 2);
+        return;
+      }
+      throw err;
+    }
+  };
+  for (const w of windows(plan.segment, plan.diffWindow)) await ask(w, plan.diffWindow);
+  return { changed: coalesce(changed), cleared: coalesce(cleared) };
+}
+
+async function copyCell(
+  cell: CellWork,
+  plan: SegmentCopyPlan,
+  sourceCall: SourceCaller,
+  call: Caller,
+  store: BackupStore,
+  stats: CopyStats,
+): Promise<Buffer | null> {
+  const { span } = cell;
+  const covered = rangesCover([...cell.changed, ...cell.cleared], span);
+  const [piece] = toShardPieces(span, plan.shardSize);
+  const shard = plan.shardName(piece!.shard);
+  const shardBase = piece!.shard * plan.shardSize;
+  let image: Buffer;
+  if (!covered && plan.previousCells.has(cell.index)) {
+    image = await call(() => store.readShard(shard, { start: span.start - shardBase, end: span.end - shardBase }));
+    stats.backupBytesRead += image.length;
+  } else {
+    image = Buffer.alloc(len(span));
+  }
+  for (const r of cell.cleared) image.fill(0, r.start - span.start, r.end - span.start);
+
+  for (const r of cell.changed) {
+    const data = await sourceCall((s) => s.read(r));
+    stats.sourceBytesRead += data.length;
+    stats.sourceReads++;
+    data.copy(image, r.start - span.start);
+  }
+  // A resume rebuilds the whole cell from the (possibly half-written) shard plus every change, so a cell cut
+  // off between two writes still ends byte-exact.
+  for (const r of cell.changed) {
+    const part = image.subarray(r.start - span.start, r.end - span.start);
+    const local = { start: r.start - shardBase, end: r.end - shardBase };
+    if (isAllZero(part)) {
+      await call(() => store.clearPages(shard, local));
+      stats.clearRequests++;
+      stats.zeroBytesSkipped += part.length;
+    } else {
+      await call(() => store.putPages(shard, local.start, part));
+      stats.putRequests++;
+      stats.bytesUploaded += part.length;
+    }
+  }
+  for (const r of cell.cleared) {
+    await call(() => store.clearPages(shard, { start: r.start - shardBase, end: r.end - shardBase }));
+    stats.clearRequests++;
+  }
+  return isAllZero(image) ? null : sha256(image);
+}
+
+/** Runs `work` over items with at most limiter.limit in flight; the first failure stops new work. */
+export async function runPool<T>(items: readonly T[], limiter: AdaptiveLimiter, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await limiter.run(() => work(item));
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(items.length, limiter.limit));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (failure !== undefined) throw failure;
+}

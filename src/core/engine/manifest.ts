@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { CELL } from './ranges';
+
+/**
+ * A recovery point's manifest for one disk: the SHA-256 of every 4 MiB grid cell that is not entirely zero.
+ * Missing cells are zero. It describes the complete image (not a delta), so any point can be verified alone.
+ */
+export interface DiskManifest {
+  diskSize: number;
+  cells: Map<number, Buffer>;
+}
+
+const MAGIC = Buffer.from('VMBM0001');
+const ENTRY = 8 + 32;
+
+export function encodeManifest(m: DiskManifest): Buffer {
+  const indexes = [...m.cells.keys()].sort((a, b) => a - b);
+  const out = Buffer.alloc(MAGIC.length + 16 + indexes.length * ENTRY);
+  MAGIC.copy(out, 0);
+  out.writeBigUInt64BE(BigInt(m.diskSize), 8);
+  out.writeBigUInt64BE(BigInt(indexes.length), 16);
+  let o = 24;
+  for (const i of indexes) {
+    out.writeBigUInt64BE(BigInt(i), o);
+    m.cells.get(i)!.copy(out, o + 8);
+    o += ENTRY;
+  }
+  return out;
+}
+
+export class ManifestFormatError extends Error {}
+
+export function decodeManifest(buf: Buffer): DiskManifest {
+  if (buf.length < 24 || !buf.subarray(0, 8).equals(MAGIC)) throw new ManifestFormatError('not a vmbackup manifest');
+  const diskSize = Number(buf.readBigUInt64BE(8));
+  const count = Number(buf.readBigUInt64BE(16));
+  if (buf.length !== 24 + count * ENTRY) throw new ManifestFormatError('manifest is truncated');
+  const cells = new Map<number, Buffer>();
+  for (let k = 0, o = 24; k < count; k++, o += ENTRY) {
+    cells.set(Number(buf.readBigUInt64BE(o)), Buffer.from(buf.subarray(o + 8, o + ENTRY)));
+  }
+  return { diskSize, cells };
+}
+
+/** Cell updates of one segment: a hash, or null when the cell became all zero. */
+export type CellDelta = Map<number, Buffer | null>;
+
+export function encodeDelta(d: CellDelta): Buffer {
+  const out = Buffer.alloc(8 + d.size * (8 + 1 + 32));
+  out.writeBigUInt64BE(BigInt(d.size), 0);
+  let o = 8;
+  for (const [i, h] of [...d.entries()].sort((a, b) => a[0] - b[0])) {
+    out.writeBigUInt64BE(BigInt(i), o);
+    out[o + 8] = h ? 1 : 0;
+    if (h) h.copy(out, o + 9);
+    o += 41;
+  }
+  return out;
+}
+
+export function decodeDelta(buf: Buffer): CellDelta {
+  const count = Number(buf.readBigUInt64BE(0));
+  if (buf.length !== 8 + count * 41) throw new ManifestFormatError('segment checkpoint is truncated');
+  const d: CellDelta = new Map();
+  for (let k = 0, o = 8; k < count; k++, o += 41) {
+    d.set(Number(buf.readBigUInt64BE(o)), buf[o + 8] ? Buffer.from(buf.subarray(o + 9, o + 41)) : null);
+  }
+  return d;
+}
+
+/** Applies segment deltas on top of the previous point's manifest (or an empty one for a full copy). */
+export function applyDeltas(base: DiskManifest | undefined, diskSize: number, deltas: Iterable<CellDelta>): DiskManifest {
+  const cells = new Map(base?.cells ?? []);
+  for (const d of deltas) for (const [i, h] of d) (h ? cells.set(i, h) : cells.delete(i));
+  const lastCell = Math.ceil(diskSize / CELL);
+  for (const i of [...cells.keys()]) if (i >= lastCell) cells.delete(i);
+  return { diskSize, cells };
+}
+
+/** One SHA-256 for a whole disk image, computed from its cells: equal content gives an equal digest. */
+export function manifestDigest(m: DiskManifest): string {
+  const h = createHash('sha256');
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(m.diskSize));
+  h.update(head);
+  const entry = Buffer.alloc(8);
+  for (const i of [...m.cells.keys()].sort((a, b) => a - b)) {
+    entry.writeBigUInt64BE(BigInt(i));
+    h.update(entry);
+    h.update(m.cells.get(i)!);
+  }
+  return h.digest('hex');
+}
+
+export function sha256(buf: Buffer): Buffer {
+  return createHash('sha256').update(buf).digest();
+}
+
+const ZEROS = Buffer.alloc(CELL);
+
+/** memcmp against a shared zero buffer: the check runs on every chunk of a copy. */
+export function isAllZero(buf: Buffer): boolean {
+  for (let o = 0; o < buf.length; o += ZEROS.length) {
+    const part = buf.subarray(o, Math.min(buf.length, o + ZEROS.length));
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,101 @@
+import { TransientError } from '../errors';
+
+/**
+ * Concurrency that halves on throttling and creeps back up while requests succeed, the way AzCopy paces
+ * itself against a storage account: throughput stays near what the account allows without a storm of 503s.
+ */
+export class AdaptiveLimiter {
+  private active = 0;
+  private waiters: (() => void)[] = [];
+  private successesSinceChange = 0;
+  limit: number;
+  throttles = 0;
+
+  constructor(private readonly max: number, private readonly min = 1, private readonly growEvery = 32) {
+    this.limit = max;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiters.shift()?.();
+    }
+  }
+
+  onThrottle(): void {
+    this.throttles++;
+    this.successesSinceChange = 0;
+    this.limit = Math.max(this.min, Math.floor(this.limit / 2));
+  }
+
+  onSuccess(): void {
+    if (this.limit >= this.max) return;
+    if (++this.successesSinceChange >= this.growEvery) {
+      this.successesSinceChange = 0;
+      this.limit++;
+      this.waiters.shift()?.();
+    }
+  }
+}
+
+export interface RetryOptions {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Called on throttling (429/503) so a pacer can back off. */
+  onThrottle?: () => void;
+  onRetry?: (attempt: number, err: unknown) => void;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export const defaultRetry: RetryOptions = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 30_000 };
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET']);
+
+export interface Classified {
+  retryable: boolean;
+  throttled: boolean;
+  retryAfterMs?: number;
+}
+
+export function classify(err: unknown): Classified {
+  if (err instanceof TransientError) return { retryable: true, throttled: false, retryAfterMs: err.retryAfterMs };
+  const e = err as { statusCode?: number; code?: string; name?: string; response?: { headers?: { get?(n: string): string | undefined } } };
+  if (e && typeof e === 'object') {
+    if (e.name === 'AbortError') return { retryable: false, throttled: false };
+    const status = e.statusCode;
+    if (status !== undefined && RETRYABLE_STATUS.has(status)) {
+      const ra = e.response?.headers?.get?.('retry-after');
+      const retryAfterMs = ra !== undefined && /^\d+$/.test(ra) ? Number(ra) * 1000 : undefined;
+      return { retryable: true, throttled: status === 429 || status === 503, retryAfterMs };
+    }
+    if (status === undefined && e.code && RETRYABLE_CODES.has(e.code)) return { retryable: true, throttled: false };
+  }
+  return { retryable: false, throttled: false };
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Exponential back-off with full jitter; honours Retry-After when the service sends one. */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = defaultRetry): Promise<T> {
+  const sleep = opts.sleep ?? realSleep;
+  const random = opts.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const c = classify(err);
+      if (!c.retryable || attempt >= opts.maxAttempts) throw err;
+      if (c.throttled) opts.onThrottle?.();
+      opts.onRetry?.(attempt, err);
+      const backoff = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(Math.max(c.retryAfterMs ?? 0, Math.floor(random() * backoff)));
+    }
+  }
+}

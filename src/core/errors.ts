@@ -1,0 +1,105 @@
+/**
+ * The error taxonomy. Every error a caller or an operator can see has a stable code, a message that says what
+ * happened, and a recommended action. HTTP mapping lives in one place (httpStatusFor).
+ */
+export type ErrorKind = 'Validation' | 'NotFound' | 'Conflict' | 'Transient' | 'PermanentStep' | 'PayloadTooLarge' | 'Unauthorized';
+
+export abstract class VmBackupError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly recommendedAction: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something invalid: 400. */
+export class ValidationError extends VmBackupError {
+  readonly kind = 'Validation' as const;
+  constructor(message: string, recommendedAction = 'Correct the request and send it again.', details?: unknown, code = 'InvalidRequest') {
+    super(code, message, recommendedAction, details);
+  }
+}
+
+/** The thing named does not exist: 404. */
+export class NotFoundError extends VmBackupError {
+  readonly kind = 'NotFound' as const;
+  constructor(code: string, message: string, recommendedAction: string) {
+    super(code, message, recommendedAction);
+  }
+}
+
+/** The request collides with the current state (another operation in progress, name in use): 409. */
+export class ConflictError extends VmBackupError {
+  readonly kind = 'Conflict' as const;
+  constructor(code: string, message: string, recommendedAction: string) {
+    super(code, message, recommendedAction);
+  }
+}
+
+export class PayloadTooLargeError extends VmBackupError {
+  readonly kind = 'PayloadTooLarge' as const;
+  constructor(message: string) {
+    super('PayloadTooLarge', message, 'Send a smaller request body.');
+  }
+}
+
+export class UnauthorizedError extends VmBackupError {
+  readonly kind = 'Unauthorized' as const;
+  constructor(message = 'A valid key is required for this route.') {
+    super('Unauthorized', message, 'Send the function key in the x-functions-key header.');
+  }
+}
+
+/** Worth retrying as is: throttling, timeouts, a lost race. The queue redelivers the step. */
+export class TransientError extends VmBackupError {
+  readonly kind = 'Transient' as const;
+  constructor(code: string, message: string, readonly retryAfterMs?: number) {
+    super(code, message, 'No action needed: the step is retried automatically.');
+  }
+}
+
+/** Retrying cannot help: the job fails with this code, message and recommended action. */
+export class PermanentStepError extends VmBackupError {
+  readonly kind = 'PermanentStep' as const;
+  constructor(code: string, message: string, recommendedAction: string) {
+    super(code, message, recommendedAction);
+  }
+}
+
+export function httpStatusFor(err: unknown): number {
+  if (!(err instanceof VmBackupError)) return 500;
+  switch (err.kind) {
+    case 'Validation': return 400;
+    case 'Unauthorized': return 401;
+    case 'NotFound': return 404;
+    case 'Conflict': return 409;
+    case 'PayloadTooLarge': return 413;
+    case 'Transient': return 503;
+    case 'PermanentStep': return 422;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; recommendedAction: string; details?: unknown };
+}
+
+export function errorBody(err: unknown): ErrorBody {
+  if (err instanceof VmBackupError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message, recommendedAction: err.recommendedAction } };
+    if (err.details !== undefined) body.error.details = err.details;
+    return body;
+  }
+  // Internal failures never echo their text: it may carry URLs with SAS tokens or connection details.
+  return {
+    error: {
+      code: 'InternalError',
+      message: 'The operation failed because of an internal error.',
+      recommendedAction: 'Retry the operation. If it keeps failing, check the function app logs.',
+    },
+  };
+}

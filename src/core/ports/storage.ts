@@ -1,0 +1,47 @@
+import type { Range } from '../engine/ranges';
+
+export interface RangeDiff {
+  changed: Range[];
+  cleared: Range[];
+}
+
+/** Read access to a source managed-disk snapshot through its SAS URL. */
+export interface SourceSnapshot {
+  validRanges(window: Range): Promise<Range[]>;
+  /** Pages that differ from an older incremental snapshot of the same disk (given by its SAS URL). */
+  diff(window: Range, baseSasUrl: string): Promise<RangeDiff>;
+  read(range: Range): Promise<Buffer>;
+}
+
+/** Write access to a restore target disk in upload state through its write SAS URL. */
+export interface TargetDisk {
+  putPages(offset: number, data: Buffer): Promise<void>;
+}
+
+export interface DataPlane {
+  openSource(sasUrl: string): SourceSnapshot;
+  openTarget(sasUrl: string): TargetDisk;
+}
+
+/**
+ * The backup account: shard page blobs (whose blob snapshots are the recovery points' vault copies) and small
+ * objects (manifests, checkpoints) as block blobs. Names are blob names inside the backup container.
+ */
+export interface BackupStore {
+  /** Creates the shard page blob, or resizes it if it exists with another size. */
+  ensureShard(name: string, size: number): Promise<void>;
+  /** Empties a shard (for a full copy over an old image) while keeping its snapshots. */
+  resetShard(name: string, size: number): Promise<void>;
+  readShard(name: string, range: Range): Promise<Buffer>;
+  putPages(name: string, offset: number, data: Buffer): Promise<void>;
+  clearPages(name: string, range: Range): Promise<void>;
+  /** Takes a blob snapshot and returns its id. */
+  snapshotShard(name: string): Promise<string>;
+  shardSnapshotRanges(name: string, snapshot: string, window: Range): Promise<Range[]>;
+  readShardSnapshot(name: string, snapshot: string, range: Range): Promise<Buffer>;
+  deleteShardSnapshot(name: string, snapshot: string): Promise<void>;
+  putObject(name: string, data: Buffer): Promise<void>;
+  getObject(name: string): Promise<Buffer | undefined>;
+  deleteObject(name: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<void>;
+}
