@@ -1,0 +1,125 @@
+import type { OsType } from '../ports/compute';
+
+export type Consistency = 'ApplicationConsistent' | 'FileSystemConsistent' | 'CrashConsistent';
+
+export type ProtectionState =
+  | 'Registered'
+  | 'ProtectionPending'
+  | 'Protected'
+  | 'ProtectionStopped'
+  | 'ProtectionStoppedDataDeleted';
+
+/** One disk of a protected VM with what the next backup needs: the diff base and the previous image. */
+export interface ProtectedDisk {
+  diskKey: string;
+  diskId: string;
+  name: string;
+  lun: number;
+  sizeBytes: number;
+  sku?: string;
+  /** Source snapshot the next incremental diffs against. */
+  baseSnapshotId?: string;
+  baseSizeBytes?: number;
+  /** Manifest blob of the last recovery point (the shards' current image). */
+  lastManifest?: string;
+}
+
+export interface ProtectedItem {
+  itemKey: string;
+  vmId: string;
+  vmName: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+  osType: OsType;
+  state: ProtectionState;
+  policyName?: string;
+  disks: ProtectedDisk[];
+  lockOwner?: string;
+  lockExpiresAt?: Date;
+  lastBackupAt?: Date;
+  lastRecoveryPointId?: string;
+  createdAt: Date;
+}
+
+export type JobType = 'Backup' | 'Restore' | 'Register' | 'ConfigureProtection' | 'Discovery' | 'Retention' | 'Verify';
+export type JobStatus = 'Queued' | 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelling' | 'Cancelled';
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);
+
+export interface JobError {
+  code: string;
+  message: string;
+  recommendedAction: string;
+}
+
+/** Per-disk plan of a backup job, fixed by the snapshot step. */
+export interface BackupDiskPlan {
+  diskKey: string;
+  diskId: string;
+  name: string;
+  lun: number;
+  sizeBytes: number;
+  snapshotId: string;
+  baseSnapshotId?: string;
+  full: boolean;
+  segments: number;
+  shardSize: number;
+  /** Filled by finalize: the blob snapshot of each shard. */
+  shardSnapshots?: string[];
+  manifest?: string;
+}
+
+export interface Job {
+  jobId: string;
+  type: JobType;
+  status: JobStatus;
+  itemKey?: string;
+  trigger?: 'Scheduled' | 'OnDemand' | 'Api';
+  createdAt: Date;
+  startedAt?: Date;
+  endedAt?: Date;
+  phase?: string;
+  cancelRequested?: boolean;
+  bytesTotal: number;
+  bytesDone: number;
+  segmentsTotal: number;
+  segmentsDone: number;
+  error?: JobError;
+  warnings: string[];
+  /** Type-specific input (restore mode and targets, backup retention override...). */
+  params: Record<string, unknown>;
+  /** Type-specific outcome (recovery point id, restored disk ids...). */
+  result: Record<string, unknown>;
+  plan?: BackupDiskPlan[];
+  consistency?: Consistency;
+}
+
+export interface RecoveryPointDisk {
+  diskKey: string;
+  name: string;
+  lun: number;
+  sizeBytes: number;
+  shardSize: number;
+  shards: { name: string; snapshot: string }[];
+  manifest: string;
+  digest: string;
+  changedBytes: number;
+  bytesUploaded: number;
+  sourceSnapshotId: string;
+  sku?: string;
+}
+
+export type RecoveryPointState = 'Available' | 'SoftDeleted' | 'Corrupt';
+
+export interface RecoveryPoint {
+  itemKey: string;
+  pointId: string;
+  createdAt: Date;
+  consistency: Consistency;
+  disks: RecoveryPointDisk[];
+  expiresAt?: Date;
+  state: RecoveryPointState;
+  deletedAt?: Date;
+  jobId: string;
+  verifiedAt?: Date;
+}

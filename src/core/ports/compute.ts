@@ -1,0 +1,78 @@
+/** What vmbackup needs from Azure Resource Manager (Microsoft.Compute). IDs are full ARM resource ids. */
+export type OsType = 'Linux' | 'Windows';
+export type PowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating' | 'unknown';
+
+export interface VmDisk {
+  /** -1 for the OS disk, the LUN for data disks. */
+  lun: number;
+  diskId: string;
+  name: string;
+  sizeBytes: number;
+  sku?: string;
+}
+
+export interface VmInfo {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+  size?: string;
+  osType: OsType;
+  powerState: PowerState;
+  guestAgentReady: boolean;
+  tags: Record<string, string>;
+  disks: VmDisk[];
+}
+
+export interface SnapshotInfo {
+  id: string;
+  name: string;
+  sourceDiskId: string;
+  sizeBytes: number;
+  incremental: boolean;
+  createdAt?: string;
+}
+
+export interface DiskInfo {
+  id: string;
+  name: string;
+  sizeBytes: number;
+  managedBy?: string;
+  state?: string;
+}
+
+export interface RunCommandResult {
+  succeeded: boolean;
+  output: string;
+}
+
+export interface ComputePort {
+  listVms(subscriptionId: string): AsyncIterable<VmInfo>;
+  getVm(vmId: string): Promise<VmInfo | undefined>;
+  runCommand(vmId: string, osType: OsType, script: string, timeoutSeconds: number): Promise<RunCommandResult>;
+  deallocateVm(vmId: string): Promise<void>;
+  startVm(vmId: string): Promise<void>;
+  /** Swaps the OS disk and sets the data disks (by LUN) of a VM. */
+  setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void>;
+
+  getDisk(diskId: string): Promise<DiskInfo | undefined>;
+  /** A new empty disk in upload state of exactly `sizeBytes` usable bytes. */
+  createUploadDisk(args: { resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo>;
+  grantDiskWrite(diskId: string, durationSeconds: number): Promise<string>;
+  revokeDisk(diskId: string): Promise<void>;
+  deleteDisk(diskId: string): Promise<void>;
+
+  createIncrementalSnapshot(args: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo>;
+  getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
+  listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }>;
+  deleteSnapshot(snapshotId: string): Promise<void>;
+  grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string>;
+  revokeSnapshot(snapshotId: string): Promise<void>;
+}
+
+export function parseResourceId(id: string): { subscriptionId: string; resourceGroup: string; name: string; type: string } {
+  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/([^/]+)\/([^/]+)$/i.exec(id);
+  if (!m) throw new Error(`not a Microsoft.Compute resource id: ${id}`);
+  return { subscriptionId: m[1]!, resourceGroup: m[2]!, type: m[3]!, name: m[4]! };
+}
