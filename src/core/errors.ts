@@ -36,8 +36,8 @@ export class NotFoundError extends VmBackupError {
 /** The request collides with the current state (another operation in progress, name in use): 409. */
 export class ConflictError extends VmBackupError {
   readonly kind = 'Conflict' as const;
-  constructor(code: string, message: string, recommendedAction: string) {
-    super(code, message, recommendedAction);
+  constructor(code: string, message: string, recommendedAction: string, details?: unknown) {
+    super(code, message, recommendedAction, details);
   }
 }
 

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { Config } from '../../config';
+import type { Deps, Logger } from '../../services/deps';
+import { silentLogger } from '../../services/deps';
+import { createRepos } from '../../services/repos';
+import { BlobBackupStore } from './blob-backup-store';
+import { SasDataPlane } from './sas-data-plane';
+import { AzureTableFactory } from './tables';
+import { AzureQueueFactory } from './queues';
+import { ArmComputeAdapter } from './compute';
+
+export interface CompositionOptions {
+  credential?: TokenCredential;
+  /** Extra pipeline policies for every client (tests add the strict Azure-limits policy here). */
+  policies?: PipelinePolicy[];
+  log?: Logger;
+  clock?: () => Date;
+}
+
+/** A fixed token for the local compute emulator, which checks that one is sent, not what it says. */
+class LocalEmulatorCredential implements TokenCredential {
+  async getToken(): Promise<AccessToken> {
+    return { token: 'local-emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+  }
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+/**
+ * The composition root: the only place that picks adapters. Local stack: connection strings and the compute
+ * emulator's endpoint and CA; Azure: the managed identity (DefaultAzureCredential) and public endpoints.
+ */
+export function createAzureDeps(config: Config, options: CompositionOptions = {}): Deps & { store: BlobBackupStore } {
+  const local = !!config.arm.endpoint && isLoopback(config.arm.endpoint);
+  const credential = options.credential ?? (local ? new LocalEmulatorCredential() : new DefaultAzureCredential());
+  const additionalPolicies = (options.policies ?? []).map((policy) => ({ policy, position: 'perCall' as const }));
+  const storageOptions: StoragePipelineOptions = additionalPolicies.length ? ({ additionalPolicies } as StoragePipelineOptions) : {};
+
+  const blobService =
+    config.storage.kind === 'connectionString'
+      ? BlobServiceClient.fromConnectionString(config.storage.connectionString, storageOptions)
+      : new BlobServiceClient(config.storage.blobUrl, credential, storageOptions);
+  const tables =
+    config.storage.kind === 'connectionString'
+      ? AzureTableFactory.fromConnectionString(config.storage.connectionString, { additionalPolicies })
+      : AzureTableFactory.fromEndpoint(config.storage.tableUrl, credential, { additionalPolicies });
+  const queues =
+    config.storage.kind === 'connectionString'
+      ? AzureQueueFactory.fromConnectionString(config.storage.connectionString, { additionalPolicies })
+      : AzureQueueFactory.fromEndpoint(config.storage.queueUrl, credential, { additionalPolicies });
+
+  const ca = config.arm.caFile ? readFileSync(config.arm.caFile, 'utf8') : undefined;
+  const compute = new ArmComputeAdapter({
+    credential,
+    subscriptionIds: config.subscriptionIds,
+    endpoint: config.arm.endpoint,
+    clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies },
+  });
+
+  return {
+    config,
+    repos: createRepos(tables, config.tablePrefix),
+    queues,
+    compute,
+    dataPlane: new SasDataPlane(storageOptions),
+    store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer)),
+    clock: options.clock ?? (() => new Date()),
+    log: options.log ?? silentLogger,
+  };
+}
+
+/** Creates what the app needs to exist: container, tables, queues. Idempotent; run at start. */
+export async function ensureResources(deps: Deps & { store: BlobBackupStore }, queueNames: string[]): Promise<void> {
+  await deps.store.ensureContainer();
+  await deps.repos.ensure();
+  await Promise.all(queueNames.map((q) => deps.queues.queue(q).ensure()));
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+/** Queue names are fixed: the trigger registrations name them and the host creates them. */
+export const QUEUES = {
+  snapshot: 'vmb-backup-snapshot',
+  copy: 'vmb-backup-copy',
+  finalize: 'vmb-backup-finalize',
+  restore: 'vmb-restore',
+  register: 'vmb-register',
+  protect: 'vmb-protect',
+} as const;
+
+const int = (min: number, max: number, def: number) =>
+  z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
+
+const SettingsSchema = z.object({
+  VMBACKUP_SUBSCRIPTION_IDS: z
+    .string({ message: 'is required: the comma-separated subscription ids whose VMs are discovered' })
+    .trim()
+    .min(1, 'is required: the comma-separated subscription ids whose VMs are discovered'),
+  VMBACKUP_STORAGE: z.string().optional(),
+  VMBACKUP_STORAGE__blobServiceUri: z.url().optional(),
+  VMBACKUP_STORAGE__queueServiceUri: z.url().optional(),
+  VMBACKUP_STORAGE__tableServiceUri: z.url().optional(),
+  VMBACKUP_BACKUP_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lowercase letters, digits, dashes)').default('vmbackup'),
+  VMBACKUP_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, 'must be letters and digits, starting with a letter').default('vmb'),
+  VMBACKUP_ARM_ENDPOINT: z.url().optional(),
+  VMBACKUP_ARM_CA_FILE: z.string().optional(),
+  VMBACKUP_SCHEDULER_CRON: z.string().default('0 */5 * * * *'),
+  VMBACKUP_DISCOVERY_CRON: z.string().default('0 0 3 * * *'),
+  VMBACKUP_RETENTION_CRON: z.string().default('0 30 * * * *'),
+  VMBACKUP_COPY_CONCURRENCY: int(1, 256, 16),
+  VMBACKUP_SEGMENT_SIZE_MIB: int(4, 1024 * 1024, 4096),
+  VMBACKUP_SHARD_SIZE_MIB: int(4, 8 * 1024 * 1024, 1024 * 1024),
+  VMBACKUP_DIFF_WINDOW_MIB: int(4, 1024 * 1024, 512),
+  VMBACKUP_SAS_DURATION_SECONDS: int(300, 86_400, 3600),
+  VMBACKUP_LOCK_TTL_SECONDS: int(60, 86_400, 900),
+  VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
+  VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export interface Config {
+  subscriptionIds: string[];
+  storage:
+    | { kind: 'connectionString'; connectionString: string }
+    | { kind: 'identity'; blobUrl: string; queueUrl: string; tableUrl: string };
+  backupContainer: string;
+  tablePrefix: string;
+  arm: { endpoint?: string; caFile?: string };
+  schedules: { scheduler: string; discovery: string; retention: string };
+  copy: { concurrency: number; segmentSize: number; shardSize: number; diffWindow: number };
+  sasDurationSeconds: number;
+  lockTtlSeconds: number;
+  softDeleteDays: number;
+  confirmationSecret?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The app settings are incomplete or invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSet them in the Function App's configuration (or local.settings.json) and restart.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates every setting at once and lists all the problems together, so one restart fixes them all. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = SettingsSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const s = parsed.success ? parsed.data : undefined;
+  const hasConn = !!env.VMBACKUP_STORAGE;
+  const identityKeys = ['VMBACKUP_STORAGE__blobServiceUri', 'VMBACKUP_STORAGE__queueServiceUri', 'VMBACKUP_STORAGE__tableServiceUri'];
+  if (!hasConn && identityKeys.some((k) => !env[k])) {
+    problems.push(`VMBACKUP_STORAGE: is required (a connection string), or set ${identityKeys.join(', ')} to use the managed identity`);
+  }
+  if (s && (s.VMBACKUP_SHARD_SIZE_MIB * MIB) % (4 * MIB) !== 0) problems.push('VMBACKUP_SHARD_SIZE_MIB: must be a multiple of 4');
+  if (s && s.VMBACKUP_SEGMENT_SIZE_MIB % 4 !== 0) problems.push('VMBACKUP_SEGMENT_SIZE_MIB: must be a multiple of 4');
+  if (problems.length > 0 || !s) throw new ConfigError(problems);
+
+  return {
+    subscriptionIds: s.VMBACKUP_SUBSCRIPTION_IDS.split(',').map((x) => x.trim()).filter(Boolean),
+    storage: hasConn
+      ? { kind: 'connectionString', connectionString: env.VMBACKUP_STORAGE! }
+      : { kind: 'identity', blobUrl: s.VMBACKUP_STORAGE__blobServiceUri!, queueUrl: s.VMBACKUP_STORAGE__queueServiceUri!, tableUrl: s.VMBACKUP_STORAGE__tableServiceUri! },
+    backupContainer: s.VMBACKUP_BACKUP_CONTAINER,
+    tablePrefix: s.VMBACKUP_TABLE_PREFIX,
+    arm: { endpoint: s.VMBACKUP_ARM_ENDPOINT, caFile: s.VMBACKUP_ARM_CA_FILE },
+    schedules: { scheduler: s.VMBACKUP_SCHEDULER_CRON, discovery: s.VMBACKUP_DISCOVERY_CRON, retention: s.VMBACKUP_RETENTION_CRON },
+    copy: {
+      concurrency: s.VMBACKUP_COPY_CONCURRENCY,
+      segmentSize: s.VMBACKUP_SEGMENT_SIZE_MIB * MIB,
+      shardSize: s.VMBACKUP_SHARD_SIZE_MIB * MIB,
+      diffWindow: s.VMBACKUP_DIFF_WINDOW_MIB * MIB,
+    },
+    sasDurationSeconds: s.VMBACKUP_SAS_DURATION_SECONDS,
+    lockTtlSeconds: s.VMBACKUP_LOCK_TTL_SECONDS,
+    softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
+    confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
+  };
+}

@@ -1,0 +1,127 @@
+import { QUEUES } from '../config';
+import { PermanentStepError } from '../errors';
+import type { BackupDiskPlan, Job } from '../domain/model';
+import { copySegment } from '../engine/copy-segment';
+import { decodeDelta, decodeManifest, encodeDelta } from '../engine/manifest';
+import { segmentLayout } from '../engine/shards';
+import { CancelledError, type CopyStats } from '../engine/stats';
+import type { SourceSnapshot } from '../ports/storage';
+import type { Deps } from './deps';
+import { getJob, isTerminal, updateJob } from './jobs';
+import { extendItemLock } from './lock';
+import { segmentKey, shardBlobName, type CopyMessage, type FinalizeMessage } from './backup-snapshot';
+import type { SegmentRow } from './repos';
+
+export function checkpointBlob(jobId: string, diskKey: string, segment: number): string {
+  return `work/${jobId}/${diskKey}/seg-${segment}`;
+}
+
+async function loadPreviousCells(deps: Deps, manifestName: string | undefined): Promise<Set<number>> {
+  if (!manifestName) return new Set();
+  const buf = await deps.store.getObject(manifestName);
+  if (!buf) throw new PermanentStepError('ManifestMissing', `The manifest '${manifestName}' of the previous recovery point is missing.`, 'Run a verify on the item; the next backup will need a full copy.');
+  return new Set(decodeManifest(buf).cells.keys());
+}
+
+/**
+ * Step 2 of a backup, one message per segment of one disk. Resumes from its checkpoint after a redelivery;
+ * when every segment of the job is done, the segment that notices sends the finalize message.
+ */
+export async function copyStep(deps: Deps, msg: CopyMessage): Promise<void> {
+  const job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.plan || !job.itemKey) return;
+  const disk = job.plan.find((d) => d.diskKey === msg.diskKey);
+  if (!disk) throw new PermanentStepError('InvalidMessage', `Disk '${msg.diskKey}' is not part of job ${job.jobId}.`, 'No action needed: the message is discarded.');
+  const key = segmentKey(disk.diskKey, msg.segment);
+  const existing = await deps.repos.segments.get(job.jobId, key);
+  if (existing?.doc.state !== 'Done') {
+    await copyOneSegment(deps, job, disk, msg.segment, existing?.doc);
+  }
+  await fanIn(deps, job);
+}
+
+async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index: number, row: SegmentRow | undefined): Promise<void> {
+  const itemKey = job.itemKey!;
+  const segment = segmentLayout(disk.sizeBytes, deps.config.copy.segmentSize)[index];
+  if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${disk.name}'.`, 'No action needed: the message is discarded.');
+  const key = segmentKey(disk.diskKey, index);
+  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  const previous = disk.full ? undefined : item?.disks.find((d) => d.diskKey === disk.diskKey)?.lastManifest;
+  const previousCells = await loadPreviousCells(deps, previous);
+
+  const duration = deps.config.sasDurationSeconds;
+  const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(disk.snapshotId, duration));
+  const baseSasUrl = disk.baseSnapshotId ? await deps.compute.grantSnapshotRead(disk.baseSnapshotId, duration) : undefined;
+  const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpointBlob(job.jobId, disk.diskKey, index)) : undefined;
+
+  let lastCancelCheck = 0;
+  let cancelled = false;
+  const isCancelled = async (): Promise<boolean> => {
+    const now = Date.now();
+    if (!cancelled && now - lastCancelCheck > 1000) {
+      lastCancelCheck = now;
+      const j = await getJob(deps, job.jobId);
+      cancelled = !!j.cancelRequested || isTerminal(j);
+    }
+    return cancelled;
+  };
+
+  let reported = 0;
+  const report = async (stats: CopyStats): Promise<void> => {
+    const delta = stats.sourceBytesRead - reported;
+    reported = stats.sourceBytesRead;
+    await updateJob(deps, job.jobId, (j) => { j.bytesDone += delta; });
+  };
+
+  try {
+    const result = await copySegment(
+      {
+        segment,
+        diskSize: disk.sizeBytes,
+        shardSize: disk.shardSize,
+        shardName: (n) => shardBlobName(itemKey, disk.diskKey, n),
+        baseSasUrl,
+        previousCells,
+        resumeFromCell: resumeBlob ? row!.nextCell : undefined,
+        resumeDelta: resumeBlob ? decodeDelta(resumeBlob) : undefined,
+        concurrency: deps.config.copy.concurrency,
+        diffWindow: deps.config.copy.diffWindow,
+      },
+      {
+        source: await grant(),
+        store: deps.store,
+        renewSource: grant,
+        isCancelled,
+        saveCheckpoint: async (nextCell, delta, stats) => {
+          await deps.store.putObject(checkpointBlob(job.jobId, disk.diskKey, index), encodeDelta(delta));
+          await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Pending', nextCell, stats: { ...stats } });
+          await report(stats);
+          await extendItemLock(deps, itemKey, job.jobId);
+        },
+      },
+    );
+    await deps.store.putObject(checkpointBlob(job.jobId, disk.diskKey, index), encodeDelta(result.delta));
+    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Done', nextCell: segment.end, stats: { ...result.stats } });
+    await report(result.stats);
+  } catch (err) {
+    if (err instanceof CancelledError) {
+      await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Cancelled', nextCell: 0, stats: {} });
+      await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
+      return;
+    }
+    throw err;
+  }
+}
+
+async function fanIn(deps: Deps, job: Job): Promise<void> {
+  const rows = await deps.repos.segments.all(job.jobId);
+  const done = rows.filter((r) => r.state === 'Done').length;
+  await updateJob(deps, job.jobId, (j) => {
+    if (j.segmentsDone === done) return false;
+    j.segmentsDone = Math.max(j.segmentsDone, done);
+  });
+  if (done >= job.segmentsTotal) {
+    // Several segments may see "all done" at once; finalize is idempotent, so a duplicate is harmless.
+    await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
+  }
+}

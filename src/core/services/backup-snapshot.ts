@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { QUEUES } from '../config';
+import { PermanentStepError, TransientError } from '../errors';
+import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../domain/model';
+import type { VmInfo } from '../ports/compute';
+import { segmentLayout, shardLayout } from '../engine/shards';
+import type { Deps } from './deps';
+import { acquireItemLock, itemNotFound } from './lock';
+import { getJob, isTerminal, updateJob } from './jobs';
+import { freezeAndSnapshot } from './consistency';
+
+export interface SnapshotMessage { jobId: string }
+export interface CopyMessage { jobId: string; diskKey: string; segment: number }
+export interface FinalizeMessage { jobId: string }
+
+const TIB4 = 4 * 1024 ** 4;
+
+export function shardBlobName(itemKey: string, diskKey: string, shard: number): string {
+  return `backups/${itemKey}/${diskKey}/shard-${shard}`;
+}
+
+export function segmentKey(diskKey: string, segment: number): string {
+  return `${diskKey}~${String(segment).padStart(6, '0')}`;
+}
+
+function vmGone(item: ProtectedItem): PermanentStepError {
+  return new PermanentStepError(
+    'VmNotFound',
+    `The virtual machine '${item.vmName}' no longer exists, so it cannot be backed up.`,
+    'Stop protection and retain the backup data, or restore the VM from an existing recovery point.',
+  );
+}
+
+/**
+ * Step 1 of a backup: lock the item, reach the policy's consistency, take an incremental snapshot of every
+ * disk, decide per disk between diff and full copy, prepare the shards, then fan out one copy message per
+ * segment. Safe to run again: a redelivery after the plan was written only re-sends the copy messages.
+ */
+export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<void> {
+  let job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const itemKey = job.itemKey;
+  if (!job.plan) {
+    await acquireItemLock(deps, itemKey, job.jobId);
+    // Claim the planning: two deliveries planning at once could reset shards under a running copy.
+    const me = randomUUID();
+    const now = deps.clock().getTime();
+    let claimed = true;
+    job = await updateJob(deps, job.jobId, (j) => {
+      const until = Number(j.params.plannerUntil ?? 0);
+      if (j.plan || (j.params.planner && j.params.planner !== me && until > now)) { claimed = false; return false; }
+      j.status = 'InProgress';
+      j.startedAt ??= deps.clock();
+      j.phase = 'Snapshot';
+      j.params = { ...j.params, planner: me, plannerUntil: now + deps.config.lockTtlSeconds * 1000 };
+    });
+    if (!claimed) {
+      if (job.plan) return enqueuePendingSegments(deps, job);
+      throw new TransientError('PlanningInProgress', 'Another delivery of this step is taking the snapshots.');
+    }
+    const cur = await deps.repos.items.get('item', itemKey);
+    if (!cur) throw itemNotFound(itemKey);
+    const item = cur.doc;
+    const vm = await deps.compute.getVm(item.vmId);
+    if (!vm) throw vmGone(item);
+    const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+    const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
+    const plan = await planDisks(deps, item, vm, shot.snapshots, job);
+    job = await updateJob(deps, job.jobId, (j) => {
+      if (j.plan) return false; // a concurrent delivery got here first; its plan stands
+      j.plan = plan;
+      j.consistency = shot.consistency;
+      j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.full && item.disks.find((x) => x.diskKey === d.diskKey)?.baseSnapshotId ? [`Disk '${d.name}': the previous snapshot is gone or unusable, so this backup copies the whole disk.`] : [])));
+      j.phase = 'Copy';
+      j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
+    });
+  }
+  await enqueuePendingSegments(deps, job);
+}
+
+async function planDisks(
+  deps: Deps,
+  item: ProtectedItem,
+  vm: VmInfo,
+  snapshots: Map<string, string>,
+  job: Job,
+): Promise<BackupDiskPlan[]> {
+  const { shardSize, segmentSize } = deps.config.copy;
+  const plan: BackupDiskPlan[] = [];
+  for (const disk of vm.disks) {
+    const diskKey = diskKeyFor(disk.lun);
+    const known = item.disks.find((d) => d.diskKey === diskKey);
+    const sameDisk = known?.diskId.toLowerCase() === disk.diskId.toLowerCase();
+    const base = sameDisk && known?.baseSnapshotId ? await deps.compute.getSnapshot(known.baseSnapshotId) : undefined;
+    // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
+    const crosses4T = base ? (base.sizeBytes <= TIB4) !== (disk.sizeBytes <= TIB4) : false;
+    const full = !base || crosses4T || !known?.lastManifest;
+    for (const s of shardLayout(disk.sizeBytes, shardSize)) {
+      const name = shardBlobName(item.itemKey, diskKey, s.index);
+      const size = s.span.end - s.span.start;
+      if (full && known?.lastManifest) await deps.store.resetShard(name, size);
+      else await deps.store.ensureShard(name, size);
+    }
+    plan.push({
+      diskKey,
+      diskId: disk.diskId,
+      name: disk.name,
+      lun: disk.lun,
+      sizeBytes: disk.sizeBytes,
+      snapshotId: snapshots.get(disk.diskId)!,
+      baseSnapshotId: full ? undefined : base!.id,
+      full,
+      segments: segmentLayout(disk.sizeBytes, segmentSize).length,
+      shardSize,
+    });
+  }
+  void job;
+  return plan;
+}
+
+export function diskKeyFor(lun: number): string {
+  return lun < 0 ? 'os' : `lun-${lun}`;
+}
+
+export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void> {
+  const done = new Set((await deps.repos.segments.all(job.jobId)).filter((s) => s.state === 'Done').map((s) => s.segmentKey));
+  const q = deps.queues.queue(QUEUES.copy);
+  const sends: Promise<void>[] = [];
+  for (const d of job.plan ?? []) {
+    for (let n = 0; n < d.segments; n++) {
+      if (!done.has(segmentKey(d.diskKey, n))) sends.push(q.send({ jobId: job.jobId, diskKey: d.diskKey, segment: n } satisfies CopyMessage));
+    }
+  }
+  await Promise.all(sends);
+  if (sends.length === 0) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
+}
+
+export type { Consistency };

@@ -1,0 +1,96 @@
+import type { Consistency, Job, ProtectedItem } from '../domain/model';
+import type { VmInfo } from '../ports/compute';
+import { redact } from '../redact';
+import type { Deps } from './deps';
+import { diskKeyFor } from './backup-snapshot';
+
+export interface ConsistencySettings {
+  mode: Consistency;
+  preScript?: { linux?: string; windows?: string };
+  postScript?: { linux?: string; windows?: string };
+  scriptTimeoutSeconds?: number;
+}
+
+export const DEFAULT_SCRIPTS = {
+  pre: {
+    linux: 'set -e; sync; for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET | grep -v "^/$"); do fsfreeze -f "$m"; done',
+    windows: 'vssadmin list writers | Out-Null; Write-Output "VSS writers ready"',
+  },
+  post: {
+    linux: 'for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET | grep -v "^/$"); do fsfreeze -u "$m" || true; done',
+    windows: 'Write-Output "VSS snapshot released"',
+  },
+};
+
+export function snapshotNameFor(job: Job, diskKey: string): string {
+  return `vmb-${job.jobId.slice(-12)}-${diskKey}`;
+}
+
+/**
+ * Quiesces the guest when the policy asks for it, snapshots every disk as close together as possible, and
+ * always thaws, even when a snapshot fails. Whatever is not reached is recorded: the backup still runs,
+ * crash-consistent, with a warning, because a slightly worse recovery point beats none.
+ */
+export async function freezeAndSnapshot(
+  deps: Deps,
+  job: Job,
+  item: ProtectedItem,
+  vm: VmInfo,
+  settings: ConsistencySettings | undefined,
+): Promise<{ snapshots: Map<string, string>; consistency: Consistency; warnings: string[] }> {
+  const warnings: string[] = [];
+  const wanted: Consistency = settings?.mode ?? 'CrashConsistent';
+  let reached: Consistency = 'CrashConsistent';
+  let frozen = false;
+  const os = vm.osType === 'Windows' ? 'windows' : 'linux';
+  const timeout = settings?.scriptTimeoutSeconds ?? 60;
+
+  if (wanted !== 'CrashConsistent') {
+    if (vm.powerState !== 'running') {
+      warnings.push(`The VM is ${vm.powerState}, so no pre-script ran: this recovery point is crash-consistent.`);
+    } else if (!vm.guestAgentReady) {
+      warnings.push('The VM guest agent is not ready, so no pre-script ran: this recovery point is crash-consistent. Check the VM agent.');
+    } else {
+      const script = settings?.preScript?.[os] ?? DEFAULT_SCRIPTS.pre[os];
+      try {
+        const r = await deps.compute.runCommand(vm.id, vm.osType, script, timeout);
+        if (r.succeeded) {
+          frozen = true;
+          reached = wanted;
+        } else {
+          warnings.push(`The pre-script failed (${redact(r.output).slice(0, 200)}): this recovery point is crash-consistent.`);
+        }
+      } catch (err) {
+        warnings.push(`The pre-script could not run (${redact(String((err as Error).message ?? err)).slice(0, 200)}): this recovery point is crash-consistent.`);
+      }
+    }
+  }
+
+  const snapshots = new Map<string, string>();
+  try {
+    await Promise.all(
+      vm.disks.map(async (d) => {
+        const name = snapshotNameFor(job, diskKeyFor(d.lun));
+        const s = await deps.compute.createIncrementalSnapshot({
+          diskId: d.diskId,
+          resourceGroup: vm.resourceGroup,
+          name,
+          location: vm.location,
+          tags: { 'vmbackup-item': item.itemKey.slice(0, 256), 'vmbackup-job': job.jobId },
+        });
+        snapshots.set(d.diskId, s.id);
+      }),
+    );
+  } finally {
+    if (frozen) {
+      const script = settings?.postScript?.[os] ?? DEFAULT_SCRIPTS.post[os];
+      try {
+        const r = await deps.compute.runCommand(vm.id, vm.osType, script, timeout);
+        if (!r.succeeded) warnings.push('The post-script (thaw) reported a failure; check the VM.');
+      } catch {
+        warnings.push('The post-script (thaw) could not run; check the VM.');
+      }
+    }
+  }
+  return { snapshots, consistency: reached, warnings };
+}

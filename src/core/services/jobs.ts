@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, VmBackupError } from '../errors';
+import { TERMINAL, type Job, type JobError, type JobStatus, type JobType } from '../domain/model';
+import { EntityExistsError } from '../ports/tables';
+import { redact } from '../redact';
+import type { Deps } from './deps';
+import { newestFirstKey } from './repos';
+
+export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex')): string {
+  return `${newestFirstKey(createdAt)}-${suffix}`;
+}
+
+export function jobNotFound(jobId: string): NotFoundError {
+  return new NotFoundError('JobNotFound', `No job '${jobId}' exists.`, 'List the jobs to find the id of the one you want.');
+}
+
+export async function createJob(
+  deps: Deps,
+  init: { jobId?: string; type: JobType; itemKey?: string; trigger?: Job['trigger']; params?: Record<string, unknown> },
+): Promise<{ job: Job; created: boolean }> {
+  const createdAt = deps.clock();
+  const job: Job = {
+    jobId: init.jobId ?? newJobId(createdAt),
+    type: init.type,
+    status: 'Queued',
+    itemKey: init.itemKey,
+    trigger: init.trigger,
+    createdAt,
+    bytesTotal: 0,
+    bytesDone: 0,
+    segmentsTotal: 0,
+    segmentsDone: 0,
+    warnings: [],
+    params: init.params ?? {},
+    result: {},
+  };
+  try {
+    await deps.repos.jobs.insert(job);
+    return { job, created: true };
+  } catch (err) {
+    if (!(err instanceof EntityExistsError)) throw err;
+    // A deterministic id already taken means this job was created before (a retried tick): reuse it.
+    const existing = await deps.repos.jobs.get('job', job.jobId);
+    return { job: existing!.doc, created: false };
+  }
+}
+
+export async function getJob(deps: Deps, jobId: string): Promise<Job> {
+  const cur = await deps.repos.jobs.get('job', jobId);
+  if (!cur) throw jobNotFound(jobId);
+  return cur.doc;
+}
+
+export async function updateJob(deps: Deps, jobId: string, change: (j: Job) => boolean | void): Promise<Job> {
+  const j = await deps.repos.jobs.update('job', jobId, change);
+  if (!j) throw jobNotFound(jobId);
+  return j;
+}
+
+export function toJobError(err: unknown): JobError {
+  if (err instanceof VmBackupError) return { code: err.code, message: redact(err.message), recommendedAction: err.recommendedAction };
+  const text = err instanceof Error ? err.message : String(err);
+  return {
+    code: 'InternalError',
+    message: `The step failed: ${redact(text).slice(0, 500)}`,
+    recommendedAction: 'Retry the operation. If it keeps failing, check the function app logs for this job id.',
+  };
+}
+
+export async function finishJob(deps: Deps, jobId: string, status: JobStatus, error?: JobError): Promise<Job> {
+  return updateJob(deps, jobId, (j) => {
+    if (TERMINAL.has(j.status)) return false;
+    j.status = status === 'Completed' && j.warnings.length > 0 ? 'CompletedWithWarnings' : status;
+    j.endedAt = deps.clock();
+    if (error) j.error = error;
+  });
+}
+
+export function isTerminal(j: Job): boolean {
+  return TERMINAL.has(j.status);
+}

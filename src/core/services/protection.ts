@@ -1,0 +1,165 @@
+import { QUEUES } from '../config';
+import { ConflictError, NotFoundError, PermanentStepError, ValidationError } from '../errors';
+import type { Job, ProtectedItem } from '../domain/model';
+import type { VmInfo } from '../ports/compute';
+import { parseResourceId } from '../ports/compute';
+import type { Deps } from './deps';
+import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
+import { busy, isItemBusy, itemNotFound } from './lock';
+import { diskKeyFor, type SnapshotMessage } from './backup-snapshot';
+
+const MAX_DATA_DISKS = 64;
+const UNSUPPORTED_SKUS = new Set(['UltraSSD_LRS']);
+
+/** Table-key-safe, readable, stable: one item per VM. */
+export function itemKeyFor(vmId: string): string {
+  const r = parseResourceId(vmId);
+  return `vm;${r.subscriptionId};${r.resourceGroup};${r.name}`.toLowerCase();
+}
+
+export interface JobMessage { jobId: string }
+
+function vmNotFound(vmId: string): PermanentStepError {
+  return new PermanentStepError('VmNotFound', `The virtual machine '${vmId}' was not found.`, 'Check that the VM exists and that the function app identity has Reader access to it, then run discovery again.');
+}
+
+/** Bulk registration: one Register job per VM, each checked on its own so one bad VM fails only its job. */
+export async function requestRegistration(deps: Deps, vmIds: string[], policyName?: string): Promise<Job[]> {
+  const jobs: Job[] = [];
+  for (const vmId of vmIds) {
+    try {
+      parseResourceId(vmId);
+    } catch {
+      throw new ValidationError(`'${vmId}' is not a virtual machine resource id.`, 'Use ids of the form /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}.');
+    }
+  }
+  if (policyName) await requirePolicy(deps, policyName);
+  for (const vmId of vmIds) {
+    const { job } = await createJob(deps, { type: 'Register', itemKey: itemKeyFor(vmId), trigger: 'Api', params: { vmId, policyName } });
+    await deps.queues.queue(QUEUES.register).send({ jobId: job.jobId } satisfies JobMessage);
+    jobs.push(job);
+  }
+  return jobs;
+}
+
+export async function requirePolicy(deps: Deps, name: string): Promise<void> {
+  if (!(await deps.repos.policies.get('policy', name))) {
+    throw new NotFoundError('PolicyNotFound', `No backup policy named '${name}' exists.`, 'Create the policy first, or pick one from the policies list.');
+  }
+}
+
+export function eligibilityProblem(vm: VmInfo): PermanentStepError | undefined {
+  const bad = vm.disks.find((d) => d.sku && UNSUPPORTED_SKUS.has(d.sku));
+  if (bad) {
+    return new PermanentStepError('UnsupportedDiskType', `Disk '${bad.name}' of VM '${vm.name}' is of type ${bad.sku}, which vmbackup cannot snapshot incrementally.`, 'Exclude the VM, or move the disk to Premium SSD, Standard SSD or Standard HDD.');
+  }
+  if (vm.disks.filter((d) => d.lun >= 0).length > MAX_DATA_DISKS) {
+    return new PermanentStepError('TooManyDisks', `VM '${vm.name}' has more than ${MAX_DATA_DISKS} data disks.`, 'Azure VMs have at most 64 data disks; check the VM definition.');
+  }
+  return undefined;
+}
+
+export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
+  const job = await getJob(deps, msg.jobId);
+  if (isTerminal(job)) return;
+  await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); });
+  const vmId = String(job.params.vmId);
+  const itemKey = itemKeyFor(vmId);
+  const existing = (await deps.repos.items.get('item', itemKey))?.doc;
+  if (existing && existing.state !== 'ProtectionStoppedDataDeleted') {
+    throw new PermanentStepError('AlreadyRegistered', `VM '${existing.vmName}' is already registered.`, 'No action needed. To change its policy, configure protection again.');
+  }
+  const vm = await deps.compute.getVm(vmId);
+  if (!vm) throw vmNotFound(vmId);
+  const problem = eligibilityProblem(vm);
+  if (problem) throw problem;
+  const policyName = typeof job.params.policyName === 'string' ? job.params.policyName : undefined;
+  if (policyName) {
+    const policy = (await deps.repos.policies.get('policy', policyName))?.doc;
+    if (policy && policy.consistency.mode !== 'CrashConsistent' && (vm.powerState !== 'running' || !vm.guestAgentReady)) {
+      throw new PermanentStepError('GuestAgentNotReady', `VM '${vm.name}' is ${vm.powerState} or its guest agent is not ready, and policy '${policyName}' runs scripts in the guest.`, 'Start the VM and make sure the VM agent is running, or pick a crash-consistent policy.');
+    }
+  }
+  const item: ProtectedItem = {
+    itemKey,
+    vmId: vm.id,
+    vmName: vm.name,
+    resourceGroup: vm.resourceGroup,
+    subscriptionId: vm.subscriptionId,
+    location: vm.location,
+    osType: vm.osType,
+    state: policyName ? 'ProtectionPending' : 'Registered',
+    policyName,
+    disks: vm.disks.map((d) => ({ diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, sku: d.sku })),
+    createdAt: deps.clock(),
+  };
+  if (existing) await deps.repos.items.upsert(item);
+  else await deps.repos.items.insert(item);
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+/** Protect (bulk): each item gets the policy through a ConfigureProtection job. */
+export async function requestProtection(deps: Deps, itemKeys: string[], policyName: string): Promise<Job[]> {
+  await requirePolicy(deps, policyName);
+  const jobs: Job[] = [];
+  for (const itemKey of itemKeys) {
+    if (!(await deps.repos.items.get('item', itemKey))) throw itemNotFound(itemKey);
+  }
+  for (const itemKey of itemKeys) {
+    const { job } = await createJob(deps, { type: 'ConfigureProtection', itemKey, trigger: 'Api', params: { policyName } });
+    await deps.queues.queue(QUEUES.protect).send({ jobId: job.jobId } satisfies JobMessage);
+    jobs.push(job);
+  }
+  return jobs;
+}
+
+export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
+  const job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const policyName = String(job.params.policyName);
+  const item = await deps.repos.items.update('item', job.itemKey, (i) => {
+    i.policyName = policyName;
+    i.state = i.lastRecoveryPointId ? 'Protected' : 'ProtectionPending';
+  });
+  if (!item) throw new PermanentStepError('ProtectedItemNotFound', `Item '${job.itemKey}' is not registered.`, 'Register the VM first.');
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date): Promise<Job> {
+  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  if (!item) throw itemNotFound(itemKey);
+  if (item.state === 'ProtectionStoppedDataDeleted') {
+    throw new ConflictError('ProtectionStopped', `Protection of '${item.vmName}' was stopped and its data deleted.`, 'Register and protect the VM again.');
+  }
+  if (retainUntil && retainUntil <= deps.clock()) throw new ValidationError('retainUntil must be in the future.', 'Send a date after now, e.g. 30 days from today.');
+  if (await isItemBusy(deps, itemKey)) throw busy(itemKey);
+  const { job } = await createJob(deps, {
+    type: 'Backup',
+    itemKey,
+    trigger: 'OnDemand',
+    params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + 30 * 86_400_000)).toISOString() },
+  });
+  await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage);
+  return job;
+}
+
+/** Stop protection: the schedule stops; with deleteData the recovery points go to soft delete. */
+export async function stopProtection(deps: Deps, itemKey: string, deleteData: boolean): Promise<ProtectedItem> {
+  if (await isItemBusy(deps, itemKey)) throw busy(itemKey);
+  const item = await deps.repos.items.update('item', itemKey, (i) => {
+    i.policyName = undefined;
+    i.state = deleteData ? 'ProtectionStoppedDataDeleted' : 'ProtectionStopped';
+  });
+  if (!item) throw itemNotFound(itemKey);
+  if (deleteData) {
+    const now = deps.clock();
+    for (const p of await deps.repos.points.all(itemKey)) {
+      await deps.repos.points.update(itemKey, p.pointId, (x) => {
+        if (x.state === 'SoftDeleted') return false;
+        x.state = 'SoftDeleted';
+        x.deletedAt = now;
+      });
+    }
+  }
+  return item;
+}

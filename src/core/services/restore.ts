@@ -1,0 +1,158 @@
+import { QUEUES } from '../config';
+import { ConflictError, NotFoundError, PermanentStepError } from '../errors';
+import type { Job, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
+import { decodeManifest } from '../engine/manifest';
+import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
+import { vhdFooter } from '../engine/vhd';
+import { CancelledError } from '../engine/stats';
+import type { Deps } from './deps';
+import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
+import { acquireItemLock, busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
+
+export type RestoreMode = 'newDisks' | 'replaceDisks';
+
+export interface RestoreRequest {
+  itemKey: string;
+  pointId: string;
+  mode: RestoreMode;
+  targetResourceGroup?: string;
+}
+
+export interface RestoreMessage { jobId: string }
+
+export function pointNotFound(pointId: string): NotFoundError {
+  return new NotFoundError('RecoveryPointNotFound', `No recovery point '${pointId}' exists for this item.`, 'List the recovery points of the item and pick one of them.');
+}
+
+export async function getPoint(deps: Deps, itemKey: string, pointId: string): Promise<RecoveryPoint> {
+  const p = await deps.repos.points.get(itemKey, pointId);
+  if (!p) throw pointNotFound(pointId);
+  return p.doc;
+}
+
+export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<Job> {
+  const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
+  if (!item) throw itemNotFound(req.itemKey);
+  const point = await getPoint(deps, req.itemKey, req.pointId);
+  if (point.state === 'SoftDeleted') {
+    throw new ConflictError('RecoveryPointSoftDeleted', `Recovery point '${req.pointId}' is deleted (soft delete).`, 'Undelete the recovery point first, then restore it.');
+  }
+  if (point.state === 'Corrupt') {
+    throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
+  }
+  if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey);
+  const { job } = await createJob(deps, {
+    type: 'Restore',
+    itemKey: req.itemKey,
+    trigger: 'Api',
+    params: { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup },
+  });
+  await deps.queues.queue(QUEUES.restore).send({ jobId: job.jobId } satisfies RestoreMessage);
+  return job;
+}
+
+interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number }
+
+/** Restores every disk of the point into new managed disks, then (replaceDisks) swaps them into the VM. */
+export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void> {
+  let job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const itemKey = job.itemKey;
+  if (job.cancelRequested) {
+    await releaseItemLock(deps, itemKey, job.jobId);
+    await finishJob(deps, job.jobId, 'Cancelled');
+    return;
+  }
+  await acquireItemLock(deps, itemKey, job.jobId);
+  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  if (!item) throw itemNotFound(itemKey);
+  const point = await getPoint(deps, itemKey, String(job.params.pointId));
+  job = await updateJob(deps, job.jobId, (j) => {
+    j.status = 'InProgress';
+    j.startedAt ??= deps.clock();
+    j.phase = 'RestoreDisks';
+    j.bytesTotal = point.disks.reduce((n, d) => n + d.sizeBytes, 0);
+  });
+  const restored: RestoredDisk[] = [...((job.result.disks as RestoredDisk[] | undefined) ?? [])];
+  for (const disk of point.disks) {
+    if (restored.some((r) => r.diskKey === disk.diskKey)) continue;
+    let r: RestoredDisk;
+    try {
+      r = await restoreOneDisk(deps, job, item.vmName, item.location, disk);
+    } catch (err) {
+      if (!(err instanceof CancelledError)) throw err;
+      // Cancelled: the half-written disk is useless; the disks already finished stay, listed in the result.
+      await deps.compute.deleteDisk(restoreDiskId(deps, job, item.vmName, disk));
+      await releaseItemLock(deps, itemKey, job.jobId);
+      await finishJob(deps, job.jobId, 'Cancelled');
+      return;
+    }
+    restored.push(r);
+    await updateJob(deps, job.jobId, (j) => {
+      j.result = { ...j.result, disks: restored };
+      j.bytesDone = restored.reduce((n, x) => n + x.bytesWritten, 0);
+    });
+  }
+  if (job.params.mode === 'replaceDisks') await swapIntoVm(deps, job, item.vmId, restored);
+  await releaseItemLock(deps, itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+function restoreDiskName(job: Job, vmName: string, disk: RecoveryPointDisk): string {
+  return `${vmName}-${disk.diskKey}-r${job.jobId.slice(-8)}`.slice(0, 80);
+}
+
+function restoreDiskId(deps: Deps, job: Job, vmName: string, disk: RecoveryPointDisk): string {
+  const sub = deps.config.subscriptionIds[0];
+  const itemSub = job.itemKey?.split(';')[1] ?? sub;
+  return `/subscriptions/${itemSub}/resourceGroups/${String(job.params.targetResourceGroup)}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, disk)}`;
+}
+
+async function restoreOneDisk(deps: Deps, job: Job, vmName: string, location: string, disk: RecoveryPointDisk): Promise<RestoredDisk> {
+  const rg = String(job.params.targetResourceGroup);
+  const name = restoreDiskName(job, vmName, disk);
+  const manifestBuf = await deps.store.getObject(disk.manifest);
+  if (!manifestBuf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
+  const created = await deps.compute.createUploadDisk({ resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
+  const sas = await deps.compute.grantDiskWrite(created.id, deps.config.sasDurationSeconds);
+  try {
+    const target = deps.dataPlane.openTarget(sas);
+    const stats = await restoreDisk(
+      {
+        diskSize: disk.sizeBytes,
+        shardSize: disk.shardSize,
+        shards: disk.shards,
+        manifest: decodeManifest(manifestBuf),
+        concurrency: deps.config.copy.concurrency,
+        rangeWindow: deps.config.copy.diffWindow,
+      },
+      deps.store,
+      target,
+      { isCancelled: async () => !!(await getJob(deps, job.jobId)).cancelRequested },
+    );
+    await target.putPages(disk.sizeBytes, vhdFooter(disk.sizeBytes));
+    return { diskKey: disk.diskKey, lun: disk.lun, diskId: created.id, bytesWritten: stats.bytesWritten };
+  } catch (err) {
+    if (err instanceof ManifestMismatchError) {
+      throw new PermanentStepError('RecoveryPointCorrupt', `The backup data of disk '${disk.name}' does not match its manifest (${err.cells.length} cell(s)).`, 'Restore another recovery point; run verify on this one to mark it.');
+    }
+    throw err;
+  } finally {
+    await deps.compute.revokeDisk(created.id);
+  }
+}
+
+async function swapIntoVm(deps: Deps, job: Job, vmId: string, restored: RestoredDisk[]): Promise<void> {
+  if (job.result.swapped) return;
+  const vm = await deps.compute.getVm(vmId);
+  if (!vm) throw new PermanentStepError('VmNotFound', 'The VM to replace disks on no longer exists.', 'Restore with mode newDisks and create a VM from the restored disks.');
+  const os = restored.find((r) => r.lun < 0);
+  if (!os) throw new PermanentStepError('NoOsDisk', 'The recovery point has no OS disk to swap in.', 'Restore with mode newDisks.');
+  const wasRunning = vm.powerState === 'running';
+  const previous = vm.disks.map((d) => ({ lun: d.lun, diskId: d.diskId }));
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'ReplaceDisks'; j.result = { ...j.result, previousDisks: previous, wasRunning }; });
+  if (wasRunning) await deps.compute.deallocateVm(vmId);
+  await deps.compute.setVmDisks(vmId, os.diskId, restored.filter((r) => r.lun >= 0).map((r) => ({ lun: r.lun, diskId: r.diskId })));
+  if (wasRunning) await deps.compute.startVm(vmId);
+  await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, swapped: true }; });
+}

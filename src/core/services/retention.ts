@@ -1,0 +1,95 @@
+import { ConflictError } from '../errors';
+import type { RecoveryPoint } from '../domain/model';
+import type { Deps } from './deps';
+import { getPoint } from './restore';
+
+export interface RetentionResult {
+  softDeleted: number;
+  purged: number;
+  sourceSnapshotsDeleted: number;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Expired points go to soft delete (restorable again by undelete), soft-deleted points are purged after the
+ * soft-delete window, and source snapshots are pruned to the policy's instant-restore days. The newest point
+ * of an item and every current diff base are never touched: the next backup stands on them.
+ */
+export async function retentionRun(deps: Deps, now = deps.clock()): Promise<RetentionResult> {
+  const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0 };
+  const items = await deps.repos.items.all('item');
+  const policies = new Map((await deps.repos.policies.all('policy')).map((p) => [p.name, p]));
+  for (const item of items) {
+    const points = await deps.repos.points.all(item.itemKey); // newest first
+    const newest = points.find((p) => p.state === 'Available');
+    for (const p of points) {
+      if (p.state === 'Available' && p !== newest && p.expiresAt && p.expiresAt <= now) {
+        await softDelete(deps, p, now);
+        result.softDeleted++;
+      } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY <= now.getTime()) {
+        if (item.disks.some((d) => d.lastManifest && p.disks.some((x) => x.manifest === d.lastManifest))) continue;
+        await purge(deps, p);
+        result.purged++;
+      }
+    }
+    const keepDays = (item.policyName && policies.get(item.policyName)?.instantRestoreDays) || 2;
+    result.sourceSnapshotsDeleted += await pruneSourceSnapshots(deps, item.itemKey, item.subscriptionId, item.resourceGroup, new Set(item.disks.map((d) => d.baseSnapshotId ?? '')), now.getTime() - keepDays * DAY);
+  }
+  return result;
+}
+
+async function softDelete(deps: Deps, p: RecoveryPoint, now: Date): Promise<void> {
+  await deps.repos.points.update(p.itemKey, p.pointId, (x) => {
+    if (x.state !== 'Available') return false;
+    x.state = 'SoftDeleted';
+    x.deletedAt = now;
+  });
+}
+
+async function purge(deps: Deps, p: RecoveryPoint): Promise<void> {
+  for (const d of p.disks) {
+    for (const s of d.shards) await deps.store.deleteShardSnapshot(s.name, s.snapshot);
+    await deps.store.deleteObject(d.manifest);
+  }
+  await deps.repos.points.delete(p);
+}
+
+async function pruneSourceSnapshots(deps: Deps, itemKey: string, sub: string, rg: string, bases: Set<string>, olderThan: number): Promise<number> {
+  let deleted = 0;
+  for await (const s of deps.compute.listSnapshots(sub, rg)) {
+    if (s.tags['vmbackup-item'] !== itemKey.slice(0, 256) || bases.has(s.id)) continue;
+    const jobId = s.tags['vmbackup-job'];
+    const job = jobId ? (await deps.repos.jobs.get('job', jobId))?.doc : undefined;
+    // Snapshots of finished jobs age out; those of dead jobs (failed, cancelled, gone) are orphans.
+    const orphan = !job || job.status === 'Failed' || job.status === 'Cancelled';
+    const old = s.createdAt ? Date.parse(s.createdAt) < olderThan : false;
+    if (orphan || old) {
+      await deps.compute.deleteSnapshot(s.id);
+      deleted++;
+    }
+  }
+  return deleted;
+}
+
+export async function undeletePoint(deps: Deps, itemKey: string, pointId: string): Promise<RecoveryPoint> {
+  const p = await getPoint(deps, itemKey, pointId);
+  if (p.state !== 'SoftDeleted') throw new ConflictError('RecoveryPointNotDeleted', `Recovery point '${pointId}' is not deleted.`, 'Nothing to undelete.');
+  const updated = await deps.repos.points.update(itemKey, pointId, (x) => {
+    x.state = 'Available';
+    x.deletedAt = undefined;
+    // Give it back a day before the next retention run could expire it again.
+    if (x.expiresAt && x.expiresAt <= deps.clock()) x.expiresAt = new Date(deps.clock().getTime() + DAY);
+  });
+  return updated!;
+}
+
+export async function deletePoint(deps: Deps, itemKey: string, pointId: string): Promise<RecoveryPoint> {
+  await getPoint(deps, itemKey, pointId);
+  const updated = await deps.repos.points.update(itemKey, pointId, (x) => {
+    if (x.state === 'SoftDeleted') return false;
+    x.state = 'SoftDeleted';
+    x.deletedAt = deps.clock();
+  });
+  return updated!;
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { QUEUES } from '../config';
+import { latestSlotAtOrBefore } from '../domain/schedule';
+import type { Deps } from './deps';
+import { createJob } from './jobs';
+import { newestFirstKey } from './repos';
+import type { SnapshotMessage } from './backup-snapshot';
+
+export interface TickResult {
+  policies: number;
+  itemsDue: number;
+  jobsCreated: number;
+  jobsResent: number;
+}
+
+/** Same item and slot, same id: a second tick, a retried tick or a second instance never duplicates a job. */
+export function scheduledJobId(itemKey: string, slot: Date): string {
+  return `${newestFirstKey(slot)}-s${createHash('sha256').update(itemKey).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * One scheduler tick: for each policy, the latest slot at or before now is due for each of its items that
+ * has no backup for that slot yet. Only the latest slot counts, so after downtime an item gets one catch-up
+ * backup, not one per missed slot.
+ */
+export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<TickResult> {
+  const result: TickResult = { policies: 0, itemsDue: 0, jobsCreated: 0, jobsResent: 0 };
+  const policies = await deps.repos.policies.all('policy');
+  const items = await deps.repos.items.all('item');
+  const snapshotQueue = deps.queues.queue(QUEUES.snapshot);
+  for (const policy of policies) {
+    result.policies++;
+    const slot = latestSlotAtOrBefore(policy.schedule, policy.timeZone, now);
+    if (!slot) continue;
+    const members = items.filter((i) => i.policyName === policy.name && (i.state === 'Protected' || i.state === 'ProtectionPending'));
+    await Promise.all(
+      members.map(async (item) => {
+        // A backup that already covers this slot (e.g. backup-now after the slot) makes the slot done.
+        if (item.lastBackupAt && item.lastBackupAt >= slot) return;
+        result.itemsDue++;
+        const jobId = scheduledJobId(item.itemKey, slot);
+        const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey: item.itemKey, trigger: 'Scheduled', params: { slot: slot.toISOString() } });
+        if (created) result.jobsCreated++;
+        // Re-sending for a job still Queued covers a tick that died between the insert and the send;
+        // the snapshot step is idempotent, so a duplicate message costs one no-op.
+        else if (job.status === 'Queued' && !job.plan) result.jobsResent++;
+        else return;
+        await snapshotQueue.send({ jobId } satisfies SnapshotMessage);
+      }),
+    );
+  }
+  return result;
+}

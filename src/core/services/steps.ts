@@ -1,0 +1,89 @@
+import { ConflictError, PermanentStepError, TransientError } from '../errors';
+import { CancelledError } from '../engine/stats';
+import type { Job } from '../domain/model';
+import type { Deps } from './deps';
+import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
+import { releaseItemLock } from './lock';
+
+/**
+ * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
+ * host will make) end the job Failed with its code, message and recommended action, and free the item;
+ * everything else is thrown again so the queue redelivers the message after its visibility timeout.
+ */
+export async function runStep(
+  deps: Deps,
+  jobId: string,
+  attempt: { dequeueCount: number; maxDequeueCount: number },
+  step: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    const last = attempt.dequeueCount >= attempt.maxDequeueCount;
+    if (err instanceof CancelledError) return;
+    if (err instanceof PermanentStepError || last) {
+      deps.log.error('step failed; the job ends Failed', { jobId, code: toJobError(err).code });
+      await failJob(deps, jobId, err);
+      return;
+    }
+    if (err instanceof ConflictError || err instanceof TransientError) {
+      deps.log.warn('step will be retried', { jobId, code: err.code });
+    } else {
+      deps.log.warn('step failed and will be retried', { jobId, code: toJobError(err).code });
+    }
+    throw err;
+  }
+}
+
+export async function failJob(deps: Deps, jobId: string, err: unknown): Promise<void> {
+  let job: Job;
+  try {
+    job = await getJob(deps, jobId);
+  } catch {
+    return;
+  }
+  if (isTerminal(job)) return;
+  await cleanupAfterFailure(deps, job);
+  await finishJob(deps, jobId, 'Failed', toJobError(err));
+}
+
+/** Best effort: nothing left open (SAS) or orphaned (the job's own source snapshots), the item unlocked. */
+async function cleanupAfterFailure(deps: Deps, job: Job): Promise<void> {
+  const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      deps.log.warn('cleanup action failed; the reconciler will retry it', { jobId: job.jobId, error: toJobError(e).code });
+    }
+  };
+  for (const d of job.plan ?? []) {
+    await attempt(() => deps.compute.revokeSnapshot(d.snapshotId));
+    if (d.baseSnapshotId) await attempt(() => deps.compute.revokeSnapshot(d.baseSnapshotId!));
+    await attempt(() => deps.compute.deleteSnapshot(d.snapshotId));
+  }
+  if (job.type === 'Backup') await attempt(() => deps.store.deletePrefix(`work/${job.jobId}/`));
+  if (job.itemKey) await attempt(() => releaseItemLock(deps, job.itemKey!, job.jobId));
+}
+
+export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
+  const job = await getJob(deps, jobId);
+  if (isTerminal(job)) {
+    throw new ConflictError('JobAlreadyFinished', `Job ${jobId} already ended with status ${job.status}.`, 'Nothing to cancel.');
+  }
+  if (job.type !== 'Backup' && job.type !== 'Restore') {
+    throw new ConflictError('JobNotCancellable', `Jobs of type ${job.type} cannot be cancelled.`, 'Wait for the job to finish.');
+  }
+  const updated = await updateJob(deps, jobId, (j) => {
+    if (isTerminal(j)) return false;
+    j.cancelRequested = true;
+    if (j.status === 'Queued') {
+      j.status = 'Cancelled';
+      j.endedAt = deps.clock();
+    } else {
+      j.status = 'Cancelling';
+    }
+  });
+  return updated;
+}
+
+export { PermanentStepError };

@@ -1,0 +1,66 @@
+import { app } from '@azure/functions';
+
+import { accepted, body, query, route, validate } from './lib/http';
+import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
+import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/services/protection';
+import { getItem, itemView } from '../core/services/queries';
+import { requireConfirmation } from '../core/services/confirm';
+import { isAdminRequest } from './lib/auth';
+
+app.http('registerVms', {
+  methods: ['POST'], authLevel: 'function', route: 'items/register',
+  handler: route(async (req, _ctx, deps) => {
+    const b = await body(req, RegisterBody);
+    const jobs = await requestRegistration(deps, b.vmIds, b.policyName);
+    return { status: 202, jsonBody: { jobs: jobs.map((j) => ({ jobId: j.jobId, itemKey: j.itemKey, vmId: j.params.vmId })) } };
+  }),
+});
+
+app.http('protectItems', {
+  methods: ['POST'], authLevel: 'function', route: 'items/protect',
+  handler: route(async (req, _ctx, deps) => {
+    const b = await body(req, ProtectBody);
+    const jobs = await requestProtection(deps, b.itemKeys, b.policyName);
+    return { status: 202, jsonBody: { jobs: jobs.map((j) => ({ jobId: j.jobId, itemKey: j.itemKey })) } };
+  }),
+});
+
+app.http('listItems', {
+  methods: ['GET'], authLevel: 'function', route: 'items',
+  handler: route(async (req, _ctx, deps) => {
+    query(req, PageQuery);
+    const items = await deps.repos.items.all('item');
+    return { jsonBody: { items: items.map((i) => itemView(i, deps.clock())) } };
+  }),
+});
+
+app.http('getItem', {
+  methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}',
+  handler: route(async (req, _ctx, deps) => {
+    const itemKey = validate(ItemKey, req.params.itemKey);
+    return { jsonBody: itemView(await getItem(deps, itemKey), deps.clock()) };
+  }),
+});
+
+app.http('backupNow', {
+  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/backup',
+  handler: route(async (req, _ctx, deps) => {
+    const itemKey = validate(ItemKey, req.params.itemKey);
+    const b = await body(req, BackupNowBody);
+    const job = await backupNow(deps, itemKey, b.retainUntil ? new Date(b.retainUntil) : undefined);
+    return accepted(req, job.jobId);
+  }),
+});
+
+app.http('stopProtection', {
+  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/stop',
+  handler: route(async (req, _ctx, deps) => {
+    const itemKey = validate(ItemKey, req.params.itemKey);
+    const b = await body(req, StopProtectionBody);
+    await getItem(deps, itemKey);
+    if (b.deleteData) requireConfirmation(deps, 'stopProtectionDeleteData', itemKey, b.confirmationToken, isAdminRequest(req));
+    const item = await stopProtection(deps, itemKey, b.deleteData);
+    return { jsonBody: itemView(item, deps.clock()) };
+  }),
+});
+

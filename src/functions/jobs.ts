@@ -1,0 +1,32 @@
+import { app } from '@azure/functions';
+import { query, route, validate } from './lib/http';
+import { JobId, JobsQuery } from './lib/schemas';
+import { jobDetails, jobView, listJobs, dashboard } from '../core/services/queries';
+import { requestCancel } from '../core/services/steps';
+
+app.http('listJobs', {
+  methods: ['GET'], authLevel: 'function', route: 'jobs',
+  handler: route(async (req, _ctx, deps) => {
+    const q = query(req, JobsQuery);
+    const page = await listJobs(deps, { ...q, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined });
+    return { jsonBody: { items: page.items.map((j) => jobView(j, deps.clock())), continuation: page.continuation } };
+  }),
+});
+
+app.http('getJob', {
+  methods: ['GET'], authLevel: 'function', route: 'jobs/{jobId}',
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, validate(JobId, req.params.jobId)) })),
+});
+
+app.http('cancelJob', {
+  methods: ['POST'], authLevel: 'function', route: 'jobs/{jobId}/cancel',
+  handler: route(async (req, _ctx, deps) => {
+    const job = await requestCancel(deps, validate(JobId, req.params.jobId));
+    return { status: 202, jsonBody: jobView(job, deps.clock()) };
+  }),
+});
+
+app.http('dashboard', {
+  methods: ['GET'], authLevel: 'function', route: 'dashboard',
+  handler: route(async (_req, _ctx, deps) => ({ jsonBody: await dashboard(deps) })),
+});

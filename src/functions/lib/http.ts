@@ -1,0 +1,67 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import { errorBody, httpStatusFor, PayloadTooLargeError, ValidationError, VmBackupError } from '../../core/errors';
+import { ConfigError } from '../../core/config';
+import type { Deps } from '../../core/services/deps';
+import { redact } from '../../core/redact';
+import { getDeps } from './runtime';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export type Handler = (req: HttpRequest, ctx: InvocationContext, deps: Deps) => Promise<HttpResponseInit>;
+
+/** Every route: typed errors to their status and body; anything else is a 500 that says nothing inside. */
+export function route(handler: Handler): (req: HttpRequest, ctx: InvocationContext) => Promise<HttpResponseInit> {
+  return async (req, ctx) => {
+    try {
+      return await handler(req, ctx, await getDeps());
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        ctx.error(err.message);
+        return { status: 503, jsonBody: { error: { code: 'ConfigurationInvalid', message: err.message, recommendedAction: 'Fix the app settings listed and restart the app.' } } };
+      }
+      const status = httpStatusFor(err);
+      if (status >= 500 && !(err instanceof VmBackupError)) ctx.error(redact(`unhandled error: ${(err as Error)?.stack ?? String(err)}`));
+      return { status, jsonBody: errorBody(err) };
+    }
+  };
+}
+
+export async function readJson(req: HttpRequest): Promise<unknown> {
+  const declared = Number(req.headers.get('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}.`);
+  const text = await req.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is over ${MAX_BODY_BYTES} bytes.`);
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('The request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.', undefined, 'InvalidJson');
+  }
+}
+
+export function validate<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+    throw new ValidationError(
+      `The request is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 1000),
+      'Correct the fields listed and send the request again.',
+      { issues },
+    );
+  }
+  return r.data;
+}
+
+export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Promise<z.infer<T>> {
+  return validate(schema, await readJson(req));
+}
+
+export function query<T extends z.ZodType>(req: HttpRequest, schema: T): z.infer<T> {
+  return validate(schema, Object.fromEntries(req.query.entries()));
+}
+
+export function accepted(req: HttpRequest, jobId: string, extra: Record<string, unknown> = {}): HttpResponseInit {
+  const base = new URL(req.url);
+  return { status: 202, headers: { Location: `${base.origin}/api/jobs/${jobId}` }, jsonBody: { jobId, ...extra } };
+}

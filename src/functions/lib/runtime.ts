@@ -1,0 +1,32 @@
+import { loadConfig, QUEUES, type Config } from '../../core/config';
+import { createAzureDeps, ensureResources } from '../../core/adapters/azure/composition';
+import type { Deps, Logger } from '../../core/services/deps';
+import { redact } from '../../core/redact';
+
+let cached: Promise<Deps> | undefined;
+
+const consoleLogger: Logger = {
+  info: (msg, data) => console.log(redact(`${msg} ${data ? JSON.stringify(data) : ''}`)),
+  warn: (msg, data) => console.warn(redact(`${msg} ${data ? JSON.stringify(data) : ''}`)),
+  error: (msg, data) => console.error(redact(`${msg} ${data ? JSON.stringify(data) : ''}`)),
+};
+
+/** Built once per worker from the app settings; a bad setting fails every call with the full list. */
+export function getDeps(): Promise<Deps> {
+  cached ??= (async () => {
+    const config: Config = loadConfig(process.env);
+    const deps = createAzureDeps(config, { log: consoleLogger });
+    await ensureResources(deps, Object.values(QUEUES));
+    return deps;
+  })().catch((err) => {
+    cached = undefined; // try again on the next call: storage may come up later
+    throw err;
+  });
+  return cached;
+}
+
+/** host.json's queues.maxDequeueCount, mirrored in a setting so a step knows its last delivery. */
+export function maxDequeueCount(): number {
+  const n = Number(process.env.VMBACKUP_MAX_DEQUEUE_COUNT ?? 5);
+  return Number.isInteger(n) && n > 0 ? n : 5;
+}

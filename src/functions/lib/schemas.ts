@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Request and query shapes: they validate the requests and generate the OpenAPI document. */
+const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, "-" and "_"');
+export const ItemKey = z.string().min(4).max(400).regex(/^vm;[^/\\#?\u0000-\u001f]+$/, 'is not an item key (vm;<subscription>;<resource group>;<vm name>)');
+export const PointId = z.string().min(1).max(100).regex(/^[0-9]{16}-[A-Za-z0-9]+$/, 'is not a recovery point id');
+export const JobId = z.string().min(1).max(100).regex(/^[0-9]{16}-[A-Za-z0-9]+$/, 'is not a job id');
+export const PolicyName = name;
+const VmId = z.string().max(400).regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i, 'is not a virtual machine resource id');
+const ResourceGroup = z.string().min(1).max(90).regex(/^[-\w._()]+$/, 'is not a valid resource group name');
+const Token = z.string().max(200).optional();
+
+export const RegisterBody = z.strictObject({ vmIds: z.array(VmId).min(1).max(100), policyName: PolicyName.optional() });
+export const ProtectBody = z.strictObject({ itemKeys: z.array(ItemKey).min(1).max(100), policyName: PolicyName });
+export const BackupNowBody = z.strictObject({ retainUntil: z.iso.datetime({ offset: true }).optional() });
+export const StopProtectionBody = z.strictObject({ deleteData: z.boolean(), confirmationToken: Token });
+export const RestoreBody = z.strictObject({
+  mode: z.enum(['newDisks', 'replaceDisks']),
+  targetResourceGroup: ResourceGroup.optional(),
+  confirmationToken: Token,
+});
+export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });
+
+const JobType = z.enum(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Discovery', 'Retention', 'Verify']);
+const JobStatus = z.enum(['Queued', 'InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled']);
+export const JobsQuery = z.strictObject({
+  type: JobType.optional(),
+  status: JobStatus.optional(),
+  itemKey: ItemKey.optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  top: z.coerce.number().int().min(1).max(200).default(50),
+  continuation: z.string().max(400).optional(),
+  code: z.string().optional(),
+});
+export const PageQuery = z.strictObject({ code: z.string().optional(), includeDeleted: z.enum(['true', 'false']).optional() });

@@ -1,0 +1,38 @@
+import { app } from '@azure/functions';
+import { query, readJson, route, validate } from './lib/http';
+import { DeletePolicyQuery, PolicyName } from './lib/schemas';
+import { createPolicy, deletePolicy, getPolicy, updatePolicy } from '../core/services/policies';
+import { requireConfirmation } from '../core/services/confirm';
+import { isAdminRequest } from './lib/auth';
+
+app.http('createPolicy', {
+  methods: ['POST'], authLevel: 'function', route: 'policies',
+  handler: route(async (req, _ctx, deps) => ({ status: 201, jsonBody: await createPolicy(deps, await readJson(req)) })),
+});
+
+app.http('listPolicies', {
+  methods: ['GET'], authLevel: 'function', route: 'policies',
+  handler: route(async (_req, _ctx, deps) => ({ jsonBody: { items: await deps.repos.policies.all('policy') } })),
+});
+
+app.http('getPolicy', {
+  methods: ['GET'], authLevel: 'function', route: 'policies/{name}',
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await getPolicy(deps, validate(PolicyName, req.params.name)) })),
+});
+
+app.http('updatePolicy', {
+  methods: ['PUT'], authLevel: 'function', route: 'policies/{name}',
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await updatePolicy(deps, validate(PolicyName, req.params.name), await readJson(req)) })),
+});
+
+app.http('deletePolicy', {
+  methods: ['DELETE'], authLevel: 'function', route: 'policies/{name}',
+  handler: route(async (req, _ctx, deps) => {
+    const name = validate(PolicyName, req.params.name);
+    const q = query(req, DeletePolicyQuery);
+    await getPolicy(deps, name);
+    requireConfirmation(deps, 'deletePolicy', name, q.confirmationToken, isAdminRequest(req));
+    await deletePolicy(deps, name);
+    return { status: 204 };
+  }),
+});

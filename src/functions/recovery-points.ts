@@ -1,0 +1,64 @@
+import { app } from '@azure/functions';
+import { accepted, body, query, route, validate } from './lib/http';
+import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
+import { listPoints, pointView } from '../core/services/queries';
+import { getPoint, requestRestore } from '../core/services/restore';
+import { deletePoint, undeletePoint } from '../core/services/retention';
+import { verifyPoint } from '../core/services/verify';
+import { requireConfirmation } from '../core/services/confirm';
+import { isAdminRequest } from './lib/auth';
+
+app.http('listRecoveryPoints', {
+  methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints',
+  handler: route(async (req, _ctx, deps) => {
+    const itemKey = validate(ItemKey, req.params.itemKey);
+    const q = query(req, PageQuery);
+    const points = await listPoints(deps, itemKey, q.includeDeleted === 'true');
+    return { jsonBody: { items: points.map(pointView) } };
+  }),
+});
+
+app.http('getRecoveryPoint', {
+  methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}',
+  handler: route(async (req, _ctx, deps) => {
+    const p = await getPoint(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
+    return { jsonBody: pointView(p) };
+  }),
+});
+
+app.http('restore', {
+  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/restore',
+  handler: route(async (req, _ctx, deps) => {
+    const itemKey = validate(ItemKey, req.params.itemKey);
+    const pointId = validate(PointId, req.params.pointId);
+    const b = await body(req, RestoreBody);
+    await getPoint(deps, itemKey, pointId);
+    if (b.mode === 'replaceDisks') requireConfirmation(deps, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken, isAdminRequest(req));
+    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup });
+    return accepted(req, job.jobId);
+  }),
+});
+
+app.http('verifyRecoveryPoint', {
+  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/verify',
+  handler: route(async (req, _ctx, deps) => {
+    const r = await verifyPoint(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
+    return { jsonBody: r };
+  }),
+});
+
+app.http('undeleteRecoveryPoint', {
+  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/undelete',
+  handler: route(async (req, _ctx, deps) => {
+    const p = await undeletePoint(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
+    return { jsonBody: pointView(p) };
+  }),
+});
+
+app.http('deleteRecoveryPoint', {
+  methods: ['DELETE'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}',
+  handler: route(async (req, _ctx, deps) => {
+    const p = await deletePoint(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
+    return { jsonBody: pointView(p) };
+  }),
+});
