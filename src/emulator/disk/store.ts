@@ -78,6 +78,22 @@ export class MemoryDiskStore implements DiskStore {
     d.meta = { ...d.meta, sizeBytes };
   }
 
+  /** Cuts a disk to a smaller size (direct upload drops the VHD footer when it finishes). */
+  truncateDisk(id: string, sizeBytes: number): void {
+    const d = this.disk(id);
+    checkAligned(0, sizeBytes, d.meta.sizeBytes);
+    for (const b of [...d.blocks.keys()]) if (b * BLOCK_SIZE >= sizeBytes) d.blocks.delete(b);
+    const tail = sizeBytes % BLOCK_SIZE;
+    const lastBlock = Math.floor(sizeBytes / BLOCK_SIZE);
+    if (tail && d.blocks.has(lastBlock)) {
+      const block = this.writable(d, lastBlock);
+      block.data.fill(0, tail);
+      block.valid.fill(0, tail / 512);
+    }
+    for (const b of [...d.pending.keys()]) if (b * BLOCK_SIZE >= sizeBytes) d.pending.delete(b);
+    d.meta = { ...d.meta, sizeBytes };
+  }
+
   deleteResource(id: string): void {
     const k = this.key(id);
     if (this.disks.delete(k)) return;

@@ -1,0 +1,166 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { generate } from 'selfsigned';
+import { createDiskStore, type MemoryDiskStore } from './disk/store';
+import { readBody, sendJson, type RequestContext } from './http-util';
+import { ArmError } from './arm/errors';
+import { armRouter, sendArmError } from './arm/routes';
+import { AZURE_LIMITS, ComputeResources, type Limits } from './arm/resources';
+import { EmulatorState } from './arm/state';
+import { SasIssuer } from './data/sas';
+import { dataPlaneHandler } from './data/handler';
+import { adminRouter, createVm, type VmSpec } from './admin';
+import { FaultInjector } from './faults';
+
+export interface ComputeEmulatorOptions {
+  host?: string;
+  armPort?: number;
+  dataPort?: number;
+  lroDelayMs?: number;
+  pageSize?: number;
+  /** Milliseconds since the epoch; injectable so rate limits and SAS expiry can be tested. */
+  clock?: () => number;
+  limits?: Partial<Limits>;
+  store?: MemoryDiskStore;
+}
+
+export interface ComputeEmulator {
+  armEndpoint: string;
+  dataEndpoint: string;
+  caCert: string;
+  credential: TokenCredential;
+  state: EmulatorState;
+  store: MemoryDiskStore;
+  resources: ComputeResources;
+  faults: FaultInjector;
+  clock: { now(): number; advance(ms: number): void };
+  createVm(spec: VmSpec): ReturnType<typeof createVm>;
+  close(): Promise<void>;
+}
+
+/** A fixed bearer token: the emulator checks that one is sent, as ARM does, not what it says. */
+export const emulatorCredential: TokenCredential = {
+  async getToken(): Promise<AccessToken> {
+    return { token: 'local-emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+  },
+};
+
+async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Starts the Microsoft.Compute emulator: ARM over HTTPS with a certificate generated now (trust it with
+ * `tlsOptions: { ca: caCert }`), and the managed-disk data plane over HTTP on its own port.
+ */
+export async function startComputeEmulator(options: ComputeEmulatorOptions = {}): Promise<ComputeEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  let skew = 0;
+  const baseClock = options.clock ?? Date.now;
+  const now = (): number => baseClock() + skew;
+  const state = new EmulatorState();
+  const store = options.store ?? createDiskStore();
+  let dataEndpoint = '';
+  let armEndpoint = '';
+  const sas = new SasIssuer(state, () => dataEndpoint, now);
+  const resources = new ComputeResources(state, store, sas, now, { ...AZURE_LIMITS, ...options.limits });
+  const faults = new FaultInjector();
+  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint });
+  const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
+  const data = dataPlaneHandler(state, store, sas);
+
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    days: 30,
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  } as Parameters<typeof generate>[1]);
+
+  const sockets = new Set<import('node:net').Socket>();
+  const track = (s: Server): Server => {
+    s.on('connection', (sock) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+    });
+    return s;
+  };
+
+  const armServer = track(createHttpsServer({ key: pems.private, cert: pems.cert }, (req, res) => void handleArm(req, res)));
+  const dataServer = track(createHttpServer((req, res) => void handleData(req, res)));
+
+  async function handleArm(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', armEndpoint);
+    try {
+      const body = await readBody(req);
+      if (url.pathname.startsWith('/_emulator/')) {
+        const m = admin.match(req.method ?? 'GET', url.pathname);
+        if (!m || m === 'method') return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such admin route' } });
+        return await m.handler({ req, res, url, body, params: m.params });
+      }
+      const fault = faults.take('arm', req.method ?? 'GET', url.pathname);
+      if (fault) return sendJson(res, fault.status, { error: { code: fault.code, message: 'Injected fault.' } }, fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {});
+      if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+      if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+      const m = arm.match(req.method ?? 'GET', url.pathname);
+      if (m === 'method') throw new ArmError(405, 'MethodNotAllowed', `The method ${req.method} is not allowed on this resource.`);
+      if (!m) throw new ArmError(404, 'InvalidResourceType', `The resource type of '${url.pathname}' could not be found in the namespace 'Microsoft.Compute'.`);
+      const ctx: RequestContext = { req, res, url, body, params: m.params };
+      await m.handler(ctx);
+    } catch (err) {
+      if (err instanceof ArmError) return sendArmError(res, err);
+      const code = (err as { code?: string }).code;
+      if (code && /^[A-Z]/.test(code)) return sendArmError(res, new ArmError(400, 'InvalidParameter', (err as Error).message));
+      sendArmError(res, new ArmError(500, 'InternalServerError', `The emulator failed: ${(err as Error).message}`));
+    }
+  }
+
+  async function handleData(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', dataEndpoint);
+    let body: Buffer;
+    try {
+      body = await readBody(req, 5 * 1024 * 1024);
+    } catch {
+      res.writeHead(413, { 'x-ms-error-code': 'RequestBodyTooLarge' });
+      return void res.end();
+    }
+    const fault = faults.take('data', req.method ?? 'GET', url.pathname);
+    if (fault) {
+      if (fault.status === 0) return void req.socket.destroy(); // a connection reset
+      res.writeHead(fault.status, { 'x-ms-error-code': fault.code, ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}) });
+      return void res.end();
+    }
+    data(req, res, url, body);
+  }
+
+  const armPort = await listen(armServer, host, options.armPort ?? 0);
+  const dataPort = await listen(dataServer, host, options.dataPort ?? 0);
+  armEndpoint = `https://${host}:${armPort}`;
+  dataEndpoint = `http://${host}:${dataPort}`;
+
+  return {
+    armEndpoint,
+    dataEndpoint,
+    caCert: pems.cert,
+    credential: emulatorCredential,
+    state,
+    store,
+    resources,
+    faults,
+    clock: { now, advance: (ms) => void (skew += ms) },
+    createVm: (spec) => createVm(resources, spec),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([armServer, dataServer].map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
