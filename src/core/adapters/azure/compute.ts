@@ -1,0 +1,229 @@
+import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type VirtualMachine } from '@azure/arm-compute';
+import type { TokenCredential } from '@azure/core-auth';
+import {
+  parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
+} from '../../ports/compute';
+
+const GIB = 1024 ** 3;
+
+export interface ArmComputeOptions {
+  credential: TokenCredential;
+  subscriptionIds: string[];
+  /** Only for the local emulator; production uses the public ARM endpoint. */
+  endpoint?: string;
+  clientOptions?: ComputeManagementClientOptionalParams;
+  /** Long-running operation polling interval; Azure's Retry-After is honoured when it is absent. */
+  pollIntervalMs?: number;
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (status(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+async function ignore404(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (status(err) !== 404) throw err;
+  }
+}
+
+/** ComputePort on @azure/arm-compute: one client per subscription. */
+export class ArmComputeAdapter implements ComputePort {
+  private clients = new Map<string, ComputeManagementClient>();
+
+  constructor(private readonly o: ArmComputeOptions) {}
+
+  private client(subscriptionId: string): ComputeManagementClient {
+    let c = this.clients.get(subscriptionId);
+    if (!c) {
+      c = new ComputeManagementClient(this.o.credential, subscriptionId, { ...this.o.clientOptions, ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) });
+      this.clients.set(subscriptionId, c);
+    }
+    return c;
+  }
+
+  private lro(): { updateIntervalInMs?: number } {
+    return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
+  }
+
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined): Promise<{ bytes: number; sku?: string }> {
+    if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
+    const d = await this.getDiskRaw(diskId);
+    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name };
+  }
+
+  private async getDiskRaw(diskId: string) {
+    const r = parseResourceId(diskId);
+    return orUndefined(this.client(r.subscriptionId).disks.get(r.resourceGroup, r.name));
+  }
+
+  private async toVmInfo(vm: VirtualMachine, withView: VirtualMachine | undefined): Promise<VmInfo> {
+    const r = parseResourceId(vm.id!);
+    const sp = vm.storageProfile ?? {};
+    const disks: VmDisk[] = [];
+    if (sp.osDisk?.managedDisk?.id) {
+      const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB);
+      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType });
+    }
+    for (const d of sp.dataDisks ?? []) {
+      if (!d.managedDisk?.id) continue;
+      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB);
+      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType });
+    }
+    const statuses = withView?.instanceView?.statuses ?? [];
+    const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
+    const agent = withView?.instanceView?.vmAgent?.statuses?.some((s) => s.displayStatus === 'Ready') ?? false;
+    return {
+      id: vm.id!,
+      name: vm.name!,
+      resourceGroup: r.resourceGroup,
+      subscriptionId: r.subscriptionId,
+      location: vm.location,
+      size: vm.hardwareProfile?.vmSize,
+      osType: (sp.osDisk?.osType as OsType | undefined) ?? 'Linux',
+      powerState: power ?? 'unknown',
+      guestAgentReady: agent,
+      tags: vm.tags ?? {},
+      disks,
+    };
+  }
+
+  async *listVms(subscriptionId: string): AsyncIterable<VmInfo> {
+    const c = this.client(subscriptionId);
+    for await (const vm of c.virtualMachines.listAll()) {
+      const r = parseResourceId(vm.id!);
+      const view = await orUndefined(c.virtualMachines.get(r.resourceGroup, r.name, { expand: 'instanceView' }));
+      yield this.toVmInfo(view ?? vm, view);
+    }
+  }
+
+  async getVm(vmId: string): Promise<VmInfo | undefined> {
+    const r = parseResourceId(vmId);
+    const vm = await orUndefined(this.client(r.subscriptionId).virtualMachines.get(r.resourceGroup, r.name, { expand: 'instanceView' }));
+    return vm ? this.toVmInfo(vm, vm) : undefined;
+  }
+
+  async runCommand(vmId: string, osType: OsType, script: string, timeoutSeconds: number): Promise<RunCommandResult> {
+    const r = parseResourceId(vmId);
+    const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
+      r.resourceGroup, r.name,
+      { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
+      { ...this.lro(), abortSignal: AbortSignal.timeout(timeoutSeconds * 1000) },
+    );
+    const failed = (res.value ?? []).some((s) => /failed/i.test(s.code ?? '') || s.level === 'Error');
+    return { succeeded: !failed, output: (res.value ?? []).map((s) => s.message ?? '').join('\n') };
+  }
+
+  async deallocateVm(vmId: string): Promise<void> {
+    const r = parseResourceId(vmId);
+    await this.client(r.subscriptionId).virtualMachines.beginDeallocateAndWait(r.resourceGroup, r.name, this.lro());
+  }
+
+  async startVm(vmId: string): Promise<void> {
+    const r = parseResourceId(vmId);
+    await this.client(r.subscriptionId).virtualMachines.beginStartAndWait(r.resourceGroup, r.name, this.lro());
+  }
+
+  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
+    const r = parseResourceId(vmId);
+    await this.client(r.subscriptionId).virtualMachines.beginUpdateAndWait(r.resourceGroup, r.name, {
+      storageProfile: {
+        osDisk: { createOption: 'Attach', managedDisk: { id: osDiskId }, name: parseResourceId(osDiskId).name },
+        dataDisks: dataDisks.map((d) => ({ lun: d.lun, createOption: 'Attach', managedDisk: { id: d.diskId }, name: parseResourceId(d.diskId).name })),
+      },
+    }, this.lro());
+  }
+
+  async getDisk(diskId: string): Promise<DiskInfo | undefined> {
+    const d = await this.getDiskRaw(diskId);
+    return d ? { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState } : undefined;
+  }
+
+  async createUploadDisk(a: { resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+    const sub = this.o.subscriptionIds[0]!;
+    const d = await this.client(sub).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+      location: a.location,
+      sku: a.sku ? { name: a.sku as never } : undefined,
+      osType: a.osType,
+      tags: a.tags,
+      // Direct upload takes a fixed VHD: the data and a 512-byte footer, which the restore writes last.
+      creationData: { createOption: 'Upload', uploadSizeBytes: a.sizeBytes + 512 },
+    }, this.lro());
+    return { id: d.id!, name: d.name!, sizeBytes: a.sizeBytes, state: d.diskState };
+  }
+
+  async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
+    const r = parseResourceId(diskId);
+    const g = await this.client(r.subscriptionId).disks.beginGrantAccessAndWait(r.resourceGroup, r.name, { access: 'Write', durationInSeconds: durationSeconds }, this.lro());
+    return g.accessSAS!;
+  }
+
+  async revokeDisk(diskId: string): Promise<void> {
+    const r = parseResourceId(diskId);
+    await ignore404(this.client(r.subscriptionId).disks.beginRevokeAccessAndWait(r.resourceGroup, r.name, this.lro()));
+  }
+
+  async deleteDisk(diskId: string): Promise<void> {
+    const r = parseResourceId(diskId);
+    await ignore404(this.client(r.subscriptionId).disks.beginDeleteAndWait(r.resourceGroup, r.name, this.lro()));
+  }
+
+  async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
+    const sub = parseResourceId(a.diskId).subscriptionId;
+    const s = await this.client(sub).snapshots.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+      location: a.location,
+      incremental: true,
+      tags: a.tags,
+      creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
+    }, this.lro());
+    return this.toSnapshot(s);
+  }
+
+  private toSnapshot(s: { id?: string; name?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {
+    return {
+      id: s.id!,
+      name: s.name!,
+      sourceDiskId: s.creationData?.sourceResourceId ?? '',
+      sizeBytes: s.diskSizeBytes ?? (s.diskSizeGB ?? 0) * GIB,
+      incremental: !!s.incremental,
+      createdAt: s.timeCreated ? new Date(s.timeCreated).toISOString() : undefined,
+      tags: s.tags ?? {},
+    };
+  }
+
+  async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
+    const r = parseResourceId(snapshotId);
+    const s = await orUndefined(this.client(r.subscriptionId).snapshots.get(r.resourceGroup, r.name));
+    return s ? this.toSnapshot(s) : undefined;
+  }
+
+  async *listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }> {
+    for await (const s of this.client(subscriptionId).snapshots.listByResourceGroup(resourceGroup)) yield this.toSnapshot(s);
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    const r = parseResourceId(snapshotId);
+    await ignore404(this.client(r.subscriptionId).snapshots.beginDeleteAndWait(r.resourceGroup, r.name, this.lro()));
+  }
+
+  async grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string> {
+    const r = parseResourceId(snapshotId);
+    const g = await this.client(r.subscriptionId).snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, { access: 'Read', durationInSeconds: durationSeconds }, this.lro());
+    return g.accessSAS!;
+  }
+
+  async revokeSnapshot(snapshotId: string): Promise<void> {
+    const r = parseResourceId(snapshotId);
+    await ignore404(this.client(r.subscriptionId).snapshots.beginRevokeAccessAndWait(r.resourceGroup, r.name, this.lro()));
+  }
+}

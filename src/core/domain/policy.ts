@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { IANAZone } from 'luxon';
+
+export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
+export type DayOfWeek = (typeof DAYS)[number];
+
+const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'is not a time of day; use HH:mm, 00:00-23:59');
+const Day = z.enum(DAYS, { message: `must be one of ${DAYS.join(', ')}` });
+const unique = <T>(a: T[]): boolean => new Set(a).size === a.length;
+
+export const ScheduleSchema = z.discriminatedUnion('frequency', [
+  z.strictObject({ frequency: z.literal('Daily'), times: z.array(TimeOfDay).min(1).max(24).refine(unique, 'times must be distinct') }),
+  z.strictObject({
+    frequency: z.literal('Weekly'),
+    daysOfWeek: z.array(Day).min(1).max(7).refine(unique, 'days must be distinct'),
+    times: z.array(TimeOfDay).min(1).max(4).refine(unique, 'times must be distinct'),
+  }),
+  z.strictObject({
+    frequency: z.literal('Hourly'),
+    intervalHours: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(12)], { message: 'must be 1, 2, 4, 6, 8 or 12' }),
+    windowStart: TimeOfDay,
+    windowHours: z.number().int().min(4).max(24),
+  }),
+], { message: 'frequency must be Daily, Weekly or Hourly' });
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+const DayOfMonth = z.union([z.number().int().min(1).max(31), z.literal('Last')], { message: "must be 1-31 or 'Last'" });
+
+export const RetentionSchema = z.strictObject({
+  dailyDays: z.number().int().min(1).max(9999),
+  weekly: z.strictObject({ weeks: z.number().int().min(1).max(5163), dayOfWeek: Day }).optional(),
+  monthly: z.strictObject({ months: z.number().int().min(1).max(1188), dayOfMonth: DayOfMonth }).optional(),
+  yearly: z.strictObject({ years: z.number().int().min(1).max(99), month: z.number().int().min(1).max(12), dayOfMonth: DayOfMonth }).optional(),
+});
+export type Retention = z.infer<typeof RetentionSchema>;
+
+const Script = z.strictObject({ linux: z.string().min(1).max(8000).optional(), windows: z.string().min(1).max(8000).optional() });
+
+export const ConsistencySchema = z.strictObject({
+  mode: z.enum(['CrashConsistent', 'FileSystemConsistent', 'ApplicationConsistent']),
+  preScript: Script.optional(),
+  postScript: Script.optional(),
+  scriptTimeoutSeconds: z.number().int().min(10).max(600).default(60),
+});
+
+export const PolicySchema = z.strictObject({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use 1-64 letters, digits, "-" or "_"'),
+  timeZone: z.string().min(1).max(64).refine((tz) => IANAZone.isValidZone(tz), 'is not a time zone; use an IANA name such as Europe/Berlin or UTC'),
+  schedule: ScheduleSchema,
+  retention: RetentionSchema,
+  instantRestoreDays: z.number().int().min(1).max(30).default(2),
+  consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60 }),
+});
+export type Policy = z.infer<typeof PolicySchema>;
+
+export type ParsedPolicy = { ok: true; policy: Policy } | { ok: false; issues: string[] };
+
+/** Validates a policy and words every problem with its path, so one round trip fixes them all. */
+export function parsePolicy(input: unknown): ParsedPolicy {
+  const r = PolicySchema.safeParse(input);
+  if (r.success) return { ok: true, policy: r.data };
+  return { ok: false, issues: r.error.issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`) };
+}
