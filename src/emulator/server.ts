@@ -10,7 +10,7 @@ import { armRouter, sendArmError } from './arm/routes';
 import { AZURE_LIMITS, ComputeResources, type Limits } from './arm/resources';
 import { EmulatorState } from './arm/state';
 import { SasIssuer } from './data/sas';
-import { dataPlaneHandler } from './data/handler';
+import { dataPlaneHandler, newDataPlaneStats, type DataPlaneStats } from './data/handler';
 import { adminRouter, createVm, type VmSpec } from './admin';
 import { FaultInjector } from './faults';
 
@@ -35,6 +35,8 @@ export interface ComputeEmulator {
   store: MemoryDiskStore;
   resources: ComputeResources;
   faults: FaultInjector;
+  /** Counts of data-plane traffic: what efficiency tests compare with the changed bytes. */
+  dataStats: DataPlaneStats;
   clock: { now(): number; advance(ms: number): void };
   createVm(spec: VmSpec): ReturnType<typeof createVm>;
   close(): Promise<void>;
@@ -73,7 +75,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const faults = new FaultInjector();
   const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint });
   const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
-  const data = dataPlaneHandler(state, store, sas);
+  const dataStats = newDataPlaneStats();
+  const data = dataPlaneHandler(state, store, sas, dataStats);
 
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
@@ -156,6 +159,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     store,
     resources,
     faults,
+    dataStats,
     clock: { now, advance: (ms) => void (skew += ms) },
     createVm: (spec) => createVm(resources, spec),
     async close() {

@@ -29,7 +29,19 @@ function xmlEscape(s: string): string {
  * The managed-disk data plane behind SAS URLs, as Azure Storage answers page-blob calls: properties, ranged
  * reads, Get Page Ranges (with x-ms-previous-snapshot-url diffs, inclusive ends) and Put Page on upload disks.
  */
-export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer) {
+export interface DataPlaneStats {
+  readRequests: number;
+  readBytes: number;
+  pageListRequests: number;
+  putPageRequests: number;
+  putPageBytes: number;
+}
+
+export function newDataPlaneStats(): DataPlaneStats {
+  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0 };
+}
+
+export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer, stats: DataPlaneStats = newDataPlaneStats()) {
   return (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void => {
     try {
       handle(req, res, url, body);
@@ -61,6 +73,8 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
       if (!range) {
         res.writeHead(200, { ...headers, 'content-length': size });
         if (req.method === 'HEAD') return void res.end();
+        stats.readRequests++;
+        stats.readBytes += size;
         const chunk = 4 * 1024 * 1024;
         for (let o = 0; o < size; o += chunk) res.write(store.read(key, o, Math.min(chunk, size - o)));
         return void res.end();
@@ -68,6 +82,7 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
       if (range.start >= size) throw new StorageError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.');
       const end = Math.min(range.end, size - 1);
       const data = store.read(key, range.start, end - range.start + 1);
+      if (req.method === 'GET') { stats.readRequests++; stats.readBytes += data.length; }
       res.writeHead(206, { ...headers, 'content-length': data.length, 'content-range': `bytes ${range.start}-${end}/${size}` });
       return void res.end(req.method === 'HEAD' ? undefined : data);
     }
@@ -76,6 +91,7 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
       const r = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range) ?? { start: 0, end: size - 1 };
       if (r.start % 512 !== 0 || (r.end !== Number.MAX_SAFE_INTEGER && (r.end + 1) % 512 !== 0)) throw new StorageError(416, 'InvalidPageRange', 'The page range specified is invalid: ranges must be 512-byte aligned.');
       const window = { start: Math.min(r.start, size), end: Math.min(r.end + 1, size) };
+      stats.pageListRequests++;
       const prevUrl = req.headers['x-ms-previous-snapshot-url'] as string | undefined;
       let changed, cleared: { start: number; end: number }[] = [];
       if (prevUrl) {
@@ -118,6 +134,8 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
         const md5 = (req.headers['content-md5'] ?? req.headers['x-ms-content-md5']) as string | undefined;
         if (md5 && createHash('md5').update(body).digest('base64') !== md5) throw new StorageError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match the MD5 value calculated by the server.');
         store.write(key, r.start, body);
+        stats.putPageRequests++;
+        stats.putPageBytes += body.length;
       } else {
         throw new StorageError(400, 'InvalidHeaderValue', 'x-ms-page-write must be update or clear.');
       }

@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
+import { loadConfig, QUEUES } from '../../src/core/config';
+import { createAzureDeps, ensureResources } from '../../src/core/adapters/azure/composition';
+import type { Deps } from '../../src/core/services/deps';
+import { runStep } from '../../src/core/services/steps';
+import { snapshotStep } from '../../src/core/services/backup-snapshot';
+import { copyStep } from '../../src/core/services/backup-copy';
+import { finalizeStep } from '../../src/core/services/backup-finalize';
+import { restoreStep } from '../../src/core/services/restore';
+import { protectStep, registerStep } from '../../src/core/services/protection';
+import type { ComputeEmulator } from '../../src/emulator/server';
+import { withEmulator, SUB } from './emulator';
+
+export interface AppStack {
+  azurite: AzuriteInstance;
+  emulator: ComputeEmulator;
+  deps: Deps;
+  env: Record<string, string>;
+  /** Delivers queued step messages until every queue is empty (or a step keeps failing). */
+  drain(opts?: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void }): Promise<number>;
+  stop(): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
+  [QUEUES.snapshot]: snapshotStep,
+  [QUEUES.copy]: copyStep,
+  [QUEUES.finalize]: finalizeStep,
+  [QUEUES.restore]: restoreStep,
+  [QUEUES.register]: registerStep,
+  [QUEUES.protect]: protectStep,
+};
+
+/**
+ * The app's services on a private Azurite and a compute emulator, with a queue consumer that behaves like the
+ * Functions host for queue triggers (base64 JSON, visibility timeout, dequeue count, last-delivery failure),
+ * for integration tests below the HTTP layer. The local Functions host is tested on its own.
+ */
+export async function startAppStack(settings: Record<string, string> = {}): Promise<AppStack> {
+  const azurite = await startAzurite();
+  const emulator = await withEmulator({ lroDelayMs: 0 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-'));
+  const caFile = path.join(dir, 'ca.pem');
+  writeFileSync(caFile, emulator.caCert);
+  const env: Record<string, string> = {
+    VMBACKUP_SUBSCRIPTION_IDS: SUB,
+    VMBACKUP_STORAGE: azurite.connectionString,
+    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
+    VMBACKUP_ARM_CA_FILE: caFile,
+    VMBACKUP_SEGMENT_SIZE_MIB: '64',
+    VMBACKUP_SHARD_SIZE_MIB: '48',
+    VMBACKUP_DIFF_WINDOW_MIB: '32',
+    VMBACKUP_COPY_CONCURRENCY: '8',
+    VMBACKUP_LOCK_TTL_SECONDS: '60',
+    ...settings,
+  };
+  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()) });
+  await ensureResources(deps, Object.values(QUEUES));
+  const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  const maxDequeueCount = 5;
+
+  async function drain(opts: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void } = {}): Promise<number> {
+    let handled = 0;
+    for (let round = 0; round < (opts.maxRounds ?? 500); round++) {
+      let any = false;
+      for (const [queue, step] of Object.entries(STEPS)) {
+        const q = qs.getQueueClient(queue);
+        const got = await q.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
+        await Promise.all(got.receivedMessageItems.map(async (m) => {
+          any = true;
+          const msg = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { jobId: string };
+          try {
+            opts.beforeStep?.(queue, msg);
+            await runStep(deps, msg.jobId, { dequeueCount: m.dequeueCount, maxDequeueCount }, () => step(deps, msg));
+            await q.deleteMessage(m.messageId, m.popReceipt);
+            handled++;
+          } catch {
+            // Left invisible: redelivered after the visibility timeout with a higher dequeue count.
+          }
+        }));
+      }
+      if (!any) {
+        const props = await Promise.all(Object.keys(STEPS).map((n) => qs.getQueueClient(n).getProperties()));
+        if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new Error('queues did not drain');
+  }
+
+  return {
+    azurite, emulator, deps, env, drain,
+    async stop() {
+      await emulator.close();
+      await azurite.stop();
+    },
+  };
+}
