@@ -42,7 +42,9 @@ export function armRouter(o: ArmRouteOptions): Router {
     }
     state.operations.set(id, op);
     const base = `${o.origin()}/subscriptions/${ctx.params.sub}/providers/Microsoft.Compute/locations/local/operations/${id}?api-version=${ctx.url.searchParams.get('api-version')}`;
-    const result = base.replace(`/operations/${id}?`, `/operations/${id}/result?`);
+    // PUT and PATCH finish with a GET of the resource itself; POST results come from the operation.
+    const method = ctx.req.method;
+    const result = method === 'PUT' || method === 'PATCH' ? `${o.origin()}${ctx.url.pathname}${ctx.url.search}` : base.replace(`/operations/${id}?`, `/operations/${id}/result?`);
     sendJson(ctx.res, status, body, { 'azure-asyncoperation': base, location: result, 'retry-after': '0' });
   };
 
