@@ -14,6 +14,7 @@ import { restoreStep } from '../../src/core/services/restore';
 import { protectStep, registerStep } from '../../src/core/services/protection';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
+import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 
 export interface AppStack {
   azurite: AzuriteInstance;
@@ -58,7 +59,8 @@ export async function startAppStack(settings: Record<string, string> = {}): Prom
     VMBACKUP_LOCK_TTL_SECONDS: '60',
     ...settings,
   };
-  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()) });
+  // Every client the app builds carries the strict Azure-limits policy: what Azurite lets through, this does not.
+  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [strictAzureLimitsPolicy()] });
   await ensureResources(deps, Object.values(QUEUES));
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const maxDequeueCount = 5;

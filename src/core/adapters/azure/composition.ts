@@ -12,6 +12,7 @@ import { SasDataPlane } from './sas-data-plane';
 import { AzureTableFactory } from './tables';
 import { AzureQueueFactory } from './queues';
 import { ArmComputeAdapter } from './compute';
+import { attachPolicy } from './attach-policy';
 
 export interface CompositionOptions {
   credential?: TokenCredential;
@@ -41,20 +42,21 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
   const local = !!config.arm.endpoint && isLoopback(config.arm.endpoint);
   const credential = options.credential ?? (local ? new LocalEmulatorCredential() : new DefaultAzureCredential());
   const additionalPolicies = (options.policies ?? []).map((policy) => ({ policy, position: 'perCall' as const }));
-  const storageOptions: StoragePipelineOptions = additionalPolicies.length ? ({ additionalPolicies } as StoragePipelineOptions) : {};
+  const storageOptions: StoragePipelineOptions = {};
 
   const blobService =
     config.storage.kind === 'connectionString'
       ? BlobServiceClient.fromConnectionString(config.storage.connectionString, storageOptions)
       : new BlobServiceClient(config.storage.blobUrl, credential, storageOptions);
+  for (const p of options.policies ?? []) attachPolicy(blobService, p);
   const tables =
     config.storage.kind === 'connectionString'
       ? AzureTableFactory.fromConnectionString(config.storage.connectionString, { additionalPolicies })
       : AzureTableFactory.fromEndpoint(config.storage.tableUrl, credential, { additionalPolicies });
   const queues =
     config.storage.kind === 'connectionString'
-      ? AzureQueueFactory.fromConnectionString(config.storage.connectionString, { additionalPolicies })
-      : AzureQueueFactory.fromEndpoint(config.storage.queueUrl, credential, { additionalPolicies });
+      ? AzureQueueFactory.fromConnectionString(config.storage.connectionString, { policies: options.policies })
+      : AzureQueueFactory.fromEndpoint(config.storage.queueUrl, credential, { policies: options.policies });
 
   const ca = config.arm.caFile ? readFileSync(config.arm.caFile, 'utf8') : undefined;
   const compute = new ArmComputeAdapter({
@@ -69,7 +71,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     repos: createRepos(tables, config.tablePrefix),
     queues,
     compute,
-    dataPlane: new SasDataPlane(storageOptions),
+    dataPlane: new SasDataPlane(options.policies),
     store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,

@@ -1,9 +1,9 @@
-import { QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import { QueueServiceClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { attachPolicy } from './attach-policy';
 import type { MessageQueue, QueueFactory } from '../../ports/queues';
 
-type ExtraPolicies = { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
 const MAX_MESSAGE = 64 * 1024;
 
 /**
@@ -13,12 +13,17 @@ const MAX_MESSAGE = 64 * 1024;
 export class AzureQueueFactory implements QueueFactory {
   private constructor(private readonly service: QueueServiceClient) {}
 
-  static fromConnectionString(connectionString: string, opts: { additionalPolicies?: ExtraPolicies } = {}): AzureQueueFactory {
-    return new AzureQueueFactory(QueueServiceClient.fromConnectionString(connectionString, opts as StoragePipelineOptions));
+  static fromConnectionString(connectionString: string, opts: { policies?: PipelinePolicy[] } = {}): AzureQueueFactory {
+    return AzureQueueFactory.with(QueueServiceClient.fromConnectionString(connectionString), opts.policies);
   }
 
-  static fromEndpoint(url: string, credential: TokenCredential, opts: { additionalPolicies?: ExtraPolicies } = {}): AzureQueueFactory {
-    return new AzureQueueFactory(new QueueServiceClient(url, credential, opts as StoragePipelineOptions));
+  static fromEndpoint(url: string, credential: TokenCredential, opts: { policies?: PipelinePolicy[] } = {}): AzureQueueFactory {
+    return AzureQueueFactory.with(new QueueServiceClient(url, credential), opts.policies);
+  }
+
+  private static with(service: QueueServiceClient, policies: PipelinePolicy[] = []): AzureQueueFactory {
+    for (const p of policies) attachPolicy(service, p);
+    return new AzureQueueFactory(service);
   }
 
   queue(name: string): MessageQueue {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AnonymousCredential, PageBlobClient, newPipeline, type StoragePipelineOptions } from '@azure/storage-blob';
+import { AnonymousCredential, PageBlobClient, newPipeline } from '@azure/storage-blob';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { attachPolicy } from './attach-policy';
 import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
 import { MAX_PUT_PAGE, type Range } from '../../engine/ranges';
 import { rangesFromListing } from './blob-backup-store';
@@ -9,11 +11,12 @@ import { rangesFromListing } from './blob-backup-store';
  * retries with back-off and lowers its concurrency on throttling, which it can only do if it sees the 503s.
  */
 export class SasDataPlane implements DataPlane {
-  constructor(private readonly options: StoragePipelineOptions = {}) {}
+  constructor(private readonly policies: PipelinePolicy[] = []) {}
 
   private client(sasUrl: string): PageBlobClient {
-    const pipeline = newPipeline(new AnonymousCredential(), { ...this.options, retryOptions: { maxTries: 1 } });
-    return new PageBlobClient(sasUrl, pipeline);
+    const client = new PageBlobClient(sasUrl, newPipeline(new AnonymousCredential(), { retryOptions: { maxTries: 1 } }));
+    for (const p of this.policies) attachPolicy(client, p);
+    return client;
   }
 
   openSource(sasUrl: string): SourceSnapshot {
