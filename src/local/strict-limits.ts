@@ -81,7 +81,7 @@ export function strictAzureLimitsPolicy(): PipelinePolicy {
 
   async function blobSize(req: PipelineRequest, next: SendRequest, blobUrl: string): Promise<number | undefined> {
     if (sizes.has(blobUrl)) return sizes.get(blobUrl);
-    const head = createPipelineRequest({ url: req.url.replace(/([?&])comp=page&?/, '$1'), method: 'HEAD', headers: createHttpHeaders(), allowInsecureConnection: req.allowInsecureConnection ?? url.protocol === 'http:' });
+    const head = createPipelineRequest({ url: req.url.replace(/([?&])comp=page&?/, '$1'), method: 'HEAD', headers: createHttpHeaders(), allowInsecureConnection: req.allowInsecureConnection ?? new URL(req.url).protocol === 'http:' });
     for (const [k, v] of req.headers) if (/^(authorization|x-ms-version|x-ms-date)$/i.test(k)) head.headers.set(k, v);
     const res = await next(head);
     const len = res.status === 200 ? Number(res.headers.get('content-length')) : undefined;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import { createAzureDeps, ensureResources } from '../../src/core/adapters/azure/composition';
@@ -41,7 +42,7 @@ const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
  * Functions host for queue triggers (base64 JSON, visibility timeout, dequeue count, last-delivery failure),
  * for integration tests below the HTTP layer. The local Functions host is tested on its own.
  */
-export async function startAppStack(settings: Record<string, string> = {}): Promise<AppStack> {
+export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = []): Promise<AppStack> {
   const azurite = await startAzurite();
   const emulator = await withEmulator({ lroDelayMs: 0 });
   const dir = mkdtempSync(path.join(tmpdir(), 'vmb-'));
@@ -60,7 +61,7 @@ export async function startAppStack(settings: Record<string, string> = {}): Prom
     ...settings,
   };
   // Every client the app builds carries the strict Azure-limits policy: what Azurite lets through, this does not.
-  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [strictAzureLimitsPolicy()] });
+  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [...policies, strictAzureLimitsPolicy()] });
   await ensureResources(deps, Object.values(QUEUES));
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const maxDequeueCount = 5;

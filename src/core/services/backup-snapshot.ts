@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../config';
-import { PermanentStepError, TransientError } from '../errors';
+import { PermanentStepError } from '../errors';
 import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../domain/model';
 import type { VmInfo } from '../ports/compute';
 import { segmentLayout, shardLayout } from '../engine/shards';
@@ -56,7 +56,12 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
     });
     if (!claimed) {
       if (job.plan) return enqueuePendingSegments(deps, job);
-      throw new TransientError('PlanningInProgress', 'Another delivery of this step is taking the snapshots.');
+      // Another delivery holds the planning lease (or died holding it). Look again later without spending
+      // this message's delivery count, which would otherwise fail the job before the lease runs out.
+      const remaining = Number(job.params.plannerUntil ?? 0) - now;
+      const delay = Math.min(60, Math.max(5, Math.ceil(remaining / 1000)));
+      await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: delay });
+      return;
     }
     const cur = await deps.repos.items.get('item', itemKey);
     if (!cur) throw itemNotFound(itemKey);
