@@ -101,4 +101,24 @@ describe('copy and restore engine against Azurite', () => {
       restoreDisk({ diskSize: size, shardSize: size, shards: [{ name, snapshot }], manifest: applyDeltas(undefined, size, [delta]), concurrency: 2, rangeWindow: size }, store, modelTarget(new PageModel(size))),
     ).rejects.toThrow(/differs from the recovery point's manifest/);
   });
+
+  it('reads scattered changes with one request per contiguous run: the coalesced optimum', async () => {
+    const size = 256 * MIB;
+    const disk = new PageModel(size);
+    const rand = rng(99);
+    for (let i = 0; i < 3000; i++) disk.write(Math.floor(rand() * (size / 512)) * 512, Buffer.alloc(512, 1 + (i % 250)));
+    disk.write(4 * MIB - 1024, Buffer.alloc(2048, 7)); // a run across a cell line counts twice
+    const counters = { reads: 0, bytes: 0 };
+    await store.ensureShard('scatter/shard-0', size);
+    const res = await copySegment(
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => 'scatter/shard-0', concurrency: 8, diffWindow: 64 * MIB, previousCells: new Set() },
+      { source: sourceOf(disk, new Map(), counters), store },
+    );
+    const runs = disk.ranges({ start: 0, end: size });
+    let optimum = 0;
+    for (const r of runs) optimum += Math.ceil(r.end / (4 * MIB)) - Math.floor(r.start / (4 * MIB)) - (r.end % (4 * MIB) === 0 ? 1 : 0);
+    expect(counters.reads).toBe(optimum);
+    expect(res.stats.putRequests).toBe(optimum);
+    expect(counters.bytes).toBe(res.stats.changedBytes);
+  });
 });
