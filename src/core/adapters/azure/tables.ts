@@ -91,7 +91,7 @@ export class AzureEntityTable implements EntityTable {
     if (options.rowKeyTo !== undefined) parts.push(odata`RowKey lt ${options.rowKeyTo}`);
     for (const [k, v] of Object.entries(options.where ?? {})) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid property name ${k}`);
-      parts.push(`${k} eq ${odata`${v}`}`);
+      parts.push(`${k} eq ${typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v)}`);
     }
     const filter = parts.length ? parts.join(' and ') : undefined;
     const pages = this.client

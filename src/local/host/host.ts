@@ -1,0 +1,232 @@
+import { randomUUID, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { loadApp, resolveSetting, type Registration } from './load';
+import { nextOccurrence } from './ncrontab';
+
+export interface HostOptions {
+  appDir: string;
+  settings: Record<string, string>;
+  port?: number;
+  host?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningHost {
+  url: string;
+  registrations: Registration[];
+  keys: { master: string; function: string };
+  runTimer(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface QueueSettings { batchSize: number; maxDequeueCount: number; visibilityTimeoutS: number; maxPollingIntervalMs: number; base64: boolean }
+
+function hms(s: string | undefined, def: number): number {
+  const m = s && /^(\d+):(\d+):(\d+)$/.exec(s);
+  return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) : def;
+}
+
+function readQueueSettings(appDir: string): QueueSettings {
+  const hostJson = JSON.parse(readFileSync(path.join(appDir, 'host.json'), 'utf8')) as { extensions?: { queues?: Record<string, unknown> } };
+  const q = hostJson.extensions?.queues ?? {};
+  return {
+    batchSize: Number(q.batchSize ?? 16),
+    maxDequeueCount: Number(q.maxDequeueCount ?? 5),
+    visibilityTimeoutS: hms(q.visibilityTimeout as string | undefined, 0),
+    maxPollingIntervalMs: hms(q.maxPollingInterval as string | undefined, 60) * 1000,
+    base64: (q.messageEncoding ?? 'base64') !== 'none',
+  };
+}
+
+/**
+ * A development host for the app: loads it as the Functions host does and drives HTTP routes (with function
+ * and admin keys), timers (NCRONTAB) and queue triggers (encoding, visibility, dequeue count, poison queue).
+ */
+export async function startHost(o: HostOptions): Promise<RunningHost> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  for (const [k, v] of Object.entries(o.settings)) process.env[k] = v;
+  const registrations = loadApp(o.appDir);
+  const qs = readQueueSettings(o.appDir);
+  const keys = {
+    master: o.settings.FUNCTIONS_MASTER_KEY || randomBytes(24).toString('base64url'),
+    function: o.settings.FUNCTIONS_FUNCTION_KEY || randomBytes(24).toString('base64url'),
+  };
+  const { InvocationContext, HttpRequest } = await import('@azure/functions');
+  let stopping = false;
+  const inflight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p)).catch(() => {});
+    return p;
+  };
+  const context = (r: Registration, triggerMetadata: Record<string, unknown> = {}) => {
+    const invocationId = randomUUID();
+    return new InvocationContext({
+      invocationId,
+      functionName: r.name,
+      triggerMetadata,
+      logHandler: (level, ...args) => log(`[${r.name}] ${level}: ${args.map(String).join(' ')}`),
+    });
+  };
+
+  // ---- timers ----
+  const timers: NodeJS.Timeout[] = [];
+  const runTimer = async (name: string): Promise<void> => {
+    const r = registrations.find((x) => x.name === name && x.trigger.type === 'timerTrigger');
+    if (!r) throw new Error(`no timer function named ${name}`);
+    await track(Promise.resolve(r.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: {} }, context(r))));
+  };
+  for (const r of registrations.filter((x) => x.trigger.type === 'timerTrigger')) {
+    const expr = resolveSetting(String(r.trigger.schedule), o.settings);
+    const schedule = (): void => {
+      if (stopping) return;
+      const next = nextOccurrence(expr, new Date(), o.settings.WEBSITE_TIME_ZONE || 'UTC');
+      const wait = (): void => {
+        const ms = next.getTime() - Date.now();
+        // setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days): wait in steps instead.
+        if (ms > 2 ** 31 - 1) return void timers.push(setTimeout(wait, 2 ** 31 - 1));
+        timers.push(setTimeout(() => {
+          runTimer(r.name).catch((e) => log(`[${r.name}] failed: ${(e as Error).message}`)).finally(schedule);
+        }, Math.max(0, ms)));
+      };
+      wait();
+    };
+    schedule();
+    if (r.trigger.runOnStartup) void runTimer(r.name);
+  }
+
+  // ---- queues ----
+  const pollers: Promise<void>[] = [];
+  for (const r of registrations.filter((x) => x.trigger.type === 'queueTrigger')) {
+    const conn = o.settings[String(r.trigger.connection ?? 'AzureWebJobsStorage')];
+    if (!conn) throw new Error(`function ${r.name}: the connection setting '${String(r.trigger.connection)}' is not set`);
+    const service = QueueServiceClient.fromConnectionString(conn);
+    const queueName = resolveSetting(String(r.trigger.queueName), o.settings);
+    const queue = service.getQueueClient(queueName);
+    const poison = service.getQueueClient(`${queueName}-poison`);
+    await queue.createIfNotExists();
+    pollers.push((async () => {
+      let idle = 100;
+      while (!stopping) {
+        let got;
+        try {
+          got = await queue.receiveMessages({ numberOfMessages: Math.min(32, qs.batchSize), visibilityTimeout: Math.max(1, qs.visibilityTimeoutS || 30) });
+        } catch (err) {
+          log(`[${r.name}] polling failed: ${(err as Error).message}`);
+          await new Promise((res) => setTimeout(res, 1000));
+          continue;
+        }
+        if (got.receivedMessageItems.length === 0) {
+          await new Promise((res) => setTimeout(res, idle));
+          idle = Math.min(qs.maxPollingIntervalMs, idle * 2);
+          continue;
+        }
+        idle = 100;
+        await Promise.all(got.receivedMessageItems.map((m) => track((async () => {
+          if (m.dequeueCount > qs.maxDequeueCount) {
+            await poison.createIfNotExists();
+            await poison.sendMessage(m.messageText);
+            await queue.deleteMessage(m.messageId, m.popReceipt);
+            return;
+          }
+          const text = qs.base64 ? Buffer.from(m.messageText, 'base64').toString('utf8') : m.messageText;
+          let input: unknown = text;
+          try { input = JSON.parse(text); } catch { /* not JSON: passed as a string, as the host does */ }
+          try {
+            await r.handler(input, context(r, { id: m.messageId, dequeueCount: m.dequeueCount, insertionTime: m.insertedOn, expirationTime: m.expiresOn, nextVisibleTime: m.nextVisibleOn, popReceipt: m.popReceipt }));
+            await queue.deleteMessage(m.messageId, m.popReceipt);
+          } catch (err) {
+            log(`[${r.name}] failed (delivery ${m.dequeueCount} of ${qs.maxDequeueCount}): ${(err as Error).message}`);
+            if (m.dequeueCount >= qs.maxDequeueCount) {
+              await poison.createIfNotExists();
+              await poison.sendMessage(m.messageText);
+              await queue.deleteMessage(m.messageId, m.popReceipt);
+            } else if (qs.visibilityTimeoutS === 0) {
+              await queue.updateMessage(m.messageId, m.popReceipt, undefined, 0).catch(() => {});
+            }
+          }
+        })())));
+      }
+    })());
+  }
+
+  // ---- http ----
+  const routes = registrations.filter((x) => x.trigger.type === 'httpTrigger').map((r) => {
+    const route = String(r.trigger.route ?? r.name);
+    const keysInRoute: string[] = [];
+    const source = route.split('/').map((seg) => {
+      const m = /^\{(\*?)(\w+)(\??)(:[^}]*)?\}$/.exec(seg);
+      if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      keysInRoute.push(m[2]!);
+      return m[1] ? '(.*)' : m[3] ? '([^/]*)' : '([^/]+)';
+    }).join('/');
+    return { r, re: new RegExp(`^${source}/?$`, 'i'), keysInRoute, methods: ((r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase()), authLevel: String(r.trigger.authLevel ?? 'function') };
+  });
+  const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  const server: Server = createServer((req, res) => void track(handleHttp(req, res)));
+  const send = (res: import('node:http').ServerResponse, status: number, code: string, message: string): void => {
+    const body = JSON.stringify({ error: { code, message } });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  async function handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    if (!url.pathname.startsWith('/api/')) return send(res, 404, 'NotFound', 'Routes live under /api/.');
+    const sub = url.pathname.slice('/api/'.length);
+    const matches = routes.map((x) => ({ x, m: x.re.exec(sub) })).filter((y) => y.m);
+    if (matches.length === 0) return send(res, 404, 'NotFound', `No function serves /api/${sub}.`);
+    const hit = matches.find((y) => y.x.methods.includes(req.method ?? 'GET'));
+    if (!hit) return send(res, 405, 'MethodNotAllowed', `${req.method} is not allowed on /api/${sub}.`);
+    const key = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? '';
+    const level = hit.x.authLevel;
+    const allowed = level === 'anonymous' || (key !== '' && (same(key, keys.master) || (level === 'function' && same(key, keys.function))));
+    if (!allowed) return send(res, 401, 'Unauthorized', 'A valid function key is required: send it in the x-functions-key header.');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > 100 * 1024 * 1024) return send(res, 413, 'PayloadTooLarge', 'The request body is too large.');
+      chunks.push(c as Buffer);
+    }
+    const params: Record<string, string> = {};
+    hit.x.keysInRoute.forEach((k, i) => { const v = hit.m![i + 1]; if (v !== undefined && v !== '') params[k] = decodeURIComponent(v); });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+    const request = new HttpRequest({ method: req.method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, body: { bytes: Buffer.concat(chunks) } });
+    try {
+      const out = (await hit.x.r.handler(request, context(hit.x.r))) as { status?: number; headers?: Record<string, string>; jsonBody?: unknown; body?: unknown } | undefined;
+      const status = out?.status ?? 200;
+      const h: Record<string, string> = { ...(out?.headers ?? {}) };
+      let body: Buffer | string = '';
+      if (out?.jsonBody !== undefined) { body = JSON.stringify(out.jsonBody); h['content-type'] ??= 'application/json'; }
+      else if (typeof out?.body === 'string' || Buffer.isBuffer(out?.body)) body = out.body as string | Buffer;
+      else if (out?.body instanceof Uint8Array) body = Buffer.from(out.body);
+      res.writeHead(status, { ...h, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    } catch (err) {
+      log(`[${hit.x.r.name}] unhandled: ${(err as Error).stack ?? err}`);
+      send(res, 500, 'InternalError', 'The function failed.');
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(o.port ?? 7071, o.host ?? '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${o.host ?? '127.0.0.1'}:${port}`,
+    registrations,
+    keys,
+    runTimer,
+    async stop() {
+      stopping = true;
+      timers.forEach(clearTimeout);
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+      await Promise.allSettled([...inflight, ...pollers]);
+    },
+  };
+}

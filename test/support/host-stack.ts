@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
+import { startHost, type RunningHost } from '../../src/local/host/host';
+import type { ComputeEmulator } from '../../src/emulator/server';
+import { withEmulator, SUB } from './emulator';
+
+export interface HostStack {
+  azurite: AzuriteInstance;
+  emulator: ComputeEmulator;
+  host: RunningHost;
+  call(method: string, route: string, body?: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  stop(): Promise<void>;
+}
+
+/** The built app (dist/, made by `npm test`'s pretest build) in the local Functions host, on a private stack. */
+export async function startHostStack(extra: Record<string, string> = {}): Promise<HostStack> {
+  const azurite = await startAzurite();
+  const emulator = await withEmulator({ lroDelayMs: 0 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-host-'));
+  writeFileSync(path.join(dir, 'ca.pem'), emulator.caCert);
+  const settings: Record<string, string> = {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: azurite.connectionString,
+    VMBACKUP_STORAGE: azurite.connectionString,
+    VMBACKUP_SUBSCRIPTION_IDS: SUB,
+    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
+    VMBACKUP_ARM_CA_FILE: path.join(dir, 'ca.pem'),
+    // Timers are fired by the test through the host; the schedules only need to be valid and far away.
+    VMBACKUP_SCHEDULER_CRON: '0 0 0 1 1 *',
+    VMBACKUP_DISCOVERY_CRON: '0 0 0 1 1 *',
+    VMBACKUP_RETENTION_CRON: '0 0 0 1 1 *',
+    VMBACKUP_SEGMENT_SIZE_MIB: '256',
+    VMBACKUP_SHARD_SIZE_MIB: '1024',
+    VMBACKUP_COPY_CONCURRENCY: '8',
+    VMBACKUP_MAX_DEQUEUE_COUNT: '5',
+    FUNCTIONS_MASTER_KEY: 'master-key-for-tests-only',
+    FUNCTIONS_FUNCTION_KEY: 'function-key-for-tests-only',
+    ...extra,
+  };
+  const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: () => {} });
+  return {
+    azurite, emulator, host,
+    async call(method, route, body, key = settings.FUNCTIONS_FUNCTION_KEY) {
+      const res = await fetch(`${host.url}/api/${route}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(key ? { 'x-functions-key': key } : {}) },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      return { status: res.status, body: parsed };
+    },
+    async stop() {
+      await host.stop();
+      await emulator.close();
+      await azurite.stop();
+    },
+  };
+}
