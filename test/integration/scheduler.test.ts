@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
+import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
+import { AzureTableFactory } from '../../src/core/adapters/azure/tables';
+import { createRepos } from '../../src/core/services/repos';
+import { schedulerTick } from '../../src/core/services/scheduler';
+import { loadConfig, QUEUES } from '../../src/core/config';
+import type { Deps } from '../../src/core/services/deps';
+import { silentLogger } from '../../src/core/services/deps';
+import type { TableFactory } from '../../src/core/ports/tables';
+import { inject } from 'vitest';
+import { uniqueTableName } from '../support/names';
+
+function depsWith(tables: TableFactory, queues: MemoryQueueFactory, now: Date): Deps {
+  const config = loadConfig({ VMBACKUP_SUBSCRIPTION_IDS: 's', VMBACKUP_STORAGE: 'UseDevelopmentStorage=true' });
+  return { config, repos: createRepos(tables, uniqueTableName('sch')), queues, clock: () => now, log: silentLogger } as unknown as Deps;
+}
+
+describe.each([
+  ['memory tables', () => new MemoryTableFactory()],
+  ['Azurite tables', () => AzureTableFactory.fromConnectionString(inject('azurite').connectionString)],
+])('scheduler tick (%s)', (_n, tables) => {
+  it('creates one job per item and slot, even with two concurrent ticks, and one catch-up after downtime', async () => {
+    const queues = new MemoryQueueFactory();
+    const now = new Date('2026-11-22T10:00:00Z');
+    const deps = depsWith(tables(), queues, now);
+    await deps.repos.ensure();
+    await deps.repos.policies.insert({ name: 'p', timeZone: 'Europe/Berlin', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    for (let i = 0; i < 5; i++) {
+      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: 'p', disks: [], createdAt: now, lastBackupAt: new Date('2026-11-20T00:00:00Z') });
+    }
+    const [a, b] = await Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]);
+    expect(a.jobsCreated + b.jobsCreated).toBe(5); // two days of missed hourly slots: one catch-up each
+    const jobs = await deps.repos.jobs.all('job');
+    expect(jobs).toHaveLength(5);
+    expect(new Set(jobs.map((j) => j.params.slot))).toEqual(new Set(['2026-11-22T10:00:00.000Z']));
+    expect(queues.drain(QUEUES.snapshot).length).toBeGreaterThanOrEqual(5);
+    const again = await schedulerTick(deps, new Date('2026-11-22T10:04:00Z'));
+    expect(again.jobsCreated).toBe(0);
+  });
+});
