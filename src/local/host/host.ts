@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
+// Loading the library is safe before the shim: it asks for @azure/functions-core only when the app registers.
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import { loadApp, resolveSetting, type Registration } from './load';
 import { nextOccurrence } from './ncrontab';
 
@@ -55,7 +57,6 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     master: o.settings.FUNCTIONS_MASTER_KEY || randomBytes(24).toString('base64url'),
     function: o.settings.FUNCTIONS_FUNCTION_KEY || randomBytes(24).toString('base64url'),
   };
-  const { InvocationContext, HttpRequest } = await import('@azure/functions');
   let stopping = false;
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
