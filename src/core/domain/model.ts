@@ -62,6 +62,8 @@ export interface BackupDiskPlan {
   snapshotId: string;
   baseSnapshotId?: string;
   full: boolean;
+  /** Why a disk that had backups before is copied whole this time. */
+  fullReason?: string;
   segments: number;
   shardSize: number;
   /** Filled by finalize: the blob snapshot of each shard. */

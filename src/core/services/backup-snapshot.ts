@@ -75,7 +75,7 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       if (j.plan) return false; // a concurrent delivery got here first; its plan stands
       j.plan = plan;
       j.consistency = shot.consistency;
-      j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.full && item.disks.find((x) => x.diskKey === d.diskKey)?.baseSnapshotId ? [`Disk '${d.name}': the previous snapshot is gone or unusable, so this backup copies the whole disk.`] : [])));
+      j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
       j.phase = 'Copy';
       j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
     });
@@ -100,6 +100,11 @@ async function planDisks(
     // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
     const crosses4T = base ? (base.sizeBytes <= TIB4) !== (disk.sizeBytes <= TIB4) : false;
     const full = !base || crosses4T || !known?.lastManifest;
+    const fullReason = !known?.lastManifest ? undefined
+      : !sameDisk ? `a different disk is attached at this LUN since the last backup`
+      : !base ? 'its previous snapshot no longer exists'
+      : crosses4T ? 'it was resized across 4 TiB, where Azure computes no diff'
+      : undefined;
     for (const s of shardLayout(disk.sizeBytes, shardSize)) {
       const name = shardBlobName(item.itemKey, diskKey, s.index);
       const size = s.span.end - s.span.start;
@@ -115,6 +120,7 @@ async function planDisks(
       snapshotId: snapshots.get(disk.diskId)!,
       baseSnapshotId: full ? undefined : base!.id,
       full,
+      fullReason,
       segments: segmentLayout(disk.sizeBytes, segmentSize).length,
       shardSize,
     });

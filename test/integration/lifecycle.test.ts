@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppStack, type AppStack } from '../support/app-stack';
+import { SUB } from '../support/emulator';
+import { EmulatorState } from '../../src/emulator/arm/state';
+import { contentDigest, fill } from '../../src/emulator/guest';
+import { backupNow, itemKeyFor, requestRegistration, stopProtection } from '../../src/core/services/protection';
+import { requestRestore } from '../../src/core/services/restore';
+import { retentionRun, undeletePoint } from '../../src/core/services/retention';
+import { verifyPoint } from '../../src/core/services/verify';
+import { getJob } from '../../src/core/services/jobs';
+import { requestCancel } from '../../src/core/services/steps';
+import { ConflictError } from '../../src/core/errors';
+
+const MIB = 1024 ** 2, DAY = 86_400_000;
+
+describe('protected item lifecycle: throttling, replace disks, verify, retention, cancel', () => {
+  let s: AppStack;
+  let vmId: string;
+  let itemKey: string;
+  beforeAll(async () => {
+    s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' });
+    vmId = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'app1-d0', sizeBytes: 96 * MIB, lun: 0 }] }).id;
+    itemKey = itemKeyFor(vmId);
+    await requestRegistration(s.deps, [vmId]);
+    await s.drain();
+  });
+  afterAll(async () => s?.stop());
+
+  const backup = async (status = 'Completed'): Promise<string> => {
+    const job = await backupNow(s.deps, itemKey);
+    await s.drain();
+    const done = await getJob(s.deps, job.jobId);
+    expect(done.status, JSON.stringify(done.error)).toBe(status);
+    s.emulator.clock.advance(60_000);
+    return job.jobId;
+  };
+  const diskKeys = (): string[] => {
+    const vm = s.emulator.state.vm(vmId)!;
+    return [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)].map(EmulatorState.key);
+  };
+
+  it('rides out 503s with Retry-After and connection resets on the disk data plane', { timeout: 60_000 }, async () => {
+    for (const d of diskKeys()) fill(s.emulator.store, d, MIB, 20 * MIB, 5);
+    s.emulator.faults.inject({ plane: 'data', method: 'GET', status: 503, retryAfter: 0, times: 6, after: 3 });
+    s.emulator.faults.inject({ plane: 'data', method: 'GET', status: 0, times: 2, after: 10 });
+    const jobId = await backup();
+    const rows = await s.deps.repos.segments.all(jobId);
+    expect(rows.reduce((n, r) => n + (r.stats.throttled ?? 0), 0)).toBeGreaterThan(0);
+    expect(s.emulator.faults.injected).toBe(8);
+    const point = (await s.deps.repos.points.get(itemKey, jobId))!.doc;
+    for (const d of point.disks) expect(d.digest).toBe(contentDigest(s.emulator.store, EmulatorState.key(d.sourceSnapshotId)));
+  });
+
+  it('replaces the VM disks with a restored point (deallocate, swap, start), keeping the old disks', { timeout: 60_000 }, async () => {
+    const before = s.emulator.state.vm(vmId)!;
+    const oldOs = before.osDiskId;
+    const pointId = await backup();
+    for (const d of diskKeys()) fill(s.emulator.store, d, 0, 4 * MIB, 77); // the guest changes after the point
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    await s.drain();
+    const r = await getJob(s.deps, job.jobId);
+    expect(r.status, JSON.stringify(r.error)).toBe('Completed');
+    const vm = s.emulator.state.vm(vmId)!;
+    expect(vm.osDiskId).not.toBe(oldOs);
+    expect(vm.powerState).toBe('running');
+    expect(s.emulator.state.disk(oldOs)!.state).toBe('Unattached');
+    const point = (await s.deps.repos.points.get(itemKey, pointId))!.doc;
+    for (const d of point.disks) {
+      const now = d.lun < 0 ? vm.osDiskId : vm.dataDisks.find((x) => x.lun === d.lun)!.diskId;
+      expect(contentDigest(s.emulator.store, EmulatorState.key(now))).toBe(d.digest);
+    }
+    // The swapped-in disks have no lineage with the old ones: the next backup is a full copy, and correct.
+    const next = await getJob(s.deps, await backup('CompletedWithWarnings'));
+    expect(next.plan!.every((p) => p.full)).toBe(true);
+    expect(next.warnings.join(' ')).toMatch(/a different disk is attached at this LUN/);
+  });
+
+  it('verifies points, soft-deletes expired ones, refuses to restore them, undeletes and purges', { timeout: 60_000 }, async () => {
+    const points = await s.deps.repos.points.all(itemKey);
+    const oldest = points[points.length - 1]!;
+    expect((await verifyPoint(s.deps, itemKey, oldest.pointId)).state).toBe('Verified');
+    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    expect((await retentionRun(s.deps)).softDeleted).toBe(1);
+    await expect(requestRestore(s.deps, { itemKey, pointId: oldest.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'RecoveryPointSoftDeleted' });
+    await undeletePoint(s.deps, itemKey, oldest.pointId);
+    expect((await s.deps.repos.points.get(itemKey, oldest.pointId))!.doc.state).toBe('Available');
+    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    await retentionRun(s.deps);
+    s.emulator.clock.advance(15 * DAY);
+    const r = await retentionRun(s.deps);
+    expect(r.purged).toBe(1);
+    expect(await s.deps.repos.points.get(itemKey, oldest.pointId)).toBeUndefined();
+    expect(await s.deps.store.getObject(oldest.disks[0]!.manifest)).toBeUndefined();
+    // Old source snapshots beyond the instant-restore days are pruned; each disk's diff base stays.
+    const item = (await s.deps.repos.items.get('item', itemKey))!.doc;
+    for (const d of item.disks) expect(s.emulator.state.snapshot(d.baseSnapshotId!)).toBeDefined();
+    expect(r.sourceSnapshotsDeleted).toBeGreaterThan(0);
+    // A point whose manifest is gone is marked corrupt by verify.
+    const newest = (await s.deps.repos.points.all(itemKey))[0]!;
+    await s.deps.store.deleteObject(newest.disks[0]!.manifest);
+    expect((await verifyPoint(s.deps, itemKey, newest.pointId)).state).toBe('Corrupt');
+  });
+
+  it('cancels a queued backup, refuses a second operation on a busy item, and stops protection', async () => {
+    const job = await backupNow(s.deps, itemKey);
+    const cancelled = await requestCancel(s.deps, job.jobId);
+    expect(cancelled.status).toBe('Cancelled');
+    await s.drain();
+    expect((await getJob(s.deps, job.jobId)).status).toBe('Cancelled');
+    await expect(requestCancel(s.deps, job.jobId)).rejects.toBeInstanceOf(ConflictError);
+    await s.deps.repos.items.update('item', itemKey, (i) => { i.lockOwner = 'someone'; i.lockExpiresAt = new Date(s.emulator.clock.now() + 60_000); });
+    await expect(backupNow(s.deps, itemKey)).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
+    await s.deps.repos.items.update('item', itemKey, (i) => { i.lockOwner = undefined; i.lockExpiresAt = undefined; });
+    const stopped = await stopProtection(s.deps, itemKey, true);
+    expect(stopped.state).toBe('ProtectionStoppedDataDeleted');
+    expect((await s.deps.repos.points.all(itemKey)).every((p) => p.state === 'SoftDeleted')).toBe(true);
+    expect(s.emulator.state.grants.size).toBe(0);
+  });
+});
