@@ -3,6 +3,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { BackupStore } from '../../ports/storage';
 import { fromInclusive, MAX_PUT_PAGE, type Range } from '../../engine/ranges';
+import { downloadRange } from './download';
 
 function isStatus(err: unknown, status: number): boolean {
   return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
@@ -54,20 +55,7 @@ export class BlobBackupStore implements BackupStore {
   }
 
   async readShard(name: string, range: Range): Promise<Buffer> {
-    return this.read(this.page(name), range);
-  }
-
-  private async read(blob: PageBlobClient, range: Range): Promise<Buffer> {
-    const len = range.end - range.start;
-    const buf = Buffer.alloc(len);
-    const res = await blob.download(range.start, len);
-    let o = 0;
-    for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) {
-      chunk.copy(buf, o);
-      o += chunk.length;
-    }
-    if (o !== len) throw Object.assign(new Error(`short read: ${o} of ${len} bytes`), { code: 'ECONNRESET' });
-    return buf;
+    return downloadRange(this.page(name), range);
   }
 
   async putPages(name: string, offset: number, data: Buffer): Promise<void> {
@@ -92,7 +80,7 @@ export class BlobBackupStore implements BackupStore {
   }
 
   async readShardSnapshot(name: string, snapshot: string, range: Range): Promise<Buffer> {
-    return this.read(this.page(name, snapshot), range);
+    return downloadRange(this.page(name, snapshot), range);
   }
 
   async deleteShardSnapshot(name: string, snapshot: string): Promise<void> {

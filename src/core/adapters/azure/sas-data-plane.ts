@@ -5,6 +5,7 @@ import { attachPolicy } from './attach-policy';
 import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
 import { MAX_PUT_PAGE, type Range } from '../../engine/ranges';
 import { rangesFromListing } from './blob-backup-store';
+import { downloadRange } from './download';
 
 /**
  * Managed-disk data through SAS URLs (what grantAccess returns). The SDK's own retries are off: the engine
@@ -30,18 +31,7 @@ export class SasDataPlane implements DataPlane {
         const res = await blob.getPageRangesDiffForManagedDisks(window.start, window.end - window.start, baseSasUrl);
         return { changed: rangesFromListing(res.pageRange), cleared: rangesFromListing(res.clearRange) };
       },
-      async read(range: Range): Promise<Buffer> {
-        const len = range.end - range.start;
-        const buf = Buffer.alloc(len);
-        const res = await blob.download(range.start, len);
-        let o = 0;
-        for await (const chunk of res.readableStreamBody as AsyncIterable<Buffer>) {
-          chunk.copy(buf, o);
-          o += chunk.length;
-        }
-        if (o !== len) throw Object.assign(new Error(`short read: ${o} of ${len} bytes`), { code: 'ECONNRESET' });
-        return buf;
-      },
+      read: (range: Range): Promise<Buffer> => downloadRange(blob, range),
     };
   }
 
