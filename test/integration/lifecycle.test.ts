@@ -116,4 +116,30 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     expect((await s.deps.repos.points.all(itemKey)).every((p) => p.state === 'SoftDeleted')).toBe(true);
     expect(s.emulator.state.grants.size).toBe(0);
   });
+
+  it('ends a job Failed with code, message and action when a step cannot succeed, and frees the item', { timeout: 60_000 }, async () => {
+    const otherId = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'gone1', disks: [{ name: 'gone1-os', sizeBytes: 32 * MIB, lun: -1 }] }).id;
+    const otherKey = itemKeyFor(otherId);
+    await requestRegistration(s.deps, [otherId]);
+    await s.drain();
+    // Every snapshot request fails: the step is retried until its last delivery, then the job fails cleanly.
+    s.emulator.faults.inject({ plane: 'arm', method: 'PUT', path: /\/snapshots\//, status: 409, code: 'Conflict', times: 1000 });
+    const failing = await backupNow(s.deps, otherKey);
+    await s.drain();
+    s.emulator.faults.clear();
+    const f = await getJob(s.deps, failing.jobId);
+    expect(f.status).toBe('Failed');
+    expect(f.error?.code).toBe('InternalError');
+    expect(f.error?.recommendedAction).toMatch(/Retry/);
+    expect(JSON.stringify(f)).not.toMatch(/sig=|AccountKey|Bearer /);
+    expect((await s.deps.repos.items.get('item', otherKey))!.doc.lockOwner).toBeUndefined();
+    // The VM deleted out of band: a permanent error, worded for the operator.
+    s.emulator.state.vms.delete(EmulatorState.key(otherId));
+    const gone = await backupNow(s.deps, otherKey);
+    await s.drain();
+    const g = await getJob(s.deps, gone.jobId);
+    expect(g.status).toBe('Failed');
+    expect(g.error).toMatchObject({ code: 'VmNotFound', recommendedAction: expect.stringMatching(/Stop protection and retain/) });
+    expect((await s.deps.repos.items.get('item', otherKey))!.doc.lockOwner).toBeUndefined();
+  });
 });

@@ -63,22 +63,32 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: delay });
       return;
     }
-    const cur = await deps.repos.items.get('item', itemKey);
-    if (!cur) throw itemNotFound(itemKey);
-    const item = cur.doc;
-    const vm = await deps.compute.getVm(item.vmId);
-    if (!vm) throw vmGone(item);
-    const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
-    const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
-    const plan = await planDisks(deps, item, vm, shot.snapshots, job);
-    job = await updateJob(deps, job.jobId, (j) => {
-      if (j.plan) return false; // a concurrent delivery got here first; its plan stands
-      j.plan = plan;
-      j.consistency = shot.consistency;
-      j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
-      j.phase = 'Copy';
-      j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
-    });
+    try {
+      const cur = await deps.repos.items.get('item', itemKey);
+      if (!cur) throw itemNotFound(itemKey);
+      const item = cur.doc;
+      const vm = await deps.compute.getVm(item.vmId);
+      if (!vm) throw vmGone(item);
+      const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+      const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
+      const plan = await planDisks(deps, item, vm, shot.snapshots, job);
+      job = await updateJob(deps, job.jobId, (j) => {
+        if (j.plan) return false; // a concurrent delivery got here first; its plan stands
+        j.plan = plan;
+        j.consistency = shot.consistency;
+        j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
+        j.phase = 'Copy';
+        j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
+      });
+    } catch (err) {
+      // Give the planning lease back so the redelivery can try at once and count toward the poison limit.
+      await updateJob(deps, job.jobId, (j) => {
+        if (j.params.planner !== me) return false;
+        const { planner: _p, plannerUntil: _u, ...rest } = j.params;
+        j.params = rest;
+      });
+      throw err;
+    }
   }
   await enqueuePendingSegments(deps, job);
 }
