@@ -138,7 +138,9 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
           let input: unknown = text;
           try { input = JSON.parse(text); } catch { /* not JSON: passed as a string, as the host does */ }
           try {
-            await r.handler(input, context(r, { id: m.messageId, dequeueCount: m.dequeueCount, insertionTime: m.insertedOn, expirationTime: m.expiresOn, nextVisibleTime: m.nextVisibleOn, popReceipt: m.popReceipt }));
+            const ctx = context(r, { id: m.messageId, dequeueCount: m.dequeueCount, insertionTime: m.insertedOn, expirationTime: m.expiresOn, nextVisibleTime: m.nextVisibleOn, popReceipt: m.popReceipt });
+            await r.handler(input, ctx);
+            await sendExtraOutputs(r, ctx);
             await queue.deleteMessage(m.messageId, m.popReceipt);
           } catch (err) {
             log(`[${r.name}] failed (delivery ${m.dequeueCount} of ${qs.maxDequeueCount}): ${(err as Error).message}`);
@@ -155,16 +157,35 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     })());
   }
 
+  /** Queue outputs the handler set on context.extraOutputs, sent with the host's message encoding. */
+  async function sendExtraOutputs(r: Registration, ctx: InstanceType<typeof InvocationContext>): Promise<void> {
+    for (const [name, b] of Object.entries(r.bindings)) {
+      if (b.direction !== 'out' || b.type !== 'queue' || name === '$return') continue;
+      const value = ctx.extraOutputs.get(name);
+      if (value === undefined) continue;
+      const conn = o.settings[String(b.connection ?? 'AzureWebJobsStorage')];
+      if (!conn) throw new Error(`function ${r.name}: output connection '${String(b.connection)}' is not set`);
+      const out = QueueServiceClient.fromConnectionString(conn).getQueueClient(resolveSetting(String(b.queueName), o.settings));
+      await out.createIfNotExists();
+      for (const item of Array.isArray(value) ? value : [value]) {
+        const text = typeof item === 'string' ? item : JSON.stringify(item);
+        await out.sendMessage(qs.base64 ? Buffer.from(text).toString('base64') : text);
+      }
+    }
+  }
+
   // ---- http ----
   const routes = registrations.filter((x) => x.trigger.type === 'httpTrigger').map((r) => {
     const route = String(r.trigger.route ?? r.name);
     const keysInRoute: string[] = [];
-    const source = route.split('/').map((seg) => {
+    const source = route.split('/').map((seg, i) => {
+      const sep = i === 0 ? '' : '/';
       const m = /^\{(\*?)(\w+)(\??)(:[^}]*)?\}$/.exec(seg);
-      if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (!m) return sep + seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       keysInRoute.push(m[2]!);
-      return m[1] ? '(.*)' : m[3] ? '([^/]*)' : '([^/]+)';
-    }).join('/');
+      // An optional or catch-all segment may be absent together with its slash.
+      return m[1] ? `(?:${sep}(.*))?` : m[3] ? `(?:${sep}([^/]+))?` : `${sep}([^/]+)`;
+    }).join('');
     return { r, re: new RegExp(`^${source}/?$`, 'i'), keysInRoute, methods: ((r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase()), authLevel: String(r.trigger.authLevel ?? 'function') };
   });
   const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
