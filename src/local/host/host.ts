@@ -190,6 +190,9 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
   });
   const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
   const server: Server = createServer((req, res) => void track(handleHttp(req, res)));
+  // Outlive the clients' keep-alive (4 s in Node's fetch) so a reused socket is never closed under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const send = (res: import('node:http').ServerResponse, status: number, code: string, message: string): void => {
     const body = JSON.stringify({ error: { code, message } });
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

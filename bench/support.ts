@@ -1,0 +1,62 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import https from 'node:https';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { emulatorCredential } from '../src/emulator/server';
+
+export interface EmulatorProcess {
+  armEndpoint: string;
+  dataEndpoint: string;
+  caCert: string;
+  compute(sub: string): ComputeManagementClient;
+  admin(route: string, body: unknown, query?: Record<string, string>): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startEmulatorProcess(): Promise<EmulatorProcess> {
+  const child: ChildProcess = fork(path.join(__dirname, 'emulator-child.js'), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const info = await new Promise<{ armEndpoint: string; dataEndpoint: string; caCert: string }>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    child.once('exit', (c) => reject(new Error(`emulator exited ${c}`)));
+  });
+  const admin = (route: string, body: unknown, query: Record<string, string> = {}): Promise<unknown> => new Promise((resolve, reject) => {
+    const url = new URL(`${info.armEndpoint}/_emulator/${route}`);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const req = https.request(url, { method: body === undefined ? 'GET' : 'POST', ca: info.caCert, headers: { 'content-type': 'application/json' } }, (res) => {
+      let t = '';
+      res.on('data', (d) => (t += d));
+      res.on('end', () => (res.statusCode! < 300 ? resolve(JSON.parse(t || '{}')) : reject(new Error(`${route}: ${res.statusCode} ${t}`))));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+  return {
+    ...info,
+    compute: (sub) => new ComputeManagementClient(emulatorCredential, sub, { endpoint: info.armEndpoint, tlsOptions: { ca: info.caCert } }),
+    admin,
+    stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
+  };
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+}
+
+/** Peak RSS of this process while fn runs, sampled every 20 ms. */
+export async function peakRss<T>(fn: () => Promise<T>): Promise<{ peak: number; value: T }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  try {
+    const value = await fn();
+    return { peak: Math.max(peak, process.memoryUsage().rss), value };
+  } finally {
+    clearInterval(timer);
+  }
+}
