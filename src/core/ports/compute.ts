@@ -58,7 +58,7 @@ export interface ComputePort {
 
   getDisk(diskId: string): Promise<DiskInfo | undefined>;
   /** A new empty disk in upload state of exactly `sizeBytes` usable bytes. */
-  createUploadDisk(args: { resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo>;
+  createUploadDisk(args: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo>;
   grantDiskWrite(diskId: string, durationSeconds: number): Promise<string>;
   revokeDisk(diskId: string): Promise<void>;
   deleteDisk(diskId: string): Promise<void>;

@@ -78,11 +78,11 @@ export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void
     if (restored.some((r) => r.diskKey === disk.diskKey)) continue;
     let r: RestoredDisk;
     try {
-      r = await restoreOneDisk(deps, job, item.vmName, item.location, disk);
+      r = await restoreOneDisk(deps, job, item.subscriptionId, item.vmName, item.location, disk);
     } catch (err) {
       if (!(err instanceof CancelledError)) throw err;
       // Cancelled: the half-written disk is useless; the disks already finished stay, listed in the result.
-      await deps.compute.deleteDisk(restoreDiskId(deps, job, item.vmName, disk));
+      await deps.compute.deleteDisk(restoreDiskId(job, item.subscriptionId, item.vmName, disk));
       await releaseItemLock(deps, itemKey, job.jobId);
       await finishJob(deps, job.jobId, 'Cancelled');
       return;
@@ -102,18 +102,16 @@ function restoreDiskName(job: Job, vmName: string, disk: RecoveryPointDisk): str
   return `${vmName}-${disk.diskKey}-r${job.jobId.slice(-8)}`.slice(0, 80);
 }
 
-function restoreDiskId(deps: Deps, job: Job, vmName: string, disk: RecoveryPointDisk): string {
-  const sub = deps.config.subscriptionIds[0];
-  const itemSub = job.itemKey?.split(';')[1] ?? sub;
-  return `/subscriptions/${itemSub}/resourceGroups/${String(job.params.targetResourceGroup)}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, disk)}`;
+function restoreDiskId(job: Job, subscriptionId: string, vmName: string, disk: RecoveryPointDisk): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${String(job.params.targetResourceGroup)}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, disk)}`;
 }
 
-async function restoreOneDisk(deps: Deps, job: Job, vmName: string, location: string, disk: RecoveryPointDisk): Promise<RestoredDisk> {
+async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmName: string, location: string, disk: RecoveryPointDisk): Promise<RestoredDisk> {
   const rg = String(job.params.targetResourceGroup);
   const name = restoreDiskName(job, vmName, disk);
   const manifestBuf = await deps.store.getObject(disk.manifest);
   if (!manifestBuf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
-  const created = await deps.compute.createUploadDisk({ resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
+  const created = await deps.compute.createUploadDisk({ subscriptionId, resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
   const sas = await deps.compute.grantDiskWrite(created.id, deps.config.sasDurationSeconds);
   try {
     const target = deps.dataPlane.openTarget(sas);

@@ -149,9 +149,8 @@ export class ArmComputeAdapter implements ComputePort {
     return d ? { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState } : undefined;
   }
 
-  async createUploadDisk(a: { resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
-    const sub = this.o.subscriptionIds[0]!;
-    const d = await this.client(sub).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+  async createUploadDisk(a: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
       location: a.location,
       sku: a.sku ? { name: a.sku as never } : undefined,
       osType: a.osType,
