@@ -35,12 +35,15 @@ export async function copyStep(deps: Deps, msg: CopyMessage): Promise<void> {
   const key = segmentKey(disk.diskKey, msg.segment);
   const existing = await deps.repos.segments.get(job.jobId, key);
   if (existing?.doc.state !== 'Done') {
-    await copyOneSegment(deps, job, disk, msg.segment, existing?.doc);
+    if (await copyOneSegment(deps, job, disk, msg.segment, existing?.doc)) return countDone(deps, job);
+    return;
   }
-  await fanIn(deps, job);
+  // A redelivery of a finished segment may have died between its row and the count: count from the rows.
+  await recount(deps, job);
 }
 
-async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index: number, row: SegmentRow | undefined): Promise<void> {
+/** Copies one segment; true when it finished now (false when the job was cancelled). */
+async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index: number, row: SegmentRow | undefined): Promise<boolean> {
   const itemKey = job.itemKey!;
   const segment = segmentLayout(disk.sizeBytes, deps.config.copy.segmentSize)[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${disk.name}'.`, 'No action needed: the message is discarded.');
@@ -103,25 +106,32 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
     await deps.store.putObject(checkpointBlob(job.jobId, disk.diskKey, index), encodeDelta(result.delta));
     await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Done', nextCell: segment.end, stats: { ...result.stats } });
     await report(result.stats);
+    return true;
   } catch (err) {
     if (err instanceof CancelledError) {
       await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Cancelled', nextCell: 0, stats: {} });
       await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
-      return;
+      return false;
     }
     throw err;
   }
 }
 
-async function fanIn(deps: Deps, job: Job): Promise<void> {
-  const rows = await deps.repos.segments.all(job.jobId);
-  const done = rows.filter((r) => r.state === 'Done').length;
+/**
+ * Fan-in: the segment that just finished bumps the job's counter (ETag-guarded), so thousands of segments
+ * cost one row update each instead of each reading every segment row. Only the segment that takes the
+ * counter to the total sends finalize; finalize checks the rows itself, so a duplicate is harmless.
+ */
+async function countDone(deps: Deps, job: Job): Promise<void> {
+  const j = await updateJob(deps, job.jobId, (x) => { x.segmentsDone++; });
+  if (j.segmentsDone >= j.segmentsTotal) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
+}
+
+async function recount(deps: Deps, job: Job): Promise<void> {
+  const done = (await deps.repos.segments.all(job.jobId)).filter((r) => r.state === 'Done').length;
   await updateJob(deps, job.jobId, (j) => {
-    if (j.segmentsDone === done) return false;
-    j.segmentsDone = Math.max(j.segmentsDone, done);
+    if (j.segmentsDone >= done) return false;
+    j.segmentsDone = done;
   });
-  if (done >= job.segmentsTotal) {
-    // Several segments may see "all done" at once; finalize is idempotent, so a duplicate is harmless.
-    await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
-  }
+  if (done >= job.segmentsTotal) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
 }
