@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TableServiceClient, TableClient } from '@azure/data-tables';
+import { startHostStack, type HostStack } from '../support/host-stack';
+import { SUB } from '../support/emulator';
+import { DEV_KEY } from '../../src/local/azurite';
+import { EmulatorState } from '../../src/emulator/arm/state';
+import { fill } from '../../src/emulator/guest';
+
+const MIB = 1024 ** 2;
+const SECRET = [/sig=[A-Za-z0-9%]/, /AccountKey=/i, /Bearer\s+\S/, /SharedAccessSignature=/i, new RegExp(DEV_KEY.slice(0, 20).replace(/[+/]/g, '\\$&'))];
+
+describe('no secret leaks into logs, rows or responses, even when steps fail', () => {
+  let s: HostStack;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    for (const m of ['log', 'info', 'warn', 'error'] as const) {
+      const orig = console[m].bind(console);
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => { seen.push(args.map(String).join(' ')); void orig; });
+    }
+    // The job fails on its second delivery instead of its fifth: the same path, a shorter test.
+    s = await startHostStack({ VMBACKUP_MAX_DEQUEUE_COUNT: '2' });
+    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'sec', name: 'sec1', disks: [{ name: 'sec1-os', sizeBytes: 64 * MIB, lun: -1 }] });
+  }, 60_000);
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await s?.stop();
+  });
+
+  it('scans every job, point and item row, every response and every log line of a faulty run', { timeout: 120_000 }, async () => {
+    const responses: string[] = [];
+    const call = async (m: string, r: string, b?: unknown) => {
+      const res = await s.call(m, r, b);
+      responses.push(JSON.stringify(res.body));
+      return res;
+    };
+    await call('POST', 'policies', { name: 'p', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['01:00'] }, retention: { dailyDays: 3 } });
+    await call('POST', 'discovery');
+    const vm = (await call('GET', 'vms')).body.items[0];
+    const reg = await call('POST', 'items/register', { vmIds: [vm.id], policyName: 'p' });
+    const until = async (jobId: string) => {
+      for (let i = 0; i < 300; i++) {
+        const j = await call('GET', `jobs/${jobId}`);
+        if (['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'].includes(j.body.status)) return j.body;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('job did not end');
+    };
+    await until(reg.body.jobs[0].jobId);
+    fill(s.emulator.store, EmulatorState.key(s.emulator.state.vm(vm.id)!.osDiskId), 0, 8 * MIB, 1);
+    // Every read of the snapshot data fails with a 403 (as an expired SAS would), so the step fails repeatedly
+    // with errors whose URLs carry SAS signatures, until the job ends Failed.
+    s.emulator.faults.inject({ plane: 'data', method: 'GET', status: 403, code: 'AuthenticationFailed', times: 10_000 });
+    const bad = await call('POST', `items/${encodeURIComponent(vm.itemKey)}/backup`, {});
+    const failed = await until(bad.body.jobId);
+    expect(failed.status).toBe('Failed');
+    s.emulator.faults.clear();
+    const good = await call('POST', `items/${encodeURIComponent(vm.itemKey)}/backup`, {});
+    expect((await until(good.body.jobId)).status).toBe('Completed');
+    await call('GET', `items/${encodeURIComponent(vm.itemKey)}/recoveryPoints`);
+    await call('GET', 'jobs');
+    await call('GET', 'dashboard');
+
+    const rows: string[] = [];
+    const service = TableServiceClient.fromConnectionString(s.azurite.connectionString, { allowInsecureConnection: true });
+    for await (const t of service.listTables()) {
+      const table = TableClient.fromConnectionString(s.azurite.connectionString, t.name!, { allowInsecureConnection: true });
+      for await (const e of table.listEntities()) rows.push(JSON.stringify(e));
+    }
+    expect(rows.length).toBeGreaterThan(5);
+    expect(seen.length).toBeGreaterThan(0); // the failing step did log
+    for (const [where, texts] of [['rows', rows], ['responses', responses], ['logs', seen]] as const) {
+      for (const t of texts) for (const re of SECRET) expect(re.test(t), `${where}: ${t.slice(0, 300)}`).toBe(false);
+    }
+  });
+});
