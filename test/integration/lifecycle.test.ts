@@ -101,6 +101,33 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     expect((await verifyPoint(s.deps, itemKey, newest.pointId)).state).toBe('Corrupt');
   });
 
+  it('cancels a running backup at the next cell and leaves no trace; the next backup is exact', { timeout: 60_000 }, async () => {
+    for (const d of diskKeys()) fill(s.emulator.store, d, 0, 60 * MIB, 11);
+    const pointsBefore = (await s.deps.repos.points.all(itemKey)).length;
+    const job = await backupNow(s.deps, itemKey);
+    let asked = false;
+    await s.drain({
+      beforeStep: async (queue) => {
+        if (queue.endsWith('copy') && !asked) {
+          asked = true;
+          expect((await requestCancel(s.deps, job.jobId)).status).toBe('Cancelling');
+        }
+      },
+    });
+    const j = await getJob(s.deps, job.jobId);
+    expect(j.status, JSON.stringify(j.error)).toBe('Cancelled');
+    expect((await s.deps.repos.points.all(itemKey)).length).toBe(pointsBefore);
+    expect([...s.emulator.state.snapshots.values()].filter((x) => x.tags['vmbackup-job'] === job.jobId)).toEqual([]);
+    expect(s.emulator.state.grants.size).toBe(0);
+    expect((await s.deps.repos.items.get('item', itemKey))!.doc.lockOwner).toBeUndefined();
+    s.emulator.clock.advance(60_000);
+    // The previous test deleted the newest point's manifest: the next backup copies that disk whole, with a warning.
+    const next = await backup('CompletedWithWarnings');
+    expect((await getJob(s.deps, next)).warnings.join(' ')).toMatch(/manifest is missing/);
+    const point = (await s.deps.repos.points.get(itemKey, next))!.doc;
+    for (const d of point.disks) expect(d.digest).toBe(contentDigest(s.emulator.store, EmulatorState.key(d.sourceSnapshotId)));
+  });
+
   it('cancels a queued backup, refuses a second operation on a busy item, and stops protection', async () => {
     const job = await backupNow(s.deps, itemKey);
     const cancelled = await requestCancel(s.deps, job.jobId);

@@ -23,7 +23,7 @@ export interface AppStack {
   deps: Deps;
   env: Record<string, string>;
   /** Delivers queued step messages until every queue is empty (or a step keeps failing). */
-  drain(opts?: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void }): Promise<number>;
+  drain(opts?: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void | Promise<void> }): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -66,7 +66,7 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const maxDequeueCount = 5;
 
-  async function drain(opts: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void } = {}): Promise<number> {
+  async function drain(opts: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void | Promise<void> } = {}): Promise<number> {
     let handled = 0;
     for (let round = 0; round < (opts.maxRounds ?? 500); round++) {
       let any = false;
@@ -77,7 +77,7 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
           any = true;
           const msg = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { jobId: string };
           try {
-            opts.beforeStep?.(queue, msg);
+            await opts.beforeStep?.(queue, msg);
             await runStep(deps, msg.jobId, { dequeueCount: m.dequeueCount, maxDequeueCount }, () => step(deps, msg));
             await q.deleteMessage(m.messageId, m.popReceipt);
             handled++;

@@ -109,11 +109,14 @@ async function planDisks(
     const base = sameDisk && known?.baseSnapshotId ? await deps.compute.getSnapshot(known.baseSnapshotId) : undefined;
     // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
     const crosses4T = base ? (base.sizeBytes <= TIB4) !== (disk.sizeBytes <= TIB4) : false;
-    const full = !base || crosses4T || !known?.lastManifest;
+    // The previous point's manifest says which cells hold data in the shards; without it, copy everything.
+    const manifestOk = !!known?.lastManifest && !!(await deps.store.getObject(known.lastManifest));
+    const full = !base || crosses4T || !manifestOk;
     const fullReason = !known?.lastManifest ? undefined
       : !sameDisk ? `a different disk is attached at this LUN since the last backup`
       : !base ? 'its previous snapshot no longer exists'
       : crosses4T ? 'it was resized across 4 TiB, where Azure computes no diff'
+      : !manifestOk ? "the previous recovery point's manifest is missing from the backup storage"
       : undefined;
     for (const s of shardLayout(disk.sizeBytes, shardSize)) {
       const name = shardBlobName(item.itemKey, diskKey, s.index);
