@@ -10,6 +10,8 @@ export const QUEUES = {
   restore: 'vmb-restore',
   register: 'vmb-register',
   protect: 'vmb-protect',
+  export: 'vmb-export',
+  import: 'vmb-import',
 } as const;
 
 const int = (min: number, max: number, def: number) =>

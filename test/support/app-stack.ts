@@ -13,6 +13,8 @@ import { copyStep } from '../../src/core/services/backup-copy';
 import { finalizeStep } from '../../src/core/services/backup-finalize';
 import { restoreStep } from '../../src/core/services/restore';
 import { protectStep, registerStep } from '../../src/core/services/protection';
+import { exportStep } from '../../src/core/services/seeding-export';
+import { importStep } from '../../src/core/services/seeding-import';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
@@ -35,6 +37,8 @@ const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
   [QUEUES.restore]: restoreStep,
   [QUEUES.register]: registerStep,
   [QUEUES.protect]: protectStep,
+  [QUEUES.export]: exportStep,
+  [QUEUES.import]: importStep,
 };
 
 /**

@@ -40,9 +40,11 @@ export interface ProtectedItem {
   lastBackupAt?: Date;
   lastRecoveryPointId?: string;
   createdAt: Date;
+  /** Set by the export of a first backup: the scheduler waits for its import instead of copying everything. */
+  seed?: { exportJobId: string; exportedAt: string };
 }
 
-export type JobType = 'Backup' | 'Restore' | 'Register' | 'ConfigureProtection' | 'Discovery' | 'Retention' | 'Verify';
+export type JobType = 'Backup' | 'Restore' | 'Register' | 'ConfigureProtection' | 'Discovery' | 'Retention' | 'Verify' | 'Export' | 'Import';
 export type JobStatus = 'Queued' | 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelling' | 'Cancelled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);
 

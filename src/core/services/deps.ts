@@ -3,6 +3,7 @@ import type { ComputePort } from '../ports/compute';
 import type { QueueFactory } from '../ports/queues';
 import type { BackupStore, DataPlane } from '../ports/storage';
 import type { Repos } from './repos';
+import type { PackageStoreFactory } from '../ports/packages';
 
 export interface Logger {
   info(msg: string, data?: Record<string, unknown>): void;
@@ -22,4 +23,6 @@ export interface Deps {
   store: BackupStore;
   clock: () => Date;
   log: Logger;
+  /** Staging locations of recovery-point packages (export / import). */
+  packages?: PackageStoreFactory;
 }

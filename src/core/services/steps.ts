@@ -4,6 +4,7 @@ import type { Job } from '../domain/model';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
+import { removeImported } from './seeding-import';
 
 /**
  * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
@@ -62,6 +63,8 @@ async function cleanupAfterFailure(deps: Deps, job: Job): Promise<void> {
     await attempt(() => deps.compute.deleteSnapshot(d.snapshotId));
   }
   if (job.type === 'Backup') await attempt(() => deps.store.deletePrefix(`work/${job.jobId}/`));
+  // A failed import leaves nothing behind: its shards belong to no recovery point.
+  if (job.type === 'Import' && job.itemKey) await attempt(() => removeImported(deps, job.itemKey!));
   if (job.itemKey) await attempt(() => releaseItemLock(deps, job.itemKey!, job.jobId));
 }
 

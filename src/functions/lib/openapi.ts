@@ -13,6 +13,8 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/items', summary: 'Protected items' },
   { method: 'get', path: '/items/{itemKey}', summary: 'One protected item', params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/backup', summary: 'Back up now', body: S.BackupNowBody, params: ['itemKey'] },
+  { method: 'post', path: '/items/{itemKey}/export', summary: 'Export the first backup or a recovery point as a package (202 + job)', body: S.ExportBody, params: ['itemKey'] },
+  { method: 'post', path: '/items/{itemKey}/import', summary: 'Import a package as the first recovery point (202 + job)', body: S.ImportBody, params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/stop', summary: 'Stop protection (retain or delete data)', body: S.StopProtectionBody, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },

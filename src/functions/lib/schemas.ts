@@ -21,7 +21,7 @@ export const RestoreBody = z.strictObject({
 });
 export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });
 
-const JobType = z.enum(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Discovery', 'Retention', 'Verify']);
+const JobType = z.enum(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Discovery', 'Retention', 'Verify', 'Export', 'Import']);
 const JobStatus = z.enum(['Queued', 'InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled']);
 export const JobsQuery = z.strictObject({
   type: JobType.optional(),
@@ -34,3 +34,9 @@ export const JobsQuery = z.strictObject({
   code: z.string().optional(),
 });
 export const PageQuery = z.strictObject({ code: z.string().optional(), includeDeleted: z.enum(['true', 'false']).optional() });
+
+/** A package in a container of the backup account; the location is a name, never a URL or a key. */
+const ContainerName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lowercase letters, digits, dashes)');
+const PackagePrefix = z.string().max(200).regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of letters, digits, ".", "_", "-"').refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+export const ExportBody = z.strictObject({ container: ContainerName, prefix: PackagePrefix.optional(), pointId: PointId.optional() });
+export const ImportBody = z.strictObject({ container: ContainerName, prefix: PackagePrefix.optional() });

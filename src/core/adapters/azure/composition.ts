@@ -13,6 +13,7 @@ import { AzureTableFactory } from './tables';
 import { AzureQueueFactory } from './queues';
 import { ArmComputeAdapter } from './compute';
 import { attachPolicy } from './attach-policy';
+import { packageStoreFactory } from './blob-package-store';
 
 export interface CompositionOptions {
   credential?: TokenCredential;
@@ -75,6 +76,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,
+    packages: packageStoreFactory(blobService),
   };
 }
 

@@ -1,0 +1,184 @@
+import { PermanentStepError } from '../errors';
+import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../domain/model';
+import { decodeManifest } from '../engine/manifest';
+import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../engine/package-export';
+import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../engine/package-format';
+import { CancelledError } from '../engine/stats';
+import type { PackageStore } from '../ports/packages';
+import type { Deps } from './deps';
+import { finishJob, getJob, isTerminal, updateJob } from './jobs';
+import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from './lock';
+import { freezeAndSnapshot } from './consistency';
+import { diskKeyFor } from './backup-snapshot';
+import { getPoint } from './restore';
+import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+
+interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }
+
+/**
+ * The Export job, one message: claims the package location, (first backup) snapshots every disk and records
+ * the snapshots on the job, writes each disk's chunks, then the manifest and last the completion marker.
+ * A redelivery resumes: its snapshots are on the job row and chunks already written are kept.
+ */
+export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
+  let job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const itemKey = job.itemKey;
+  const initial = typeof job.params.pointId !== 'string';
+  if (job.cancelRequested) return cancelExport(deps, job);
+  const pkg = openPackage(deps, locationOf(job));
+  try {
+    await claim(pkg, job);
+  } catch (err) {
+    if (err instanceof PackageError) throw packageFailure(err);
+    throw err;
+  }
+  if (await pkg.get(COMPLETE_FILE)) return finishExport(deps, job, initial);
+
+  job = await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = initial ? 'Snapshot' : 'Export'; });
+  const sources = initial ? await snapshotSources(deps, job) : await pointSources(deps, job);
+  job = await getJob(deps, job.jobId);
+  const existing = await pkg.list();
+  const stats = newExportStats();
+  let lastSave = 0;
+  const disks: PackageDisk[] = [];
+  for (const [i, s] of sources.entries()) {
+    const progress = async (force: boolean): Promise<void> => {
+      hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
+      const now = Date.now();
+      if (!force && now - lastSave < 2000) return;
+      lastSave = now;
+      await updateJob(deps, job.jobId, (j) => { j.phase = 'Export'; j.bytesDone = stats.dataBytes; j.result = { ...j.result, progress: { ...stats } }; });
+      if (initial) await extendItemLock(deps, itemKey, job.jobId);
+    };
+    let pending: Promise<void> = Promise.resolve();
+    try {
+      const chunks = await exportDisk(
+        { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing, expected: s.expected ? await s.expected() : undefined },
+        await s.reader(),
+        pkg,
+        { stats, onProgress: () => { pending = pending.then(() => progress(false)); } },
+      );
+      await pending;
+      disks.push({ ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) });
+      await progress(true);
+    } catch (err) {
+      if (err instanceof PackageError) throw packageFailure(err);
+      throw err;
+    } finally {
+      if (initial) await deps.compute.revokeSnapshot(s.disk.sourceSnapshot.id);
+    }
+  }
+  const manifest: PackageManifest = {
+    format: 1,
+    itemKey,
+    jobId: job.jobId,
+    createdAt: String(job.params.sourceTime ?? (job.startedAt ?? job.createdAt).toISOString()),
+    source: initial ? 'NewSnapshot' : 'RecoveryPoint',
+    ...(initial ? {} : { pointId: String(job.params.pointId) }),
+    consistency: job.consistency ?? 'CrashConsistent',
+    disks,
+  };
+  const buf = encodePackageManifest(manifest);
+  await pkg.put(MANIFEST_FILE, buf);
+  await pkg.put(COMPLETE_FILE, completeMarker(buf));
+  await finishExport(deps, job, initial);
+}
+
+async function claim(pkg: PackageStore, job: Job): Promise<void> {
+  await pkg.prepare();
+  const cur = await pkg.get(CLAIM_FILE);
+  if (cur) {
+    const owner = (JSON.parse(cur.toString('utf8')) as { jobId?: string }).jobId;
+    if (owner !== job.jobId) throw new PackageError('PackageLocationInUse', `The package location ${pkg.location} holds another export (job ${owner}).`);
+    return;
+  }
+  if ((await pkg.list()).length > 0) throw new PackageError('PackageLocationInUse', `The package location ${pkg.location} is not empty.`);
+  await pkg.put(CLAIM_FILE, Buffer.from(JSON.stringify({ jobId: job.jobId, itemKey: job.itemKey })));
+}
+
+/** First backup: incremental snapshots of every disk, recorded on the job before anything is read. */
+async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
+  const itemKey = job.itemKey!;
+  await acquireItemLock(deps, itemKey, job.jobId);
+  if (!job.plan) {
+    if (await hasPoints(deps, itemKey)) throw new PermanentStepError(hasPointsError(itemKey).code, hasPointsError(itemKey).message, 'Export one of its recovery points instead (give its pointId).');
+    const item = (await deps.repos.items.get('item', itemKey))?.doc;
+    if (!item) throw itemNotFound(itemKey);
+    const vm = await deps.compute.getVm(item.vmId);
+    if (!vm) throw new PermanentStepError('VmNotFound', `The virtual machine '${item.vmName}' no longer exists.`, 'Stop protection of the item; there is nothing to export.');
+    const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+    const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
+    const plan: BackupDiskPlan[] = vm.disks.map((d) => ({
+      diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes,
+      snapshotId: shot.snapshots.get(d.diskId)!, full: true, segments: 0, shardSize: deps.config.copy.shardSize,
+    }));
+    await updateJob(deps, job.jobId, (j) => {
+      if (j.plan) return false;
+      j.plan = plan;
+      j.consistency = shot.consistency;
+      j.warnings.push(...shot.warnings);
+      j.params = { ...j.params, sourceTime: deps.clock().toISOString() };
+    });
+  }
+  const plan = (await getJob(deps, job.jobId)).plan!;
+  return plan.map((d) => ({
+    disk: {
+      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize, sourceDiskId: d.diskId,
+      sourceSnapshot: { id: d.snapshotId }, dataBytes: 0, chunks: [],
+    },
+    reader: async () => {
+      const src = deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds));
+      return { ranges: (w) => src.validRanges(w), read: (r) => src.read(r) };
+    },
+  }));
+}
+
+/** A recovery point: read from its shard snapshots, every chunk checked against its manifest. */
+async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
+  const point = await getPoint(deps, job.itemKey!, String(job.params.pointId));
+  const item = (await deps.repos.items.get('item', job.itemKey!))?.doc;
+  return point.disks.map((d: RecoveryPointDisk) => ({
+    disk: {
+      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
+      sourceDiskId: item?.disks.find((x: ProtectedDisk) => x.diskKey === d.diskKey)?.diskId ?? '',
+      sourceSnapshot: { id: d.sourceSnapshotId, time: point.createdAt.toISOString() }, dataBytes: 0, chunks: [],
+    },
+    reader: async () => pointImageReader(deps.store, d.shards, d.shardSize),
+    expected: async () => {
+      const buf = await deps.store.getObject(d.manifest);
+      if (!buf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${d.name}' is missing from the backup storage.`, 'Export another recovery point and run verify on this one.');
+      return decodeManifest(buf);
+    },
+  }));
+}
+
+async function finishExport(deps: Deps, job: Job, initial: boolean): Promise<void> {
+  const itemKey = job.itemKey!;
+  if (initial) {
+    const plan = (await getJob(deps, job.jobId)).plan ?? [];
+    // The export's snapshots become the diff bases: kept by retention, and what the import will continue from.
+    await deps.repos.items.update('item', itemKey, (item) => {
+      if (item.lastRecoveryPointId) return false;
+      const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
+      item.disks = plan.map((p): ProtectedDisk => ({
+        ...byKey.get(p.diskKey), diskKey: p.diskKey, diskId: p.diskId, name: p.name, lun: p.lun, sizeBytes: p.sizeBytes,
+        baseSnapshotId: p.snapshotId, baseSizeBytes: p.sizeBytes, lastManifest: undefined,
+      }));
+      item.seed = { exportJobId: job.jobId, exportedAt: deps.clock().toISOString() };
+    });
+    await releaseItemLock(deps, itemKey, job.jobId);
+  }
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+async function cancelExport(deps: Deps, job: Job): Promise<void> {
+  for (const d of job.plan ?? []) {
+    await deps.compute.revokeSnapshot(d.snapshotId);
+    await deps.compute.deleteSnapshot(d.snapshotId);
+  }
+  if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Cancelled');
+}
+
+export { CancelledError };

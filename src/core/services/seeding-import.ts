@@ -1,0 +1,157 @@
+import { PermanentStepError } from '../errors';
+import type { Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
+import { encodeManifest, manifestDigest } from '../engine/manifest';
+import { COMPLETE_FILE, MANIFEST_FILE, PackageError, diskManifestOf, parsePackage, type PackageManifest } from '../engine/package-format';
+import { checkPackageFiles, importDisk, type ImportStats } from '../engine/package-import';
+import { shardLayout } from '../engine/shards';
+import { EntityExistsError } from '../ports/tables';
+import type { Deps } from './deps';
+import { finishJob, getJob, isTerminal, updateJob } from './jobs';
+import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from './lock';
+import { shardBlobName } from './backup-snapshot';
+import { manifestBlob } from './backup-finalize';
+import { expiryForNewPoint } from './expiry';
+import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+
+/**
+ * The Import job, one message. Nothing is written before the package's manifest, completion marker and every
+ * chunk file's size have checked out; then each chunk is verified (SHA-256) as it is written into the shards.
+ * If any check fails, the shards written so far are removed, so a refused package leaves the item as it was.
+ * Only after every disk is in do the manifest blobs, shard snapshots, recovery point and item change.
+ */
+export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
+  const job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const itemKey = job.itemKey;
+  if (job.cancelRequested) {
+    await releaseItemLock(deps, itemKey, job.jobId);
+    await finishJob(deps, job.jobId, 'Cancelled');
+    return;
+  }
+  await acquireItemLock(deps, itemKey, job.jobId);
+  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  if (!item) throw itemNotFound(itemKey);
+  const pointId = job.jobId;
+  const done = !!(await deps.repos.points.get(itemKey, pointId));
+  if (!done && (await hasPoints(deps, itemKey))) {
+    const e = hasPointsError(itemKey);
+    throw new PermanentStepError(e.code, e.message, e.recommendedAction);
+  }
+  await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = 'Verify'; });
+
+  const pkg = openPackage(deps, locationOf(job));
+  let m: PackageManifest;
+  try {
+    m = parsePackage(await pkg.get(MANIFEST_FILE), await pkg.get(COMPLETE_FILE));
+    if (m.itemKey !== itemKey) {
+      throw new PermanentStepError('PackageForAnotherItem', `The package was exported from item '${m.itemKey}', not '${itemKey}'.`, 'Import the package into the item it was exported from.');
+    }
+    await checkPackageFiles(m, pkg);
+  } catch (err) {
+    if (err instanceof PackageError) throw packageFailure(err);
+    throw err;
+  }
+
+  if (!job.result.written) {
+    const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
+    let lastSave = 0;
+    try {
+      for (const [i, d] of m.disks.entries()) {
+        await importDisk(d, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
+          concurrency: deps.config.copy.concurrency,
+          stats,
+          onProgress: (s) => {
+            hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
+            if (Date.now() - lastSave < 2000) return;
+            lastSave = Date.now();
+            void updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesDone = s.dataBytes; }).catch(() => undefined);
+            void extendItemLock(deps, itemKey, job.jobId).catch(() => undefined);
+          },
+        });
+      }
+    } catch (err) {
+      if (err instanceof PackageError) {
+        await removeImported(deps, itemKey);
+        throw packageFailure(err);
+      }
+      throw err;
+    }
+    await updateJob(deps, job.jobId, (j) => {
+      j.bytesTotal = stats.dataBytes;
+      j.bytesDone = stats.dataBytes;
+      j.result = { ...j.result, written: true, chunksVerified: stats.chunksVerified, dataBytes: stats.dataBytes, packageBytes: stats.packageBytesRead, bytesUploaded: stats.bytesUploaded };
+    });
+  }
+  await commit(deps, await getJob(deps, job.jobId), m);
+}
+
+/** The shards of an item without recovery points belong to nothing else: removing them undoes an import. */
+export async function removeImported(deps: Deps, itemKey: string): Promise<void> {
+  if (await hasPoints(deps, itemKey)) return;
+  await deps.store.deletePrefix(`backups/${itemKey}/`);
+}
+
+async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
+  const itemKey = job.itemKey!;
+  const pointId = job.jobId;
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
+  const recorded = (job.result.shardSnapshots ?? {}) as Record<string, string[]>;
+  const disks: RecoveryPointDisk[] = [];
+  const warnings: string[] = [];
+  const bases = new Map<string, string | undefined>();
+  for (const d of m.disks) {
+    const manifest = diskManifestOf(d);
+    const name = manifestBlob(itemKey, pointId, d.diskKey);
+    if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
+    let snaps = recorded[d.diskKey];
+    if (!snaps) {
+      const taken: string[] = [];
+      for (const s of shardLayout(d.sizeBytes, d.shardSize)) taken.push(await deps.store.snapshotShard(shardBlobName(itemKey, d.diskKey, s.index)));
+      await updateJob(deps, job.jobId, (j) => {
+        const r = (j.result.shardSnapshots ?? {}) as Record<string, string[]>;
+        if (r[d.diskKey]) { snaps = r[d.diskKey]; return false; }
+        j.result = { ...j.result, shardSnapshots: { ...r, [d.diskKey]: taken } };
+      });
+      snaps ??= taken;
+    }
+    const base = await deps.compute.getSnapshot(d.sourceSnapshot.id);
+    const lineage = !!base && (!d.sourceDiskId || base.sourceDiskId.toLowerCase() === d.sourceDiskId.toLowerCase());
+    bases.set(d.diskKey, lineage ? base!.id : undefined);
+    if (!lineage) {
+      warnings.push(`BaseSnapshotMissing: the snapshot disk '${d.name}' was exported from no longer exists, so the next backup copies this disk whole. Recommended action: none required; to avoid a long first copy, export and import again and keep the export's snapshots until the import is done.`);
+    }
+    disks.push({
+      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
+      shards: snaps.map((snapshot, i) => ({ name: shardBlobName(itemKey, d.diskKey, i), snapshot })),
+      manifest: name, digest: manifestDigest(manifest), changedBytes: d.dataBytes, bytesUploaded: d.dataBytes,
+      sourceSnapshotId: d.sourceSnapshot.id,
+    });
+  }
+  const createdAt = new Date(m.createdAt);
+  const point: RecoveryPoint = {
+    itemKey, pointId, createdAt, consistency: m.consistency, disks,
+    expiresAt: await expiryForNewPoint(deps, job, createdAt), state: 'Available', jobId: job.jobId,
+  };
+  try {
+    await deps.repos.points.insert(point);
+  } catch (err) {
+    if (!(err instanceof EntityExistsError)) throw err;
+  }
+  await deps.repos.items.update('item', itemKey, (item) => {
+    const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
+    item.disks = m.disks.map((d): ProtectedDisk => ({
+      ...byKey.get(d.diskKey), diskKey: d.diskKey, diskId: d.sourceDiskId || byKey.get(d.diskKey)?.diskId || '', name: d.name, lun: d.lun,
+      sizeBytes: d.sizeBytes, baseSnapshotId: bases.get(d.diskKey), baseSizeBytes: d.sizeBytes, lastManifest: manifestBlob(itemKey, pointId, d.diskKey),
+    }));
+    item.lastBackupAt = createdAt;
+    item.lastRecoveryPointId = pointId;
+    item.seed = undefined;
+    if (item.state === 'ProtectionPending') item.state = 'Protected';
+  });
+  await updateJob(deps, job.jobId, (j) => {
+    j.result = { ...j.result, recoveryPointId: pointId, fullCopyNext: [...bases].filter(([, b]) => !b).map(([k]) => k) };
+    for (const w of warnings) if (!j.warnings.includes(w)) j.warnings.push(w);
+  });
+  await releaseItemLock(deps, itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Completed');
+}

@@ -1,0 +1,195 @@
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startAppStack, type AppStack } from '../support/app-stack';
+import { SUB } from '../support/emulator';
+import { EmulatorState } from '../../src/emulator/arm/state';
+import { contentDigest, fill, sha256, write } from '../../src/emulator/guest';
+import { requestRegistration, itemKeyFor } from '../../src/core/services/protection';
+import { requestRestore } from '../../src/core/services/restore';
+import { requestExport, requestImport } from '../../src/core/services/seeding';
+import { schedulerTick } from '../../src/core/services/scheduler';
+import { getJob } from '../../src/core/services/jobs';
+import type { Job } from '../../src/core/domain/model';
+import { MANIFEST_FILE, type PackageManifest } from '../../src/core/engine/package-format';
+import { strictLimitViolations } from '../../src/local/strict-limits';
+
+const MIB = 1024 ** 2, GIB = 1024 ** 3;
+
+function chunkFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(path.join(dir, 'disks'))) for (const f of readdirSync(path.join(dir, 'disks', d))) out.push(path.join(dir, 'disks', d, f));
+  return out.sort();
+}
+
+describe('offline seeding: export the first backup to a folder, import it, continue incrementally', () => {
+  let stack: AppStack;
+  let vmId: string;
+  let itemKey: string;
+  const root = mkdtempSync(path.join(tmpdir(), 'vmb-seed-'));
+  const sizes = { os: 256 * MIB, data: 6 * GIB };
+
+  beforeAll(async () => {
+    stack = await startAppStack({ VMBACKUP_SHARD_SIZE_MIB: '4096', VMBACKUP_SEGMENT_SIZE_MIB: '2048', VMBACKUP_DIFF_WINDOW_MIB: '512' });
+    vmId = stack.emulator.createVm({
+      subscriptionId: SUB, resourceGroup: 'remote', name: 'db1', osType: 'Linux',
+      disks: [{ name: 'db1-os', sizeBytes: sizes.os, lun: -1 }, { name: 'db1-data', sizeBytes: sizes.data, lun: 0 }],
+    }).id;
+    await stack.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await requestRegistration(stack.deps, [vmId], 'daily');
+    await stack.drain();
+    itemKey = itemKeyFor(vmId);
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const blobsOfItem = async (): Promise<string[]> => {
+    const c = BlobServiceClient.fromConnectionString(stack.env.VMBACKUP_STORAGE!).getContainerClient(stack.deps.config.backupContainer);
+    const out: string[] = [];
+    for await (const b of c.listBlobsFlat({ prefix: `backups/${itemKey}/`, includeSnapshots: true })) out.push(b.name);
+    return out;
+  };
+
+  it('seeds from a package, then the scheduled backup copies only what changed, and every point restores exact', { timeout: 300_000 }, async () => {
+    const store = stack.emulator.store;
+    const vm = stack.emulator.state.vm(vmId)!;
+    const osKey = EmulatorState.key(vm.osDiskId), dataKey = EmulatorState.key(vm.dataDisks[0]!.diskId);
+    // Sparse: 56 MiB of data on a 6 GiB disk, some of it compressible, across the 4 GiB shard line.
+    fill(store, dataKey, 3 * MIB + 512, 20 * MIB, 7);
+    write(store, dataKey, 2 * GIB, Buffer.from('database page '.repeat(16 * MIB / 14 + 1).slice(0, 16 * MIB)));
+    fill(store, dataKey, 4 * GIB - 2 * MIB, 8 * MIB, 8);
+    fill(store, dataKey, sizes.data - 512, 512, 9);
+    fill(store, osKey, 0, 12 * MIB, 10);
+
+    // 1. Export the first backup into a folder.
+    const folder = path.join(root, 'pkg');
+    const exp = await requestExport(stack.deps, { itemKey, location: { kind: 'folder', path: folder } });
+    await stack.drain();
+    const exported = await getJob(stack.deps, exp.jobId);
+    expect(exported.status, JSON.stringify(exported.error)).toBe('Completed');
+    const manifest = JSON.parse(readFileSync(path.join(folder, MANIFEST_FILE), 'utf8')) as PackageManifest;
+    const dataBytes = manifest.disks.reduce((n, d) => n + d.dataBytes, 0);
+    const packageBytes = chunkFiles(folder).reduce((n, f) => n + statSync(f).size, 0);
+    expect(dataBytes).toBeLessThanOrEqual(24 * 4 * MIB); // only cells with data, nothing of the empty 6 GiB
+    expect(packageBytes).toBeLessThan(dataBytes); // the text compresses
+    expect(manifest.disks.map((d) => d.sourceSnapshot.id).sort()).toEqual(exported.plan!.map((d) => d.snapshotId).sort());
+
+    // While the package travels, the scheduler does not start a full copy of the item.
+    stack.emulator.clock.advance(86_400_000);
+    expect((await schedulerTick(stack.deps)).jobsCreated).toBe(0);
+
+    // 2. Import it: the item's first recovery point, the export's snapshots as diff bases.
+    const imp = await requestImport(stack.deps, { itemKey, location: { kind: 'folder', path: folder } });
+    await stack.drain();
+    const imported = await getJob(stack.deps, imp.jobId);
+    expect(imported.status, JSON.stringify(imported.error)).toBe('Completed');
+    const item = (await stack.deps.repos.items.get('item', itemKey))!.doc;
+    expect(item.state).toBe('Protected');
+    expect(item.seed).toBeUndefined();
+    expect(item.disks.map((d) => d.baseSnapshotId).sort()).toEqual(exported.plan!.map((d) => d.snapshotId).sort());
+    expect(await stack.deps.repos.points.all(itemKey)).toHaveLength(1);
+
+    // 3. The guest writes; the scheduled backup copies exactly those bytes.
+    fill(store, dataKey, 5 * GIB + 4096, 3 * MIB, 11);
+    fill(store, osKey, 64 * MIB, 512, 12);
+    const written = 3 * MIB + 512;
+    stack.emulator.clock.advance(86_400_000);
+    const before = { ...stack.emulator.dataStats };
+    expect((await schedulerTick(stack.deps)).jobsCreated).toBe(1);
+    await stack.drain();
+    const backups = (await stack.deps.repos.jobs.all('job')).filter((j) => j.type === 'Backup');
+    expect(backups).toHaveLength(1);
+    const backup = await getJob(stack.deps, backups[0]!.jobId);
+    expect(backup.status, JSON.stringify(backup.error)).toBe('Completed');
+    expect(backup.plan!.every((d) => !d.full)).toBe(true);
+    const rows = await stack.deps.repos.segments.all(backup.jobId);
+    expect(rows.reduce((n, r) => n + (r.stats.changedBytes ?? 0), 0)).toBe(written);
+    expect(rows.reduce((n, r) => n + (r.stats.sourceBytesRead ?? 0), 0)).toBe(written);
+    expect(stack.emulator.dataStats.readBytes - before.readBytes).toBe(written);
+
+    // 4. Every recovery point restores to exactly the image its source snapshot holds.
+    const points = await stack.deps.repos.points.all(itemKey);
+    expect(points).toHaveLength(2);
+    const sources = new Map<string, Job>([[imp.jobId, exported], [backup.jobId, backup]]);
+    for (const p of points) {
+      const restore = await requestRestore(stack.deps, { itemKey, pointId: p.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+      await stack.drain();
+      const r = await getJob(stack.deps, restore.jobId);
+      expect(r.status, JSON.stringify(r.error)).toBe('Completed');
+      for (const d of sources.get(p.pointId)!.plan!) {
+        const target = (r.result.disks as { diskKey: string; diskId: string }[]).find((x) => x.diskKey === d.diskKey)!;
+        const src = EmulatorState.key(d.snapshotId), dst = EmulatorState.key(target.diskId);
+        expect(contentDigest(store, dst)).toBe(contentDigest(store, src));
+        expect(p.disks.find((x) => x.diskKey === d.diskKey)!.digest).toBe(contentDigest(store, src));
+        if (d.sizeBytes <= GIB) expect(sha256(store, dst)).toBe(sha256(store, src));
+      }
+    }
+    expect(stack.emulator.state.grants.size).toBe(0);
+    expect(strictLimitViolations()).toEqual([]);
+
+    // A second import into an item that has points is refused up front.
+    await expect(requestImport(stack.deps, { itemKey, location: { kind: 'folder', path: folder } })).rejects.toMatchObject({ code: 'ItemHasRecoveryPoints' });
+  });
+
+  it('refuses a corrupted, a truncated and an unfinished package with nothing written to the item', { timeout: 180_000 }, async () => {
+    const vm2 = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'remote', name: 'db2', osType: 'Linux', disks: [{ name: 'db2-os', sizeBytes: 2 * GIB, lun: -1 }] });
+    const key2 = itemKeyFor(vm2.id);
+    await requestRegistration(stack.deps, [vm2.id], 'daily');
+    await stack.drain();
+    const osKey = EmulatorState.key(vm2.osDiskId);
+    for (let i = 0; i < 12; i++) fill(stack.emulator.store, osKey, i * 150 * MIB, 5 * MIB, 100 + i);
+    const good = path.join(root, 'db2');
+    await requestExport(stack.deps, { itemKey: key2, location: { kind: 'folder', path: good } });
+    await stack.drain();
+    const itemBefore = (await stack.deps.repos.items.get('item', key2))!.doc;
+    itemKey = key2;
+
+    const variants: { name: string; damage: (dir: string) => void; code: string }[] = [
+      { name: 'corrupt', code: 'PackageChecksumMismatch', damage: (dir) => {
+        const f = chunkFiles(dir)[9]!; // late in the disk: earlier chunks are already in the shards when it is found
+        const b = readFileSync(f);
+        b[Math.floor(b.length / 2)]! ^= 0xff;
+        writeFileSync(f, b);
+      } },
+      { name: 'truncated', code: 'PackageIncomplete', damage: (dir) => { const f = chunkFiles(dir)[3]!; truncateSync(f, statSync(f).size - 100); } },
+      { name: 'missing-chunk', code: 'PackageIncomplete', damage: (dir) => rmSync(chunkFiles(dir)[0]!) },
+      { name: 'unfinished', code: 'PackageIncomplete', damage: (dir) => rmSync(path.join(dir, 'complete.json')) },
+    ];
+    for (const v of variants) {
+      const dir = path.join(root, `db2-${v.name}`);
+      cpSync(good, dir, { recursive: true });
+      v.damage(dir);
+      const job = await requestImport(stack.deps, { itemKey: key2, location: { kind: 'folder', path: dir } });
+      await stack.drain();
+      const done = await getJob(stack.deps, job.jobId);
+      expect(done.status, v.name).toBe('Failed');
+      expect(done.error?.code, v.name).toBe(v.code);
+      expect(done.error?.recommendedAction, v.name).toMatch(/\w/);
+      expect(await stack.deps.repos.points.all(key2), v.name).toHaveLength(0);
+      expect(await blobsOfItem(), v.name).toEqual([]);
+      const itemAfter = (await stack.deps.repos.items.get('item', key2))!.doc;
+      expect(JSON.parse(JSON.stringify(itemAfter)), v.name).toEqual(JSON.parse(JSON.stringify(itemBefore)));
+    }
+
+    // The intact package still imports; without its source snapshot, the next backup is a full copy.
+    const exportJob = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Export' && j.itemKey === key2)!;
+    await stack.deps.compute.deleteSnapshot(exportJob.plan![0]!.snapshotId);
+    const ok = await requestImport(stack.deps, { itemKey: key2, location: { kind: 'folder', path: good } });
+    await stack.drain();
+    const done = await getJob(stack.deps, ok.jobId);
+    expect(done.status, JSON.stringify(done.error)).toBe('CompletedWithWarnings');
+    expect(done.warnings.join(' ')).toMatch(/BaseSnapshotMissing.*Recommended action/);
+    expect(done.result.fullCopyNext).toEqual(['os']);
+    stack.emulator.clock.advance(86_400_000);
+    await schedulerTick(stack.deps);
+    await stack.drain();
+    const next = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Backup' && j.itemKey === key2)!;
+    expect(next.status).toBe('CompletedWithWarnings');
+    expect(next.plan![0]!.full).toBe(true);
+    expect(next.plan![0]!.fullReason).toMatch(/snapshot no longer exists/);
+  });
+});
