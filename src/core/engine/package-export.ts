@@ -53,7 +53,7 @@ export async function exportDisk(
   plan: ExportDiskPlan,
   reader: DiskImageReader,
   pkg: PackageStore,
-  opts: { onProgress?: (s: ExportStats) => void; isCancelled?: () => Promise<boolean>; stats?: ExportStats } = {},
+  opts: { onProgress?: (s: ExportStats) => void; onPlanned?: (cells: number) => void; isCancelled?: () => Promise<boolean>; stats?: ExportStats } = {},
 ): Promise<PackageChunk[]> {
   const stats = opts.stats ?? newExportStats();
   const limiter = new AdaptiveLimiter(plan.concurrency);
@@ -73,6 +73,7 @@ export async function exportDisk(
   const valid: Range[] = [];
   for (const w of windows({ start: 0, end: plan.diskSize }, plan.rangeWindow)) valid.push(...(await call(() => reader.ranges(w))));
   const cells = planCells(coalesce(valid), [], plan.diskSize);
+  opts.onPlanned?.(cells.length);
   const chunks: PackageChunk[] = [];
   let cancelled = false;
 

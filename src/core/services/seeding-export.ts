@@ -43,8 +43,10 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   let lastSave = 0;
   const disks: PackageDisk[] = [];
   for (const [i, s] of sources.entries()) {
+    let planned = 0;
+    const scannedBefore = stats.cellsScanned;
     const progress = async (force: boolean): Promise<void> => {
-      hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
+      hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, fraction: (i + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
       const now = Date.now();
       if (!force && now - lastSave < 2000) return;
       lastSave = now;
@@ -57,7 +59,7 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
         { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing, expected: s.expected ? await s.expected() : undefined },
         await s.reader(),
         pkg,
-        { stats, onProgress: () => { pending = pending.then(() => progress(false)); } },
+        { stats, onPlanned: (n) => { planned = n; }, onProgress: () => { pending = pending.then(() => progress(false)); } },
       );
       await pending;
       disks.push({ ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) });

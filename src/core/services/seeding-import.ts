@@ -55,13 +55,14 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   if (!job.result.written) {
     const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
     let lastSave = 0;
+    const total = m.disks.reduce((n, d) => n + d.chunks.length, 0);
     try {
       for (const [i, d] of m.disks.entries()) {
         await importDisk(d, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
           concurrency: deps.config.copy.concurrency,
           stats,
           onProgress: (s) => {
-            hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
+            hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
             if (Date.now() - lastSave < 2000) return;
             lastSave = Date.now();
             void updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesDone = s.dataBytes; }).catch(() => undefined);

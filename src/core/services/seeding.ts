@@ -16,6 +16,8 @@ export interface SeedProgress {
   disk: string;
   disksDone: number;
   disksTotal: number;
+  /** 0..1 over the whole job. */
+  fraction: number;
   chunks: number;
   dataBytes: number;
   packageBytes: number;

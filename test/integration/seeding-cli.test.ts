@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppStack, type AppStack } from '../support/app-stack';
+import { SUB } from '../support/emulator';
+import { EmulatorState } from '../../src/emulator/arm/state';
+import { contentDigest, fill } from '../../src/emulator/guest';
+import { itemKeyFor, requestRegistration } from '../../src/core/services/protection';
+
+const MIB = 1024 ** 2;
+const CLI = path.resolve('dist/src/cli/vmbackup.js');
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('the vmbackup command line (an operator with a disk in hand)', () => {
+  let stack: AppStack;
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-cli-'));
+  const settingsFile = path.join(dir, 'local.settings.json');
+
+  beforeAll(async () => {
+    stack = await startAppStack();
+    writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: stack.env }));
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exports to a folder and imports it with the settings file, and explains what went wrong', { timeout: 120_000 }, async () => {
+    const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'site', name: 'pos1', disks: [{ name: 'pos1-os', sizeBytes: 512 * MIB, lun: -1 }] });
+    fill(stack.emulator.store, EmulatorState.key(vm.osDiskId), 100 * MIB, 9 * MIB, 3);
+    await stack.deps.repos.policies.insert({ name: 'p', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await requestRegistration(stack.deps, [vm.id], 'p');
+    await stack.drain();
+    const itemKey = itemKeyFor(vm.id);
+    const pkg = path.join(dir, 'pkg');
+
+    const usage = await cli(['export', '--settings', settingsFile]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--item is required[\s\S]*Usage:/);
+
+    const exp = await cli(['export', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(exp.stdout).toMatch(/export Completed: job \S+, 12\.0 MiB data, 9\.\d MiB package/); // three 4 MiB cells, random data
+    expect(exp.stdout).not.toMatch(/\r|\x1b\[/); // not a terminal: plain lines only
+
+    const imp = await cli(['import', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stdout).toMatch(/import Completed: .*recovery point/);
+    const [point] = await stack.deps.repos.points.all(itemKey);
+    const exportJob = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Export')!;
+    expect(point!.disks[0]!.digest).toBe(contentDigest(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
+
+    const again = await cli(['import', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/ItemHasRecoveryPoints[\s\S]*Recommended action/);
+    expect(again.stderr + again.stdout).not.toMatch(/AccountKey=/);
+  });
+});
