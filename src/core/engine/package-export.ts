@@ -1,15 +1,12 @@
-import { promisify } from 'node:util';
-import { deflate, inflateSync } from 'node:zlib';
 import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
 import { AdaptiveLimiter, defaultRetry, withRetry, type RetryOptions } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
 import { CELL, coalesce, len, planCells, windows, type Range } from './ranges';
 import { runPool } from './copy-segment';
-import { chunkFile, PackageError, parseChunkFile, type PackageChunk } from './package-format';
+import { chunkFile, compressChunk, compressionOf, decompressChunk, PackageError, parseChunkFile, type PackageChunk } from './package-format';
 import { CancelledError } from './stats';
 
-const deflateAsync = promisify(deflate);
 
 /** A disk image to export: its allocated ranges and their bytes (a source snapshot or a recovery point). */
 export interface DiskImageReader {
@@ -46,7 +43,7 @@ export function newExportStats(): ExportStats {
 
 /**
  * Writes one disk into a package: only allocated ranges are read, each 4 MiB cell that is not all zero
- * becomes one deflate-compressed chunk named by its cell and SHA-256. A chunk left by an earlier run of the
+ * becomes one compressed chunk named by its cell and SHA-256. A chunk left by an earlier run of the
  * same export is kept if it still inflates to its hash, so an interrupted export resumes where it stopped.
  */
 export async function exportDisk(
@@ -85,7 +82,7 @@ export async function exportDisk(
     stats.cellsScanned++;
     const reused = await reuse(pkg, existing.get(cell.index) ?? [], len(cell.span));
     if (reused && (!plan.expected || plan.expected.cells.get(cell.index)?.toString('hex') === reused.sha256)) {
-      chunks.push({ offset: cell.span.start, length: len(cell.span), compressedLength: reused.size, compression: 'deflate', sha256: reused.sha256, file: reused.name });
+      chunks.push({ offset: cell.span.start, length: len(cell.span), compressedLength: reused.size, compression: compressionOf(reused.name), sha256: reused.sha256, file: reused.name });
       stats.chunksReused++;
       stats.dataBytes += len(cell.span);
       stats.packageBytes += reused.size;
@@ -108,10 +105,10 @@ export async function exportDisk(
       throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' does not match the recovery point's manifest.`);
     }
     const hex = hash.toString('hex');
-    const body = await deflateAsync(image);
+    const body = await compressChunk(image);
     const file = chunkFile(plan.diskKey, cell.index, hex);
     await call(() => pkg.put(file, body));
-    chunks.push({ offset: cell.span.start, length: image.length, compressedLength: body.length, compression: 'deflate', sha256: hex, file });
+    chunks.push({ offset: cell.span.start, length: image.length, compressedLength: body.length, compression: 'brotli', sha256: hex, file });
     stats.chunksWritten++;
     stats.dataBytes += image.length;
     stats.packageBytes += body.length;
@@ -131,7 +128,7 @@ async function reuse(pkg: PackageStore, candidates: { name: string; size: number
     const body = await pkg.get(f.name);
     const claimed = parseChunkFile(f.name)!.sha256;
     try {
-      const data = body ? inflateSync(body) : undefined;
+      const data = body ? await decompressChunk(body, compressionOf(f.name)) : undefined;
       if (body && data && data.length === length && sha256(data).toString('hex') === claimed) return { name: f.name, size: body.length, sha256: claimed };
     } catch {
       // a torn or damaged chunk: written again below

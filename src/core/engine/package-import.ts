@@ -1,15 +1,12 @@
-import { promisify } from 'node:util';
-import { inflate } from 'node:zlib';
 import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
 import { AdaptiveLimiter, defaultRetry, withRetry, type RetryOptions } from './pacer';
 import { sha256 } from './manifest';
 import { runPool } from './copy-segment';
 import { shardLayout, toShardPieces } from './shards';
-import { PackageError, type PackageDisk, type PackageManifest } from './package-format';
+import { decompressChunk, PackageError, type PackageDisk, type PackageManifest } from './package-format';
 import { CancelledError } from './stats';
 
-const inflateAsync = promisify(inflate);
 /** Zero runs inside a chunk are not written, so the shards stay as sparse as the source. */
 const WRITE_GRAIN = 64 * 1024;
 
@@ -68,7 +65,7 @@ export async function importDisk(
     stats.packageBytesRead += body.length;
     let data: Buffer;
     try {
-      data = await inflateAsync(body);
+      data = await decompressChunk(body, c.compression);
     } catch {
       throw new PackageError('PackageChecksumMismatch', `Chunk '${c.file}' of disk '${disk.diskKey}' cannot be decompressed: it is damaged.`);
     }
