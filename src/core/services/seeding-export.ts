@@ -11,7 +11,7 @@ import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from '
 import { freezeAndSnapshot } from './consistency';
 import { diskKeyFor } from './backup-snapshot';
 import { getPoint } from './restore';
-import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 
 interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }
 
@@ -41,6 +41,7 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   const existing = await pkg.list();
   const stats = newExportStats();
   let lastSave = 0;
+  const isCancelled = cancelCheck(deps, job.jobId);
   const disks: PackageDisk[] = [];
   for (const [i, s] of sources.entries()) {
     let planned = 0;
@@ -59,13 +60,14 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
         { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing, expected: s.expected ? await s.expected() : undefined },
         await s.reader(),
         pkg,
-        { stats, onPlanned: (n) => { planned = n; }, onProgress: () => { pending = pending.then(() => progress(false)); } },
+        { stats, isCancelled, onPlanned: (n) => { planned = n; }, onProgress: () => { pending = pending.then(() => progress(false)); } },
       );
       await pending;
       disks.push({ ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) });
       await progress(true);
     } catch (err) {
       if (err instanceof PackageError) throw packageFailure(err);
+      if (err instanceof CancelledError) return cancelExport(deps, await getJob(deps, job.jobId));
       throw err;
     } finally {
       if (initial) await deps.compute.revokeSnapshot(s.disk.sourceSnapshot.id);
@@ -174,6 +176,7 @@ async function finishExport(deps: Deps, job: Job, initial: boolean): Promise<voi
   await finishJob(deps, job.jobId, 'Completed');
 }
 
+/** A cancelled export leaves its partial package (a new export needs an empty location) but no snapshots. */
 async function cancelExport(deps: Deps, job: Job): Promise<void> {
   for (const d of job.plan ?? []) {
     await deps.compute.revokeSnapshot(d.snapshotId);
@@ -183,4 +186,3 @@ async function cancelExport(deps: Deps, job: Job): Promise<void> {
   await finishJob(deps, job.jobId, 'Cancelled');
 }
 
-export { CancelledError };

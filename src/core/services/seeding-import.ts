@@ -4,6 +4,7 @@ import { encodeManifest, manifestDigest } from '../engine/manifest';
 import { COMPLETE_FILE, MANIFEST_FILE, PackageError, diskManifestOf, parsePackage, type PackageManifest } from '../engine/package-format';
 import { checkPackageFiles, importDisk, type ImportStats } from '../engine/package-import';
 import { shardLayout } from '../engine/shards';
+import { CancelledError } from '../engine/stats';
 import { EntityExistsError } from '../ports/tables';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, updateJob } from './jobs';
@@ -11,7 +12,7 @@ import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from '
 import { shardBlobName } from './backup-snapshot';
 import { manifestBlob } from './backup-finalize';
 import { expiryForNewPoint } from './expiry';
-import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 
 /**
  * The Import job, one message. Nothing is written before the package's manifest, completion marker and every
@@ -56,11 +57,14 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
     const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
     let lastSave = 0;
     const total = m.disks.reduce((n, d) => n + d.chunks.length, 0);
+    const totalBytes = m.disks.reduce((n, d) => n + d.dataBytes, 0);
+    await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesTotal = totalBytes; j.bytesDone = 0; });
     try {
       for (const [i, d] of m.disks.entries()) {
         await importDisk(d, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
           concurrency: deps.config.copy.concurrency,
           stats,
+          isCancelled: cancelCheck(deps, job.jobId),
           onProgress: (s) => {
             hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
             if (Date.now() - lastSave < 2000) return;
@@ -71,9 +75,12 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
         });
       }
     } catch (err) {
-      if (err instanceof PackageError) {
-        await removeImported(deps, itemKey);
-        throw packageFailure(err);
+      if (err instanceof PackageError || err instanceof CancelledError) await removeImported(deps, itemKey);
+      if (err instanceof PackageError) throw packageFailure(err);
+      if (err instanceof CancelledError) {
+        await releaseItemLock(deps, itemKey, job.jobId);
+        await finishJob(deps, job.jobId, 'Cancelled');
+        return;
       }
       throw err;
     }

@@ -73,7 +73,7 @@ export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
   if (isTerminal(job)) {
     throw new ConflictError('JobAlreadyFinished', `Job ${jobId} already ended with status ${job.status}.`, 'Nothing to cancel.');
   }
-  if (job.type !== 'Backup' && job.type !== 'Restore') {
+  if (job.type !== 'Backup' && job.type !== 'Restore' && job.type !== 'Export' && job.type !== 'Import') {
     throw new ConflictError('JobNotCancellable', `Jobs of type ${job.type} cannot be cancelled.`, 'Wait for the job to finish.');
   }
   const updated = await updateJob(deps, jobId, (j) => {
