@@ -40,6 +40,7 @@ const SettingsSchema = z.object({
   VMBACKUP_SAS_DURATION_SECONDS: int(300, 86_400, 3600),
   VMBACKUP_LOCK_TTL_SECONDS: int(60, 86_400, 900),
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
+  VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
@@ -56,6 +57,8 @@ export interface Config {
   sasDurationSeconds: number;
   lockTtlSeconds: number;
   softDeleteDays: number;
+  /** How long the scheduler waits for the import of an exported first backup before copying the item itself. */
+  seedWaitDays: number;
   confirmationSecret?: string;
 }
 
@@ -101,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sasDurationSeconds: s.VMBACKUP_SAS_DURATION_SECONDS,
     lockTtlSeconds: s.VMBACKUP_LOCK_TTL_SECONDS,
     softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
+    seedWaitDays: s.VMBACKUP_SEED_WAIT_DAYS,
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
   };
 }

@@ -35,6 +35,9 @@ describe('export and import routes through the local Functions host', () => {
       expect(r.status, JSON.stringify(bad)).toBe(400);
       expect(r.body.error.code).toBe('InvalidRequest');
     }
+    r = await s.call('POST', `items/${unknown}/export`, { container: 'vmbackup' });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('PackageLocationInvalid');
     r = await s.call('POST', 'items/not-an-item-key/export', { container: 'seed-staging' });
     expect(r.status).toBe(400);
     r = await s.call('POST', `items/${unknown}/export`, '{not json');

@@ -10,10 +10,13 @@ import { contentDigest, fill, sha256, write } from '../../src/emulator/guest';
 import { requestRegistration, itemKeyFor } from '../../src/core/services/protection';
 import { requestRestore } from '../../src/core/services/restore';
 import { requestExport, requestImport } from '../../src/core/services/seeding';
+import { exportStep } from '../../src/core/services/seeding-export';
+import { requestCancel, runStep } from '../../src/core/services/steps';
 import { schedulerTick } from '../../src/core/services/scheduler';
 import { getJob } from '../../src/core/services/jobs';
 import type { Job } from '../../src/core/domain/model';
-import { MANIFEST_FILE, type PackageManifest } from '../../src/core/engine/package-format';
+import { MANIFEST_FILE, diskManifestOf, type PackageManifest } from '../../src/core/engine/package-format';
+import { manifestDigest } from '../../src/core/engine/manifest';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 
 const MIB = 1024 ** 2, GIB = 1024 ** 3;
@@ -131,6 +134,18 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     expect(stack.emulator.state.grants.size).toBe(0);
     expect(strictLimitViolations()).toEqual([]);
 
+    // A recovery point exports too: read from its shard snapshots, each chunk checked against its manifest.
+    const pointFolder = path.join(root, 'point');
+    const pexp = await requestExport(stack.deps, { itemKey, pointId: backup.jobId, location: { kind: 'folder', path: pointFolder } });
+    await stack.drain();
+    expect((await getJob(stack.deps, pexp.jobId)).status).toBe('Completed');
+    const pm = JSON.parse(readFileSync(path.join(pointFolder, MANIFEST_FILE), 'utf8')) as PackageManifest;
+    expect(pm.source).toBe('RecoveryPoint');
+    const backupPoint = points.find((p) => p.pointId === backup.jobId)!;
+    for (const d of pm.disks) expect(manifestDigest(diskManifestOf(d))).toBe(backupPoint.disks.find((x) => x.diskKey === d.diskKey)!.digest);
+    await expect(requestExport(stack.deps, { itemKey, location: { kind: 'folder', path: path.join(root, 'again') } })).rejects.toMatchObject({ code: 'ItemHasRecoveryPoints' });
+    await expect(requestImport(stack.deps, { itemKey, location: { kind: 'container', container: stack.deps.config.backupContainer } })).rejects.toMatchObject({ code: 'PackageLocationInvalid' });
+
     // A second import into an item that has points is refused up front.
     await expect(requestImport(stack.deps, { itemKey, location: { kind: 'folder', path: folder } })).rejects.toMatchObject({ code: 'ItemHasRecoveryPoints' });
   });
@@ -191,5 +206,38 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     expect(next.status).toBe('CompletedWithWarnings');
     expect(next.plan![0]!.full).toBe(true);
     expect(next.plan![0]!.fullReason).toMatch(/snapshot no longer exists/);
+  });
+
+  it('a cancelled export leaves no snapshot behind; a seed that never arrives stops blocking the schedule', { timeout: 180_000 }, async () => {
+    const vm3 = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'remote', name: 'db3', osType: 'Linux', disks: [{ name: 'db3-os', sizeBytes: GIB, lun: -1 }] });
+    const key3 = itemKeyFor(vm3.id);
+    await requestRegistration(stack.deps, [vm3.id], 'daily');
+    await stack.drain();
+    fill(stack.emulator.store, EmulatorState.key(vm3.osDiskId), 0, 20 * MIB, 31);
+    const job = await requestExport(stack.deps, { itemKey: key3, location: { kind: 'folder', path: path.join(root, 'db3-cancelled') } }, { enqueue: false });
+    // The first delivery dies mid-export (after its snapshots): the job stays InProgress with its plan.
+    const attempt = { dequeueCount: 1, maxDequeueCount: 5 };
+    await expect(runStep(stack.deps, job.jobId, attempt, () => exportStep(stack.deps, job, { onProgress: () => { throw new Error('worker recycled'); } }))).rejects.toThrow('worker recycled');
+    const snapshotId = (await getJob(stack.deps, job.jobId)).plan![0]!.snapshotId;
+    expect(await stack.deps.compute.getSnapshot(snapshotId)).toBeDefined();
+    expect((await requestCancel(stack.deps, job.jobId)).status).toBe('Cancelling');
+    await runStep(stack.deps, job.jobId, { dequeueCount: 2, maxDequeueCount: 5 }, () => exportStep(stack.deps, job));
+    expect((await getJob(stack.deps, job.jobId)).status).toBe('Cancelled');
+    expect(await stack.deps.compute.getSnapshot(snapshotId)).toBeUndefined();
+    let item = (await stack.deps.repos.items.get('item', key3))!.doc;
+    expect(item.lockOwner).toBeUndefined();
+    expect(item.seed).toBeUndefined();
+
+    await requestExport(stack.deps, { itemKey: key3, location: { kind: 'folder', path: path.join(root, 'db3') } });
+    await stack.drain();
+    item = (await stack.deps.repos.items.get('item', key3))!.doc;
+    expect(item.seed).toBeDefined();
+    const backupsOf3 = async (): Promise<number> => (await stack.deps.repos.jobs.all('job')).filter((j) => j.type === 'Backup' && j.itemKey === key3).length;
+    stack.emulator.clock.advance(86_400_000);
+    await schedulerTick(stack.deps);
+    expect(await backupsOf3()).toBe(0);
+    stack.emulator.clock.advance(30 * 86_400_000);
+    await schedulerTick(stack.deps);
+    expect(await backupsOf3()).toBe(1);
   });
 });

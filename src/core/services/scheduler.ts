@@ -37,8 +37,9 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
       members.map(async (item) => {
         // A backup that already covers this slot (e.g. backup-now after the slot) makes the slot done.
         if (item.lastBackupAt && item.lastBackupAt >= slot) return;
-        // An exported first backup is on its way to be imported: a full copy now would make it useless.
-        if (item.seed && !item.lastRecoveryPointId) return;
+        // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
+        // that never arrives must not leave the item unprotected, so the wait ends after VMBACKUP_SEED_WAIT_DAYS.
+        if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * 86_400_000 > now.getTime()) return;
         result.itemsDue++;
         const jobId = scheduledJobId(item.itemKey, slot);
         const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey: item.itemKey, trigger: 'Scheduled', params: { slot: slot.toISOString() } });

@@ -46,25 +46,33 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   for (const [i, s] of sources.entries()) {
     let planned = 0;
     const scannedBefore = stats.cellsScanned;
-    const progress = async (force: boolean): Promise<void> => {
-      hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, fraction: (i + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
-      const now = Date.now();
-      if (!force && now - lastSave < 2000) return;
-      lastSave = now;
+    const report = (): void => hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, fraction: (i + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
+    const save = async (): Promise<void> => {
+      lastSave = Date.now();
       await updateJob(deps, job.jobId, (j) => { j.phase = 'Export'; j.bytesDone = stats.dataBytes; j.result = { ...j.result, progress: { ...stats } }; });
       if (initial) await extendItemLock(deps, itemKey, job.jobId);
     };
-    let pending: Promise<void> = Promise.resolve();
+    // Row updates run one after another beside the copy; the first failure is raised once the disk is done.
+    let saving: Promise<void> = Promise.resolve();
+    let saveError: unknown;
+    const onProgress = (): void => {
+      report();
+      if (Date.now() - lastSave < 2000) return;
+      lastSave = Date.now();
+      saving = saving.then(save).catch((e: unknown) => { saveError ??= e; });
+    };
     try {
       const chunks = await exportDisk(
         { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing, expected: s.expected ? await s.expected() : undefined },
         await s.reader(),
         pkg,
-        { stats, isCancelled, onPlanned: (n) => { planned = n; }, onProgress: () => { pending = pending.then(() => progress(false)); } },
+        { stats, isCancelled, onPlanned: (n) => { planned = n; }, onProgress },
       );
-      await pending;
+      await saving;
+      if (saveError) throw saveError;
       disks.push({ ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) });
-      await progress(true);
+      report();
+      await save();
     } catch (err) {
       if (err instanceof PackageError) throw packageFailure(err);
       if (err instanceof CancelledError) return cancelExport(deps, await getJob(deps, job.jobId));

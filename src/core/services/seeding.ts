@@ -55,6 +55,13 @@ async function hasPoints(deps: Deps, itemKey: string): Promise<boolean> {
   return (await deps.repos.points.list(itemKey, { top: 1 })).items.length > 0;
 }
 
+/** The backup container holds shards and manifests under fixed names: a package there could collide. */
+function checkLocation(deps: Deps, l: PackageLocation): void {
+  if (l.kind === 'container' && l.container === deps.config.backupContainer) {
+    throw new ValidationError(`The package cannot be in the backup container '${l.container}'.`, 'Use another container of the backup account, e.g. "seed-staging".', undefined, 'PackageLocationInvalid');
+  }
+}
+
 export interface ExportRequest { itemKey: string; location: PackageLocation; pointId?: string }
 export interface ImportRequest { itemKey: string; location: PackageLocation }
 
@@ -63,6 +70,7 @@ export interface ImportRequest { itemKey: string; location: PackageLocation }
  * new incremental snapshots. `enqueue: false` leaves running the step to the caller (the command line).
  */
 export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqueue?: boolean } = {}): Promise<Job> {
+  checkLocation(deps, req.location);
   const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   if (req.pointId) {
@@ -84,6 +92,7 @@ export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqu
 
 /** Import (seed): a package becomes the item's first recovery point. */
 export async function requestImport(deps: Deps, req: ImportRequest, opts: { enqueue?: boolean } = {}): Promise<Job> {
+  checkLocation(deps, req.location);
   const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   if (item.state === 'ProtectionStoppedDataDeleted') {
