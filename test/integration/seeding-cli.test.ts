@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
+import { QUEUES } from '../../src/core/config';
+import { exportStep } from '../../src/core/services/seeding-export';
+import { importStep } from '../../src/core/services/seeding-import';
+
+const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill } from '../../src/emulator/guest';
@@ -26,7 +31,7 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
   const settingsFile = path.join(dir, 'local.settings.json');
 
   beforeAll(async () => {
-    stack = await startAppStack();
+    stack = await startAppStack({}, [], SEED_STEPS);
     writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: stack.env }));
   }, 60_000);
   afterAll(async () => {

@@ -4,13 +4,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAppStack, type AppStack } from '../support/app-stack';
+import { QUEUES } from '../../src/core/config';
+import { exportStep } from '../../src/core/services/seeding-export';
+import { importStep } from '../../src/core/services/seeding-import';
+
+const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256, write } from '../../src/emulator/guest';
 import { requestRegistration, itemKeyFor } from '../../src/core/services/protection';
 import { requestRestore } from '../../src/core/services/restore';
 import { requestExport, requestImport } from '../../src/core/services/seeding';
-import { exportStep } from '../../src/core/services/seeding-export';
 import { requestCancel, runStep } from '../../src/core/services/steps';
 import { schedulerTick } from '../../src/core/services/scheduler';
 import { getJob } from '../../src/core/services/jobs';
@@ -35,7 +39,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
   const sizes = { os: 256 * MIB, data: 6 * GIB };
 
   beforeAll(async () => {
-    stack = await startAppStack({ VMBACKUP_SHARD_SIZE_MIB: '4096', VMBACKUP_SEGMENT_SIZE_MIB: '2048', VMBACKUP_DIFF_WINDOW_MIB: '512' });
+    stack = await startAppStack({ VMBACKUP_SHARD_SIZE_MIB: '4096', VMBACKUP_SEGMENT_SIZE_MIB: '2048', VMBACKUP_DIFF_WINDOW_MIB: '512' }, [], SEED_STEPS);
     vmId = stack.emulator.createVm({
       subscriptionId: SUB, resourceGroup: 'remote', name: 'db1', osType: 'Linux',
       disks: [{ name: 'db1-os', sizeBytes: sizes.os, lun: -1 }, { name: 'db1-data', sizeBytes: sizes.data, lun: 0 }],
