@@ -11,7 +11,9 @@ import { importStep } from '../../src/core/services/seeding-import';
 const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill } from '../../src/emulator/guest';
+import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
+import { requestRestore } from '../../src/core/services/restore';
+import { getJob } from '../../src/core/services/jobs';
 import { itemKeyFor, requestRegistration } from '../../src/core/services/protection';
 
 const MIB = 1024 ** 2;
@@ -29,10 +31,13 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
   let stack: AppStack;
   const dir = mkdtempSync(path.join(tmpdir(), 'vmb-cli-'));
   const settingsFile = path.join(dir, 'local.settings.json');
+  const exportSettings = path.join(dir, 'site.settings.json');
 
   beforeAll(async () => {
     stack = await startAppStack({}, [], SEED_STEPS);
     writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: stack.env }));
+    // The exporting site may run with other settings: its shard size must not leak into the backup account.
+    writeFileSync(exportSettings, JSON.stringify({ IsEncrypted: false, Values: { ...stack.env, VMBACKUP_SHARD_SIZE_MIB: '8' } }));
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
@@ -52,7 +57,7 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--item is required[\s\S]*Usage:/);
 
-    const exp = await cli(['export', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
+    const exp = await cli(['export', '--item', itemKey, '--folder', pkg, '--settings', exportSettings]);
     expect(exp.code, exp.stderr).toBe(0);
     expect(exp.stdout).toMatch(/export Completed: job \S+, 12\.0 MiB data, 9\.\d MiB package/); // three 4 MiB cells, random data
     expect(exp.stdout).not.toMatch(/\r|\x1b\[/); // not a terminal: plain lines only
@@ -63,6 +68,14 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
     const [point] = await stack.deps.repos.points.all(itemKey);
     const exportJob = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Export')!;
     expect(point!.disks[0]!.digest).toBe(contentDigest(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
+
+    expect(point!.disks[0]!.shardSize).toBe(48 * MIB);
+    const restore = await requestRestore(stack.deps, { itemKey, pointId: point!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+    await stack.drain();
+    const restored = await getJob(stack.deps, restore.jobId);
+    expect(restored.status, JSON.stringify(restored.error)).toBe('Completed');
+    const diskId = (restored.result.disks as { diskId: string }[])[0]!.diskId;
+    expect(sha256(stack.emulator.store, EmulatorState.key(diskId))).toBe(sha256(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
 
     const again = await cli(['import', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
     expect(again.code).toBe(1);

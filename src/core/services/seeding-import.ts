@@ -42,6 +42,8 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
 
   const pkg = openPackage(deps, locationOf(job));
   let m: PackageManifest;
+  // The shards follow this app's shard size, not the exporter's: the next backups lay the disk out with it.
+  const shardSize = deps.config.copy.shardSize;
   try {
     m = parsePackage(await pkg.get(MANIFEST_FILE), await pkg.get(COMPLETE_FILE));
     if (m.itemKey !== itemKey) {
@@ -61,7 +63,7 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
     await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesTotal = totalBytes; j.bytesDone = 0; });
     try {
       for (const [i, d] of m.disks.entries()) {
-        await importDisk(d, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
+        await importDisk({ ...d, shardSize }, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
           concurrency: deps.config.copy.concurrency,
           stats,
           isCancelled: cancelCheck(deps, job.jobId),
@@ -90,7 +92,7 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
       j.result = { ...j.result, written: true, chunksVerified: stats.chunksVerified, dataBytes: stats.dataBytes, packageBytes: stats.packageBytesRead, bytesUploaded: stats.bytesUploaded };
     });
   }
-  await commit(deps, await getJob(deps, job.jobId), m);
+  await commit(deps, await getJob(deps, job.jobId), { ...m, disks: m.disks.map((d) => ({ ...d, shardSize })) });
 }
 
 /** The shards of an item without recovery points belong to nothing else: removing them undoes an import. */
