@@ -244,4 +244,25 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     await schedulerTick(stack.deps);
     expect(await backupsOf3()).toBe(1);
   });
+
+  it('renews the source SAS when a long export outlives it', { timeout: 120_000 }, async () => {
+    const vm4 = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'remote', name: 'db4', osType: 'Linux', disks: [{ name: 'db4-os', sizeBytes: GIB, lun: -1 }] });
+    const key4 = itemKeyFor(vm4.id);
+    await requestRegistration(stack.deps, [vm4.id], 'daily');
+    await stack.drain();
+    const osKey = EmulatorState.key(vm4.osDiskId);
+    fill(stack.emulator.store, osKey, 0, 96 * MIB, 41);
+    const job = await requestExport(stack.deps, { itemKey: key4, location: { kind: 'folder', path: path.join(root, 'db4') } }, { enqueue: false });
+    let advanced = false;
+    // After the first chunk the SAS is two hours old: every later read would get 403 without a renewal.
+    await runStep(stack.deps, job.jobId, { dequeueCount: 1, maxDequeueCount: 1 }, () => exportStep(stack.deps, job, { onProgress: () => {
+      if (!advanced) stack.emulator.clock.advance(2 * 3600_000);
+      advanced = true;
+    } }));
+    const done = await getJob(stack.deps, job.jobId);
+    expect(done.status, JSON.stringify(done.error)).toBe('Completed');
+    const m = JSON.parse(readFileSync(path.join(root, 'db4', MANIFEST_FILE), 'utf8')) as PackageManifest;
+    expect(m.disks[0]!.chunks).toHaveLength(24);
+    expect(manifestDigest(diskManifestOf(m.disks[0]!))).toBe(contentDigest(stack.emulator.store, EmulatorState.key(done.plan![0]!.snapshotId)));
+  });
 });

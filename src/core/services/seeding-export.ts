@@ -5,6 +5,7 @@ import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } fr
 import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../engine/package-format';
 import { CancelledError } from '../engine/stats';
 import type { PackageStore } from '../ports/packages';
+import type { SourceSnapshot } from '../ports/storage';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, updateJob } from './jobs';
 import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from './lock';
@@ -140,8 +141,24 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
       sourceSnapshot: { id: d.snapshotId }, dataBytes: 0, chunks: [],
     },
     reader: async () => {
-      const src = deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds));
-      return { ranges: (w) => src.validRanges(w), read: (r) => src.read(r) };
+      const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds));
+      let src = await grant();
+      let renewal: Promise<SourceSnapshot> | undefined;
+      // An export of many TiB outlives its SAS: a 403 gets one fresh grant, shared by the reads in flight.
+      const renewing = async <T>(fn: (x: SourceSnapshot) => Promise<T>): Promise<T> => {
+        const used = src;
+        try {
+          return await fn(used);
+        } catch (err) {
+          if ((err as { statusCode?: number }).statusCode !== 403) throw err;
+          if (src === used) {
+            renewal ??= grant().finally(() => { renewal = undefined; });
+            src = await renewal;
+          }
+          return fn(src);
+        }
+      };
+      return { ranges: (w) => renewing((x) => x.validRanges(w)), read: (r) => renewing((x) => x.read(r)) };
     },
   }));
 }
