@@ -12,7 +12,9 @@ const JOB_TIMEOUT = 120_000;
 const runs = chromiumAvailable() || process.env.CI === 'true';
 
 async function shot(page: Page, dir: string, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(dir, `${name}.png`) });
+  // A notice left over from the previous step would cover part of the page.
+  await page.evaluate(() => document.getElementById('toast')?.classList.remove('show'));
+  await page.screenshot({ path: path.join(dir, `${name}.png`), animations: 'disabled' });
 }
 
 /** The job page refreshes itself; wait until its status reads one of the terminal states, then return it. */

@@ -33,7 +33,8 @@ export function previewPolicy(deps: Pick<Deps, 'clock'>, input: unknown, runs = 
   const kept = previewRetained(schedule, retention, timeZone, now, YEAR_DAYS);
   const scheduledCount = slotsBetween(schedule, timeZone, now, new Date(now.getTime() + YEAR_DAYS * 86_400_000)).length;
   const byTier: Record<Tier, number> = { daily: 0, weekly: 0, monthly: 0, yearly: 0 };
-  for (const k of kept) for (const t of k.tiers) byTier[t]++;
+  // Each kept point counts once, under its highest tier (tiers are listed daily, weekly, monthly, yearly).
+  for (const k of kept) byTier[k.tiers[k.tiers.length - 1]!]++;
   return {
     timeZone,
     nextRuns: next.map((d) => ({ at: d.toISOString(), local: local(d, timeZone) })),

@@ -25,7 +25,7 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'aria-labelledby': 'h-items' },
         h('h2', { id: 'h-items' }, 'Protected items'),
-        h('p', { class: 'big' }, d.protectedItems.total, h('span', { class: 'unit' }, ' items')),
+        h('p', { class: 'big' }, d.protectedItems.total, h('span', { class: 'unit' }, d.protectedItems.total === 1 ? ' item' : ' items')),
         Object.keys(d.protectedItems.byState).length === 0
           ? h('p', { class: 'hint' }, 'Nothing is protected yet. ', h('a', { href: '#/vms' }, 'Discover and protect VMs'), '.')
           : h('ul', { class: 'states' }, ...Object.entries(d.protectedItems.byState).map(([k, v]) => h('li', {}, badge(k), ' ', h('strong', {}, v))))),
@@ -35,12 +35,12 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
           jobLink('succeeded', n('Completed', 'CompletedWithWarnings'), 'Completed', 'ok'),
           jobLink('failed', n('Failed'), 'Failed', 'bad'),
           jobLink('in progress', n('Queued', 'InProgress', 'Cancelling'), 'InProgress', 'info')),
-        h('p', { class: 'hint' }, `${d.jobsLast24h.total} jobs in all. `, h('a', { href: `#/jobs?from=${enc(since)}` }, 'See them all'))),
+        h('p', { class: 'hint' }, `${d.jobsLast24h.total} job${d.jobsLast24h.total === 1 ? '' : 's'} in all. `, h('a', { href: `#/jobs?from=${enc(since)}` }, 'See them all'))),
       h('section', { class: 'card', 'aria-labelledby': 'h-storage' },
         h('h2', { id: 'h-storage' }, 'Storage'),
         h('p', { class: 'big' }, bytes(stored), h('span', { class: 'unit' }, ` stored of ${bytes(logical)} logical`)),
         h('div', { class: 'bar wide', role: 'meter', 'aria-label': 'Stored bytes as a share of logical size', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(ratio * 100) }, sized(ratio)),
-        h('p', { class: 'hint' }, `${d.storage.recoveryPoints} recovery points; incremental copies store ${logical > 0 ? Math.round(ratio * 1000) / 10 : 0}% of their logical size.`))),
+        h('p', { class: 'hint' }, `${d.storage.recoveryPoints} recovery point${d.storage.recoveryPoints === 1 ? '' : 's'}; incremental copies store ${logical > 0 ? Math.round(ratio * 1000) / 10 : 0}% of their logical size.`))),
     h('section', { class: 'card', 'aria-labelledby': 'h-chart' },
       h('h2', { id: 'h-chart' }, `Recovery points created, last ${DAYS_CHARTED} days`),
       chart(points)));
@@ -65,12 +65,12 @@ function chart(points: Point[]): HTMLElement {
     const t = new Date(p.createdAt).getTime();
     for (let i = days.length - 1; i >= 0; i--) if (t >= days[i]!.start) { days[i]!.count++; break; }
   }
-  const W = 900, H = 200, pad = 32, max = Math.max(1, ...days.map((d) => d.count));
+  const W = 1100, H = 190, pad = 32, max = Math.max(1, ...days.map((d) => d.count));
   const bw = (W - pad * 2) / days.length;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H + 30}`, class: 'chart', role: 'img', 'aria-labelledby': 'chart-title' }, s('title', { id: 'chart-title' }, `Recovery points per day: ${points.length} in all`));
-  for (const frac of [0, 0.5, 1]) {
-    const y = H - frac * (H - 20);
-    svg.append(s('line', { x1: pad, x2: W - pad, y1: y, y2: y, class: 'grid-line' }), s('text', { x: pad - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, String(Math.round(frac * max))));
+  for (const tick of [...new Set([0, Math.round(max / 2), max])]) {
+    const y = H - (tick / max) * (H - 20);
+    svg.append(s('line', { x1: pad, x2: W - pad, y1: y, y2: y, class: 'grid-line' }), s('text', { x: pad - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, String(tick)));
   }
   days.forEach((d, i) => {
     const bh = (d.count / max) * (H - 20);

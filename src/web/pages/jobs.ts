@@ -13,7 +13,7 @@ function toLocalInput(iso: string | null): string {
 }
 
 function select(id: string, label: string, values: string[], current: string | null): HTMLElement[] {
-  return [h('label', { for: id }, label), h('select', { id, name: id }, h('option', { value: '' }, 'Any'), ...values.map((v) => h('option', { value: v, selected: v === current }, v)))];
+  return [h('div', { class: 'fgroup' }, h('label', { for: id }, label), h('select', { id, name: id }, h('option', { value: '' }, 'Any'), ...values.map((v) => h('option', { value: v, selected: v === current }, v))))];
 }
 
 async function cancel(job: Job, status: HTMLElement, reload: () => Promise<void>): Promise<void> {
@@ -24,12 +24,21 @@ async function cancel(job: Job, status: HTMLElement, reload: () => Promise<void>
   } catch (err) { fill(status, errorBox(err)); }
 }
 
+/** Words for a job's progress; a finished job says what it moved (a restore writes only the used ranges). */
+export function progressText(j: Job): string {
+  const p = j.progress;
+  const moved = p.bytesDone > 0 ? `${bytes(p.bytesDone)} copied` : '';
+  if (j.status.startsWith('Completed')) return ['done', moved].filter(Boolean).join(' · ');
+  const of = p.bytesTotal > 0 ? `${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}` : moved;
+  const segs = p.segmentsTotal > 0 ? `${p.segmentsDone} of ${p.segmentsTotal} segments` : '';
+  return [`${p.percent ?? 0}%`, of, segs].filter(Boolean).join(' · ');
+}
+
 function progressCells(j: Job): HTMLElement[] {
   const p = j.progress;
-  const detail = p.bytesTotal > 0 ? `${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}` : p.segmentsTotal > 0 ? `${p.segmentsDone} of ${p.segmentsTotal} segments` : '';
   return [
-    h('td', { class: 'progress-cell' }, progressBar(TERMINAL.has(j.status) && j.status.startsWith('Completed') ? 100 : p.percent, `Progress of ${j.type} ${vmNameOf(j.itemKey)}`),
-      h('span', { class: 'hint' }, `${p.percent ?? (j.status.startsWith('Completed') ? 100 : 0)}% ${detail}`)),
+    h('td', { class: 'progress-cell' }, progressBar(j.status.startsWith('Completed') ? 100 : p.percent, `Progress of ${j.type} ${vmNameOf(j.itemKey)}`),
+      h('span', { class: 'hint' }, progressText(j))),
     h('td', {}, p.throughputBytesPerSecond ? `${bytes(p.throughputBytesPerSecond)}/s` : '-'),
     h('td', {}, TERMINAL.has(j.status) ? '-' : duration(p.etaSeconds)),
   ];
@@ -53,12 +62,12 @@ export async function jobsPage(main: HTMLElement, params: URLSearchParams): Prom
 
   const fromInput = h('input', { id: 'from', name: 'from', type: 'datetime-local', value: toLocalInput(params.get('from')) });
   const toInput = h('input', { id: 'to', name: 'to', type: 'datetime-local', value: toLocalInput(params.get('to')) });
-  const itemInput = h('input', { id: 'itemKey', name: 'itemKey', type: 'text', value: params.get('itemKey') ?? '', placeholder: 'vm;subscription;group;name', size: 28 });
+  const itemInput = h('input', { id: 'itemKey', name: 'itemKey', type: 'text', value: params.get('itemKey') ?? '', placeholder: 'vm;subscription;group;name', size: 22 });
   const filters = h('form', { class: 'toolbar filters', 'aria-label': 'Job filters' },
     ...select('type', 'Type', TYPES, params.get('type')), ...select('status', 'Status', STATUSES, params.get('status')),
-    h('label', { for: 'itemKey' }, 'Item'), itemInput,
-    h('label', { for: 'from' }, 'From'), fromInput, h('label', { for: 'to' }, 'To'), toInput,
-    h('button', { type: 'submit' }, 'Apply'), h('a', { href: '#/jobs', class: 'button' }, 'Clear'));
+    h('div', { class: 'fgroup' }, h('label', { for: 'itemKey' }, 'Item'), itemInput),
+    h('div', { class: 'fgroup' }, h('label', { for: 'from' }, 'From'), fromInput), h('div', { class: 'fgroup' }, h('label', { for: 'to' }, 'To'), toInput),
+    h('div', { class: 'fgroup buttons' }, h('button', { type: 'submit' }, 'Apply'), h('a', { href: '#/jobs', class: 'button' }, 'Clear')));
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -112,7 +121,7 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
       ['Status', badge(j.status)], ['Item', vmNameOf(j.itemKey)], ['Trigger', j.trigger ?? '-'], ['Phase', j.phase ?? '-'],
       ['Created', when(j.createdAt)], ['Started', when(j.startedAt)], ['Ended', when(j.endedAt)],
       ['Throughput', j.progress.throughputBytesPerSecond ? `${bytes(j.progress.throughputBytesPerSecond)}/s` : '-'],
-      ['ETA', TERMINAL.has(j.status) ? '-' : duration(j.progress.etaSeconds)], ['Consistency', j.consistency ?? '-'],
+      ['ETA', TERMINAL.has(j.status) ? '-' : duration(j.progress.etaSeconds)], ['Consistency', j.consistency?.replace(/([a-z])([A-Z])/g, '$1 $2') ?? '-'],
     ];
     const title = document.getElementById('page-title');
     if (title) title.textContent = `${j.type} job · ${vmNameOf(j.itemKey)}`;
@@ -121,7 +130,7 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
     fill(body,
       h('div', { class: 'card' },
         progressBar(j.status.startsWith('Completed') ? 100 : j.progress.percent, `Progress of this ${j.type} job`),
-        h('p', { class: 'hint' }, `${j.progress.percent ?? (j.status.startsWith('Completed') ? 100 : 0)}% · ${bytes(j.progress.bytesDone)} of ${bytes(j.progress.bytesTotal)} · ${j.progress.segmentsDone} of ${j.progress.segmentsTotal} segments`),
+        h('p', { class: 'hint' }, progressText(j)),
         h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v as Node | string)])),
         !TERMINAL.has(j.status) && j.status !== 'Cancelling' ? h('button', { type: 'button', onclick: () => void cancel(j, status, load) }, 'Cancel job') : null),
       j.error ? errorBox(new ApiError(0, j.error.code, j.error.message, j.error.recommendedAction)) : null,

@@ -15,7 +15,7 @@ function scheduleText(p: PolicyJson): string {
   return `daily at ${sc.times.join(', ')}`;
 }
 function retentionText(r: PolicyJson): string {
-  return [`${r.dailyDays} d`, r.weekly && `${r.weekly.weeks} w`, r.monthly && `${r.monthly.months} mo`, r.yearly && `${r.yearly.years} y`].filter(Boolean).join(' · ');
+  return [`daily ${r.dailyDays} d`, r.weekly && `weekly ${r.weekly.weeks} w`, r.monthly && `monthly ${r.monthly.months} mo`, r.yearly && `yearly ${r.yearly.years} y`].filter(Boolean).join(' · ');
 }
 
 export async function policiesPage(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
@@ -33,7 +33,7 @@ export async function policiesPage(main: HTMLElement, params: URLSearchParams): 
         h('thead', {}, h('tr', {}, ...['Name', 'Time zone', 'Schedule', 'Retention', 'Consistency', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, ...list.items.map((p) => h('tr', {},
           h('th', { scope: 'row' }, p.name), h('td', {}, p.timeZone), h('td', {}, scheduleText(p)), h('td', {}, retentionText(p.retention)),
-          h('td', {}, p.consistency?.mode ?? 'CrashConsistent'),
+          h('td', {}, (p.consistency?.mode ?? 'CrashConsistent').replace(/([a-z])([A-Z])/g, '$1 $2')),
           h('td', {}, h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}` }, 'Edit')))))));
   return () => {};
 }
@@ -101,7 +101,7 @@ function timeline(points: Preview['retainedAfterOneYear']['points']): SVGElement
   for (let m = 0; m <= 12; m += 3) {
     const x = 10 + ((W - 20) * m) / 12;
     const d = new Date(now + (span * m) / 12);
-    svg.append(s('text', { x, y: H - 4, 'text-anchor': 'middle', class: 'axis' }, d.toLocaleDateString(undefined, { month: 'short', year: '2-digit' })));
+    svg.append(s('text', { x, y: H - 4, 'text-anchor': m === 0 ? 'start' : m === 12 ? 'end' : 'middle', class: 'axis' }, d.toLocaleDateString(undefined, { month: 'short', year: 'numeric' })));
   }
   for (const p of points) {
     const tier = TIER_ORDER.find((t) => p.tiers.includes(t)) ?? 'daily';

@@ -45,7 +45,7 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
         h('td', {}, v.resourceGroup), h('td', {}, v.location), h('td', {}, v.osType), h('td', {}, v.powerState ?? '-'),
         h('td', {}, badge(v.registration)), h('td', {}, v.policyName ?? '-'),
         h('td', {}, item?.lastBackupAt ? when(item.lastBackupAt) : '-'),
-        h('td', { class: 'row-actions' }, ...actions));
+        h('td', {}, h('div', { class: 'row-actions' }, ...actions)));
     });
     fill(body,
       bulk,
