@@ -36,6 +36,8 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'web1', disks: [{ name: 'web1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'web1-data', sizeBytes: 256 * MIB, lun: 0 }] });
     vmId = (vm as { id: string }).id;
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'db1', osType: 'Windows', disks: [{ name: 'db1-os', sizeBytes: 64 * MIB, lun: -1 }] });
+    // Its Ultra disk cannot be snapshotted incrementally: registering it fails with a recommended action.
+    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'ultra1', disks: [{ name: 'ultra1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'ultra1-data', sizeBytes: 64 * MIB, lun: 0, sku: 'UltraSSD_LRS' }] });
     b = await launch();
     page = b.page;
     page.setDefaultTimeout(60_000);
@@ -82,15 +84,19 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await page.getByRole('cell', { name: 'Europe/Berlin' }).waitFor();
     await shot(page, dir, '04-policies');
 
-    // Discover, then register and protect web1 with the policy in one bulk action.
+    // Discover, then register and protect two VMs with the policy in one bulk action; the page follows the jobs.
     await page.getByRole('link', { name: 'Virtual machines' }).click();
     await page.getByRole('button', { name: 'Discover VMs' }).click();
-    await page.getByText('Found 2 virtual machine(s)').waitFor();
+    await page.getByText('Found 3 virtual machine(s)').waitFor();
     await page.getByLabel('Select web1').check();
+    await page.getByLabel('Select ultra1').check();
     await page.getByLabel('Policy', { exact: true }).selectOption('web-daily');
     await page.getByRole('button', { name: 'Register and protect' }).click();
     const row = page.getByRole('row', { name: /web1/ });
     await row.getByText('Protection Pending').waitFor({ timeout: JOB_TIMEOUT });
+    const ultraJob = page.locator('ul.started li', { hasText: 'ultra1' });
+    await ultraJob.getByText('Failed').waitFor({ timeout: JOB_TIMEOUT });
+    expect(await ultraJob.getByRole('alert').textContent()).toMatch(/UnsupportedDiskType: .*UltraSSD_LRS.*Recommended action: Exclude the VM/);
     await shot(page, dir, '05-virtual-machines');
 
     // The guest writes, then "Back up now" leads to the job, which the page follows to Completed.
@@ -150,7 +156,8 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     // Jobs: every job of the run, with filters that narrow them.
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.locator('tbody[data-job]').first().waitFor();
-    expect(await page.locator('tbody[data-job] > tr:first-child > th').allTextContents()).toEqual(['Restore', 'Restore', 'Backup', 'Register']);
+    expect(await page.locator('tbody[data-job] > tr:first-child > th').allTextContents()).toEqual(['Restore', 'Restore', 'Backup', 'Register', 'Register']);
+    expect(await page.locator('tr.error-row').textContent()).toMatch(/UnsupportedDiskType: .*Recommended action: Exclude the VM/);
     await shot(page, dir, '11-jobs');
     await page.getByLabel('Type').selectOption('Restore');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -164,6 +171,7 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     const succeeded = page.getByRole('link', { name: /succeeded/ });
     const count = Number(await succeeded.locator('.num').textContent());
     expect(count).toBe(4);
+    expect(await page.getByRole('link', { name: /failed/ }).locator('.num').textContent()).toBe('1');
     await succeeded.click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
     expect(await page.getByLabel('Status').inputValue()).toBe('Completed');

@@ -29,6 +29,7 @@ export function progressText(j: Job): string {
   const p = j.progress;
   const moved = p.bytesDone > 0 ? `${bytes(p.bytesDone)} copied` : '';
   if (j.status.startsWith('Completed')) return ['done', moved].filter(Boolean).join(' · ');
+  if (j.status === 'Failed' || j.status === 'Cancelled') return [j.status.toLowerCase(), moved].filter(Boolean).join(' · ');
   const of = p.bytesTotal > 0 ? `${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}` : moved;
   const segs = p.segmentsTotal > 0 ? `${p.segmentsDone} of ${p.segmentsTotal} segments` : '';
   return [`${p.percent ?? 0}%`, of, segs].filter(Boolean).join(' · ');

@@ -1,4 +1,4 @@
-import { api, enc, type Item, type Vm } from '../api.js';
+import { api, ApiError, enc, TERMINAL, type Item, type Job, type Vm } from '../api.js';
 import { badge, errorBox, fill, h, pageHeader, toast, when } from '../dom.js';
 
 export async function vmsPage(main: HTMLElement): Promise<() => void> {
@@ -7,8 +7,9 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
   let timer: number | undefined;
   // Kept across refreshes, which happen every few seconds while protection is pending.
   const selected = new Set<string>();
-  // Items just sent to register or protect: their jobs create or change them shortly after.
-  const awaiting = new Set<string>();
+  // The jobs of the last bulk action, followed here until they end so a failure is seen where it was caused.
+  let started: { jobId: string; vm: string }[] = [];
+  const progress = h('ul', { class: 'started', 'aria-label': 'Protection jobs' });
 
   async function load(): Promise<void> {
     const [vms, items, policies] = await Promise.all([
@@ -58,8 +59,10 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
     update();
     // Registration and protection run as jobs: keep the states fresh while any is pending.
     window.clearTimeout(timer);
-    for (const k of [...awaiting]) if (['ProtectionPending', 'Protected'].includes(itemByKey.get(k)?.state ?? '')) awaiting.delete(k);
-    if (awaiting.size > 0 || items.items.some((i) => i.busy)) timer = window.setTimeout(() => void load().catch(() => {}), 1500);
+    const jobs = await Promise.all(started.map((s) => api<Job>('GET', `jobs/${enc(s.jobId)}`).then((j) => ({ ...s, j }))));
+    fill(progress, ...jobs.map(({ vm, j }) => h('li', {}, h('strong', {}, vm), ` · ${j.type} `, badge(j.status), ' ', h('a', { href: `#/jobs/${enc(j.jobId)}` }, 'details'),
+      j.error ? errorBox(new ApiError(0, j.error.code, j.error.message, j.error.recommendedAction)) : null)));
+    if (jobs.some(({ j }) => !TERMINAL.has(j.status)) || items.items.some((i) => i.busy)) timer = window.setTimeout(() => void load().catch(() => {}), 1500);
   }
 
   async function discover(btn: HTMLButtonElement): Promise<void> {
@@ -76,10 +79,10 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
     const unregistered = vms.filter((v) => !itemByKey.has(v.itemKey) || v.registration === 'NotRegistered');
     const registered = vms.filter((v) => !unregistered.includes(v));
     try {
-      const jobs: string[] = [];
-      if (unregistered.length) jobs.push(...(await api<{ jobs: { jobId: string }[] }>('POST', 'items/register', { vmIds: unregistered.map((v) => v.id), policyName })).jobs.map((j) => j.jobId));
-      if (registered.length) jobs.push(...(await api<{ jobs: { jobId: string }[] }>('POST', 'items/protect', { itemKeys: registered.map((v) => v.itemKey), policyName })).jobs.map((j) => j.jobId));
-      for (const v of vms) awaiting.add(v.itemKey);
+      const jobs: { jobId: string; itemKey: string }[] = [];
+      if (unregistered.length) jobs.push(...(await api<{ jobs: { jobId: string; itemKey: string }[] }>('POST', 'items/register', { vmIds: unregistered.map((v) => v.id), policyName })).jobs);
+      if (registered.length) jobs.push(...(await api<{ jobs: { jobId: string; itemKey: string }[] }>('POST', 'items/protect', { itemKeys: registered.map((v) => v.itemKey), policyName })).jobs);
+      started = jobs.map((j) => ({ jobId: j.jobId, vm: vms.find((v) => v.itemKey === j.itemKey)?.name ?? j.itemKey }));
       selected.clear();
       fill(status, h('p', { class: 'ok-text' }, `${jobs.length} job(s) started to protect ${vms.map((v) => v.name).join(', ')} with policy ${policyName}. `,
         h('a', { href: '#/jobs' }, 'Follow them on the jobs page'), '.'));
@@ -97,7 +100,7 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
 
   const discoverBtn = h('button', { type: 'button', class: 'primary' }, 'Discover VMs');
   discoverBtn.addEventListener('click', () => void discover(discoverBtn));
-  main.replaceChildren(pageHeader('Virtual machines', discoverBtn), status, body);
+  main.replaceChildren(pageHeader('Virtual machines', discoverBtn), status, progress, body);
   await load();
   return () => window.clearTimeout(timer);
 }
