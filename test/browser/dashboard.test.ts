@@ -64,6 +64,10 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('vmbackup.functionKey'))).toBe(s.host.keys.function);
+    // Once per session: a reload of the tab does not ask again.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    expect(await page.getByLabel('Function key').count()).toBe(0);
 
     // A policy, with the live preview of its next runs in its own time zone and what retention keeps.
     await page.getByRole('link', { name: 'Policies' }).click();
@@ -82,6 +86,16 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await shot(page, dir, '03-policy-editor');
     await page.getByRole('button', { name: 'Create policy' }).click();
     await page.getByRole('cell', { name: 'Europe/Berlin' }).waitFor();
+    // Editing keeps the name, previews the change and saves it.
+    await page.getByRole('link', { name: 'Edit web-daily' }).click();
+    expect(await page.getByLabel('Name').getAttribute('readonly')).toBe('');
+    await expect.poll(() => page.locator('.kept').textContent()).toMatch(/^\d+ of 730 points/);
+    const keptBefore = Number((await page.locator('.kept strong').textContent())!);
+    await page.getByLabel('Keep every point (days)').fill('30');
+    // Sixteen more days of two points each, less those already kept by the weekly and monthly tiers.
+    await expect.poll(async () => Number(await page.locator('.kept strong').textContent())).toBeGreaterThan(keptBefore + 20);
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('cell', { name: /daily 30 d/ }).waitFor();
     await shot(page, dir, '04-policies');
 
     // Discover, then register and protect two VMs with the policy in one bulk action; the page follows the jobs.
@@ -116,7 +130,14 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await expect.poll(() => pointRow.count()).toBe(1);
     expect(await pointRow.textContent()).toMatch(/Crash Consistent.*Available.*320 MiB48 MiB48 MiB/);
     await shot(page, dir, '07-recovery-points');
+    // The wizard is a modal dialog: Escape closes it and gives the focus back to the button that opened it.
     await pointRow.getByRole('button', { name: 'Restore…' }).click();
+    await page.getByRole('dialog').waitFor();
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe('newDisks');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Restore…');
+    await page.keyboard.press('Enter');
     await page.getByRole('dialog').waitFor();
     await page.getByLabel('Target resource group').fill('shop-restored');
     await shot(page, dir, '08-restore-wizard');
