@@ -4,6 +4,7 @@ import { DeletePolicyQuery, PolicyName } from './lib/schemas';
 import { createPolicy, deletePolicy, getPolicy, updatePolicy } from '../core/services/policies';
 import { requireConfirmation } from '../core/services/confirm';
 import { isAdminRequest } from './lib/auth';
+import { previewPolicy } from '../core/services/policy-preview';
 
 app.http('createPolicy', {
   methods: ['POST'], authLevel: 'function', route: 'policies',
@@ -35,4 +36,9 @@ app.http('deletePolicy', {
     await deletePolicy(deps, name);
     return { status: 204 };
   }),
+});
+
+app.http('previewPolicy', {
+  methods: ['POST'], authLevel: 'function', route: 'policies/preview',
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: previewPolicy(deps, await readJson(req)) })),
 });

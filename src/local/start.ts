@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   console.log(`
 vmbackup is running on the local stack.
   App:       ${api}   (function key: ${keys.fn}   admin key: ${keys.master})
+  Dashboard: ${api}/ui/   (in a browser; enter the function key)
   Azurite:   ${azurite.blobEndpoint}   Compute emulator: ${emulator.armEndpoint}
   Demo VMs:  web-linux (tagged vmbackup-policy=demo: protected by discovery), db-linux (3 disks), app-windows
   The guests write every 10 s; the scheduler ticks every minute and the 'demo' policy has a slot every hour,

@@ -24,6 +24,7 @@ const OPERATIONS: Op[] = [
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
   { method: 'get', path: '/policies', summary: 'Policies' },
   { method: 'post', path: '/policies', summary: 'Create a policy' },
+  { method: 'post', path: '/policies/preview', summary: 'Preview a policy without saving it: next runs in its time zone, points kept over the next year' },
   { method: 'get', path: '/policies/{name}', summary: 'One policy', params: ['name'] },
   { method: 'put', path: '/policies/{name}', summary: 'Replace a policy', params: ['name'] },
   { method: 'delete', path: '/policies/{name}', summary: 'Delete an unused policy (two-step)', query: S.DeletePolicyQuery, params: ['name'] },
