@@ -49,14 +49,20 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
 }
 
-/** Peak RSS of this process while fn runs, sampled every 20 ms. */
-export async function peakRss<T>(fn: () => Promise<T>): Promise<{ peak: number; value: T }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
-  try {
-    const value = await fn();
-    return { peak: Math.max(peak, process.memoryUsage().rss), value };
-  } finally {
-    clearInterval(timer);
-  }
+export interface ChildCopy {
+  ms: number;
+  bytes: number;
+  base: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  peak: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+}
+
+/** Runs one copy in a child process (bench/copy-child.ts); `execArgv` e.g. ['--cpu-prof'] to profile it. */
+export function copyInChild(job: { connectionString: string; container: string; shard: string; sas: string; size: number; concurrency: number }, execArgv: string[] = []): Promise<ChildCopy> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'copy-child.js'), [JSON.stringify(job)], { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`copy child exited ${code}`))));
+  });
 }
