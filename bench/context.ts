@@ -6,7 +6,7 @@ import { BlobBackupStore } from '../src/core/adapters/azure/blob-backup-store';
 import { SasDataPlane } from '../src/core/adapters/azure/sas-data-plane';
 import { copySegment, type SegmentCopyResult } from '../src/core/engine/copy-segment';
 import { applyDeltas, type DiskManifest } from '../src/core/engine/manifest';
-import { startEmulatorProcess, timed, type EmulatorProcess } from './support';
+import { startEmulatorProcess, timedCpu, type CpuSplit, type EmulatorProcess } from './support';
 
 export const KIB = 1024, MIB = 1024 ** 2, GIB = 1024 ** 3, TIB = 1024 ** 4;
 export const CONCURRENCY = 16;
@@ -43,6 +43,7 @@ export interface FullBackup {
   written: number;
   shard: string;
   ms: number;
+  cpu: CpuSplit;
   result: SegmentCopyResult;
   manifest: DiskManifest;
 }
@@ -81,6 +82,10 @@ export class BenchContext {
     const ctx = new BenchContext(quick, azurite, emu, BlobServiceClient.fromConnectionString(azurite.connectionString));
     await ctx.container.create();
     return ctx;
+  }
+
+  get pids(): { emulator: number; azurite: number } {
+    return { emulator: this.emu.pid, azurite: this.azurite.pid };
   }
 
   async stop(): Promise<void> {
@@ -124,8 +129,8 @@ export class BenchContext {
       const d = await this.disk(this.diskSize, [{ offset: 0, length: this.written }]);
       const sas = await d.snapshot();
       const shard = 'full/shard-0';
-      const t = await timed(() => this.copy(sas, this.diskSize, shard));
-      return { sas, diskSize: this.diskSize, written: this.written, shard, ms: t.ms, result: t.value, manifest: applyDeltas(undefined, this.diskSize, [t.value.delta]) };
+      const t = await timedCpu(this.pids, () => this.copy(sas, this.diskSize, shard));
+      return { sas, diskSize: this.diskSize, written: this.written, shard, ms: t.ms, cpu: t.cpu, result: t.value, manifest: applyDeltas(undefined, this.diskSize, [t.value.delta]) };
     })();
     return this.full;
   }

@@ -25,14 +25,16 @@ async function main(): Promise<void> {
   };
   const timer = setInterval(sample, 10);
   const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const res = await copySegment(
     { segment: { start: 0, end: job.size }, diskSize: job.size, shardSize: job.size, shardName: () => job.shard, previousCells: new Set(), concurrency: job.concurrency, diffWindow: 512 * 1024 * 1024 },
     { source, store },
   );
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(timer);
   sample();
-  process.stdout.write(`${JSON.stringify({ ms, bytes: res.stats.bytesUploaded, base: { rss: base.rss, heapUsed: base.heapUsed, external: base.external, arrayBuffers: base.arrayBuffers }, peak })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes: res.stats.bytesUploaded, base: { rss: base.rss, heapUsed: base.heapUsed, external: base.external, arrayBuffers: base.arrayBuffers }, peak })}\n`);
 }
 
 main().catch((err) => {
