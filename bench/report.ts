@@ -6,6 +6,8 @@ import type { Row } from './context';
 export interface Report {
   quick: boolean;
   date: string;
+  /** Where Azurite kept its data during the run. */
+  azurite: 'memory' | 'files';
   machine: { cpus: number; model?: string; memGiB: number; node: string; loadAvg: number[] };
   scenarios: { id: string; title: string; seconds: number }[];
   rows: Row[];
@@ -29,7 +31,7 @@ export function markdown(report: Report): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const m = report.machine;
   const head = [
-    `Run of ${report.date}${report.quick ? ' (--quick)' : ''} on ${m.cpus} x ${m.model ?? 'CPU'}, ${m.memGiB} GiB, Node ${m.node}; load average at the end ${m.loadAvg.join(' / ')}.`,
+    `Run of ${report.date}${report.quick ? ' (--quick)' : ''} on ${m.cpus} x ${m.model ?? 'CPU'}, ${m.memGiB} GiB, Node ${m.node}; Azurite data in ${report.azurite}; load average at the end ${m.loadAvg.join(' / ')}.`,
     '',
     '| Scenario | Figure | Value | Target |',
     '|---|---|---|---|',

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   } finally {
     await ctx.stop();
   }
-  const report: Report = { quick, date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows };
+  const report: Report = { quick, azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows };
   console.log(table(rows));
   const files = writeReport(report, outDir);
   console.log(`\nwritten to ${files.map((f) => path.relative(process.cwd(), f)).join(' and ')}`);

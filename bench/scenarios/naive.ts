@@ -1,3 +1,4 @@
+import { withRetry } from '../../src/core/engine/pacer';
 import { GIB, MIB, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 
@@ -14,8 +15,8 @@ export const naive: Scenario = {
     await blob.create(full.diskSize);
     const t = await timed(async () => {
       for (let o = 0; o < full.diskSize; o += 4 * MIB) {
-        const data = await source.read({ start: o, end: o + 4 * MIB });
-        await blob.uploadPages(data, o, 4 * MIB);
+        const data = await withRetry(() => source.read({ start: o, end: o + 4 * MIB }));
+        await withRetry(() => blob.uploadPages(data, o, 4 * MIB));
       }
     });
     return [

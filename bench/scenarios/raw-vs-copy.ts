@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AnonymousCredential, PageBlobClient, newPipeline } from '@azure/storage-blob';
-import { AdaptiveLimiter } from '../../src/core/engine/pacer';
+import { AdaptiveLimiter, withRetry } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
 import { CONCURRENCY, GIB, MIB, mibps, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timedCpu, type CpuSplit } from '../support';
@@ -41,7 +41,7 @@ export const rawVsCopy: Scenario = {
     const data = payload();
     const md5 = createHash('md5').update(data).digest();
     const count = ctx.written / STEP;
-    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await fn(i))));
+    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await withRetry(() => fn(i)))));
     const rawBlob = ctx.container.getPageBlobClient('raw');
     await rawBlob.create(ctx.written);
     const raw = await loop((i) => rawBlob.uploadPages(data, i * STEP, STEP));

@@ -1,5 +1,5 @@
 import { restoreDisk } from '../../src/core/engine/restore-disk';
-import { AdaptiveLimiter } from '../../src/core/engine/pacer';
+import { AdaptiveLimiter, withRetry } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
 import { CONCURRENCY, MIB, mibps, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timedCpu } from '../support';
@@ -23,7 +23,7 @@ export const restore: Scenario = {
     };
     const data = payload();
     const count = full.written / (4 * MIB);
-    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await fn(i))));
+    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await withRetry(() => fn(i)))));
     const rawTarget = ctx.dataPlane.openTarget(await upload('raw-upload'));
     const raw = await loop((i) => rawTarget.putPages(i * 4 * MIB, data));
     const rwTarget = ctx.dataPlane.openTarget(await upload('raw-rw-upload'));
