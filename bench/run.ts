@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const ctx = await BenchContext.start(quick);
   const rows: Row[] = [];
   const ran: Report['scenarios'] = [];
+  const report = (): Report => ({ quick, azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows });
   try {
     for (const s of scenarios) {
       if (only && !only.includes(s.id)) continue;
@@ -28,13 +29,14 @@ async function main(): Promise<void> {
       rows.push(...t.value);
       ran.push({ id: s.id, title: s.title, seconds: Number((t.ms / 1000).toFixed(1)) });
       console.error(`scenario ${s.id} done in ${(t.ms / 1000).toFixed(1)} s`);
+      // Written after every scenario, so a long run cut short still leaves what it measured.
+      writeReport(report(), outDir);
     }
   } finally {
     await ctx.stop();
   }
-  const report: Report = { quick, azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows };
   console.log(table(rows));
-  const files = writeReport(report, outDir);
+  const files = writeReport(report(), outDir);
   console.log(`\nwritten to ${files.map((f) => path.relative(process.cwd(), f)).join(' and ')}`);
 }
 

@@ -37,12 +37,19 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
+  let stopping = false;
+  // A bench that lost its emulator would wait forever on requests nobody answers: end it as an error.
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`the compute emulator exited unexpectedly (code ${code}, signal ${signal})`);
+    process.exit(1);
+  });
   return {
     ...info,
     pid: child.pid!,
     compute: (sub) => new ComputeManagementClient(emulatorCredential, sub, { endpoint: info.armEndpoint, tlsOptions: { ca: info.caCert } }),
     admin,
-    stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
+    stop: () => new Promise((r) => { stopping = true; child.once('exit', () => r()); child.kill('SIGTERM'); }),
   };
 }
 
