@@ -72,11 +72,20 @@ export async function restoreDisk(
     const shardIndex = Math.floor(cell.span.start / plan.shardSize);
     const shard = plan.shards[shardIndex]!;
     const base = shardIndex * plan.shardSize;
-    const image = Buffer.alloc(len(cell.span));
-    for (const r of cell.changed) {
-      const data = await call(() => store.readShardSnapshot(shard.name, shard.snapshot, { start: r.start - base, end: r.end - base }));
-      stats.bytesRead += data.length;
-      data.copy(image, r.start - cell.span.start);
+    const read = (r: Range): Promise<Buffer> => call(() => store.readShardSnapshot(shard.name, shard.snapshot, { start: r.start - base, end: r.end - base }));
+    // A cell valid end to end is the one read itself: no second buffer and no copy.
+    const whole = cell.changed.length === 1 && cell.changed[0]!.start === cell.span.start && cell.changed[0]!.end === cell.span.end;
+    let image: Buffer;
+    if (whole) {
+      image = await read(cell.span);
+      stats.bytesRead += image.length;
+    } else {
+      image = Buffer.alloc(len(cell.span));
+      for (const r of cell.changed) {
+        const data = await read(r);
+        stats.bytesRead += data.length;
+        data.copy(image, r.start - cell.span.start);
+      }
     }
     const expected = plan.manifest.cells.get(cell.index);
     const zero = isAllZero(image);
@@ -85,7 +94,7 @@ export async function restoreDisk(
     stats.cellsVerified++;
     for (const r of cell.changed) {
       const part = image.subarray(r.start - cell.span.start, r.end - cell.span.start);
-      if (isAllZero(part)) continue; // a new upload disk reads as zeros already
+      if (zero || (!whole && isAllZero(part))) continue; // a new upload disk reads as zeros already
       await call(() => target.putPages(r.start, part));
       stats.bytesWritten += part.length;
       stats.putRequests++;

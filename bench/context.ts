@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ComputeManagementClient } from '@azure/arm-compute';
+import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
+import { BlobBackupStore } from '../src/core/adapters/azure/blob-backup-store';
+import { SasDataPlane } from '../src/core/adapters/azure/sas-data-plane';
+import { copySegment, type SegmentCopyResult } from '../src/core/engine/copy-segment';
+import { applyDeltas, type DiskManifest } from '../src/core/engine/manifest';
+import { withRetry } from '../src/core/engine/pacer';
+import { startEmulatorProcess, timedCpu, type CpuSplit, type EmulatorProcess } from './support';
+
+export const KIB = 1024, MIB = 1024 ** 2, GIB = 1024 ** 3, TIB = 1024 ** 4;
+export const CONCURRENCY = 16;
+const SUB = '00000000-0000-0000-0000-0000000bench';
+
+/** One figure of the report. `n` is the number behind `value`, so results can be checked by machine. */
+export interface Row {
+  scenario: string;
+  figure: string;
+  value: string;
+  n: number;
+  unit: string;
+  target?: string;
+  met?: boolean;
+}
+
+export interface Scenario {
+  /** Stable key, e.g. "1"; rows carry it as the start of their scenario label. */
+  id: string;
+  title: string;
+  run(ctx: BenchContext): Promise<Row[]>;
+}
+
+export interface BenchDisk {
+  name: string;
+  diskId: string;
+  /** A new incremental snapshot of the disk and its read SAS. */
+  snapshot(): Promise<string>;
+}
+
+export interface FullBackup {
+  sas: string;
+  diskSize: number;
+  written: number;
+  shard: string;
+  ms: number;
+  cpu: CpuSplit;
+  result: SegmentCopyResult;
+  manifest: DiskManifest;
+}
+
+export const mibps = (bytes: number, ms: number): number => bytes / MIB / (ms / 1000);
+export const fixed = (n: number, digits: number): number => Number(n.toFixed(digits));
+
+/** Builds a row; `label` is the scenario label, e.g. "1 raw limit vs our copy". */
+export function row(label: string, figure: string, n: number, unit: string, digits = 1, target?: { text: string; met: boolean }): Row {
+  const value = `${n.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+  return { scenario: label, figure, value, n: fixed(n, digits), unit, ...(target ? { target: target.text, met: target.met } : {}) };
+}
+
+/** The local stack every scenario runs against: Azurite and the compute emulator, each in its own process. */
+export class BenchContext {
+  readonly written: number;
+  readonly diskSize: number;
+  readonly container: ContainerClient;
+  readonly store: BlobBackupStore;
+  readonly dataPlane = new SasDataPlane();
+  readonly compute: ComputeManagementClient;
+  private n = 0;
+  private full?: Promise<FullBackup>;
+
+  private constructor(readonly quick: boolean, readonly azurite: AzuriteInstance, readonly emu: EmulatorProcess, service: BlobServiceClient, readonly azuriteDir?: string) {
+    this.written = quick ? 256 * MIB : 2 * GIB;
+    this.diskSize = quick ? 1 * GIB : 8 * GIB;
+    this.container = service.getContainerClient(`bench-${randomBytes(3).toString('hex')}`);
+    this.store = new BlobBackupStore(this.container);
+    this.compute = emu.compute(SUB);
+  }
+
+  static async start(quick: boolean): Promise<BenchContext> {
+    // A full run writes some 30 GiB into Azurite, and Azurite frees overwritten or deleted pages only every
+    // ten minutes: kept in its memory that would not fit, so a full run gives it files in a temp folder.
+    // Measured at --quick, files and memory give the same figures. BENCH_AZURITE_DIR picks the folder.
+    const dir = process.env.BENCH_AZURITE_DIR ?? (quick ? undefined : mkdtempSync(path.join(os.tmpdir(), 'bench-azurite-')));
+    const azurite = await startAzurite(dir ? { location: dir } : {});
+    const emu = await startEmulatorProcess();
+    const ctx = new BenchContext(quick, azurite, emu, BlobServiceClient.fromConnectionString(azurite.connectionString), dir);
+    await ctx.container.create();
+    return ctx;
+  }
+
+  get pids(): { emulator: number; azurite: number } {
+    return { emulator: this.emu.pid, azurite: this.azurite.pid };
+  }
+
+  async stop(): Promise<void> {
+    await this.emu.stop();
+    await this.azurite.stop();
+    if (this.azuriteDir && !process.env.BENCH_AZURITE_DIR) rmSync(this.azuriteDir, { recursive: true, force: true });
+  }
+
+  /** A VM with one data disk of `size` bytes, filled with seeded data in `fills`. */
+  async disk(size: number, fills: { offset: number; length: number }[]): Promise<BenchDisk> {
+    const name = `vm${this.n++}`;
+    await this.emu.admin('vms', { subscriptionId: SUB, resourceGroup: 'bench', name, disks: [{ name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 }, { name: `${name}-d`, sizeBytes: size, lun: 0 }] });
+    const diskId = `/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Compute/disks/${name}-d`;
+    for (const f of fills) await this.fill(diskId, f.offset, f.length, f.offset / 512 + 1);
+    let s = 0;
+    return {
+      name,
+      diskId,
+      snapshot: async () => {
+        const snap = await this.compute.snapshots.beginCreateOrUpdateAndWait('bench', `${name}-s${s++}`, { location: 'w', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
+        return (await this.compute.snapshots.beginGrantAccessAndWait('bench', snap.name!, { access: 'Read', durationInSeconds: 3600 })).accessSAS!;
+      },
+    };
+  }
+
+  fill(diskId: string, offset: number, length: number, seed: number): Promise<unknown> {
+    // The same fill twice writes the same bytes, so a reset connection under load is simply retried.
+    return withRetry(() => this.emu.admin('guest/fill', { offset, length, seed }, { id: diskId }));
+  }
+
+  /** Our engine's copy of [0, size) of a snapshot into one shard, as the backup-copy step runs it. */
+  async copy(sas: string, size: number, shard: string, base?: string, previousCells: ReadonlySet<number> = new Set()): Promise<SegmentCopyResult> {
+    await this.store.ensureShard(shard, size);
+    return copySegment(
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, baseSasUrl: base, previousCells, concurrency: CONCURRENCY, diffWindow: 512 * MIB },
+      { source: this.dataPlane.openSource(sas), store: this.store },
+    );
+  }
+
+  /** The full backup of a disk with `written` bytes: made once, shared by scenarios 1, 4, 5 and 8. */
+  fullBackup(): Promise<FullBackup> {
+    this.full ??= (async () => {
+      const d = await this.disk(this.diskSize, [{ offset: 0, length: this.written }]);
+      const sas = await d.snapshot();
+      const shard = 'full/shard-0';
+      const t = await timedCpu(this.pids, () => this.copy(sas, this.diskSize, shard));
+      return { sas, diskSize: this.diskSize, written: this.written, shard, ms: t.ms, cpu: t.cpu, result: t.value, manifest: applyDeltas(undefined, this.diskSize, [t.value.delta]) };
+    })();
+    return this.full;
+  }
+}
