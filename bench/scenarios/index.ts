@@ -7,6 +7,7 @@ import { memory } from './memory';
 import { scattered } from './scattered';
 import { scheduler } from './scheduler';
 import { naive } from './naive';
+import { packageSize } from './package';
 
 /** Every scenario, in the order they run (the longest last); add a new one here. */
-export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, scheduler, scattered];
+export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, packageSize, scheduler, scattered];
