@@ -111,6 +111,10 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
   const name = restoreDiskName(job, vmName, disk);
   const manifestBuf = await deps.store.getObject(disk.manifest);
   if (!manifestBuf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
+  // A redelivery after an earlier attempt revoked its write access finds the disk out of upload state, its
+  // content unknown (the attempt may have died half way): start that disk again from an empty upload disk.
+  const earlier = await deps.compute.getDisk(restoreDiskId(job, subscriptionId, vmName, disk));
+  if (earlier && earlier.state !== 'ReadyToUpload' && earlier.state !== 'ActiveUpload') await deps.compute.deleteDisk(earlier.id);
   const created = await deps.compute.createUploadDisk({ subscriptionId, resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
   const sas = await deps.compute.grantDiskWrite(created.id, deps.config.sasDurationSeconds);
   try {
