@@ -124,7 +124,7 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
       if (!any) {
         const props = await Promise.all(Object.keys(STEPS).map((n) => qs.getQueueClient(n).getProperties()));
         if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 250));
       }
     }
     throw new Error('queues did not drain');

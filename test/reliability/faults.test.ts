@@ -8,8 +8,11 @@ import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
 import { backupNow } from '../../src/core/services/protection';
 import { requestRestore } from '../../src/core/services/restore';
 import { reconcile } from '../../src/core/services/reconciler';
+import { DEV_KEY } from '../../src/local/azurite';
+import { TableClient, TableServiceClient } from '@azure/data-tables';
 
 const MIB = 1024 ** 2;
+const SECRET = [/sig=[A-Za-z0-9%]/, /AccountKey=/i, /Bearer\s+\S/, /SharedAccessSignature=/i, new RegExp(DEV_KEY.slice(0, 20).replace(/[+/]/g, '\\$&'))];
 
 /** Seeds of the fast subset; the soak runs the same cycle over many more (see docs/RELIABILITY.md). */
 const SEEDS = [11, 12];
@@ -17,8 +20,10 @@ const SEEDS = [11, 12];
 describe('random seeded faults on every plane, every step: nothing lost, corrupt or leaked', () => {
   let s: ReliabilityStack;
   let item: SoakItem;
+  const logs: string[] = [];
+  const capture = (level: string) => (msg: string, data?: Record<string, unknown>) => void logs.push(`${level} ${msg} ${data ? JSON.stringify(data) : ''}`);
   beforeAll(async () => {
-    s = await startReliabilityStack();
+    s = await startReliabilityStack({ log: { info: capture('info'), warn: capture('warn'), error: capture('error') } });
     item = await registerVm(s, 'flt', [20, 24]);
   });
   afterAll(async () => s?.stop());
@@ -33,6 +38,37 @@ describe('random seeded faults on every plane, every step: nothing lost, corrupt
     expect({ lost: t.lostPoints, corrupt: t.corruptRestores, http500: t.http500, sas: t.leakedSas, orphans: t.orphans, locks: t.stuckLocks, failed: t.failedJobs })
       .toEqual({ lost: 0, corrupt: 0, http500: 0, sas: 0, orphans: 0, locks: 0, failed: 0 });
     expect(t.restores).toBeGreaterThan(0);
+  });
+
+  it('granted only least-privilege, short-lived SAS during those runs, and revoked every one', () => {
+    const grants = s.emulator.state.grantLog;
+    expect(grants.length).toBeGreaterThan(4);
+    const vm = s.emulator.state.vm(item.vmId)!;
+    const sourceDisks = new Set([vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)].map(EmulatorState.key));
+    for (const g of grants) {
+      const where = `${g.access} ${g.resourceId}`;
+      // Sources (snapshots) are only ever read; only restore targets (new upload disks) are written.
+      if (/\/snapshots\//i.test(g.resourceId)) expect(g.access, where).toBe('Read');
+      else expect(g.resourceId, where).toMatch(/\/disks\/flt-(os|lun-\d+)-r[0-9a-f]{8}$/);
+      expect(sourceDisks.has(EmulatorState.key(g.resourceId)), where).toBe(false);
+      expect(g.seconds, where).toBe(300); // VMBACKUP_SAS_DURATION_SECONDS: the shortest the settings allow
+      expect(g.revokedAt, `${where} not revoked`).toBeDefined();
+    }
+    expect(grants.some((g) => g.access === 'Write')).toBe(true);
+  });
+
+  it('leaked no secret into logs, table rows or job errors of those fault runs', async () => {
+    const rows: string[] = [];
+    const service = TableServiceClient.fromConnectionString(s.azurite.connectionString, { allowInsecureConnection: true });
+    for await (const t of service.listTables()) {
+      const table = TableClient.fromConnectionString(s.azurite.connectionString, t.name!, { allowInsecureConnection: true });
+      for await (const e of table.listEntities()) rows.push(JSON.stringify(e));
+    }
+    expect(rows.length).toBeGreaterThan(5);
+    expect(logs.some((l) => /retried/.test(l))).toBe(true); // the faults did make the steps fail and log
+    for (const [where, texts] of [['rows', rows], ['logs', logs]] as const) {
+      for (const t of texts) for (const re of SECRET) expect(re.test(t), `${where}: ${t.slice(0, 300)}`).toBe(false);
+    }
   });
 });
 
