@@ -19,6 +19,7 @@ export interface ReconcileResult {
 const MAX_REDRIVES = 5;
 const ACTIVE: JobStatus[] = ['Queued', 'InProgress', 'Cancelling'];
 const DAY = 86_400_000;
+const QUEUED_TYPES = new Set(['Backup', 'Restore', 'Register', 'ConfigureProtection']);
 
 /**
  * Finds what dead jobs left behind and puts it right: a process killed mid-step, a message lost or poisoned
@@ -40,7 +41,10 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
 
   for (const status of ACTIVE) {
     for (const job of await deps.repos.jobs.all('job', { where: { status } })) {
-      if (now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime() < leaseMs) continue;
+      const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
+      if (age < leaseMs) continue;
+      // Jobs run inline (discovery, retention, verify) hold no lock to show they live: give them a day.
+      if (!QUEUED_TYPES.has(job.type) && age < DAY) continue;
       const holder = liveLock(job.itemKey);
       // Alive (it holds the lock), or waiting its turn behind another job that is.
       if (holder) continue;
