@@ -33,6 +33,7 @@ const SettingsSchema = z.object({
   VMBACKUP_SCHEDULER_CRON: z.string().default('0 */5 * * * *'),
   VMBACKUP_DISCOVERY_CRON: z.string().default('0 0 3 * * *'),
   VMBACKUP_RETENTION_CRON: z.string().default('0 30 * * * *'),
+  VMBACKUP_RECONCILE_CRON: z.string().default('0 */5 * * * *'),
   VMBACKUP_COPY_CONCURRENCY: int(1, 256, 16),
   VMBACKUP_SEGMENT_SIZE_MIB: int(4, 1024 * 1024, 4096),
   VMBACKUP_SHARD_SIZE_MIB: int(4, 8 * 1024 * 1024, 1024 * 1024),
@@ -52,7 +53,7 @@ export interface Config {
   backupContainer: string;
   tablePrefix: string;
   arm: { endpoint?: string; caFile?: string };
-  schedules: { scheduler: string; discovery: string; retention: string };
+  schedules: { scheduler: string; discovery: string; retention: string; reconcile: string };
   copy: { concurrency: number; segmentSize: number; shardSize: number; diffWindow: number };
   sasDurationSeconds: number;
   lockTtlSeconds: number;
@@ -94,7 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backupContainer: s.VMBACKUP_BACKUP_CONTAINER,
     tablePrefix: s.VMBACKUP_TABLE_PREFIX,
     arm: { endpoint: s.VMBACKUP_ARM_ENDPOINT, caFile: s.VMBACKUP_ARM_CA_FILE },
-    schedules: { scheduler: s.VMBACKUP_SCHEDULER_CRON, discovery: s.VMBACKUP_DISCOVERY_CRON, retention: s.VMBACKUP_RETENTION_CRON },
+    schedules: { scheduler: s.VMBACKUP_SCHEDULER_CRON, discovery: s.VMBACKUP_DISCOVERY_CRON, retention: s.VMBACKUP_RETENTION_CRON, reconcile: s.VMBACKUP_RECONCILE_CRON },
     copy: {
       concurrency: s.VMBACKUP_COPY_CONCURRENCY,
       segmentSize: s.VMBACKUP_SEGMENT_SIZE_MIB * MIB,

@@ -71,8 +71,19 @@ export class PermanentStepError extends VmBackupError {
   }
 }
 
+/**
+ * An error from a dependency (storage, ARM) that a caller can simply retry: throttling, a 5xx, a timeout or a
+ * reset connection. Recognised by shape, since src/core does not import the Azure SDKs.
+ */
+export function isTransientDependencyError(err: unknown): boolean {
+  if (!err || typeof err !== 'object' || err instanceof VmBackupError) return false;
+  const e = err as { name?: string; statusCode?: unknown; code?: unknown };
+  if (typeof e.statusCode === 'number') return e.statusCode === 408 || e.statusCode === 429 || e.statusCode >= 500;
+  return e.name === 'AbortError' || ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'ESOCKETTIMEDOUT', 'EPIPE', 'REQUEST_SEND_ERROR'].includes(String(e.code));
+}
+
 export function httpStatusFor(err: unknown): number {
-  if (!(err instanceof VmBackupError)) return 500;
+  if (!(err instanceof VmBackupError)) return isTransientDependencyError(err) ? 503 : 500;
   switch (err.kind) {
     case 'Validation': return 400;
     case 'Unauthorized': return 401;
@@ -95,6 +106,15 @@ export function errorBody(err: unknown): ErrorBody {
     return body;
   }
   // Internal failures never echo their text: it may carry URLs with SAS tokens or connection details.
+  if (isTransientDependencyError(err)) {
+    return {
+      error: {
+        code: 'ServiceBusy',
+        message: 'The backup storage or Azure did not answer in time.',
+        recommendedAction: 'Retry the request after the time in the Retry-After header.',
+      },
+    };
+  }
   return {
     error: {
       code: 'InternalError',

@@ -24,6 +24,26 @@ export class FaultInjector {
 
   clear(): void {
     this.rules = [];
+    this.lroRules = [];
+  }
+
+  private lroRules: (Omit<FaultRule, 'plane' | 'status' | 'retryAfter'> & { left: number; skip: number })[] = [];
+  lroFailed = 0;
+
+  /** The matching long-running operation is accepted, then ends with status Failed and this error code. */
+  failLro(rule: Omit<FaultRule, 'plane' | 'status' | 'retryAfter'>): void {
+    this.lroRules.push({ ...rule, left: rule.times ?? 1, skip: rule.after ?? 0 });
+  }
+
+  takeLro(method: string, path: string): { code: string; message: string } | undefined {
+    for (const r of this.lroRules) {
+      if (r.left <= 0 || (r.method && r.method !== method) || (r.path && !r.path.test(path))) continue;
+      if (r.skip > 0) { r.skip--; continue; }
+      r.left--;
+      this.lroFailed++;
+      return { code: r.code ?? 'InternalExecutionError', message: 'Injected long-running operation failure.' };
+    }
+    return undefined;
   }
 
   take(plane: 'arm' | 'data', method: string, path: string): { status: number; code: string; retryAfter?: number } | undefined {

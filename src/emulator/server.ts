@@ -73,7 +73,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const sas = new SasIssuer(state, () => dataEndpoint, now);
   const resources = new ComputeResources(state, store, sas, now, { ...AZURE_LIMITS, ...options.limits });
   const faults = new FaultInjector();
-  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint });
+  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults });
   const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
   const dataStats = newDataPlaneStats();
   const data = dataPlaneHandler(state, store, sas, dataStats);

@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import { getDeps } from './lib/runtime';
 import { schedulerTick } from '../core/services/scheduler';
 import { retentionRun } from '../core/services/retention';
+import { reconcile } from '../core/services/reconciler';
 
 app.timer('scheduler', {
   schedule: '%VMBACKUP_SCHEDULER_CRON%',
@@ -16,5 +17,13 @@ app.timer('retention', {
   handler: async (_timer, ctx) => {
     const r = await retentionRun(await getDeps());
     ctx.log(`retention: ${r.softDeleted} soft-deleted, ${r.purged} purged, ${r.sourceSnapshotsDeleted} source snapshot(s) deleted`);
+  },
+});
+
+app.timer('reconciler', {
+  schedule: '%VMBACKUP_RECONCILE_CRON%',
+  handler: async (_timer, ctx) => {
+    const r = await reconcile(await getDeps());
+    ctx.log(`reconciler: ${r.jobsRedriven} job(s) re-driven, ${r.jobsAbandoned} abandoned, ${r.locksFreed} lock(s) freed, ${r.snapshotsDeleted} orphaned snapshot(s) deleted, ${r.snapshotsRevoked} revoked`);
   },
 });

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     VMBACKUP_SCHEDULER_CRON: '0 * * * * *',
     VMBACKUP_DISCOVERY_CRON: '0 0 * * * *',
     VMBACKUP_RETENTION_CRON: '0 30 * * * *',
+    VMBACKUP_RECONCILE_CRON: '0 */5 * * * *',
     VMBACKUP_SEGMENT_SIZE_MIB: '1024',
     VMBACKUP_MAX_DEQUEUE_COUNT: '5',
     FUNCTIONS_MASTER_KEY: keys.master,

@@ -31,6 +31,7 @@ export async function startHostStack(extra: Record<string, string> = {}): Promis
     VMBACKUP_SCHEDULER_CRON: '0 0 0 1 1 *',
     VMBACKUP_DISCOVERY_CRON: '0 0 0 1 1 *',
     VMBACKUP_RETENTION_CRON: '0 0 0 1 1 *',
+    VMBACKUP_RECONCILE_CRON: '0 0 0 1 1 *',
     VMBACKUP_SEGMENT_SIZE_MIB: '256',
     VMBACKUP_SHARD_SIZE_MIB: '1024',
     VMBACKUP_COPY_CONCURRENCY: '8',

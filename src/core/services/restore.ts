@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../config';
 import { ConflictError, NotFoundError, PermanentStepError } from '../errors';
-import type { Job, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
+import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
 import { decodeManifest } from '../engine/manifest';
 import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
 import { vhdFooter } from '../engine/vhd';
@@ -67,12 +68,38 @@ export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void
   const item = (await deps.repos.items.get('item', itemKey))?.doc;
   if (!item) throw itemNotFound(itemKey);
   const point = await getPoint(deps, itemKey, String(job.params.pointId));
+  // One delivery at a time restores: a duplicate running alongside would revoke the other's upload access
+  // when it finishes. The claim is a lease, so a delivery that died holding it only delays the next one.
+  const me = randomUUID();
+  const now = deps.clock().getTime();
+  let claimed = true;
   job = await updateJob(deps, job.jobId, (j) => {
+    claimed = true;
+    if (j.params.runner && j.params.runner !== me && Number(j.params.runnerUntil ?? 0) > now) { claimed = false; return false; }
     j.status = 'InProgress';
     j.startedAt ??= deps.clock();
     j.phase = 'RestoreDisks';
     j.bytesTotal = point.disks.reduce((n, d) => n + d.sizeBytes, 0);
+    j.params = { ...j.params, runner: me, runnerUntil: now + deps.config.lockTtlSeconds * 1000 };
   });
+  if (!claimed) {
+    const delay = Math.min(15, Math.max(5, Math.ceil((Number(job.params.runnerUntil ?? 0) - now) / 1000)));
+    await deps.queues.queue(QUEUES.restore).send({ jobId: job.jobId } satisfies RestoreMessage, { visibilityDelaySeconds: delay });
+    return;
+  }
+  try {
+    await restoreClaimed(deps, job, item, point, itemKey);
+  } catch (err) {
+    await updateJob(deps, job.jobId, (j) => {
+      if (j.params.runner !== me) return false;
+      const { runner: _r, runnerUntil: _u, ...rest } = j.params;
+      j.params = rest;
+    });
+    throw err;
+  }
+}
+
+async function restoreClaimed(deps: Deps, job: Job, item: ProtectedItem, point: RecoveryPoint, itemKey: string): Promise<void> {
   const restored: RestoredDisk[] = [...((job.result.disks as RestoredDisk[] | undefined) ?? [])];
   for (const disk of point.disks) {
     if (restored.some((r) => r.diskKey === disk.diskKey)) continue;
@@ -111,6 +138,10 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
   const name = restoreDiskName(job, vmName, disk);
   const manifestBuf = await deps.store.getObject(disk.manifest);
   if (!manifestBuf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
+  // A redelivery after an earlier attempt revoked its write access finds the disk out of upload state, its
+  // content unknown (the attempt may have died half way): start that disk again from an empty upload disk.
+  const earlier = await deps.compute.getDisk(restoreDiskId(job, subscriptionId, vmName, disk));
+  if (earlier && earlier.state !== 'ReadyToUpload' && earlier.state !== 'ActiveUpload') await deps.compute.deleteDisk(earlier.id);
   const created = await deps.compute.createUploadDisk({ subscriptionId, resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
   const sas = await deps.compute.grantDiskWrite(created.id, deps.config.sasDurationSeconds);
   try {

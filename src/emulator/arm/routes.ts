@@ -5,6 +5,7 @@ import { ArmError, invalid } from './errors';
 import { diskJson, instanceViewJson, snapshotJson, vmJson } from './format';
 import type { ComputeResources } from './resources';
 import type { Operation } from './state';
+import type { FaultInjector } from '../faults';
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute';
 
@@ -13,6 +14,8 @@ export interface ArmRouteOptions {
   lroDelayMs: number;
   pageSize: number;
   origin: () => string;
+  /** Injected LRO failures (only operations that are polled, i.e. lroDelayMs > 0, can fail this way). */
+  faults?: FaultInjector;
 }
 
 function json(ctx: RequestContext): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -34,6 +37,7 @@ export function armRouter(o: ArmRouteOptions): Router {
     const id = randomUUID();
     const op: Operation = { id, doneAt: Date.now() + o.lroDelayMs };
     op.result = run();
+    if (o.lroDelayMs > 0) op.error = o.faults?.takeLro(ctx.req.method ?? 'GET', ctx.url.pathname);
     if (o.lroDelayMs <= 0) {
       // Completed at once, as ARM answers fast operations: a final 200 and no polling.
       const final = ctx.req.method === 'POST' ? op.result : body;

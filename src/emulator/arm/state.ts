@@ -57,6 +57,12 @@ export interface Grant {
   expiresAt: number;
 }
 
+export interface GrantRecord extends Grant {
+  issuedAt: number;
+  seconds: number;
+  revokedAt?: number;
+}
+
 export interface RunCommandRecord {
   vmId: string;
   commandId: string;
@@ -79,6 +85,8 @@ export class EmulatorState {
   disks = new Map<string, DiskRecord>();
   snapshots = new Map<string, SnapshotRecord>();
   grants = new Map<string, Grant>();
+  /** Every SAS ever issued, kept after revocation: what least-privilege and revocation tests audit. */
+  grantLog: GrantRecord[] = [];
   operations = new Map<string, Operation>();
   runCommands: RunCommandRecord[] = [];
 

@@ -24,6 +24,7 @@ export class SasIssuer {
     const id = randomBytes(12).toString('hex');
     const expiresAt = this.clock() + seconds * 1000;
     this.state.grants.set(id, { id, resourceId, access, expiresAt });
+    this.state.grantLog.push({ id, resourceId, access, expiresAt, issuedAt: this.clock(), seconds });
     const sp = access === 'Write' ? 'rw' : 'r';
     const se = new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const q = new URLSearchParams({ sv: '2018-03-28', sr: 'b', si: `md-${id}`, sp, se, sig: this.sign(id, sp, se) });
@@ -31,7 +32,11 @@ export class SasIssuer {
   }
 
   revokeAll(resourceId: string): void {
-    for (const g of this.state.grantsOf(resourceId)) this.state.grants.delete(g.id);
+    for (const g of this.state.grantsOf(resourceId)) {
+      this.state.grants.delete(g.id);
+      const rec = this.state.grantLog.find((r) => r.id === g.id);
+      if (rec) rec.revokedAt = this.clock();
+    }
   }
 
   /** Checks a data-plane request's SAS; returns the grant or why it fails. */

@@ -22,7 +22,8 @@ export function route(handler: Handler): (req: HttpRequest, ctx: InvocationConte
       }
       const status = httpStatusFor(err);
       if (status >= 500 && !(err instanceof VmBackupError)) ctx.error(redact(`unhandled error: ${(err as Error)?.stack ?? String(err)}`));
-      return { status, jsonBody: errorBody(err) };
+      // A dependency that failed transiently: the caller retries, as after any 503.
+      return { status, jsonBody: errorBody(err), ...(status === 503 ? { headers: { 'Retry-After': '5' } } : {}) };
     }
   };
 }

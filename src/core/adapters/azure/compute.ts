@@ -1,3 +1,4 @@
+import { PermanentStepError } from '../../errors';
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
@@ -35,6 +36,21 @@ async function ignore404(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (status(err) !== 404) throw err;
   }
+}
+
+/**
+ * Azure refuses a new incremental snapshot when the disk already has the most it allows (500): retrying cannot
+ * help, the job fails with what to do. The short-window limit (a few per 5 minutes) is left to the retries.
+ */
+function snapshotLimitError(err: unknown, diskId: string): PermanentStepError | undefined {
+  const e = err as { code?: string; message?: string };
+  if (status(err) !== 409 || e.code !== 'OperationNotAllowed' || !/incremental snapshots; the limit|maximum number of incremental snapshots/i.test(e.message ?? '')) return undefined;
+  const disk = diskId.split('/').pop();
+  return new PermanentStepError(
+    'SnapshotLimitReached',
+    `Disk '${disk}' already has the maximum number of incremental snapshots Azure allows, so no new backup snapshot can be taken.`,
+    'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.',
+  );
 }
 
 /** ComputePort on @azure/arm-compute: one client per subscription. */
@@ -179,13 +195,17 @@ export class ArmComputeAdapter implements ComputePort {
 
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
     const sub = parseResourceId(a.diskId).subscriptionId;
-    const s = await this.client(sub).snapshots.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
-      location: a.location,
-      incremental: true,
-      tags: a.tags,
-      creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
-    }, this.lro());
-    return this.toSnapshot(s);
+    try {
+      const s = await this.client(sub).snapshots.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+        location: a.location,
+        incremental: true,
+        tags: a.tags,
+        creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
+      }, this.lro());
+      return this.toSnapshot(s);
+    } catch (err) {
+      throw snapshotLimitError(err, a.diskId) ?? err;
+    }
   }
 
   private toSnapshot(s: { id?: string; name?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {

@@ -1,0 +1,205 @@
+import { EmulatorState } from '../src/emulator/arm/state';
+import { contentDigest, fill, sha256, trim } from '../src/emulator/guest';
+import { httpStatusFor, VmBackupError } from '../src/core/errors';
+import { backupNow, itemKeyFor, requestRegistration } from '../src/core/services/protection';
+import { requestRestore } from '../src/core/services/restore';
+import { getJob, isTerminal } from '../src/core/services/jobs';
+import type { Job } from '../src/core/domain/model';
+import { CLIENT_FAULT_KINDS } from './faults';
+import { SUB, type DrainOptions, type ReliabilityStack } from './stack';
+
+const MIB = 1024 ** 2;
+
+export interface SoakItem { vmId: string; itemKey: string }
+
+export interface Tally {
+  backups: number;
+  restores: number;
+  lostPoints: number;
+  corruptRestores: number;
+  http500: number;
+  leakedSas: number;
+  orphans: number;
+  stuckLocks: number;
+  failedJobs: number;
+  /** A second point made when a client retried backup-now whose answer was lost (the first job had started). */
+  extraPoints: number;
+  clientFaults: number;
+  serverFaults: number;
+  lroFaults: number;
+  problems: string[];
+}
+
+export function newTally(): Tally {
+  return { backups: 0, restores: 0, lostPoints: 0, corruptRestores: 0, http500: 0, leakedSas: 0, orphans: 0, stuckLocks: 0, failedJobs: 0, extraPoints: 0, clientFaults: 0, serverFaults: 0, lroFaults: 0, problems: [] };
+}
+
+export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[]): Promise<SoakItem> {
+  const vmId = s.emulator.createVm({
+    subscriptionId: SUB, resourceGroup: 'rg', name,
+    disks: sizesMiB.map((mib, i) => ({ name: `${name}-d${i}`, sizeBytes: mib * MIB, lun: i === 0 ? -1 : i - 1 })),
+  }).id;
+  await requestRegistration(s.deps, [vmId]);
+  await s.drain();
+  return { vmId, itemKey: itemKeyFor(vmId) };
+}
+
+export function diskIds(s: ReliabilityStack, vmId: string): string[] {
+  const vm = s.emulator.state.vm(vmId)!;
+  return [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)].map(EmulatorState.key);
+}
+
+/** A guest that writes and trims at seeded places between backups. */
+export function mutate(s: ReliabilityStack, vmId: string, rnd: () => number, seed: number): void {
+  for (const d of diskIds(s, vmId)) {
+    const size = s.emulator.store.get(d)!.sizeBytes;
+    const writes = 1 + Math.floor(rnd() * 3);
+    for (let w = 0; w < writes; w++) {
+      const len = 512 * (1 + Math.floor(rnd() * 1024));
+      const off = 512 * Math.floor(rnd() * ((size - len) / 512));
+      fill(s.emulator.store, d, off, len, seed * 31 + w);
+    }
+    if (rnd() < 0.3) trim(s.emulator.store, d, 65536 * Math.floor(rnd() * (size / 65536 - 1)), 65536);
+  }
+}
+
+/** Seeded faults for the next operation: client-side (all planes), server-side on ARM and disk data, LRO failures. */
+export function planFaults(s: ReliabilityStack, rnd: () => number, span: number): void {
+  const n = 1 + Math.floor(rnd() * 3);
+  s.faults.plan(Array.from({ length: n }, () => ({ position: 1 + Math.floor(rnd() * span), kind: CLIENT_FAULT_KINDS[Math.floor(rnd() * CLIENT_FAULT_KINDS.length)]! })));
+  if (rnd() < 0.5) s.emulator.faults.inject({ plane: 'data', status: [500, 503, 0][Math.floor(rnd() * 3)]!, retryAfter: 0, after: Math.floor(rnd() * 12), times: 1 + Math.floor(rnd() * 2) });
+  if (rnd() < 0.4) s.emulator.faults.inject({ plane: 'arm', status: rnd() < 0.5 ? 503 : 500, retryAfter: 0, after: Math.floor(rnd() * 10) });
+  if (rnd() < 0.25) s.emulator.faults.failLro({ after: Math.floor(rnd() * 4) });
+}
+
+export function clearFaults(s: ReliabilityStack, t: Tally): void {
+  const seen = faultCounts(s);
+  t.clientFaults += seen.client;
+  t.serverFaults += seen.server;
+  t.lroFaults += seen.lro;
+  s.faults.clear();
+  s.emulator.faults.clear();
+  counted.set(s, faultCounts(s, true));
+}
+
+const counted = new WeakMap<ReliabilityStack, { client: number; server: number; lro: number }>();
+function faultCounts(s: ReliabilityStack, absolute = false): { client: number; server: number; lro: number } {
+  const now = { client: Object.values(s.faults.injected).reduce((a, b) => a + b, 0), server: s.emulator.faults.injected, lro: s.emulator.faults.lroFailed };
+  if (absolute) return now;
+  const was = counted.get(s) ?? { client: 0, server: 0, lro: 0 };
+  return { client: now.client - was.client, server: now.server - was.server, lro: now.lro - was.lro };
+}
+
+/** A client that retries a request the service could not take (a 503 at the HTTP layer), as callers do. */
+async function asClient<T>(t: Tally, fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      // What the HTTP layer would answer: a 500 is a defect, a 503 is retried by the caller.
+      if (httpStatusFor(err) === 500) {
+        t.http500++;
+        const e = err as { name?: string; code?: string; statusCode?: number; message?: string };
+        t.problems.push(`a request would answer 500: ${e.name} ${e.code} ${e.statusCode} ${String(e.message).slice(0, 160)}`);
+      }
+      if (err instanceof VmBackupError || i >= 8) throw err;
+    }
+  }
+}
+
+/** Runs the queues until the job is terminal; a planning lease left by a failed delivery is waited out. */
+export async function settle(s: ReliabilityStack, jobId: string, opts: DrainOptions = {}): Promise<Job> {
+  for (let i = 0; i < 6; i++) {
+    await s.drain(opts);
+    const j = await getJob(s.observer, jobId);
+    if (isTerminal(j)) return j;
+    s.emulator.clock.advance(61_000);
+  }
+  return getJob(s.observer, jobId);
+}
+
+/** One backup, optionally a restore of it, under faults; then every invariant is checked. */
+export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rnd: () => number, seed: number, t: Tally, opts: { restore: boolean; faults: boolean; drain?: DrainOptions }): Promise<void> {
+  const label = `seed ${seed}`;
+  mutate(s, item.vmId, rnd, seed);
+  s.emulator.clock.advance(60_000);
+  const before = await s.observer.repos.points.all(item.itemKey);
+  if (opts.faults) planFaults(s, rnd, 80);
+  const job = await asClient(t, () => backupNow(s.deps, item.itemKey));
+  const done = await settle(s, job.jobId, opts.drain);
+  t.backups++;
+  // Re-plan for the restore: the faults may not have all fired during the backup.
+  if (opts.faults && opts.restore) { s.faults.clear(); planFaults(s, rnd, 40); }
+  const after = await s.observer.repos.points.all(item.itemKey);
+  if (done.status !== 'Completed' && done.status !== 'CompletedWithWarnings') {
+    t.failedJobs++;
+    t.problems.push(`${label}: backup ${done.status} ${JSON.stringify(done.error)}`);
+  } else if (after.length > before.length + 1 && after.some((p) => p.pointId === done.result.recoveryPointId) && before.every((b) => after.some((p) => p.pointId === b.pointId))) {
+    t.extraPoints += after.length - before.length - 1;
+    t.problems.push(`${label}: ${after.length - before.length} points from one backup-now (a client retry after a lost answer)`);
+  } else if (after.length !== before.length + 1 || !after.some((p) => p.pointId === done.result.recoveryPointId)) {
+    t.lostPoints++;
+    t.problems.push(`${label}: ${before.length} points before, ${after.length} after`);
+  } else {
+    const point = after.find((p) => p.pointId === done.result.recoveryPointId)!;
+    for (const d of point.disks) {
+      if (d.digest !== contentDigest(s.emulator.store, EmulatorState.key(d.sourceSnapshotId))) {
+        t.lostPoints++;
+        t.problems.push(`${label}: point digest of ${d.diskKey} differs from its snapshot`);
+      }
+    }
+    if (opts.restore) {
+      const r = await asClient(t, () => requestRestore(s.deps, { itemKey: item.itemKey, pointId: point.pointId, mode: 'newDisks' }));
+      const rj = await settle(s, r.jobId, opts.drain);
+      t.restores++;
+      if (rj.status !== 'Completed') {
+        t.failedJobs++;
+        t.problems.push(`${label}: restore ${rj.status} ${JSON.stringify(rj.error)}`);
+      } else {
+        for (const x of rj.result.disks as { diskKey: string; diskId: string }[]) {
+          const src = point.disks.find((p) => p.diskKey === x.diskKey)!.sourceSnapshotId;
+          if (sha256(s.emulator.store, EmulatorState.key(x.diskId)) !== sha256(s.emulator.store, EmulatorState.key(src))) {
+            t.corruptRestores++;
+            t.problems.push(`${label}: restored ${x.diskKey} differs (SHA-256)`);
+          }
+          // The restored disk has been checked; drop it so a long soak stays small.
+          const rec = s.emulator.state.disk(x.diskId);
+          if (rec) s.emulator.resources.deleteDisk(rec);
+        }
+      }
+    }
+  }
+  if (opts.faults) clearFaults(s, t);
+  await audit(s, [item], t, label);
+}
+
+/** Nothing left behind: no open SAS, no item lock, no source snapshot that nothing references. */
+export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, label: string): Promise<void> {
+  const open = [...s.emulator.state.grants.values()];
+  if (open.length > 0) {
+    t.leakedSas += open.length;
+    t.problems.push(`${label}: ${open.length} SAS still open`);
+    for (const g of open) s.emulator.state.grants.delete(g.id); // count each leak once
+  }
+  for (const item of items) {
+    const row = (await s.observer.repos.items.get('item', item.itemKey))?.doc;
+    if (row?.lockOwner) {
+      const owner = await getJob(s.observer, row.lockOwner).catch(() => undefined);
+      if (!owner || isTerminal(owner)) {
+        t.stuckLocks++;
+        t.problems.push(`${label}: lock held by ${owner ? owner.status : 'a missing'} job`);
+      }
+    }
+    const referenced = new Set<string>();
+    for (const d of row?.disks ?? []) if (d.baseSnapshotId) referenced.add(EmulatorState.key(d.baseSnapshotId));
+    for (const p of await s.observer.repos.points.all(item.itemKey)) for (const d of p.disks) referenced.add(EmulatorState.key(d.sourceSnapshotId));
+    for (const snap of s.emulator.state.snapshots.values()) {
+      if (snap.tags['vmbackup-item'] !== item.itemKey.slice(0, 256) || referenced.has(EmulatorState.key(snap.id))) continue;
+      const owner = await getJob(s.observer, snap.tags['vmbackup-job'] ?? '').catch(() => undefined);
+      if (owner && !isTerminal(owner)) continue;
+      t.orphans++;
+      t.problems.push(`${label}: orphaned snapshot ${snap.name} of ${owner ? owner.status : 'an unknown'} job`);
+      s.emulator.resources.deleteSnapshot(snap);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { createHttpHeaders, RestError, type PipelinePolicy, type PipelineResponse } from '@azure/core-rest-pipeline';
+
+/** A small seeded generator (mulberry32): the same seed gives the same fault plan on every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type ClientFaultKind = '503' | '500' | 'reset' | 'timeout' | 'lostResponse';
+export const CLIENT_FAULT_KINDS: ClientFaultKind[] = ['503', '500', 'reset', 'timeout', 'lostResponse'];
+
+export interface ClientFaults {
+  policy: PipelinePolicy;
+  /** Fail the requests at these positions (1-based, counted from now) with these kinds. */
+  plan(at: { position: number; kind: ClientFaultKind }[]): void;
+  clear(): void;
+  /** Requests seen since the last plan (or ever, before the first). */
+  readonly seen: number;
+  readonly injected: Record<ClientFaultKind, number>;
+}
+
+/**
+ * Client-side faults for every request the app sends (Azurite blob, queue and table, ARM, the disk data
+ * plane), as a pipeline policy: Azurite has no fault hooks, so the faults are made where the client meets the
+ * wire. A 503 carries Retry-After; a timeout and a reset throw what Node's HTTP stack throws; a lost response
+ * lets the request reach the server and then drops the answer, which is what tests idempotency.
+ */
+export function clientFaults(): ClientFaults {
+  let seen = 0;
+  let planned = new Map<number, ClientFaultKind>();
+  const injected: Record<ClientFaultKind, number> = { '503': 0, '500': 0, reset: 0, timeout: 0, lostResponse: 0 };
+  const synthetic = (req: Parameters<PipelinePolicy['sendRequest']>[0], status: number): PipelineResponse => ({
+    request: req,
+    status,
+    headers: createHttpHeaders(status === 503 ? { 'retry-after': '0', 'x-ms-error-code': 'ServerBusy' } : { 'x-ms-error-code': 'InternalError' }),
+    bodyAsText: '',
+  });
+  return {
+    policy: {
+      name: 'reliabilityClientFaults',
+      async sendRequest(req, next) {
+        const kind = planned.get(++seen);
+        if (!kind) return next(req);
+        planned.delete(seen);
+        injected[kind]++;
+        switch (kind) {
+          // Thrown as the SDKs' deserializers throw them: this policy sits outside their error handling.
+          case '503': throw new RestError('The server is busy (injected)', { code: 'ServerBusy', statusCode: 503, request: req, response: synthetic(req, 503) });
+          case '500': throw new RestError('Internal error (injected)', { code: 'InternalError', statusCode: 500, request: req, response: synthetic(req, 500) });
+          case 'reset': throw new RestError('read ECONNRESET (injected)', { code: 'ECONNRESET', request: req });
+          case 'timeout':
+            await new Promise((r) => setTimeout(r, 20));
+            throw new RestError('The request timed out (injected)', { code: 'ETIMEDOUT', request: req });
+          case 'lostResponse': {
+            await next(req);
+            throw new RestError('socket hang up after the request was sent (injected)', { code: 'ECONNRESET', request: req });
+          }
+        }
+      },
+    },
+    plan(at) {
+      seen = 0;
+      planned = new Map(at.map((x) => [x.position, x.kind]));
+    },
+    clear() { planned = new Map(); },
+    get seen() { return seen; },
+    get injected() { return injected; },
+  };
+}

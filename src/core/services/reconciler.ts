@@ -1,0 +1,139 @@
+import { QUEUES } from '../config';
+import { PermanentStepError } from '../errors';
+import type { Job, JobStatus } from '../domain/model';
+import type { Deps } from './deps';
+import { getJob, isTerminal, toJobError, updateJob } from './jobs';
+import { failJob } from './steps';
+import { enqueuePendingSegments } from './backup-snapshot';
+import { newestFirstKey } from './repos';
+
+export interface ReconcileResult {
+  jobsRedriven: number;
+  jobsAbandoned: number;
+  locksFreed: number;
+  snapshotsDeleted: number;
+  snapshotsRevoked: number;
+}
+
+/** After this many re-drives without progress a job is failed instead: something keeps killing it. */
+const MAX_REDRIVES = 5;
+const ACTIVE: JobStatus[] = ['Queued', 'InProgress', 'Cancelling'];
+const DAY = 86_400_000;
+const QUEUED_TYPES = new Set(['Backup', 'Restore', 'Register', 'ConfigureProtection']);
+
+/**
+ * Finds what dead jobs left behind and puts it right: a process killed mid-step, a message lost or poisoned
+ * before its job could be failed, a best-effort cleanup that itself failed. A job is dead when it is not
+ * finished, older than the lock lease, and nothing holds its item's lock; it is re-driven (every step is
+ * idempotent, so a duplicate message is harmless), and failed after MAX_REDRIVES. Locks of finished or
+ * missing jobs are freed; source snapshots nothing references (not a diff base, not a recovery point) and
+ * whose job is over are revoked and deleted; the snapshots of recently failed or cancelled jobs are revoked.
+ */
+export async function reconcile(deps: Deps, now = deps.clock()): Promise<ReconcileResult> {
+  const r: ReconcileResult = { jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0, snapshotsRevoked: 0 };
+  const leaseMs = deps.config.lockTtlSeconds * 1000;
+  const items = await deps.repos.items.all('item');
+  const byKey = new Map(items.map((i) => [i.itemKey, i]));
+  const liveLock = (itemKey: string | undefined): string | undefined => {
+    const i = itemKey ? byKey.get(itemKey) : undefined;
+    return i?.lockOwner && i.lockExpiresAt && i.lockExpiresAt > now ? i.lockOwner : undefined;
+  };
+
+  for (const status of ACTIVE) {
+    for (const job of await deps.repos.jobs.all('job', { where: { status } })) {
+      const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
+      if (age < leaseMs) continue;
+      // Jobs run inline (discovery, retention, verify) hold no lock to show they live: give them a day.
+      if (!QUEUED_TYPES.has(job.type) && age < DAY) continue;
+      const holder = liveLock(job.itemKey);
+      // Alive (it holds the lock), or waiting its turn behind another job that is.
+      if (holder) continue;
+      const redrives = Number(job.params.redrives ?? 0);
+      if (redrives >= MAX_REDRIVES) {
+        await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'));
+        r.jobsAbandoned++;
+        continue;
+      }
+      const fresh = await updateJob(deps, job.jobId, (j) => {
+        if (isTerminal(j)) return false;
+        j.params = { ...j.params, redrives: redrives + 1 };
+      });
+      if (isTerminal(fresh)) continue;
+      await redrive(deps, fresh);
+      deps.log.warn('reconciler re-drove a stalled job', { jobId: job.jobId, phase: job.phase, redrives: redrives + 1 });
+      r.jobsRedriven++;
+    }
+  }
+
+  for (const item of items) {
+    if (!item.lockOwner) continue;
+    const owner = await getJob(deps, item.lockOwner).catch(() => undefined);
+    // A running owner keeps its lock (a stalled one was re-driven above); a finished or missing one never frees it.
+    if (owner && !isTerminal(owner)) continue;
+    await deps.repos.items.update('item', item.itemKey, (i) => {
+      if (i.lockOwner !== item.lockOwner) return false;
+      i.lockOwner = undefined;
+      i.lockExpiresAt = undefined;
+    });
+    r.locksFreed++;
+  }
+
+  // Jobs that ended badly in the last day: their cleanup was best effort, so do it again (all idempotent).
+  const since = newestFirstKey(new Date(now.getTime() - DAY));
+  for (const status of ['Failed', 'Cancelled'] as const) {
+    for (const job of await deps.repos.jobs.all('job', { where: { status }, rowKeyTo: since })) {
+      if (job.type !== 'Backup') continue;
+      for (const d of job.plan ?? []) {
+        await deps.compute.revokeSnapshot(d.snapshotId);
+        r.snapshotsRevoked++;
+      }
+      await deps.store.deletePrefix(`work/${job.jobId}/`);
+    }
+  }
+
+  r.snapshotsDeleted += await deleteOrphanedSnapshots(deps, items);
+  return r;
+}
+
+async function redrive(deps: Deps, job: Job): Promise<void> {
+  const msg = { jobId: job.jobId };
+  switch (job.type) {
+    case 'Backup':
+      if (!job.plan) return deps.queues.queue(QUEUES.snapshot).send(msg);
+      if (job.cancelRequested) return deps.queues.queue(QUEUES.finalize).send(msg);
+      return enqueuePendingSegments(deps, job);
+    case 'Restore': return deps.queues.queue(QUEUES.restore).send(msg);
+    case 'Register': return deps.queues.queue(QUEUES.register).send(msg);
+    case 'ConfigureProtection': return deps.queues.queue(QUEUES.protect).send(msg);
+    default:
+      // Jobs run inline by a timer or an HTTP call have no message to send again; the next run redoes them.
+      await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} stopped before it finished.`, 'Run the operation again.'));
+  }
+}
+
+async function deleteOrphanedSnapshots(deps: Deps, items: Awaited<ReturnType<Deps['repos']['items']['all']>>): Promise<number> {
+  let deleted = 0;
+  const groups = new Map<string, { sub: string; rg: string }>();
+  for (const i of items) groups.set(`${i.subscriptionId}/${i.resourceGroup}`.toLowerCase(), { sub: i.subscriptionId, rg: i.resourceGroup });
+  const referenced = new Set<string>();
+  for (const i of items) {
+    for (const d of i.disks) if (d.baseSnapshotId) referenced.add(d.baseSnapshotId.toLowerCase());
+    for (const p of await deps.repos.points.all(i.itemKey)) for (const d of p.disks) referenced.add(d.sourceSnapshotId.toLowerCase());
+  }
+  for (const g of groups.values()) {
+    for await (const s of deps.compute.listSnapshots(g.sub, g.rg)) {
+      const jobId = s.tags['vmbackup-job'];
+      if (!jobId || referenced.has(s.id.toLowerCase())) continue;
+      const owner = await getJob(deps, jobId).catch(() => undefined);
+      if (owner && !isTerminal(owner)) continue; // still being made, or about to become a diff base
+      try {
+        await deps.compute.revokeSnapshot(s.id);
+        await deps.compute.deleteSnapshot(s.id);
+        deleted++;
+      } catch (err) {
+        deps.log.warn('reconciler could not delete an orphaned snapshot; next run retries', { snapshot: s.name, error: toJobError(err).code });
+      }
+    }
+  }
+  return deleted;
+}
