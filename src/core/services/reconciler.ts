@@ -19,7 +19,11 @@ export interface ReconcileResult {
 const MAX_REDRIVES = 5;
 const ACTIVE: JobStatus[] = ['Queued', 'InProgress', 'Cancelling'];
 const DAY = 86_400_000;
-const QUEUED_TYPES = new Set(['Backup', 'Restore', 'Register', 'ConfigureProtection']);
+const QUEUED_TYPES = new Set(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import']);
+
+/** Seeding jobs the command line runs against a local folder have no message the app could act on. */
+const runByCommandLine = (job: Job): boolean =>
+  (job.type === 'Export' || job.type === 'Import') && (job.params.location as { kind?: string } | undefined)?.kind === 'folder';
 
 /**
  * Finds what dead jobs left behind and puts it right: a process killed mid-step, a message lost or poisoned
@@ -44,7 +48,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
       const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
       if (age < leaseMs) continue;
       // Jobs run inline (discovery, retention, verify) hold no lock to show they live: give them a day.
-      if (!QUEUED_TYPES.has(job.type) && age < DAY) continue;
+      if ((!QUEUED_TYPES.has(job.type) || runByCommandLine(job)) && age < DAY) continue;
       const holder = liveLock(job.itemKey);
       // Alive (it holds the lock), or waiting its turn behind another job that is.
       if (holder) continue;
@@ -82,7 +86,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   const since = newestFirstKey(new Date(now.getTime() - DAY));
   for (const status of ['Failed', 'Cancelled'] as const) {
     for (const job of await deps.repos.jobs.all('job', { where: { status }, rowKeyTo: since })) {
-      if (job.type !== 'Backup') continue;
+      if (job.type !== 'Backup' && job.type !== 'Export') continue;
       for (const d of job.plan ?? []) {
         await deps.compute.revokeSnapshot(d.snapshotId);
         r.snapshotsRevoked++;
@@ -105,6 +109,10 @@ async function redrive(deps: Deps, job: Job): Promise<void> {
     case 'Restore': return deps.queues.queue(QUEUES.restore).send(msg);
     case 'Register': return deps.queues.queue(QUEUES.register).send(msg);
     case 'ConfigureProtection': return deps.queues.queue(QUEUES.protect).send(msg);
+    case 'Export':
+    case 'Import':
+      if (!runByCommandLine(job)) return deps.queues.queue(job.type === 'Export' ? QUEUES.export : QUEUES.import).send(msg);
+      return void (await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `${job.type} job ${job.jobId}, run by the command line, stopped a day ago without finishing.`, job.type === 'Export' ? 'Start a new export into an empty folder (a package folder belongs to the export that began it).' : 'Run the import again from the command line.')));
     default:
       // Jobs run inline by a timer or an HTTP call have no message to send again; the next run redoes them.
       await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} stopped before it finished.`, 'Run the operation again.'));
