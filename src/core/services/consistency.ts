@@ -22,8 +22,13 @@ export const DEFAULT_SCRIPTS = {
   },
 };
 
-export function snapshotNameFor(job: Job, diskKey: string): string {
-  return `vmb-${job.jobId.slice(-12)}-${diskKey}`;
+/**
+ * The whole job id, not a piece of it: scheduled job ids end in a hash of the item, so any suffix would give
+ * every scheduled backup of an item the same name, and creating it again returns the previous snapshot (the
+ * diff base) instead of a new one. Deterministic per job, so a rerun of the step reuses its own snapshot.
+ */
+export function snapshotNameFor(job: Pick<Job, 'jobId'>, diskKey: string): string {
+  return `vmb-${job.jobId}-${diskKey}`;
 }
 
 /**
