@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startLocalStack } from './stack';
 import { startHost } from './host/host';
+import { localAppSettings } from './settings';
 import { fill, randomWorkload } from '../emulator/guest';
 import { EmulatorState } from '../emulator/arm/state';
 
@@ -25,18 +26,12 @@ async function main(): Promise<void> {
 
   const keys = { master: randomBytes(18).toString('base64url'), fn: randomBytes(18).toString('base64url') };
   const settings: Record<string, string> = {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: azurite.connectionString,
-    VMBACKUP_STORAGE: azurite.connectionString,
-    VMBACKUP_SUBSCRIPTION_IDS: SUB,
-    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
-    VMBACKUP_ARM_CA_FILE: stack.caFile,
+    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: stack.caFile, subscriptionIds: SUB }),
     VMBACKUP_SCHEDULER_CRON: '0 * * * * *',
     VMBACKUP_DISCOVERY_CRON: '0 0 * * * *',
     VMBACKUP_RETENTION_CRON: '0 30 * * * *',
     VMBACKUP_RECONCILE_CRON: '0 */5 * * * *',
     VMBACKUP_SEGMENT_SIZE_MIB: '1024',
-    VMBACKUP_MAX_DEQUEUE_COUNT: '5',
     FUNCTIONS_MASTER_KEY: keys.master,
     FUNCTIONS_FUNCTION_KEY: keys.fn,
     VMBACKUP_ADMIN_KEY: keys.master,

@@ -8,6 +8,8 @@ import { loadConfig } from '../../src/core/config';
 import { createAzureDeps } from '../../src/core/adapters/azure/composition';
 import type { Deps } from '../../src/core/services/deps';
 import { SUB } from '../support/emulator';
+import { DORMANT_TIMERS, localAppSettings } from '../../src/local/settings';
+import { TEST_KEYS } from '../support/host-stack';
 
 export interface ChildHost {
   url: string;
@@ -40,25 +42,15 @@ export async function startOutsideStack(extra: Record<string, string> = {}): Pro
   const dir = mkdtempSync(path.join(tmpdir(), 'vmb-child-'));
   writeFileSync(path.join(dir, 'ca.pem'), emulator.caCert);
   const settings: Record<string, string> = {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: azurite.connectionString,
-    VMBACKUP_STORAGE: azurite.connectionString,
-    VMBACKUP_SUBSCRIPTION_IDS: SUB,
-    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
-    VMBACKUP_ARM_CA_FILE: path.join(dir, 'ca.pem'),
-    VMBACKUP_SCHEDULER_CRON: '0 0 0 1 1 *',
-    VMBACKUP_DISCOVERY_CRON: '0 0 0 1 1 *',
-    VMBACKUP_RETENTION_CRON: '0 0 0 1 1 *',
-    VMBACKUP_RECONCILE_CRON: '0 0 0 1 1 *',
+    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: path.join(dir, 'ca.pem'), subscriptionIds: SUB }),
+    ...DORMANT_TIMERS,
     VMBACKUP_SEGMENT_SIZE_MIB: '4',
     VMBACKUP_SHARD_SIZE_MIB: '16',
     VMBACKUP_DIFF_WINDOW_MIB: '4',
     VMBACKUP_COPY_CONCURRENCY: '2',
     VMBACKUP_LOCK_TTL_SECONDS: '60',
     VMBACKUP_SAS_DURATION_SECONDS: '300',
-    VMBACKUP_MAX_DEQUEUE_COUNT: '5',
-    FUNCTIONS_MASTER_KEY: 'master-key-for-tests-only',
-    FUNCTIONS_FUNCTION_KEY: 'function-key-for-tests-only',
+    ...TEST_KEYS,
     ...extra,
   };
   const settingsFile = path.join(dir, 'local.settings.json');

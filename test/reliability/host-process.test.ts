@@ -44,7 +44,9 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
       if (isTerminal(j)) return j;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`job ${jobId} did not end`);
+    const j = await getJob(s.deps, jobId);
+    const logs = hosts.flatMap((h, i) => h.output.slice(-15).map((l) => `host ${i}: ${l}`)).join('\n');
+    throw new Error(`job ${jobId} did not end: ${j.status} ${j.phase} segments ${j.segmentsDone}/${j.segmentsTotal} error ${JSON.stringify(j.error)}\n${logs}`);
   };
   /** Polls the job row and SIGKILLs the host as soon as some, not all, segments are copied. */
   const killMidCopy = async (h: ChildHost, jobId: string): Promise<Job> => {

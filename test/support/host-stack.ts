@@ -5,6 +5,10 @@ import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { startHost, type RunningHost } from '../../src/local/host/host';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
+import { DORMANT_TIMERS, localAppSettings } from '../../src/local/settings';
+
+/** The keys of the tests' hosts: fixed, and valid only against a local host. */
+export const TEST_KEYS = { FUNCTIONS_MASTER_KEY: 'master-key-for-tests-only', FUNCTIONS_FUNCTION_KEY: 'function-key-for-tests-only' };
 
 export interface HostStack {
   azurite: AzuriteInstance;
@@ -21,23 +25,12 @@ export async function startHostStack(extra: Record<string, string> = {}): Promis
   const dir = mkdtempSync(path.join(tmpdir(), 'vmb-host-'));
   writeFileSync(path.join(dir, 'ca.pem'), emulator.caCert);
   const settings: Record<string, string> = {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: azurite.connectionString,
-    VMBACKUP_STORAGE: azurite.connectionString,
-    VMBACKUP_SUBSCRIPTION_IDS: SUB,
-    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
-    VMBACKUP_ARM_CA_FILE: path.join(dir, 'ca.pem'),
-    // Timers are fired by the test through the host; the schedules only need to be valid and far away.
-    VMBACKUP_SCHEDULER_CRON: '0 0 0 1 1 *',
-    VMBACKUP_DISCOVERY_CRON: '0 0 0 1 1 *',
-    VMBACKUP_RETENTION_CRON: '0 0 0 1 1 *',
-    VMBACKUP_RECONCILE_CRON: '0 0 0 1 1 *',
+    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: path.join(dir, 'ca.pem'), subscriptionIds: SUB }),
+    ...DORMANT_TIMERS,
     VMBACKUP_SEGMENT_SIZE_MIB: '256',
     VMBACKUP_SHARD_SIZE_MIB: '1024',
     VMBACKUP_COPY_CONCURRENCY: '8',
-    VMBACKUP_MAX_DEQUEUE_COUNT: '5',
-    FUNCTIONS_MASTER_KEY: 'master-key-for-tests-only',
-    FUNCTIONS_FUNCTION_KEY: 'function-key-for-tests-only',
+    ...TEST_KEYS,
     ...extra,
   };
   const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: () => {} });

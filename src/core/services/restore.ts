@@ -7,8 +7,9 @@ import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
 import { vhdFooter } from '../engine/vhd';
 import { CancelledError } from '../engine/stats';
 import type { Deps } from './deps';
-import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { acquireItemLock, busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
+import { startItemStep } from './item-step';
+import { createJob, finishJob, getJob, updateJob } from './jobs';
+import { busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
 
@@ -56,17 +57,10 @@ interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWrit
 
 /** Restores every disk of the point into new managed disks, then (replaceDisks) swaps them into the VM. */
 export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void> {
-  let job = await getJob(deps, msg.jobId);
-  if (isTerminal(job) || !job.itemKey) return;
-  const itemKey = job.itemKey;
-  if (job.cancelRequested) {
-    await releaseItemLock(deps, itemKey, job.jobId);
-    await finishJob(deps, job.jobId, 'Cancelled');
-    return;
-  }
-  await acquireItemLock(deps, itemKey, job.jobId);
-  const item = (await deps.repos.items.get('item', itemKey))?.doc;
-  if (!item) throw itemNotFound(itemKey);
+  const started = await startItemStep(deps, msg.jobId);
+  if (!started) return;
+  let { job } = started;
+  const { itemKey, item } = started;
   const point = await getPoint(deps, itemKey, String(job.params.pointId));
   // One delivery at a time restores: a duplicate running alongside would revoke the other's upload access
   // when it finishes. The claim is a lease, so a delivery that died holding it only delays the next one.

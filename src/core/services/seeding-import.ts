@@ -7,8 +7,9 @@ import { shardLayout } from '../engine/shards';
 import { CancelledError } from '../engine/stats';
 import { EntityExistsError } from '../ports/tables';
 import type { Deps } from './deps';
-import { finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from './lock';
+import { startItemStep } from './item-step';
+import { finishJob, getJob, updateJob } from './jobs';
+import { extendItemLock, releaseItemLock } from './lock';
 import { shardBlobName } from './backup-snapshot';
 import { manifestBlob } from './backup-finalize';
 import { expiryForNewPoint } from './expiry';
@@ -21,17 +22,10 @@ import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packag
  * Only after every disk is in do the manifest blobs, shard snapshots, recovery point and item change.
  */
 export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
-  const job = await getJob(deps, msg.jobId);
-  if (isTerminal(job) || !job.itemKey) return;
-  const itemKey = job.itemKey;
-  if (job.cancelRequested) {
-    await releaseItemLock(deps, itemKey, job.jobId);
-    await finishJob(deps, job.jobId, 'Cancelled');
-    return;
-  }
-  await acquireItemLock(deps, itemKey, job.jobId);
-  const item = (await deps.repos.items.get('item', itemKey))?.doc;
-  if (!item) throw itemNotFound(itemKey);
+  const started = await startItemStep(deps, msg.jobId);
+  if (!started) return;
+  const { job } = started;
+  const { itemKey, item } = started;
   const pointId = job.jobId;
   const done = !!(await deps.repos.points.get(itemKey, pointId));
   if (!done && (await hasPoints(deps, itemKey))) {
