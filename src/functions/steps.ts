@@ -8,6 +8,8 @@ import { copyStep } from '../core/services/backup-copy';
 import { finalizeStep } from '../core/services/backup-finalize';
 import { restoreStep } from '../core/services/restore';
 import { protectStep, registerStep } from '../core/services/protection';
+import { exportStep } from '../core/services/seeding-export';
+import { importStep } from '../core/services/seeding-import';
 import { getDeps, maxDequeueCount } from './lib/runtime';
 
 const JobMessage = z.object({ jobId: z.string().min(1).max(100) });
@@ -37,3 +39,5 @@ step('backupFinalize', QUEUES.finalize, JobMessage, finalizeStep);
 step('restoreDisks', QUEUES.restore, JobMessage, restoreStep);
 step('registerVm', QUEUES.register, JobMessage, registerStep);
 step('configureProtection', QUEUES.protect, JobMessage, protectStep);
+step('exportPackage', QUEUES.export, JobMessage, (deps, msg) => exportStep(deps, msg));
+step('importPackage', QUEUES.import, JobMessage, (deps, msg) => importStep(deps, msg));
