@@ -148,6 +148,15 @@ export function diskKeyFor(lun: number): string {
 
 export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void> {
   const done = new Set((await deps.repos.segments.all(job.jobId)).filter((s) => s.state === 'Done').map((s) => s.segmentKey));
+  // A process that died between a segment's Done row and the job's count left the counter short; that
+  // segment gets no message below, so without this the last segment would never see the total and the job
+  // would wait for a finalize that no one sends.
+  if (done.size > job.segmentsDone) {
+    await updateJob(deps, job.jobId, (j) => {
+      if (j.segmentsDone >= done.size) return false;
+      j.segmentsDone = done.size;
+    });
+  }
   const q = deps.queues.queue(QUEUES.copy);
   const sends: Promise<void>[] = [];
   for (const d of job.plan ?? []) {
