@@ -125,7 +125,9 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
   s.emulator.clock.advance(60_000);
   const before = await s.observer.repos.points.all(item.itemKey);
   if (opts.faults) planFaults(s, rnd, 80);
-  const job = await asClient(t, () => backupNow(s.deps, item.itemKey));
+  // A client that retries sends the same Idempotency-Key, so a lost answer costs no second backup.
+  const backupKey = `soak-${seed}-${item.itemKey}-backup`;
+  const job = await asClient(t, () => backupNow(s.deps, item.itemKey, undefined, backupKey));
   const done = await settle(s, job.jobId, opts.drain);
   t.backups++;
   // Re-plan for the restore: the faults may not have all fired during the backup.
@@ -136,7 +138,7 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
     t.problems.push(`${label}: backup ${done.status} ${JSON.stringify(done.error)}`);
   } else if (after.length > before.length + 1 && after.some((p) => p.pointId === done.result.recoveryPointId) && before.every((b) => after.some((p) => p.pointId === b.pointId))) {
     t.extraPoints += after.length - before.length - 1;
-    t.problems.push(`${label}: ${after.length - before.length} points from one backup-now (a client retry after a lost answer)`);
+    t.problems.push(`${label}: ${after.length - before.length} points from one backup-now (the client's retry made a second backup)`);
   } else if (after.length !== before.length + 1 || !after.some((p) => p.pointId === done.result.recoveryPointId)) {
     t.lostPoints++;
     t.problems.push(`${label}: ${before.length} points before, ${after.length} after`);
@@ -149,7 +151,7 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
       }
     }
     if (opts.restore) {
-      const r = await asClient(t, () => requestRestore(s.deps, { itemKey: item.itemKey, pointId: point.pointId, mode: 'newDisks' }));
+      const r = await asClient(t, () => requestRestore(s.deps, { itemKey: item.itemKey, pointId: point.pointId, mode: 'newDisks', idempotencyKey: `soak-${seed}-${item.itemKey}-restore` }));
       const rj = await settle(s, r.jobId, opts.drain);
       t.restores++;
       if (rj.status !== 'Completed') {

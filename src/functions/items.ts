@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
 
-import { accepted, body, query, route, validate } from './lib/http';
+import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
 import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/services/protection';
 import { getItem, itemView } from '../core/services/queries';
@@ -47,7 +47,7 @@ app.http('backupNow', {
   handler: route(async (req, _ctx, deps) => {
     const itemKey = validate(ItemKey, req.params.itemKey);
     const b = await body(req, BackupNowBody);
-    const job = await backupNow(deps, itemKey, b.retainUntil ? new Date(b.retainUntil) : undefined);
+    const job = await backupNow(deps, itemKey, b.retainUntil ? new Date(b.retainUntil) : undefined, idempotencyKey(req));
     return accepted(req, job.jobId);
   }),
 });

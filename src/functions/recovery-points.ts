@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { accepted, body, query, route, validate } from './lib/http';
+import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
 import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
 import { listPoints, pointView } from '../core/services/queries';
 import { getPoint, requestRestore } from '../core/services/restore';
@@ -34,7 +34,7 @@ app.http('restore', {
     const b = await body(req, RestoreBody);
     await getPoint(deps, itemKey, pointId);
     if (b.mode === 'replaceDisks') requireConfirmation(deps, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken, isAdminRequest(req));
-    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup });
+    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, idempotencyKey: idempotencyKey(req) });
     return accepted(req, job.jobId);
   }),
 });

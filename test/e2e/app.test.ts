@@ -67,8 +67,16 @@ describe('the Function App end to end through the local Functions host', () => {
 
     // The guest keeps writing; backup now copies only what changed.
     fill(store, dataDisk, 700 * MIB, 5 * MIB, 3);
-    const now = await s.call('POST', `items/${encodeURIComponent(api1.itemKey)}/backup`, {});
+    const backupRoute = `items/${encodeURIComponent(api1.itemKey)}/backup`;
+    const badKey = await s.call('POST', backupRoute, {}, undefined, { 'Idempotency-Key': 'has spaces' });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error.code).toBe('InvalidRequest');
+    const now = await s.call('POST', backupRoute, {}, undefined, { 'Idempotency-Key': 'e2e-backup-1' });
     expect(now.status).toBe(202);
+    // The client lost the answer and sends the same request again: the same job, not a second backup.
+    const retried = await s.call('POST', backupRoute, {}, undefined, { 'Idempotency-Key': 'e2e-backup-1' });
+    expect(retried.status).toBe(202);
+    expect(retried.body.jobId).toBe(now.body.jobId);
     const incr = await waitForJob(s, now.body.jobId);
     expect(incr.status).toBe('Completed');
 

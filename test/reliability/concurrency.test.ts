@@ -10,6 +10,7 @@ import { requestRestore } from '../../src/core/services/restore';
 import { createPolicy } from '../../src/core/services/policies';
 import { schedulerTick } from '../../src/core/services/scheduler';
 import { getJob, isTerminal } from '../../src/core/services/jobs';
+import { reconcile } from '../../src/core/services/reconciler';
 import type { Job } from '../../src/core/domain/model';
 
 const DAY = 86_400_000;
@@ -29,7 +30,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
   it('delivers every message twice, concurrently, under faults: one point per backup, exact restores', { timeout: 300_000 }, async () => {
     const t = newTally();
     await backupRestoreCycle(s, item, seededRandom(22), 22, t, { restore: true, faults: true, drain: { duplicate: true } });
-    expect(t.problems.filter((p) => !/client retry after a lost answer/.test(p))).toEqual([]);
+    expect(t.problems).toEqual([]);
     expect(t.restores).toBe(1);
   });
 
@@ -114,6 +115,55 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     expect((await getJob(s.observer, first.jobId)).result.recoveryPointId).toBe(first.jobId);
     const t = newTally();
     await audit(s, [item], t, 'busy');
+    expect(t.problems).toEqual([]);
+  });
+
+  it('gives a retried backup-now or restore with the same Idempotency-Key the first call\'s job, even racing or while it runs', { timeout: 180_000 }, async () => {
+    s.emulator.clock.advance(DAY);
+    mutate(s, item.vmId, seededRandom(25), 25);
+    const before = await s.observer.repos.points.all(item.itemKey);
+    // Five clients racing with one key (a client and its retries), and a plain call without a key.
+    const raced = await Promise.all(Array.from({ length: 5 }, () => backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')));
+    expect(new Set(raced.map((j) => j.jobId)).size).toBe(1);
+    const jobId = raced[0]!.jobId;
+    let replayWhileRunning: string | undefined;
+    let probeError: unknown;
+    await s.drain({
+      beforeStep: async (queue) => {
+        if (replayWhileRunning || !queue.endsWith('copy')) return;
+        try {
+          // The item is locked by that very backup: a replay is answered with it, not with 409.
+          replayWhileRunning = (await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')).jobId;
+          await expect(backupNow(s.deps, item.itemKey, undefined, 'client-other')).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
+        } catch (err) { probeError = err; }
+      },
+    });
+    if (probeError) throw probeError;
+    expect(replayWhileRunning).toBe(jobId);
+    const done = await settle(s, jobId);
+    expect(done.status).toMatch(/^Completed/);
+    const after = await s.observer.repos.points.all(item.itemKey);
+    expect(after.length).toBe(before.length + 1);
+    const backups = await s.observer.repos.jobs.all('job', { where: { itemKey: item.itemKey, type: 'Backup' } });
+    expect(backups.filter((j) => j.createdAt.getTime() >= done.createdAt.getTime())).toHaveLength(1);
+    // After it finished, the same key still answers with the same (now finished) job and starts nothing.
+    expect((await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')).jobId).toBe(jobId);
+    // The key is bound to that request: another request with it is refused and changes nothing.
+    await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-backup' })).rejects.toMatchObject({ code: 'IdempotencyKeyReused' });
+    await expect(backupNow(s.deps, item.itemKey, new Date(s.emulator.clock.now() + DAY), 'client-7f3a-backup')).rejects.toMatchObject({ code: 'IdempotencyKeyReused' });
+    // Restore: two calls, one job.
+    const r1 = await requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-restore' });
+    const r2 = await requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-restore' });
+    expect(r2.jobId).toBe(r1.jobId);
+    expect((await settle(s, r1.jobId)).status).toBe('Completed');
+    // A day later the key has expired: the reconciler purges it and the same key starts a new backup.
+    s.emulator.clock.advance(DAY + 60_000);
+    expect((await reconcile(s.deps)).requestsPurged).toBeGreaterThanOrEqual(2);
+    const again = await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup');
+    expect(again.jobId).not.toBe(jobId);
+    expect((await settle(s, again.jobId)).status).toMatch(/^Completed/);
+    const t = newTally();
+    await audit(s, [item], t, 'idempotency');
     expect(t.problems).toEqual([]);
   });
 });

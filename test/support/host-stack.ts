@@ -14,7 +14,7 @@ export interface HostStack {
   azurite: AzuriteInstance;
   emulator: ComputeEmulator;
   host: RunningHost;
-  call(method: string, route: string, body?: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call(method: string, route: string, body?: unknown, key?: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
 }
 
@@ -36,10 +36,10 @@ export async function startHostStack(extra: Record<string, string> = {}): Promis
   const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: () => {} });
   return {
     azurite, emulator, host,
-    async call(method, route, body, key = settings.FUNCTIONS_FUNCTION_KEY) {
+    async call(method, route, body, key = settings.FUNCTIONS_FUNCTION_KEY, headers = {}) {
       const res = await fetch(`${host.url}/api/${route}`, {
         method,
-        headers: { 'content-type': 'application/json', ...(key ? { 'x-functions-key': key } : {}) },
+        headers: { 'content-type': 'application/json', ...(key ? { 'x-functions-key': key } : {}), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

@@ -4,6 +4,7 @@ import type { Job, ProtectedItem } from '../domain/model';
 import type { VmInfo } from '../ports/compute';
 import { parseResourceId } from '../ports/compute';
 import type { Deps } from './deps';
+import { createJobOnce } from './idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
 import { busy, isItemBusy, itemNotFound } from './lock';
 import { diskKeyFor, type SnapshotMessage } from './backup-snapshot';
@@ -125,21 +126,21 @@ export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
   await finishJob(deps, job.jobId, 'Completed');
 }
 
-export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date): Promise<Job> {
+export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date, idempotencyKey?: string): Promise<Job> {
   const item = (await deps.repos.items.get('item', itemKey))?.doc;
   if (!item) throw itemNotFound(itemKey);
   if (item.state === 'ProtectionStoppedDataDeleted') {
     throw new ConflictError('ProtectionStopped', `Protection of '${item.vmName}' was stopped and its data deleted.`, 'Register and protect the VM again.');
   }
   if (retainUntil && retainUntil <= deps.clock()) throw new ValidationError('retainUntil must be in the future.', 'Send a date after now, e.g. 30 days from today.');
-  if (await isItemBusy(deps, itemKey)) throw busy(itemKey);
-  const { job } = await createJob(deps, {
-    type: 'Backup',
-    itemKey,
-    trigger: 'OnDemand',
-    params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + 30 * 86_400_000)).toISOString() },
-  });
-  await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage);
+  const { job } = await createJobOnce(
+    deps,
+    idempotencyKey,
+    JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
+    { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + 30 * 86_400_000)).toISOString() } },
+    async () => { if (await isItemBusy(deps, itemKey)) throw busy(itemKey); },
+    (j) => deps.queues.queue(QUEUES.snapshot).send({ jobId: j.jobId } satisfies SnapshotMessage),
+  );
   return job;
 }
 

@@ -6,6 +6,7 @@ import { getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { failJob } from './steps';
 import { enqueuePendingSegments } from './backup-snapshot';
 import { newestFirstKey } from './repos';
+import { purgeExpiredRequests } from './idempotency';
 
 export interface ReconcileResult {
   jobsRedriven: number;
@@ -13,6 +14,7 @@ export interface ReconcileResult {
   locksFreed: number;
   snapshotsDeleted: number;
   snapshotsRevoked: number;
+  requestsPurged: number;
 }
 
 /** After this many re-drives without progress a job is failed instead: something keeps killing it. */
@@ -34,7 +36,7 @@ const runByCommandLine = (job: Job): boolean =>
  * whose job is over are revoked and deleted; the snapshots of recently failed or cancelled jobs are revoked.
  */
 export async function reconcile(deps: Deps, now = deps.clock()): Promise<ReconcileResult> {
-  const r: ReconcileResult = { jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0, snapshotsRevoked: 0 };
+  const r: ReconcileResult = { jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0, snapshotsRevoked: 0, requestsPurged: 0 };
   const leaseMs = deps.config.lockTtlSeconds * 1000;
   const items = await deps.repos.items.all('item');
   const byKey = new Map(items.map((i) => [i.itemKey, i]));
@@ -96,6 +98,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   }
 
   r.snapshotsDeleted += await deleteOrphanedSnapshots(deps, items);
+  r.requestsPurged = await purgeExpiredRequests(deps, now);
   return r;
 }
 

@@ -3,6 +3,7 @@ import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
 import type { DiscoveredVm } from './discovery';
+import type { RequestRecord } from './idempotency';
 
 const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt']);
 
@@ -112,6 +113,8 @@ export interface Repos {
   policies: DocumentCollection<Policy>;
   segments: DocumentCollection<SegmentRow>;
   discovered: DocumentCollection<DiscoveredVm>;
+  /** Idempotency keys of job-creating requests. */
+  requests: DocumentCollection<RequestRecord>;
   ensure(): Promise<void>;
 }
 
@@ -124,8 +127,9 @@ export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
     policies: new DocumentCollection<Policy>(t('policies'), (p) => ({ partitionKey: 'policy', rowKey: p.name })),
     segments: new DocumentCollection<SegmentRow>(t('segments'), (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }), (s) => ({ state: s.state })),
     discovered: new DocumentCollection<DiscoveredVm>(t('vms'), (v) => ({ partitionKey: 'vm', rowKey: v.itemKey })),
+    requests: new DocumentCollection<RequestRecord>(t('requests'), (r) => ({ partitionKey: 'request', rowKey: r.keyHash })),
     async ensure() {
-      await Promise.all([repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered].map((c) => c.table.ensure()));
+      await Promise.all([repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests].map((c) => c.table.ensure()));
     },
   };
   return repos;

@@ -7,8 +7,9 @@ import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
 import { vhdFooter } from '../engine/vhd';
 import { CancelledError } from '../engine/stats';
 import type { Deps } from './deps';
+import { createJobOnce } from './idempotency';
 import { startItemStep } from './item-step';
-import { createJob, finishJob, getJob, updateJob } from './jobs';
+import { finishJob, getJob, updateJob } from './jobs';
 import { busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
@@ -18,6 +19,8 @@ export interface RestoreRequest {
   pointId: string;
   mode: RestoreMode;
   targetResourceGroup?: string;
+  /** The client's Idempotency-Key: a retried request with it gets the first call's job. */
+  idempotencyKey?: string;
 }
 
 export interface RestoreMessage { jobId: string }
@@ -42,14 +45,15 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (point.state === 'Corrupt') {
     throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
   }
-  if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey);
-  const { job } = await createJob(deps, {
-    type: 'Restore',
-    itemKey: req.itemKey,
-    trigger: 'Api',
-    params: { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup },
-  });
-  await deps.queues.queue(QUEUES.restore).send({ jobId: job.jobId } satisfies RestoreMessage);
+  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup };
+  const { job } = await createJobOnce(
+    deps,
+    req.idempotencyKey,
+    JSON.stringify(['restore', req.itemKey, params]),
+    { type: 'Restore', itemKey: req.itemKey, trigger: 'Api', params },
+    async () => { if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey); },
+    (j) => deps.queues.queue(QUEUES.restore).send({ jobId: j.jobId } satisfies RestoreMessage),
+  );
   return job;
 }
 

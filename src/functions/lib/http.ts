@@ -4,6 +4,7 @@ import { errorBody, httpStatusFor, PayloadTooLargeError, ValidationError, VmBack
 import { ConfigError } from '../../core/config';
 import type { Deps } from '../../core/services/deps';
 import { redact } from '../../core/redact';
+import { checkIdempotencyKey } from '../../core/services/idempotency';
 import { getDeps } from './runtime';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -65,4 +66,9 @@ export function query<T extends z.ZodType>(req: HttpRequest, schema: T): z.infer
 export function accepted(req: HttpRequest, jobId: string, extra: Record<string, unknown> = {}): HttpResponseInit {
   const base = new URL(req.url);
   return { status: 202, headers: { Location: `${base.origin}/api/jobs/${jobId}` }, jsonBody: { jobId, ...extra } };
+}
+
+/** The optional Idempotency-Key header of job-creating POSTs, checked; a retry with it gets the same job. */
+export function idempotencyKey(req: HttpRequest): string | undefined {
+  return checkIdempotencyKey(req.headers.get('idempotency-key') ?? undefined);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as S from './schemas';
 
-type Op = { method: string; path: string; summary: string; body?: z.ZodType; query?: z.ZodType; params?: string[]; anonymous?: boolean };
+type Op = { method: string; path: string; summary: string; body?: z.ZodType; query?: z.ZodType; params?: string[]; anonymous?: boolean; idempotent?: boolean };
 
 /** The HTTP API, described from the same zod schemas that validate the requests. */
 const OPERATIONS: Op[] = [
@@ -12,13 +12,13 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/items/protect', summary: 'Protect items with a policy', body: S.ProtectBody },
   { method: 'get', path: '/items', summary: 'Protected items' },
   { method: 'get', path: '/items/{itemKey}', summary: 'One protected item', params: ['itemKey'] },
-  { method: 'post', path: '/items/{itemKey}/backup', summary: 'Back up now', body: S.BackupNowBody, params: ['itemKey'] },
+  { method: 'post', path: '/items/{itemKey}/backup', summary: 'Back up now (202 + job)', body: S.BackupNowBody, params: ['itemKey'], idempotent: true },
   { method: 'post', path: '/items/{itemKey}/export', summary: 'Export the first backup or a recovery point as a package (202 + job)', body: S.ExportBody, params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/import', summary: 'Import a package as the first recovery point (202 + job)', body: S.ImportBody, params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/stop', summary: 'Stop protection (retain or delete data)', body: S.StopProtectionBody, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'] },
+  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/undelete', summary: 'Undelete a soft-deleted point', params: ['itemKey', 'pointId'] },
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
@@ -41,6 +41,12 @@ export function openApiDocument(policySchema?: z.ZodType): Record<string, unknow
     if (op.query) {
       const js = z.toJSONSchema(op.query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
       for (const [name, schema] of Object.entries(js.properties ?? {})) if (name !== 'code') parameters.push({ name, in: 'query', schema });
+    }
+    if (op.idempotent) {
+      parameters.push({
+        name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
+        description: 'A value unique to this operation (e.g. a UUID). Retrying with the same key within 24 h answers with the job of the first call instead of starting another; the same key with a different request answers 409 IdempotencyKeyReused.',
+      });
     }
     const body = op.body ?? (op.path.startsWith('/policies') && (op.method === 'post' || op.method === 'put') ? policySchema : undefined);
     (paths[op.path] ??= {})[op.method] = {
