@@ -3,7 +3,7 @@ import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
 import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
 import { AzureTableFactory } from '../../src/core/adapters/azure/tables';
 import { createRepos } from '../../src/core/services/repos';
-import { schedulerTick } from '../../src/core/services/scheduler';
+import { RESEND_AFTER_MS, schedulerTick } from '../../src/core/services/scheduler';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import type { Deps } from '../../src/core/services/deps';
 import { silentLogger } from '../../src/core/services/deps';
@@ -34,8 +34,15 @@ describe.each([
     const jobs = await deps.repos.jobs.all('job');
     expect(jobs).toHaveLength(5);
     expect(new Set(jobs.map((j) => j.params.slot))).toEqual(new Set(['2026-11-22T10:00:00.000Z']));
-    expect(queues.drain(QUEUES.snapshot).length).toBeGreaterThanOrEqual(5);
-    const again = await schedulerTick(deps, new Date('2026-11-22T10:04:00Z'));
-    expect(again.jobsCreated).toBe(0);
+    // The losing tick found every job just created by the other one: nothing is sent twice.
+    expect(queues.drain(QUEUES.snapshot)).toHaveLength(5);
+    expect(a.jobsResent + b.jobsResent).toBe(0);
+    // Suppose those messages were lost (a tick that died between insert and send). A tick a minute later
+    // still leaves them to their creator; one past RESEND_AFTER_MS sends each once more.
+    const soon = await schedulerTick(deps, new Date(now.getTime() + 60_000));
+    expect([soon.jobsCreated, soon.jobsResent, queues.drain(QUEUES.snapshot).length]).toEqual([0, 0, 0]);
+    const later = await schedulerTick(deps, new Date(now.getTime() + RESEND_AFTER_MS));
+    expect([later.jobsCreated, later.jobsResent]).toEqual([0, 5]);
+    expect(new Set(queues.drain(QUEUES.snapshot).map((m) => (m as { jobId: string }).jobId))).toEqual(new Set(jobs.map((j) => j.jobId)));
   });
 });
