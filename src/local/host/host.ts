@@ -25,7 +25,7 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-interface QueueSettings { batchSize: number; maxDequeueCount: number; visibilityTimeoutS: number; maxPollingIntervalMs: number; base64: boolean }
+interface QueueSettings { batchSize: number; maxDequeueCount: number; visibilityTimeoutS: number; maxPollingIntervalMs: number; base64: boolean; functionTimeoutMs: number }
 
 function hms(s: string | undefined, def: number): number {
   const m = s && /^(\d+):(\d+):(\d+)$/.exec(s);
@@ -33,7 +33,7 @@ function hms(s: string | undefined, def: number): number {
 }
 
 function readQueueSettings(appDir: string): QueueSettings {
-  const hostJson = JSON.parse(readFileSync(path.join(appDir, 'host.json'), 'utf8')) as { extensions?: { queues?: Record<string, unknown> } };
+  const hostJson = JSON.parse(readFileSync(path.join(appDir, 'host.json'), 'utf8')) as { functionTimeout?: string; extensions?: { queues?: Record<string, unknown> } };
   const q = hostJson.extensions?.queues ?? {};
   return {
     batchSize: Number(q.batchSize ?? 16),
@@ -41,6 +41,8 @@ function readQueueSettings(appDir: string): QueueSettings {
     visibilityTimeoutS: hms(q.visibilityTimeout as string | undefined, 0),
     maxPollingIntervalMs: hms(q.maxPollingInterval as string | undefined, 60) * 1000,
     base64: (q.messageEncoding ?? 'base64') !== 'none',
+    // Azure's default on the Consumption plan is 5 minutes; -1 means none.
+    functionTimeoutMs: hostJson.functionTimeout === '-1' ? 0 : hms(hostJson.functionTimeout, 300) * 1000,
   };
 }
 
@@ -64,6 +66,19 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     void p.finally(() => inflight.delete(p)).catch(() => {});
     return p;
   };
+  /**
+   * host.json's functionTimeout, as the Functions host applies it: the invocation fails when it runs longer.
+   * The runaway promise cannot be stopped in-process (Azure restarts the worker), but its failure frees the
+   * queue poller, and the message comes back after its visibility timeout as after any failure.
+   */
+  const limited = <T>(name: string, p: Promise<T>): Promise<T> => {
+    if (!qs.functionTimeoutMs) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Timeout value of ${qs.functionTimeoutMs / 1000} s exceeded by function '${name}'`)), qs.functionTimeoutMs);
+    });
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+  };
   const context = (r: Registration, triggerMetadata: Record<string, unknown> = {}) => {
     const invocationId = randomUUID();
     return new InvocationContext({
@@ -79,7 +94,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
   const runTimer = async (name: string): Promise<void> => {
     const r = registrations.find((x) => x.name === name && x.trigger.type === 'timerTrigger');
     if (!r) throw new Error(`no timer function named ${name}`);
-    await track(Promise.resolve(r.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: {} }, context(r))));
+    await track(limited(r.name, Promise.resolve(r.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: {} }, context(r)))));
   };
   for (const r of registrations.filter((x) => x.trigger.type === 'timerTrigger')) {
     const expr = resolveSetting(String(r.trigger.schedule), o.settings);
@@ -139,7 +154,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
           try { input = JSON.parse(text); } catch { /* not JSON: passed as a string, as the host does */ }
           try {
             const ctx = context(r, { id: m.messageId, dequeueCount: m.dequeueCount, insertionTime: m.insertedOn, expirationTime: m.expiresOn, nextVisibleTime: m.nextVisibleOn, popReceipt: m.popReceipt });
-            await r.handler(input, ctx);
+            await limited(r.name, Promise.resolve(r.handler(input, ctx)));
             await sendExtraOutputs(r, ctx);
             await queue.deleteMessage(m.messageId, m.popReceipt);
           } catch (err) {

@@ -16,14 +16,14 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000): Promi
 
 describe('local Functions host with a fixture app', () => {
   let host: RunningHost;
-  const q = { in: uniqueName('echo-in'), out: uniqueName('echo-out'), fail: uniqueName('fail-in') };
+  const q = { in: uniqueName('echo-in'), out: uniqueName('echo-out'), fail: uniqueName('fail-in'), hang: uniqueName('hang-in') };
   let qs: QueueServiceClient;
   beforeAll(async () => {
     const conn = inject('azurite').connectionString;
     qs = QueueServiceClient.fromConnectionString(conn);
     host = await startHost({
       appDir: path.join(__dirname, '../../fixtures/host-app'),
-      settings: { AzureWebJobsStorage: conn, ECHO_IN: q.in, ECHO_OUT: q.out, FAIL_IN: q.fail, TICK: '*/1 * * * * *', FUNCTIONS_MASTER_KEY: 'mk', FUNCTIONS_FUNCTION_KEY: 'fk' },
+      settings: { AzureWebJobsStorage: conn, ECHO_IN: q.in, ECHO_OUT: q.out, FAIL_IN: q.fail, HANG_IN: q.hang, TICK: '*/1 * * * * *', FUNCTIONS_MASTER_KEY: 'mk', FUNCTIONS_FUNCTION_KEY: 'fk' },
       port: 0,
       log: () => {},
     });
@@ -55,6 +55,14 @@ describe('local Functions host with a fixture app', () => {
     await qs.getQueueClient(q.fail).sendMessage(Buffer.from('"boom"').toString('base64'));
     await until(async () => (await poison.exists()) && (await poison.peekMessages()).peekedMessageItems.length > 0, 30_000);
     expect(calls().filter((c) => c.fn === 'alwaysFails').map((c) => c.dequeueCount)).toEqual([1, 2, 3]);
+  });
+
+  it('fails an invocation that runs past host.json functionTimeout, so its message is retried and the queue keeps moving', async () => {
+    const hang = qs.getQueueClient(q.hang);
+    await hang.sendMessage(Buffer.from('"first"').toString('base64'));
+    await until(() => calls().some((c) => c.fn === 'hangsOnce' && c.dequeueCount === 2), 20_000);
+    await until(async () => (await hang.getProperties()).approximateMessagesCount === 0, 10_000);
+    expect(calls().filter((c) => c.fn === 'hangsOnce').map((c) => c.dequeueCount)).toEqual([1, 2]);
   });
 
   it('routes HTTP with params, methods and keys', async () => {
