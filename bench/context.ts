@@ -71,6 +71,8 @@ export class BenchContext {
   readonly compute: ComputeManagementClient;
   private n = 0;
   private full?: Promise<FullBackup>;
+  /** The VM of the shared full backup: its disk and snapshot outlive the scenario that made them. */
+  private fullVm?: string;
 
   private constructor(readonly quick: boolean, readonly azurite: AzuriteInstance, readonly emu: EmulatorProcess, service: BlobServiceClient, readonly azuriteDir?: string) {
     this.written = quick ? 256 * MIB : 2 * GIB;
@@ -100,6 +102,35 @@ export class BenchContext {
     await this.emu.stop();
     await this.azurite.stop();
     if (this.azuriteDir && !process.env.BENCH_AZURITE_DIR) rmSync(this.azuriteDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes what a scenario left in the emulator (VMs, disks, snapshots) except the shared full backup's:
+   * the emulator keeps disks in memory, and a full run's scenarios together wrote some 18 GiB into it.
+   */
+  async release(): Promise<{ deleted: number; failed: number }> {
+    const keep = this.fullVm;
+    const shared = (name: string | undefined): boolean => !!keep && !!name && (name === keep || name.startsWith(`${keep}-`));
+    const out = { deleted: 0, failed: 0 };
+    const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+      try { await fn(); out.deleted++; } catch { out.failed++; }
+    };
+    for await (const vm of this.compute.virtualMachines.list('bench')) if (!shared(vm.name)) await attempt(() => this.compute.virtualMachines.beginDeleteAndWait('bench', vm.name!));
+    for await (const snap of this.compute.snapshots.listByResourceGroup('bench')) {
+      if (shared(snap.name)) continue;
+      await attempt(async () => {
+        await this.compute.snapshots.beginRevokeAccessAndWait('bench', snap.name!);
+        await this.compute.snapshots.beginDeleteAndWait('bench', snap.name!);
+      });
+    }
+    for await (const disk of this.compute.disks.listByResourceGroup('bench')) {
+      if (shared(disk.name)) continue;
+      await attempt(async () => {
+        await this.compute.disks.beginRevokeAccessAndWait('bench', disk.name!);
+        await this.compute.disks.beginDeleteAndWait('bench', disk.name!);
+      });
+    }
+    return out;
   }
 
   /** A VM with one data disk of `size` bytes, filled with seeded data in `fills`. */
@@ -137,6 +168,7 @@ export class BenchContext {
   fullBackup(): Promise<FullBackup> {
     this.full ??= (async () => {
       const d = await this.disk(this.diskSize, [{ offset: 0, length: this.written }]);
+      this.fullVm = d.name;
       const sas = await d.snapshot();
       const shard = 'full/shard-0';
       const t = await timedCpu(this.pids, () => this.copy(sas, this.diskSize, shard));

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
       console.error(`scenario ${s.id} done in ${(t.ms / 1000).toFixed(1)} s`);
       // Written after every scenario, so a long run cut short still leaves what it measured.
       writeReport(report(), outDir);
+      const freed = await ctx.release();
+      if (freed.failed) console.error(`scenario ${s.id}: ${freed.failed} resource(s) could not be deleted`);
     }
   } finally {
     await ctx.stop();

@@ -7,35 +7,16 @@ import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
 import { loadConfig, QUEUES } from '../src/core/config';
 import { createAzureDeps, ensureResources } from '../src/core/adapters/azure/composition';
 import type { Deps, Logger } from '../src/core/services/deps';
-import { runStep } from '../src/core/services/steps';
-import { snapshotStep } from '../src/core/services/backup-snapshot';
-import { copyStep } from '../src/core/services/backup-copy';
-import { finalizeStep } from '../src/core/services/backup-finalize';
-import { restoreStep } from '../src/core/services/restore';
-import { protectStep, registerStep } from '../src/core/services/protection';
 import { startComputeEmulator, type ComputeEmulator, type ComputeEmulatorOptions } from '../src/emulator/server';
 import { strictAzureLimitsPolicy } from '../src/local/strict-limits';
+import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
 
 export const SUB = '00000000-0000-0000-0000-00000000bbbb';
 const MAX_DEQUEUE = 5;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
-  [QUEUES.snapshot]: snapshotStep,
-  [QUEUES.copy]: copyStep,
-  [QUEUES.finalize]: finalizeStep,
-  [QUEUES.restore]: restoreStep,
-  [QUEUES.register]: registerStep,
-  [QUEUES.protect]: protectStep,
-};
-
-export interface DrainOptions {
-  /** Run every delivery twice, concurrently, as an at-least-once queue may. */
-  duplicate?: boolean;
-  maxRounds?: number;
-  beforeStep?: (queue: string, msg: { jobId: string }) => void | Promise<void>;
-}
+export const STEPS = CORE_STEPS;
+export type { DrainOptions };
 
 export interface ReliabilityStack {
   azurite: AzuriteInstance;
@@ -92,43 +73,7 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   await ensureResources(deps as Parameters<typeof ensureResources>[0], Object.values(QUEUES));
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
 
-  async function deliver(d: Deps, queue: string, step: (deps: Deps, msg: { jobId: string }) => Promise<void>, text: string, dequeueCount: number, opts: DrainOptions): Promise<boolean> {
-    const msg = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as { jobId: string };
-    try {
-      await opts.beforeStep?.(queue, msg);
-      await runStep(d, msg.jobId, { dequeueCount, maxDequeueCount: MAX_DEQUEUE }, () => step(d, msg));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async function drain(opts: DrainOptions = {}, d: Deps = deps): Promise<number> {
-    let handled = 0;
-    for (let round = 0; round < (opts.maxRounds ?? 2000); round++) {
-      let any = false;
-      for (const [queue, step] of Object.entries(STEPS)) {
-        const q = qs.getQueueClient(queue);
-        const got = await q.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
-        await Promise.all(got.receivedMessageItems.map(async (m) => {
-          any = true;
-          const runs = opts.duplicate ? 2 : 1;
-          const ok = await Promise.all(Array.from({ length: runs }, () => deliver(d, queue, step, m.messageText, m.dequeueCount, opts)));
-          // One successful delivery is enough; otherwise the message reappears after its visibility timeout.
-          if (ok.some(Boolean)) {
-            await q.deleteMessage(m.messageId, m.popReceipt).catch(() => undefined);
-            handled++;
-          }
-        }));
-      }
-      if (!any) {
-        const props = await Promise.all(Object.keys(STEPS).map((n) => qs.getQueueClient(n).getProperties()));
-        if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-    throw new Error('queues did not drain');
-  }
+  const drain = (opts: DrainOptions = {}, d: Deps = deps): Promise<number> => drainQueues(qs, STEPS, d, { maxRounds: 2000, ...opts, maxDequeueCount: MAX_DEQUEUE });
 
   return {
     azurite, emulator, deps, makeDeps, observer, env, faults, drain,

@@ -7,15 +7,10 @@ import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import { createAzureDeps, ensureResources } from '../../src/core/adapters/azure/composition';
 import type { Deps } from '../../src/core/services/deps';
-import { runStep } from '../../src/core/services/steps';
-import { snapshotStep } from '../../src/core/services/backup-snapshot';
-import { copyStep } from '../../src/core/services/backup-copy';
-import { finalizeStep } from '../../src/core/services/backup-finalize';
-import { restoreStep } from '../../src/core/services/restore';
-import { protectStep, registerStep } from '../../src/core/services/protection';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
+import { CORE_STEPS, drainQueues, type DrainOptions } from '../../src/local/queue-drain';
 
 export interface AppStack {
   azurite: AzuriteInstance;
@@ -23,19 +18,10 @@ export interface AppStack {
   deps: Deps;
   env: Record<string, string>;
   /** Delivers queued step messages until every queue is empty (or a step keeps failing). */
-  drain(opts?: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void | Promise<void> }): Promise<number>;
+  drain(opts?: DrainOptions): Promise<number>;
   stop(): Promise<void>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
-  [QUEUES.snapshot]: snapshotStep,
-  [QUEUES.copy]: copyStep,
-  [QUEUES.finalize]: finalizeStep,
-  [QUEUES.restore]: restoreStep,
-  [QUEUES.register]: registerStep,
-  [QUEUES.protect]: protectStep,
-};
 
 /**
  * The app's services on a private Azurite and a compute emulator, with a queue consumer that behaves like the
@@ -45,7 +31,7 @@ const STEPS: Record<string, (deps: Deps, msg: any) => Promise<void>> = {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}): Promise<AppStack> {
   // Only the tests that need more queues poll them: every polled queue costs each drain round a request.
-  const steps = { ...STEPS, ...extraSteps };
+  const steps = { ...CORE_STEPS, ...extraSteps };
   const azurite = await startAzurite();
   const emulator = await withEmulator({ lroDelayMs: 0 });
   const dir = mkdtempSync(path.join(tmpdir(), 'vmb-'));
@@ -67,36 +53,8 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
   const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [...policies, strictAzureLimitsPolicy()] });
   await ensureResources(deps, Object.values(QUEUES));
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
-  const maxDequeueCount = 5;
 
-  async function drain(opts: { maxRounds?: number; beforeStep?: (queue: string, msg: unknown) => void | Promise<void> } = {}): Promise<number> {
-    let handled = 0;
-    for (let round = 0; round < (opts.maxRounds ?? 500); round++) {
-      let any = false;
-      for (const [queue, step] of Object.entries(steps)) {
-        const q = qs.getQueueClient(queue);
-        const got = await q.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
-        await Promise.all(got.receivedMessageItems.map(async (m) => {
-          any = true;
-          const msg = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { jobId: string };
-          try {
-            await opts.beforeStep?.(queue, msg);
-            await runStep(deps, msg.jobId, { dequeueCount: m.dequeueCount, maxDequeueCount }, () => step(deps, msg));
-            await q.deleteMessage(m.messageId, m.popReceipt);
-            handled++;
-          } catch {
-            // Left invisible: redelivered after the visibility timeout with a higher dequeue count.
-          }
-        }));
-      }
-      if (!any) {
-        const props = await Promise.all(Object.keys(steps).map((n) => qs.getQueueClient(n).getProperties()));
-        if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-    throw new Error('queues did not drain');
-  }
+  const drain = (opts: DrainOptions = {}): Promise<number> => drainQueues(qs, steps, deps, { ...opts, maxDequeueCount: 5 });
 
   return {
     azurite, emulator, deps, env, drain,

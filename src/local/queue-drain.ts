@@ -1,0 +1,72 @@
+import type { QueueServiceClient } from '@azure/storage-queue';
+import { QUEUES } from '../core/config';
+import type { Deps } from '../core/services/deps';
+import { runStep } from '../core/services/steps';
+import { snapshotStep } from '../core/services/backup-snapshot';
+import { copyStep } from '../core/services/backup-copy';
+import { finalizeStep } from '../core/services/backup-finalize';
+import { restoreStep } from '../core/services/restore';
+import { protectStep, registerStep } from '../core/services/protection';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Step = (deps: Deps, msg: any) => Promise<void>;
+
+/** The backup, restore and protection steps; seeding steps are added by the stacks that need them. */
+export const CORE_STEPS: Record<string, Step> = {
+  [QUEUES.snapshot]: snapshotStep,
+  [QUEUES.copy]: copyStep,
+  [QUEUES.finalize]: finalizeStep,
+  [QUEUES.restore]: restoreStep,
+  [QUEUES.register]: registerStep,
+  [QUEUES.protect]: protectStep,
+};
+
+export interface DrainOptions {
+  /** Run every delivery twice, concurrently, as an at-least-once queue may. */
+  duplicate?: boolean;
+  maxRounds?: number;
+  beforeStep?: (queue: string, msg: { jobId: string }) => void | Promise<void>;
+}
+
+/**
+ * Delivers the steps' queue messages in-process until every queue is empty, as the Functions host would:
+ * base64 JSON, a short visibility timeout so a failed delivery comes back with a higher dequeue count, and
+ * the last delivery failing the job (runStep). For stacks that run the services without a host: the
+ * integration tests and the soak. Only the given steps' queues are polled: each costs a request per round.
+ */
+export async function drainQueues(qs: QueueServiceClient, steps: Record<string, Step>, deps: Deps, opts: DrainOptions & { maxDequeueCount: number }): Promise<number> {
+  let handled = 0;
+  const deliver = async (queue: string, step: Step, text: string, dequeueCount: number): Promise<boolean> => {
+    const msg = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as { jobId: string };
+    try {
+      await opts.beforeStep?.(queue, msg);
+      await runStep(deps, msg.jobId, { dequeueCount, maxDequeueCount: opts.maxDequeueCount }, () => step(deps, msg));
+      return true;
+    } catch {
+      return false; // left invisible: redelivered after the visibility timeout
+    }
+  };
+  for (let round = 0; round < (opts.maxRounds ?? 500); round++) {
+    let any = false;
+    for (const [queue, step] of Object.entries(steps)) {
+      const q = qs.getQueueClient(queue);
+      const got = await q.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
+      await Promise.all(got.receivedMessageItems.map(async (m) => {
+        any = true;
+        const runs = opts.duplicate ? 2 : 1;
+        const ok = await Promise.all(Array.from({ length: runs }, () => deliver(queue, step, m.messageText, m.dequeueCount)));
+        // One successful delivery is enough; otherwise the message reappears after its visibility timeout.
+        if (ok.some(Boolean)) {
+          await q.deleteMessage(m.messageId, m.popReceipt).catch(() => undefined);
+          handled++;
+        }
+      }));
+    }
+    if (!any) {
+      const props = await Promise.all(Object.keys(steps).map((n) => qs.getQueueClient(n).getProperties()));
+      if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error('queues did not drain');
+}
