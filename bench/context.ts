@@ -126,7 +126,8 @@ export class BenchContext {
     for await (const disk of this.compute.disks.listByResourceGroup('bench')) {
       if (shared(disk.name)) continue;
       await attempt(async () => {
-        await this.compute.disks.beginRevokeAccessAndWait('bench', disk.name!);
+        // An upload disk whose content has no VHD footer refuses to end its upload; delete it all the same.
+        await this.compute.disks.beginRevokeAccessAndWait('bench', disk.name!).catch(() => undefined);
         await this.compute.disks.beginDeleteAndWait('bench', disk.name!);
       });
     }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       // Written after every scenario, so a long run cut short still leaves what it measured.
       writeReport(report(), outDir);
       const freed = await ctx.release();
-      if (freed.failed) console.error(`scenario ${s.id}: ${freed.failed} resource(s) could not be deleted`);
+      console.error(`scenario ${s.id}: ${freed.deleted} emulator resource(s) deleted${freed.failed ? `, ${freed.failed} could not be` : ''}`);
     }
   } finally {
     await ctx.stop();

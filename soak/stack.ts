@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
@@ -9,6 +6,7 @@ import { createAzureDeps, ensureResources } from '../src/core/adapters/azure/com
 import type { Deps, Logger } from '../src/core/services/deps';
 import { startComputeEmulator, type ComputeEmulator, type ComputeEmulatorOptions } from '../src/emulator/server';
 import { strictAzureLimitsPolicy } from '../src/local/strict-limits';
+import { localAppSettings, privateEndpoints } from '../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
 
@@ -43,14 +41,8 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   const azurite = await startAzurite();
   // A small LRO delay so operations are polled and can fail as operations (emulator LRO faults).
   const emulator = await startComputeEmulator({ lroDelayMs: 1, ...o.emulator });
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-rel-'));
-  const caFile = path.join(dir, 'ca.pem');
-  writeFileSync(caFile, emulator.caCert);
   const env: Record<string, string> = {
-    VMBACKUP_SUBSCRIPTION_IDS: SUB,
-    VMBACKUP_STORAGE: azurite.connectionString,
-    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
-    VMBACKUP_ARM_CA_FILE: caFile,
+    ...localAppSettings(privateEndpoints(azurite, emulator, SUB, 'vmb-rel-')),
     // Few segments per disk: a cycle costs few queue round trips, so a long soak stays quick.
     VMBACKUP_SEGMENT_SIZE_MIB: '16',
     VMBACKUP_SHARD_SIZE_MIB: '16',

@@ -1,9 +1,20 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 /** Where a local run finds its storage and compute: Azurite and the compute emulator. */
 export interface LocalEndpoints {
   storage: string;
   armEndpoint: string;
   caFile: string;
   subscriptionIds: string;
+}
+
+/** The endpoints of a private Azurite and compute emulator; the emulator's CA goes into a fresh temp folder. */
+export function privateEndpoints(azurite: { connectionString: string }, emulator: { armEndpoint: string; caCert: string }, subscriptionIds: string, prefix = 'vmb-'): LocalEndpoints {
+  const caFile = path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'ca.pem');
+  writeFileSync(caFile, emulator.caCert);
+  return { storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile, subscriptionIds };
 }
 
 /** The app settings every local run of the app shares (npm start, the tests' hosts, child host processes). */

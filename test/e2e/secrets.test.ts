@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { TableServiceClient, TableClient } from '@azure/data-tables';
 import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
-import { DEV_KEY } from '../../src/local/azurite';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
+import { allTableRows, SECRET } from '../support/secrets';
 
 const MIB = 1024 ** 2;
-const SECRET = [/sig=[A-Za-z0-9%]/, /AccountKey=/i, /Bearer\s+\S/, /SharedAccessSignature=/i, new RegExp(DEV_KEY.slice(0, 20).replace(/[+/]/g, '\\$&'))];
 
 describe('no secret leaks into logs, rows or responses, even when steps fail', () => {
   let s: HostStack;
@@ -60,12 +58,7 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
     await call('GET', 'jobs');
     await call('GET', 'dashboard');
 
-    const rows: string[] = [];
-    const service = TableServiceClient.fromConnectionString(s.azurite.connectionString, { allowInsecureConnection: true });
-    for await (const t of service.listTables()) {
-      const table = TableClient.fromConnectionString(s.azurite.connectionString, t.name!, { allowInsecureConnection: true });
-      for await (const e of table.listEntities()) rows.push(JSON.stringify(e));
-    }
+    const rows = await allTableRows(s.azurite.connectionString);
     expect(rows.length).toBeGreaterThan(5);
     expect(seen.length).toBeGreaterThan(0); // the failing step did log
     for (const [where, texts] of [['rows', rows], ['responses', responses], ['logs', seen]] as const) {

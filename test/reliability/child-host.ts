@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { startComputeEmulator, type ComputeEmulator } from '../../src/emulator/server';
@@ -8,7 +7,7 @@ import { loadConfig } from '../../src/core/config';
 import { createAzureDeps } from '../../src/core/adapters/azure/composition';
 import type { Deps } from '../../src/core/services/deps';
 import { SUB } from '../support/emulator';
-import { DORMANT_TIMERS, localAppSettings } from '../../src/local/settings';
+import { DORMANT_TIMERS, localAppSettings, privateEndpoints } from '../../src/local/settings';
 import { TEST_KEYS } from '../support/host-stack';
 
 export interface ChildHost {
@@ -39,10 +38,10 @@ export interface OutsideStack {
 export async function startOutsideStack(extra: Record<string, string> = {}): Promise<OutsideStack> {
   const azurite = await startAzurite();
   const emulator = await startComputeEmulator({ lroDelayMs: 0 });
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-child-'));
-  writeFileSync(path.join(dir, 'ca.pem'), emulator.caCert);
+  const endpoints = privateEndpoints(azurite, emulator, SUB, 'vmb-child-');
+  const dir = path.dirname(endpoints.caFile);
   const settings: Record<string, string> = {
-    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: path.join(dir, 'ca.pem'), subscriptionIds: SUB }),
+    ...localAppSettings(endpoints),
     ...DORMANT_TIMERS,
     VMBACKUP_SEGMENT_SIZE_MIB: '4',
     VMBACKUP_SHARD_SIZE_MIB: '16',

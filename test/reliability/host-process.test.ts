@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startOutsideStack, type ChildHost, type OutsideStack } from './child-host';
 import { SUB } from '../support/emulator';
-import { DEV_KEY } from '../../src/local/azurite';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
 import { QUEUES } from '../../src/core/config';
@@ -10,9 +9,9 @@ import { ensureResources } from '../../src/core/adapters/azure/composition';
 import { getJob, isTerminal } from '../../src/core/services/jobs';
 import { reconcile } from '../../src/core/services/reconciler';
 import type { Job } from '../../src/core/domain/model';
+import { SECRET } from '../support/secrets';
 
 const MIB = 1024 ** 2;
-const SECRET = [/sig=[A-Za-z0-9%]/, /AccountKey=/i, /Bearer\s+\S/, /SharedAccessSignature=/i, new RegExp(DEV_KEY.slice(0, 20).replace(/[+/]/g, '\\$&'))];
 
 describe('the local host as a child process: SIGKILL mid-copy, a dead job re-driven, two hosts at once', () => {
   let s: OutsideStack;

@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
@@ -10,6 +7,7 @@ import type { Deps } from '../../src/core/services/deps';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
+import { localAppSettings, privateEndpoints } from '../../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../../src/local/queue-drain';
 
 export interface AppStack {
@@ -34,14 +32,8 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
   const steps = { ...CORE_STEPS, ...extraSteps };
   const azurite = await startAzurite();
   const emulator = await withEmulator({ lroDelayMs: 0 });
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-'));
-  const caFile = path.join(dir, 'ca.pem');
-  writeFileSync(caFile, emulator.caCert);
   const env: Record<string, string> = {
-    VMBACKUP_SUBSCRIPTION_IDS: SUB,
-    VMBACKUP_STORAGE: azurite.connectionString,
-    VMBACKUP_ARM_ENDPOINT: emulator.armEndpoint,
-    VMBACKUP_ARM_CA_FILE: caFile,
+    ...localAppSettings(privateEndpoints(azurite, emulator, SUB)),
     VMBACKUP_SEGMENT_SIZE_MIB: '64',
     VMBACKUP_SHARD_SIZE_MIB: '48',
     VMBACKUP_DIFF_WINDOW_MIB: '32',

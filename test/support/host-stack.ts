@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { startHost, type RunningHost } from '../../src/local/host/host';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
-import { DORMANT_TIMERS, localAppSettings } from '../../src/local/settings';
+import { DORMANT_TIMERS, localAppSettings, privateEndpoints } from '../../src/local/settings';
 
 /** The keys of the tests' hosts: fixed, and valid only against a local host. */
 export const TEST_KEYS = { FUNCTIONS_MASTER_KEY: 'master-key-for-tests-only', FUNCTIONS_FUNCTION_KEY: 'function-key-for-tests-only' };
@@ -22,10 +19,8 @@ export interface HostStack {
 export async function startHostStack(extra: Record<string, string> = {}): Promise<HostStack> {
   const azurite = await startAzurite();
   const emulator = await withEmulator({ lroDelayMs: 0 });
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmb-host-'));
-  writeFileSync(path.join(dir, 'ca.pem'), emulator.caCert);
   const settings: Record<string, string> = {
-    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: path.join(dir, 'ca.pem'), subscriptionIds: SUB }),
+    ...localAppSettings(privateEndpoints(azurite, emulator, SUB, 'vmb-host-')),
     ...DORMANT_TIMERS,
     VMBACKUP_SEGMENT_SIZE_MIB: '256',
     VMBACKUP_SHARD_SIZE_MIB: '1024',

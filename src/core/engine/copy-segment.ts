@@ -1,5 +1,5 @@
 import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
-import { AdaptiveLimiter, classify, withRetry, type RetryOptions, defaultRetry } from './pacer';
+import { AdaptiveLimiter, classify, type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type CellDelta } from './manifest';
 import { coalesce, len, planCells, rangesCover, windows, type CellWork, type Range } from './ranges';
 import { toShardPieces } from './shards';
@@ -46,15 +46,8 @@ export interface SegmentCopyResult {
  */
 export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps): Promise<SegmentCopyResult> {
   const stats = newCopyStats();
-  const limiter = new AdaptiveLimiter(plan.concurrency);
-  const retry: RetryOptions = { ...(plan.retry ?? defaultRetry), onThrottle: () => { stats.throttled++; limiter.onThrottle(); } };
+  const { limiter, call } = pacedCalls(plan.concurrency, plan.retry, () => { stats.throttled++; });
   let source = deps.source;
-
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const r = await withRetry(fn, retry);
-    limiter.onSuccess();
-    return r;
-  };
   const sourceCall = async <T>(fn: (s: SourceSnapshot) => Promise<T>): Promise<T> => {
     try {
       return await call(() => fn(source));
@@ -77,7 +70,6 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
   const done = new Set<number>();
   let nextPos = 0; // position in `cells` below which everything is done
   let sinceCheckpoint = 0;
-  let cancelled = false;
   let checkpointing: Promise<void> = Promise.resolve();
 
   const advance = (): void => {
@@ -85,10 +77,6 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
   };
 
   await runPool(cells, limiter, async (cell) => {
-    if (cancelled || (deps.isCancelled && (await deps.isCancelled()))) {
-      cancelled = true;
-      return;
-    }
     delta.set(cell.index, await copyCell(cell, plan, sourceCall, call, deps.store, stats));
     done.add(cell.index);
     stats.cellsDone++;
@@ -101,9 +89,8 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
       checkpointing = checkpointing.then(() => deps.saveCheckpoint!(nextCell, snapshot, stats));
       await checkpointing;
     }
-  });
+  }, deps.isCancelled);
   await checkpointing;
-  if (cancelled) throw new CancelledError();
   return { delta, stats };
 }
 
@@ -208,13 +195,15 @@ async function copyCell(
 }
 
 /** Runs `work` over items with at most limiter.limit in flight; the first failure stops new work. */
-export async function runPool<T>(items: readonly T[], limiter: AdaptiveLimiter, work: (item: T) => Promise<void>): Promise<void> {
+export async function runPool<T>(items: readonly T[], limiter: AdaptiveLimiter, work: (item: T) => Promise<void>, isCancelled?: () => Promise<boolean>): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async (): Promise<void> => {
     while (failure === undefined && next < items.length) {
       const item = items[next++]!;
       try {
+        // Checked before each item, so a cancel stops the copy within one cell per worker; items in flight finish.
+        if (isCancelled && (await isCancelled())) throw new CancelledError();
         await limiter.run(() => work(item));
       } catch (err) {
         failure ??= err;

@@ -99,3 +99,18 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = de
     }
   }
 }
+
+/**
+ * The pacing every pooled transfer uses: a limiter, and a call wrapper that retries with back-off, halves the
+ * limiter when throttled and lets it grow back after each success.
+ */
+export function pacedCalls(concurrency: number, retry: RetryOptions = defaultRetry, onThrottle?: () => void): { limiter: AdaptiveLimiter; call: <T>(fn: () => Promise<T>) => Promise<T> } {
+  const limiter = new AdaptiveLimiter(concurrency);
+  const opts: RetryOptions = { ...retry, onThrottle: () => { onThrottle?.(); limiter.onThrottle(); } };
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = await withRetry(fn, opts);
+    limiter.onSuccess();
+    return r;
+  };
+  return { limiter, call };
+}

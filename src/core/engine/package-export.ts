@@ -1,11 +1,10 @@
 import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
-import { AdaptiveLimiter, defaultRetry, withRetry, type RetryOptions } from './pacer';
+import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
 import { CELL, coalesce, len, planCells, windows, type Range } from './ranges';
 import { runPool } from './copy-segment';
 import { chunkFile, compressChunk, compressionOf, decompressChunk, PackageError, parseChunkFile, type PackageChunk } from './package-format';
-import { CancelledError } from './stats';
 
 
 /** A disk image to export: its allocated ranges and their bytes (a source snapshot or a recovery point). */
@@ -53,13 +52,7 @@ export async function exportDisk(
   opts: { onProgress?: (s: ExportStats) => void; onPlanned?: (cells: number) => void; isCancelled?: () => Promise<boolean>; stats?: ExportStats } = {},
 ): Promise<PackageChunk[]> {
   const stats = opts.stats ?? newExportStats();
-  const limiter = new AdaptiveLimiter(plan.concurrency);
-  const retry: RetryOptions = { ...(plan.retry ?? defaultRetry), onThrottle: () => limiter.onThrottle() };
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const r = await withRetry(fn, retry);
-    limiter.onSuccess();
-    return r;
-  };
+  const { limiter, call } = pacedCalls(plan.concurrency, plan.retry);
 
   const existing = new Map<number, { name: string; size: number }[]>();
   for (const f of plan.existing) {
@@ -72,13 +65,8 @@ export async function exportDisk(
   const cells = planCells(coalesce(valid), [], plan.diskSize);
   opts.onPlanned?.(cells.length);
   const chunks: PackageChunk[] = [];
-  let cancelled = false;
 
   await runPool(cells, limiter, async (cell) => {
-    if (cancelled || (opts.isCancelled && (await opts.isCancelled()))) {
-      cancelled = true;
-      return;
-    }
     stats.cellsScanned++;
     const reused = await reuse(pkg, existing.get(cell.index) ?? [], len(cell.span));
     if (reused && (!plan.expected || plan.expected.cells.get(cell.index)?.toString('hex') === reused.sha256)) {
@@ -113,8 +101,7 @@ export async function exportDisk(
     stats.dataBytes += image.length;
     stats.packageBytes += body.length;
     opts.onProgress?.(stats);
-  });
-  if (cancelled) throw new CancelledError();
+  }, opts.isCancelled);
   if (plan.expected) {
     const have = new Set(chunks.map((c) => c.offset / CELL));
     const lost = [...plan.expected.cells.keys()].filter((i) => !have.has(i));

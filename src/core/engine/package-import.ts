@@ -1,11 +1,10 @@
 import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
-import { AdaptiveLimiter, defaultRetry, withRetry, type RetryOptions } from './pacer';
+import { type RetryOptions, pacedCalls } from './pacer';
 import { sha256 } from './manifest';
 import { runPool } from './copy-segment';
 import { shardLayout, toShardPieces } from './shards';
 import { decompressChunk, PackageError, type PackageDisk, type PackageManifest } from './package-format';
-import { CancelledError } from './stats';
 
 /** Zero runs inside a chunk are not written, so the shards stay as sparse as the source. */
 const WRITE_GRAIN = 64 * 1024;
@@ -44,22 +43,11 @@ export async function importDisk(
   opts: { concurrency: number; retry?: RetryOptions; onProgress?: (s: ImportStats) => void; isCancelled?: () => Promise<boolean>; stats?: ImportStats },
 ): Promise<ImportStats> {
   const stats = opts.stats ?? { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
-  const limiter = new AdaptiveLimiter(opts.concurrency);
-  const retry: RetryOptions = { ...(opts.retry ?? defaultRetry), onThrottle: () => limiter.onThrottle() };
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const r = await withRetry(fn, retry);
-    limiter.onSuccess();
-    return r;
-  };
+  const { limiter, call } = pacedCalls(opts.concurrency, opts.retry);
   // A shard left over from an earlier attempt is emptied: the package is the whole image.
   for (const s of shardLayout(disk.sizeBytes, disk.shardSize)) await call(() => store.resetShard(shardName(s.index), s.span.end - s.span.start));
 
-  let cancelled = false;
   await runPool(disk.chunks, limiter, async (c) => {
-    if (cancelled || (opts.isCancelled && (await opts.isCancelled()))) {
-      cancelled = true;
-      return;
-    }
     const body = await call(() => pkg.get(c.file));
     if (!body) throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${disk.diskKey}' is missing from the package.`);
     stats.packageBytesRead += body.length;
@@ -80,8 +68,7 @@ export async function importDisk(
       stats.bytesUploaded += run.end - run.start;
     }
     opts.onProgress?.(stats);
-  });
-  if (cancelled) throw new CancelledError();
+  }, opts.isCancelled);
   return stats;
 }
 

@@ -1,9 +1,8 @@
 import type { BackupStore, TargetDisk } from '../ports/storage';
-import { AdaptiveLimiter, defaultRetry, withRetry, type RetryOptions } from './pacer';
+import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
 import { coalesce, len, planCells, windows, type Range } from './ranges';
 import { runPool } from './copy-segment';
-import { CancelledError } from './stats';
 
 export interface RestoreDiskPlan {
   diskSize: number;
@@ -42,13 +41,7 @@ export async function restoreDisk(
   opts: { isCancelled?: () => Promise<boolean>; onProgress?: (s: RestoreStats) => void } = {},
 ): Promise<RestoreStats> {
   const stats: RestoreStats = { bytesRead: 0, bytesWritten: 0, putRequests: 0, cellsVerified: 0 };
-  const limiter = new AdaptiveLimiter(plan.concurrency);
-  const retry: RetryOptions = { ...(plan.retry ?? defaultRetry), onThrottle: () => limiter.onThrottle() };
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const r = await withRetry(fn, retry);
-    limiter.onSuccess();
-    return r;
-  };
+  const { limiter, call } = pacedCalls(plan.concurrency, plan.retry);
 
   const valid: Range[] = [];
   for (const [index, shard] of plan.shards.entries()) {
@@ -62,13 +55,8 @@ export async function restoreDisk(
   const cells = planCells(coalesce(valid), [], plan.diskSize);
   const seen = new Set<number>();
   const mismatched: number[] = [];
-  let cancelled = false;
 
   await runPool(cells, limiter, async (cell) => {
-    if (cancelled || (opts.isCancelled && (await opts.isCancelled()))) {
-      cancelled = true;
-      return;
-    }
     const shardIndex = Math.floor(cell.span.start / plan.shardSize);
     const shard = plan.shards[shardIndex]!;
     const base = shardIndex * plan.shardSize;
@@ -100,8 +88,7 @@ export async function restoreDisk(
       stats.putRequests++;
     }
     opts.onProgress?.(stats);
-  });
-  if (cancelled) throw new CancelledError();
+  }, opts.isCancelled);
   for (const index of plan.manifest.cells.keys()) if (!seen.has(index)) mismatched.push(index);
   if (mismatched.length > 0) throw new ManifestMismatchError(mismatched.sort((a, b) => a - b));
   return stats;

@@ -123,7 +123,8 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
  * counter to the total sends finalize; finalize checks the rows itself, so a duplicate is harmless.
  */
 async function countDone(deps: Deps, job: Job): Promise<void> {
-  const j = await updateJob(deps, job.jobId, (x) => { x.segmentsDone++; });
+  // Capped: after a re-drive raised the counter to the Done rows, a late count of one of them would overshoot.
+  const j = await updateJob(deps, job.jobId, (x) => { x.segmentsDone = Math.min(x.segmentsTotal, x.segmentsDone + 1); });
   if (j.segmentsDone >= j.segmentsTotal) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
 }
 

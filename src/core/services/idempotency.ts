@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, ValidationError } from '../errors';
-import { EntityExistsError } from '../ports/tables';
+import { EntityExistsError, StaleEtagError } from '../ports/tables';
 import type { Job } from '../domain/model';
 import type { Deps } from './deps';
 import { createJob, newJobId } from './jobs';
@@ -60,7 +60,9 @@ export async function createJobOnce(
     const cur = await deps.repos.requests.get('request', keyHash);
     if (cur && now.getTime() - cur.doc.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS) {
       // An expired key is free again: take it over (ETag-guarded, so one of two racing callers wins).
-      await deps.repos.requests.replace(record, cur.etag).catch(() => { throw keyRace(); });
+      await deps.repos.requests.replace(record, cur.etag).catch((err: unknown) => {
+        throw err instanceof StaleEtagError ? keyRace() : err; // a storage error stays what it is (retryable)
+      });
     } else if (cur) {
       if (cur.doc.fingerprint !== fingerprint) throw keyReused();
       jobId = cur.doc.jobId;
