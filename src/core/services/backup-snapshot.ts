@@ -8,6 +8,7 @@ import type { Deps } from './deps';
 import { acquireItemLock, itemNotFound } from './lock';
 import { getJob, isTerminal, updateJob } from './jobs';
 import { freezeAndSnapshot } from './consistency';
+import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from './job-lease';
 
 export interface SnapshotMessage { jobId: string }
 export interface CopyMessage { jobId: string; diskKey: string; segment: number }
@@ -47,19 +48,17 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
     const now = deps.clock().getTime();
     let claimed = true;
     job = await updateJob(deps, job.jobId, (j) => {
-      const until = Number(j.params.plannerUntil ?? 0);
-      if (j.plan || (j.params.planner && j.params.planner !== me && until > now)) { claimed = false; return false; }
+      if (j.plan || heldByOther(j, 'planner', me, now)) { claimed = false; return false; }
       j.status = 'InProgress';
       j.startedAt ??= deps.clock();
       j.phase = 'Snapshot';
-      j.params = { ...j.params, planner: me, plannerUntil: now + deps.config.lockTtlSeconds * 1000 };
+      takeLease(j, 'planner', me, now, deps.config.lockTtlSeconds * 1000);
     });
     if (!claimed) {
       if (job.plan) return enqueuePendingSegments(deps, job);
       // Another delivery holds the planning lease (or died holding it). Look again later without spending
       // this message's delivery count, which would otherwise fail the job before the lease runs out.
-      const remaining = Number(job.params.plannerUntil ?? 0) - now;
-      const delay = Math.min(60, Math.max(5, Math.ceil(remaining / 1000)));
+      const delay = leaseWaitSeconds(job, 'planner', now, 5, 60);
       await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: delay });
       return;
     }
@@ -82,11 +81,7 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       });
     } catch (err) {
       // Give the planning lease back so the redelivery can try at once and count toward the poison limit.
-      await updateJob(deps, job.jobId, (j) => {
-        if (j.params.planner !== me) return false;
-        const { planner: _p, plannerUntil: _u, ...rest } = j.params;
-        j.params = rest;
-      });
+      await releaseLease(deps, job.jobId, 'planner', me);
       throw err;
     }
   }

@@ -3,6 +3,7 @@ import type { Deps } from './deps';
 import { getJob } from './jobs';
 import { itemNotFound } from './lock';
 import { newestFirstKey } from './repos';
+import { LEASE_PARAMS } from './job-lease';
 
 export interface JobFilter {
   type?: JobType;
@@ -22,7 +23,7 @@ export function jobView(job: Job, now: Date): Record<string, unknown> {
   const fraction = job.segmentsTotal > 0 ? job.segmentsDone / job.segmentsTotal : job.bytesTotal > 0 ? job.bytesDone / job.bytesTotal : undefined;
   const etaSeconds = elapsedS && fraction && fraction > 0 && fraction < 1 && !job.endedAt ? Math.round((elapsedS * (1 - fraction)) / fraction) : undefined;
   const { plan, params, ...rest } = job;
-  const safeParams = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'planner' && k !== 'plannerUntil'));
+  const safeParams = Object.fromEntries(Object.entries(params).filter(([k]) => !LEASE_PARAMS.has(k)));
   return {
     ...rest,
     params: safeParams,

@@ -8,6 +8,7 @@ import { vhdFooter } from '../engine/vhd';
 import { CancelledError } from '../engine/stats';
 import type { Deps } from './deps';
 import { createJobOnce } from './idempotency';
+import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from './job-lease';
 import { startItemStep } from './item-step';
 import { finishJob, getJob, updateJob } from './jobs';
 import { busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
@@ -73,26 +74,22 @@ export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void
   let claimed = true;
   job = await updateJob(deps, job.jobId, (j) => {
     claimed = true;
-    if (j.params.runner && j.params.runner !== me && Number(j.params.runnerUntil ?? 0) > now) { claimed = false; return false; }
+    if (heldByOther(j, 'runner', me, now)) { claimed = false; return false; }
     j.status = 'InProgress';
     j.startedAt ??= deps.clock();
     j.phase = 'RestoreDisks';
     j.bytesTotal = point.disks.reduce((n, d) => n + d.sizeBytes, 0);
-    j.params = { ...j.params, runner: me, runnerUntil: now + deps.config.lockTtlSeconds * 1000 };
+    takeLease(j, 'runner', me, now, deps.config.lockTtlSeconds * 1000);
   });
   if (!claimed) {
-    const delay = Math.min(15, Math.max(5, Math.ceil((Number(job.params.runnerUntil ?? 0) - now) / 1000)));
+    const delay = leaseWaitSeconds(job, 'runner', now, 5, 15);
     await deps.queues.queue(QUEUES.restore).send({ jobId: job.jobId } satisfies RestoreMessage, { visibilityDelaySeconds: delay });
     return;
   }
   try {
     await restoreClaimed(deps, job, item, point, itemKey);
   } catch (err) {
-    await updateJob(deps, job.jobId, (j) => {
-      if (j.params.runner !== me) return false;
-      const { runner: _r, runnerUntil: _u, ...rest } = j.params;
-      j.params = rest;
-    });
+    await releaseLease(deps, job.jobId, 'runner', me);
     throw err;
   }
 }
