@@ -1,9 +1,9 @@
 import { EmulatorState } from '../src/emulator/arm/state';
 import { contentDigest, fill, sha256, trim } from '../src/emulator/guest';
 import { httpStatusFor, VmBackupError } from '../src/core/errors';
-import { backupNow, itemKeyFor, requestRegistration } from '../src/core/services/protection';
-import { requestRestore } from '../src/core/services/restore';
-import { getJob, isTerminal } from '../src/core/services/jobs';
+import { backupNow, itemKeyFor, requestRegistration } from '../src/core/workflows/protection/protection';
+import { requestRestore } from '../src/core/workflows/restore/restore';
+import { getJob, isTerminal } from '../src/core/jobs/jobs';
 import type { Job } from '../src/core/domain/model';
 import { CLIENT_FAULT_KINDS } from './faults';
 import { SUB, type DrainOptions, type ReliabilityStack } from './stack';

@@ -1,6 +1,6 @@
 import { AdaptiveLimiter } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
-import { CELL, coalesce } from '../../src/core/engine/ranges';
+import { CELL, coalesce } from '../../src/core/domain/ranges';
 import { GIB, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 

@@ -4,15 +4,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, QUEUES } from '../core/config';
 import { VmBackupError } from '../core/errors';
-import { createAzureDeps, ensureResources } from '../core/adapters/azure/composition';
-import type { Deps } from '../core/services/deps';
+import { createAzureDeps, ensureResources } from '../core/composition';
+import type { Deps } from '../core/jobs/deps';
 import type { Job } from '../core/domain/model';
 import type { PackageLocation } from '../core/ports/packages';
-import { getJob, isTerminal } from '../core/services/jobs';
-import { runStep } from '../core/services/steps';
-import { requestExport, requestImport, type SeedProgress } from '../core/services/seeding';
-import { exportStep } from '../core/services/seeding-export';
-import { importStep } from '../core/services/seeding-import';
+import { getJob, isTerminal } from '../core/jobs/jobs';
+import { runStep } from '../core/jobs/run-step';
+import { requestExport, requestImport, type SeedProgress } from '../core/workflows/seeding/seeding';
+import { exportStep } from '../core/workflows/seeding/export';
+import { importStep } from '../core/workflows/seeding/import';
 import { redact } from '../core/redact';
 
 const USAGE = `Usage:

@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { route } from './lib/http';
 import { getDeps } from './lib/runtime';
-import { runDiscovery } from '../core/services/discovery';
+import { runDiscovery } from '../core/workflows/protection/discovery';
 
 app.http('discover', {
   methods: ['POST'], authLevel: 'function', route: 'discovery',

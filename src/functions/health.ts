@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
 import { getDeps } from './lib/runtime';
-import { checkHealth } from '../core/services/health';
+import { checkHealth } from '../core/views/health';
 import { openApiDocument } from './lib/openapi';
 import { PolicySchema } from '../core/domain/policy';
 

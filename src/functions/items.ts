@@ -2,9 +2,9 @@ import { app } from '@azure/functions';
 
 import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
-import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/services/protection';
-import { getItem, itemView } from '../core/services/queries';
-import { requireConfirmation } from '../core/services/confirm';
+import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/workflows/protection/protection';
+import { getItem, itemView } from '../core/views/queries';
+import { requireConfirmation } from '../core/views/confirm';
 import { isAdminRequest } from './lib/auth';
 
 app.http('registerVms', {

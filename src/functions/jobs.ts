@@ -1,8 +1,8 @@
 import { app } from '@azure/functions';
 import { query, route, validate } from './lib/http';
 import { JobId, JobsQuery } from './lib/schemas';
-import { jobDetails, jobView, listJobs, dashboard } from '../core/services/queries';
-import { requestCancel } from '../core/services/steps';
+import { jobDetails, jobView, listJobs, dashboard } from '../core/views/queries';
+import { requestCancel } from '../core/jobs/run-step';
 
 app.http('listJobs', {
   methods: ['GET'], authLevel: 'function', route: 'jobs',

@@ -1,10 +1,10 @@
 import { app } from '@azure/functions';
 import { query, readJson, route, validate } from './lib/http';
 import { DeletePolicyQuery, PolicyName } from './lib/schemas';
-import { createPolicy, deletePolicy, getPolicy, updatePolicy } from '../core/services/policies';
-import { requireConfirmation } from '../core/services/confirm';
+import { createPolicy, deletePolicy, getPolicy, updatePolicy } from '../core/workflows/protection/policies';
+import { requireConfirmation } from '../core/views/confirm';
 import { isAdminRequest } from './lib/auth';
-import { previewPolicy } from '../core/services/policy-preview';
+import { previewPolicy } from '../core/views/policy-preview';
 
 app.http('createPolicy', {
   methods: ['POST'], authLevel: 'function', route: 'policies',

@@ -1,11 +1,11 @@
 import { app } from '@azure/functions';
 import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
 import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
-import { listPoints, pointView } from '../core/services/queries';
-import { getPoint, requestRestore } from '../core/services/restore';
-import { deletePoint, undeletePoint } from '../core/services/retention';
-import { verifyPoint } from '../core/services/verify';
-import { requireConfirmation } from '../core/services/confirm';
+import { listPoints, pointView } from '../core/views/queries';
+import { getPoint, requestRestore } from '../core/workflows/restore/restore';
+import { deletePoint, undeletePoint } from '../core/workflows/protection/retention';
+import { verifyPoint } from '../core/workflows/restore/verify';
+import { requireConfirmation } from '../core/views/confirm';
 import { isAdminRequest } from './lib/auth';
 
 app.http('listRecoveryPoints', {

@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { requestExport, requestImport } from '../core/services/seeding';
+import { requestExport, requestImport } from '../core/workflows/seeding/seeding';
 import { accepted, body, route, validate } from './lib/http';
 import { ExportBody, ImportBody, ItemKey } from './lib/schemas';
 

@@ -1,15 +1,15 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { QUEUES } from '../core/config';
-import type { Deps } from '../core/services/deps';
-import { runStep } from '../core/services/steps';
-import { snapshotStep } from '../core/services/backup-snapshot';
-import { copyStep } from '../core/services/backup-copy';
-import { finalizeStep } from '../core/services/backup-finalize';
-import { restoreStep } from '../core/services/restore';
-import { protectStep, registerStep } from '../core/services/protection';
-import { exportStep } from '../core/services/seeding-export';
-import { importStep } from '../core/services/seeding-import';
+import type { Deps } from '../core/jobs/deps';
+import { runStep } from '../core/jobs/run-step';
+import { snapshotStep } from '../core/workflows/backup/plan';
+import { copyStep } from '../core/workflows/backup/copy';
+import { finalizeStep } from '../core/workflows/backup/finalize';
+import { restoreStep } from '../core/workflows/restore/restore';
+import { protectStep, registerStep } from '../core/workflows/protection/protection';
+import { exportStep } from '../core/workflows/seeding/export';
+import { importStep } from '../core/workflows/seeding/import';
 import { getDeps, maxDequeueCount } from './lib/runtime';
 
 const JobMessage = z.object({ jobId: z.string().min(1).max(100) });

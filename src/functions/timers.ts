@@ -1,8 +1,8 @@
 import { app } from '@azure/functions';
 import { getDeps } from './lib/runtime';
-import { schedulerTick } from '../core/services/scheduler';
-import { retentionRun } from '../core/services/retention';
-import { reconcile } from '../core/services/reconciler';
+import { schedulerTick } from '../core/workflows/protection/scheduler';
+import { retentionRun } from '../core/workflows/protection/retention';
+import { reconcile } from '../core/jobs/reconciler';
 
 app.timer('scheduler', {
   schedule: '%VMBACKUP_SCHEDULER_CRON%',

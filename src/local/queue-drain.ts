@@ -1,12 +1,12 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import { QUEUES } from '../core/config';
-import type { Deps } from '../core/services/deps';
-import { runStep } from '../core/services/steps';
-import { snapshotStep } from '../core/services/backup-snapshot';
-import { copyStep } from '../core/services/backup-copy';
-import { finalizeStep } from '../core/services/backup-finalize';
-import { restoreStep } from '../core/services/restore';
-import { protectStep, registerStep } from '../core/services/protection';
+import type { Deps } from '../core/jobs/deps';
+import { runStep } from '../core/jobs/run-step';
+import { snapshotStep } from '../core/workflows/backup/plan';
+import { copyStep } from '../core/workflows/backup/copy';
+import { finalizeStep } from '../core/workflows/backup/finalize';
+import { restoreStep } from '../core/workflows/restore/restore';
+import { protectStep, registerStep } from '../core/workflows/protection/protection';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Step = (deps: Deps, msg: any) => Promise<void>;

@@ -3,9 +3,9 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256, trim } from '../../src/emulator/guest';
-import { requestRegistration, requestProtection, backupNow, itemKeyFor } from '../../src/core/services/protection';
-import { requestRestore } from '../../src/core/services/restore';
-import { getJob } from '../../src/core/services/jobs';
+import { requestRegistration, requestProtection, backupNow, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { getJob } from '../../src/core/jobs/jobs';
 import type { Job } from '../../src/core/domain/model';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 

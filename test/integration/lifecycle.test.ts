@@ -3,12 +3,12 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill } from '../../src/emulator/guest';
-import { backupNow, itemKeyFor, requestRegistration, stopProtection } from '../../src/core/services/protection';
-import { requestRestore } from '../../src/core/services/restore';
-import { retentionRun, undeletePoint } from '../../src/core/services/retention';
-import { verifyPoint } from '../../src/core/services/verify';
-import { getJob } from '../../src/core/services/jobs';
-import { requestCancel } from '../../src/core/services/steps';
+import { backupNow, itemKeyFor, requestRegistration, stopProtection } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { retentionRun, undeletePoint } from '../../src/core/workflows/protection/retention';
+import { verifyPoint } from '../../src/core/workflows/restore/verify';
+import { getJob } from '../../src/core/jobs/jobs';
+import { requestCancel } from '../../src/core/jobs/run-step';
 import { ConflictError } from '../../src/core/errors';
 
 const MIB = 1024 ** 2, DAY = 86_400_000;

@@ -4,9 +4,9 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, trim } from '../../src/emulator/guest';
-import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/services/protection';
-import { requestRestore } from '../../src/core/services/restore';
-import { getJob } from '../../src/core/services/jobs';
+import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { getJob } from '../../src/core/jobs/jobs';
 
 const MIB = 1024 ** 2;
 

@@ -3,11 +3,11 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
-import { requestRegistration, itemKeyFor } from '../../src/core/services/protection';
-import { schedulerTick, scheduledJobId } from '../../src/core/services/scheduler';
-import { snapshotNameFor } from '../../src/core/services/consistency';
-import { requestRestore } from '../../src/core/services/restore';
-import { getJob } from '../../src/core/services/jobs';
+import { requestRegistration, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { schedulerTick, scheduledJobId } from '../../src/core/workflows/protection/scheduler';
+import { snapshotNameFor } from '../../src/core/workflows/backup/consistency';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { getJob } from '../../src/core/jobs/jobs';
 
 const MIB = 1024 ** 2, DAY = 86_400_000;
 

@@ -5,16 +5,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { QUEUES } from '../../src/core/config';
-import { exportStep } from '../../src/core/services/seeding-export';
-import { importStep } from '../../src/core/services/seeding-import';
+import { exportStep } from '../../src/core/workflows/seeding/export';
+import { importStep } from '../../src/core/workflows/seeding/import';
 
 const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
-import { requestRestore } from '../../src/core/services/restore';
-import { getJob } from '../../src/core/services/jobs';
-import { itemKeyFor, requestRegistration } from '../../src/core/services/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { getJob } from '../../src/core/jobs/jobs';
+import { itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
 
 const MIB = 1024 ** 2;
 const CLI = path.resolve('dist/src/cli/vmbackup.js');

@@ -3,9 +3,9 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
-import { requireConfirmation } from '../../src/core/services/confirm';
+import { requireConfirmation } from '../../src/core/views/confirm';
 import { ConflictError } from '../../src/core/errors';
-import type { Deps } from '../../src/core/services/deps';
+import type { Deps } from '../../src/core/jobs/deps';
 
 const MIB = 1024 ** 2;
 const ADMIN = 'master-key-for-tests-only';

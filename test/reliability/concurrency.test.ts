@@ -5,12 +5,12 @@ import { seededRandom } from '../../soak/faults';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, sha256 } from '../../src/emulator/guest';
 import { ConflictError } from '../../src/core/errors';
-import { backupNow, requestProtection } from '../../src/core/services/protection';
-import { requestRestore } from '../../src/core/services/restore';
-import { createPolicy } from '../../src/core/services/policies';
-import { schedulerTick } from '../../src/core/services/scheduler';
-import { getJob, isTerminal } from '../../src/core/services/jobs';
-import { reconcile } from '../../src/core/services/reconciler';
+import { backupNow, requestProtection } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { createPolicy } from '../../src/core/workflows/protection/policies';
+import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
+import { getJob, isTerminal } from '../../src/core/jobs/jobs';
+import { reconcile } from '../../src/core/jobs/reconciler';
 import type { Job } from '../../src/core/domain/model';
 
 const DAY = 86_400_000;

@@ -5,9 +5,9 @@ import { backupRestoreCycle, diskIds, newTally, registerVm, settle, type SoakIte
 import { seededRandom } from '../../soak/faults';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
-import { backupNow } from '../../src/core/services/protection';
-import { requestRestore } from '../../src/core/services/restore';
-import { reconcile } from '../../src/core/services/reconciler';
+import { backupNow } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { reconcile } from '../../src/core/jobs/reconciler';
 import { allTableRows, SECRET } from '../support/secrets';
 
 const MIB = 1024 ** 2;

@@ -5,9 +5,9 @@ import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
 import { QUEUES } from '../../src/core/config';
-import { ensureResources } from '../../src/core/adapters/azure/composition';
-import { getJob, isTerminal } from '../../src/core/services/jobs';
-import { reconcile } from '../../src/core/services/reconciler';
+import { ensureResources } from '../../src/core/composition';
+import { getJob, isTerminal } from '../../src/core/jobs/jobs';
+import { reconcile } from '../../src/core/jobs/reconciler';
 import type { Job } from '../../src/core/domain/model';
 import { SECRET } from '../support/secrets';
 

@@ -3,12 +3,12 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { QUEUES } from '../../src/core/config';
-import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/services/protection';
-import { snapshotStep } from '../../src/core/services/backup-snapshot';
-import { copyStep } from '../../src/core/services/backup-copy';
-import { reconcile } from '../../src/core/services/reconciler';
-import { getJob } from '../../src/core/services/jobs';
-import type { Deps } from '../../src/core/services/deps';
+import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { snapshotStep } from '../../src/core/workflows/backup/plan';
+import { copyStep } from '../../src/core/workflows/backup/copy';
+import { reconcile } from '../../src/core/jobs/reconciler';
+import { getJob } from '../../src/core/jobs/jobs';
+import type { Deps } from '../../src/core/jobs/deps';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
 

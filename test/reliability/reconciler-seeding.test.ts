@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { QUEUES } from '../../src/core/config';
-import { exportStep } from '../../src/core/services/seeding-export';
-import { importStep } from '../../src/core/services/seeding-import';
-import { requestExport } from '../../src/core/services/seeding';
-import { requestRegistration, itemKeyFor } from '../../src/core/services/protection';
-import { reconcile } from '../../src/core/services/reconciler';
-import { getJob } from '../../src/core/services/jobs';
+import { exportStep } from '../../src/core/workflows/seeding/export';
+import { importStep } from '../../src/core/workflows/seeding/import';
+import { requestExport } from '../../src/core/workflows/seeding/seeding';
+import { requestRegistration, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { reconcile } from '../../src/core/jobs/reconciler';
+import { getJob } from '../../src/core/jobs/jobs';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
 

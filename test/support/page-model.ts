@@ -1,5 +1,5 @@
 import type { RangeDiff, SourceSnapshot, TargetDisk } from '../../src/core/ports/storage';
-import { coalesce, type Range } from '../../src/core/engine/ranges';
+import { coalesce, type Range } from '../../src/core/domain/ranges';
 
 const P = 512;
 

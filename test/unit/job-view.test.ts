@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobView } from '../../src/core/services/queries';
+import { jobView } from '../../src/core/views/queries';
 import type { Job } from '../../src/core/domain/model';
 
 describe('jobView', () => {

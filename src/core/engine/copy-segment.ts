@@ -1,7 +1,7 @@
 import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
 import { AdaptiveLimiter, classify, type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type CellDelta } from './manifest';
-import { coalesce, len, planCells, rangesCover, windows, type CellWork, type Range } from './ranges';
+import { coalesce, len, planCells, rangesCover, windows, type CellWork, type Range } from '../domain/ranges';
 import { toShardPieces } from './shards';
 import { CancelledError, newCopyStats, type CopyStats } from './stats';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CELL } from './ranges';
+import { CELL } from '../domain/ranges';
 
 /**
  * A recovery point's manifest for one disk: the SHA-256 of every 4 MiB grid cell that is not entirely zero.

@@ -2,7 +2,7 @@ import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
 import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
-import { CELL, coalesce, len, planCells, windows, type Range } from './ranges';
+import { CELL, coalesce, len, planCells, windows, type Range } from '../domain/ranges';
 import { runPool } from './copy-segment';
 import { chunkFile, compressChunk, compressionOf, decompressChunk, PackageError, parseChunkFile, type PackageChunk } from './package-format';
 

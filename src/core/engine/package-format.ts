@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
-import { CELL } from './ranges';
+import { CELL } from '../domain/ranges';
 import { assertShardSize } from './shards';
 import type { DiskManifest } from './manifest';
 

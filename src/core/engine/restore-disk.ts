@@ -1,7 +1,7 @@
 import type { BackupStore, TargetDisk } from '../ports/storage';
 import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
-import { coalesce, len, planCells, windows, type Range } from './ranges';
+import { coalesce, len, planCells, windows, type Range } from '../domain/ranges';
 import { runPool } from './copy-segment';
 
 export interface RestoreDiskPlan {

@@ -1,4 +1,4 @@
-import { CELL, type Range } from './ranges';
+import { CELL, type Range } from '../domain/ranges';
 
 export const TIB = 1024 ** 4;
 export const GIB = 1024 ** 3;

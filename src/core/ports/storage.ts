@@ -1,4 +1,4 @@
-import type { Range } from '../engine/ranges';
+import type { Range } from '../domain/ranges';
 
 export interface RangeDiff {
   changed: Range[];

@@ -2,9 +2,9 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { z } from 'zod';
 import { errorBody, httpStatusFor, PayloadTooLargeError, ValidationError, VmBackupError } from '../../core/errors';
 import { ConfigError } from '../../core/config';
-import type { Deps } from '../../core/services/deps';
+import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
-import { checkIdempotencyKey } from '../../core/services/idempotency';
+import { checkIdempotencyKey } from '../../core/jobs/idempotency';
 import { getDeps } from './runtime';
 
 export const MAX_BODY_BYTES = 256 * 1024;

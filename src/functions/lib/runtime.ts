@@ -1,6 +1,6 @@
 import { loadConfig, QUEUES, type Config } from '../../core/config';
-import { createAzureDeps, ensureResources } from '../../core/adapters/azure/composition';
-import type { Deps, Logger } from '../../core/services/deps';
+import { createAzureDeps, ensureResources } from '../../core/composition';
+import type { Deps, Logger } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
 
 let cached: Promise<Deps> | undefined;

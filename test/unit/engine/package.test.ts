@@ -3,7 +3,7 @@ import { exportDisk, newExportStats, type DiskImageReader } from '../../../src/c
 import { checkPackageFiles } from '../../../src/core/engine/package-import';
 import { COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, diskManifestOf, encodePackageManifest, parsePackage, type PackageManifest } from '../../../src/core/engine/package-format';
 import { manifestDigest, sha256 } from '../../../src/core/engine/manifest';
-import { CELL, coalesce, type Range } from '../../../src/core/engine/ranges';
+import { CELL, coalesce, type Range } from '../../../src/core/domain/ranges';
 import type { PackageStore } from '../../../src/core/ports/packages';
 
 const MIB = 1024 * 1024;

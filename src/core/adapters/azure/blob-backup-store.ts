@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { BackupStore } from '../../ports/storage';
-import { fromInclusive, MAX_PUT_PAGE, type Range } from '../../engine/ranges';
+import { fromInclusive, MAX_PUT_PAGE, type Range } from '../../domain/ranges';
 import { downloadRange } from './download';
 
 function isStatus(err: unknown, status: number): boolean {

@@ -1,5 +1,5 @@
 import type { BlobClient } from '@azure/storage-blob';
-import type { Range } from '../../engine/ranges';
+import type { Range } from '../../domain/ranges';
 
 /** Reads exactly one range into one buffer; a short body is a reset connection, which the engine retries. */
 export async function downloadRange(blob: BlobClient, range: Range): Promise<Buffer> {

@@ -3,7 +3,7 @@ import { AnonymousCredential, PageBlobClient, newPipeline } from '@azure/storage
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { attachPolicy } from './attach-policy';
 import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
-import { MAX_PUT_PAGE, type Range } from '../../engine/ranges';
+import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
 import { rangesFromListing } from './blob-backup-store';
 import { downloadRange } from './download';
 

@@ -1,13 +1,13 @@
-import { QUEUES } from '../config';
-import { ConflictError, NotFoundError, PermanentStepError, ValidationError } from '../errors';
-import type { Job, ProtectedItem } from '../domain/model';
-import type { VmInfo } from '../ports/compute';
-import { parseResourceId } from '../ports/compute';
-import type { Deps } from './deps';
-import { createJobOnce } from './idempotency';
-import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { busy, isItemBusy, itemNotFound } from './lock';
-import { diskKeyFor, type SnapshotMessage } from './backup-snapshot';
+import { QUEUES } from '../../config';
+import { ConflictError, NotFoundError, PermanentStepError, ValidationError } from '../../errors';
+import type { Job, ProtectedItem } from '../../domain/model';
+import type { VmInfo } from '../../ports/compute';
+import { parseResourceId } from '../../ports/compute';
+import type { Deps } from '../../jobs/deps';
+import { createJobOnce } from '../../jobs/idempotency';
+import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { busy, isItemBusy, itemNotFound } from '../../jobs/lock';
+import { diskKeyFor, type SnapshotMessage } from '../backup/plan';
 
 const MAX_DATA_DISKS = 64;
 const UNSUPPORTED_SKUS = new Set(['UltraSSD_LRS']);

@@ -1,7 +1,7 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import { parsePolicy, type Policy } from '../domain/policy';
-import { EntityExistsError } from '../ports/tables';
-import type { Deps } from './deps';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors';
+import { parsePolicy, type Policy } from '../../domain/policy';
+import { EntityExistsError } from '../../ports/tables';
+import type { Deps } from '../../jobs/deps';
 
 function validPolicy(input: unknown): Policy {
   const r = parsePolicy(input);

@@ -3,17 +3,17 @@ import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-b
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import type { Config } from '../../config';
-import type { Deps, Logger } from '../../services/deps';
-import { silentLogger } from '../../services/deps';
-import { createRepos } from '../../services/repos';
-import { BlobBackupStore } from './blob-backup-store';
-import { SasDataPlane } from './sas-data-plane';
-import { AzureTableFactory } from './tables';
-import { AzureQueueFactory } from './queues';
-import { ArmComputeAdapter } from './compute';
-import { attachPolicy } from './attach-policy';
-import { packageStoreFactory } from './blob-package-store';
+import type { Config } from './config';
+import type { Deps, Logger } from './jobs/deps';
+import { silentLogger } from './jobs/deps';
+import { createRepos } from './store/repos';
+import { BlobBackupStore } from './adapters/azure/blob-backup-store';
+import { SasDataPlane } from './adapters/azure/sas-data-plane';
+import { AzureTableFactory } from './adapters/azure/tables';
+import { AzureQueueFactory } from './adapters/azure/queues';
+import { ArmComputeAdapter } from './adapters/azure/compute';
+import { attachPolicy } from './adapters/azure/attach-policy';
+import { packageStoreFactory } from './adapters/azure/blob-package-store';
 
 export interface CompositionOptions {
   credential?: TokenCredential;

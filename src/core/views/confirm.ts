@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictError } from '../errors';
-import type { Deps } from './deps';
+import type { Deps } from '../jobs/deps';
 
 const TTL_MS = 5 * 60_000;
 // Without a configured secret, tokens are valid on the instance that issued them only.

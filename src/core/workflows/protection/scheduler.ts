@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { QUEUES } from '../config';
-import { latestSlotAtOrBefore } from '../domain/schedule';
-import type { Deps } from './deps';
-import { createJob } from './jobs';
-import { newestFirstKey } from './repos';
-import type { SnapshotMessage } from './backup-snapshot';
+import { QUEUES } from '../../config';
+import { latestSlotAtOrBefore } from '../../domain/schedule';
+import type { Deps } from '../../jobs/deps';
+import { createJob } from '../../jobs/jobs';
+import { newestFirstKey } from '../../store/repos';
+import type { SnapshotMessage } from '../backup/plan';
 
 export interface TickResult {
   policies: number;

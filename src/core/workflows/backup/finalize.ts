@@ -1,12 +1,12 @@
-import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
-import { applyDeltas, decodeDelta, decodeManifest, encodeManifest, manifestDigest, type CellDelta } from '../engine/manifest';
-import { shardLayout } from '../engine/shards';
-import { EntityExistsError } from '../ports/tables';
-import type { Deps } from './deps';
-import { finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { releaseItemLock } from './lock';
-import { segmentKey, shardBlobName, type FinalizeMessage } from './backup-snapshot';
-import { checkpointBlob } from './backup-copy';
+import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
+import { applyDeltas, decodeDelta, decodeManifest, encodeManifest, manifestDigest, type CellDelta } from '../../engine/manifest';
+import { shardLayout } from '../../engine/shards';
+import { EntityExistsError } from '../../ports/tables';
+import type { Deps } from '../../jobs/deps';
+import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { releaseItemLock } from '../../jobs/lock';
+import { segmentKey, shardBlobName, type FinalizeMessage } from './plan';
+import { checkpointBlob } from './copy';
 import { expiryForNewPoint } from './expiry';
 
 export function manifestBlob(itemKey: string, pointId: string, diskKey: string): string {

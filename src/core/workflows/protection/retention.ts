@@ -1,7 +1,7 @@
-import { ConflictError } from '../errors';
-import type { RecoveryPoint } from '../domain/model';
-import type { Deps } from './deps';
-import { getPoint } from './restore';
+import { ConflictError } from '../../errors';
+import type { RecoveryPoint } from '../../domain/model';
+import type { Deps } from '../../jobs/deps';
+import { getPoint } from '../restore/restore';
 
 export interface RetentionResult {
   softDeleted: number;

@@ -1,18 +1,18 @@
-import { PermanentStepError } from '../errors';
-import type { Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
-import { encodeManifest, manifestDigest } from '../engine/manifest';
-import { COMPLETE_FILE, MANIFEST_FILE, PackageError, diskManifestOf, parsePackage, type PackageManifest } from '../engine/package-format';
-import { checkPackageFiles, importDisk, type ImportStats } from '../engine/package-import';
-import { shardLayout } from '../engine/shards';
-import { CancelledError } from '../engine/stats';
-import { EntityExistsError } from '../ports/tables';
-import type { Deps } from './deps';
-import { startItemStep } from './item-step';
-import { finishJob, getJob, updateJob } from './jobs';
-import { extendItemLock, releaseItemLock } from './lock';
-import { shardBlobName } from './backup-snapshot';
-import { manifestBlob } from './backup-finalize';
-import { expiryForNewPoint } from './expiry';
+import { PermanentStepError } from '../../errors';
+import type { Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
+import { encodeManifest, manifestDigest } from '../../engine/manifest';
+import { COMPLETE_FILE, MANIFEST_FILE, PackageError, diskManifestOf, parsePackage, type PackageManifest } from '../../engine/package-format';
+import { checkPackageFiles, importDisk, type ImportStats } from '../../engine/package-import';
+import { shardLayout } from '../../engine/shards';
+import { CancelledError } from '../../engine/stats';
+import { EntityExistsError } from '../../ports/tables';
+import type { Deps } from '../../jobs/deps';
+import { startItemStep } from '../../jobs/item-step';
+import { finishJob, getJob, updateJob } from '../../jobs/jobs';
+import { extendItemLock, releaseItemLock } from '../../jobs/lock';
+import { shardBlobName } from '../backup/plan';
+import { manifestBlob } from '../backup/finalize';
+import { expiryForNewPoint } from '../backup/expiry';
 import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 
 /**

@@ -3,7 +3,7 @@ import { ValidationError } from '../errors';
 import { parsePolicy } from '../domain/policy';
 import { nextSlots, slotsBetween } from '../domain/schedule';
 import { previewRetained, type Tier } from '../domain/retention';
-import type { Deps } from './deps';
+import type { Deps } from '../jobs/deps';
 
 export interface PolicyPreview {
   timeZone: string;

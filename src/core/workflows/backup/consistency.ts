@@ -1,8 +1,8 @@
-import type { Consistency, Job, ProtectedItem } from '../domain/model';
-import type { VmInfo } from '../ports/compute';
-import { redact } from '../redact';
-import type { Deps } from './deps';
-import { diskKeyFor } from './backup-snapshot';
+import type { Consistency, Job, ProtectedItem } from '../../domain/model';
+import type { VmInfo } from '../../ports/compute';
+import { redact } from '../../redact';
+import type { Deps } from '../../jobs/deps';
+import { diskKeyFor } from './plan';
 
 export interface ConsistencySettings {
   mode: Consistency;

@@ -3,9 +3,9 @@ import { PermanentStepError } from '../errors';
 import type { Job, JobStatus } from '../domain/model';
 import type { Deps } from './deps';
 import { getJob, isTerminal, toJobError, updateJob } from './jobs';
-import { failJob } from './steps';
-import { enqueuePendingSegments } from './backup-snapshot';
-import { newestFirstKey } from './repos';
+import { failJob } from './run-step';
+import { enqueuePendingSegments } from '../workflows/backup/plan';
+import { newestFirstKey } from '../store/repos';
 import { purgeExpiredRequests } from './idempotency';
 
 export interface ReconcileResult {

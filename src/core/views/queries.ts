@@ -1,9 +1,9 @@
 import type { Job, JobStatus, JobType, ProtectedItem, RecoveryPoint } from '../domain/model';
-import type { Deps } from './deps';
-import { getJob } from './jobs';
-import { itemNotFound } from './lock';
-import { newestFirstKey } from './repos';
-import { LEASE_PARAMS } from './job-lease';
+import type { Deps } from '../jobs/deps';
+import { getJob } from '../jobs/jobs';
+import { itemNotFound } from '../jobs/lock';
+import { newestFirstKey } from '../store/repos';
+import { LEASE_PARAMS } from '../jobs/job-lease';
 
 export interface JobFilter {
   type?: JobType;

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '../config';
-import { ConflictError, NotFoundError, PermanentStepError } from '../errors';
-import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../domain/model';
-import { decodeManifest } from '../engine/manifest';
-import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
-import { vhdFooter } from '../engine/vhd';
-import { CancelledError } from '../engine/stats';
-import type { Deps } from './deps';
-import { createJobOnce } from './idempotency';
-import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from './job-lease';
-import { startItemStep } from './item-step';
-import { finishJob, getJob, updateJob } from './jobs';
-import { busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
+import { QUEUES } from '../../config';
+import { ConflictError, NotFoundError, PermanentStepError } from '../../errors';
+import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
+import { decodeManifest } from '../../engine/manifest';
+import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
+import { vhdFooter } from '../../engine/vhd';
+import { CancelledError } from '../../engine/stats';
+import type { Deps } from '../../jobs/deps';
+import { createJobOnce } from '../../jobs/idempotency';
+import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
+import { startItemStep } from '../../jobs/item-step';
+import { finishJob, getJob, updateJob } from '../../jobs/jobs';
+import { busy, isItemBusy, itemNotFound, releaseItemLock } from '../../jobs/lock';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
 

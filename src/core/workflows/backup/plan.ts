@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { QUEUES } from '../config';
-import { PermanentStepError } from '../errors';
-import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../domain/model';
-import type { VmInfo } from '../ports/compute';
-import { segmentLayout, shardLayout } from '../engine/shards';
-import type { Deps } from './deps';
-import { acquireItemLock, itemNotFound } from './lock';
-import { getJob, isTerminal, updateJob } from './jobs';
+import { QUEUES } from '../../config';
+import { PermanentStepError } from '../../errors';
+import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../../domain/model';
+import type { VmInfo } from '../../ports/compute';
+import { segmentLayout, shardLayout } from '../../engine/shards';
+import type { Deps } from '../../jobs/deps';
+import { acquireItemLock, itemNotFound } from '../../jobs/lock';
+import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { freezeAndSnapshot } from './consistency';
-import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from './job-lease';
+import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 
 export interface SnapshotMessage { jobId: string }
 export interface CopyMessage { jobId: string; diskKey: string; segment: number }

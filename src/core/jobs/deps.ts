@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { ComputePort } from '../ports/compute';
 import type { QueueFactory } from '../ports/queues';
 import type { BackupStore, DataPlane } from '../ports/storage';
-import type { Repos } from './repos';
+import type { Repos } from '../store/repos';
 import type { PackageStoreFactory } from '../ports/packages';
 
 export interface Logger {

@@ -4,7 +4,7 @@ import { TERMINAL, type Job, type JobError, type JobStatus, type JobType } from 
 import { EntityExistsError } from '../ports/tables';
 import { redact } from '../redact';
 import type { Deps } from './deps';
-import { newestFirstKey } from './repos';
+import { newestFirstKey } from '../store/repos';
 
 export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex')): string {
   return `${newestFirstKey(createdAt)}-${suffix}`;

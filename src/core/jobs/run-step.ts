@@ -4,7 +4,7 @@ import type { Job } from '../domain/model';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
-import { removeImported } from './seeding-import';
+import { removeImported } from '../workflows/seeding/import';
 
 /**
  * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the

@@ -1,7 +1,7 @@
-import type { RecoveryPoint } from '../domain/model';
-import { decodeManifest } from '../engine/manifest';
-import { ManifestMismatchError, restoreDisk } from '../engine/restore-disk';
-import type { Deps } from './deps';
+import type { RecoveryPoint } from '../../domain/model';
+import { decodeManifest } from '../../engine/manifest';
+import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
+import type { Deps } from '../../jobs/deps';
 import { getPoint } from './restore';
 
 export interface VerifyResult {

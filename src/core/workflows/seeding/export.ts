@@ -1,17 +1,17 @@
-import { PermanentStepError } from '../errors';
-import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../domain/model';
-import { decodeManifest } from '../engine/manifest';
-import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../engine/package-export';
-import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../engine/package-format';
-import { CancelledError } from '../engine/stats';
-import type { PackageStore } from '../ports/packages';
-import type { SourceSnapshot } from '../ports/storage';
-import type { Deps } from './deps';
-import { finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from './lock';
-import { freezeAndSnapshot } from './consistency';
-import { diskKeyFor } from './backup-snapshot';
-import { getPoint } from './restore';
+import { PermanentStepError } from '../../errors';
+import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../../domain/model';
+import { decodeManifest } from '../../engine/manifest';
+import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../../engine/package-export';
+import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../../engine/package-format';
+import { CancelledError } from '../../engine/stats';
+import type { PackageStore } from '../../ports/packages';
+import type { SourceSnapshot } from '../../ports/storage';
+import type { Deps } from '../../jobs/deps';
+import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from '../../jobs/lock';
+import { freezeAndSnapshot } from '../backup/consistency';
+import { diskKeyFor } from '../backup/plan';
+import { getPoint } from '../restore/restore';
 import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 
 interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }

@@ -1,4 +1,4 @@
-import type { Deps } from './deps';
+import type { Deps } from '../jobs/deps';
 
 export interface Health {
   status: 'Healthy' | 'Unhealthy';

@@ -1,6 +1,6 @@
-import type { Job } from '../domain/model';
-import { expiryFor } from '../domain/retention';
-import type { Deps } from './deps';
+import type { Job } from '../../domain/model';
+import { expiryFor } from '../../domain/retention';
+import type { Deps } from '../../jobs/deps';
 
 /**
  * A backup-now job carries its own retention; a scheduled one follows the item's policy (GFS tiers in the

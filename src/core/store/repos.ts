@@ -2,8 +2,8 @@ import type { Entity, EntityTable, Stored, TableFactory } from '../ports/tables'
 import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
-import type { DiscoveredVm } from './discovery';
-import type { RequestRecord } from './idempotency';
+import type { DiscoveredVm } from '../workflows/protection/discovery';
+import type { RequestRecord } from '../jobs/idempotency';
 
 const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt']);
 

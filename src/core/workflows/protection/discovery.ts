@@ -1,7 +1,7 @@
-import { ConflictError } from '../errors';
-import type { VmInfo } from '../ports/compute';
-import { EntityExistsError } from '../ports/tables';
-import type { Deps } from './deps';
+import { ConflictError } from '../../errors';
+import type { VmInfo } from '../../ports/compute';
+import { EntityExistsError } from '../../ports/tables';
+import type { Deps } from '../../jobs/deps';
 import { itemKeyFor, requestRegistration } from './protection';
 
 export const AUTO_PROTECT_TAG = 'vmbackup-policy';

@@ -1,16 +1,16 @@
-import { QUEUES } from '../config';
-import { PermanentStepError } from '../errors';
-import type { BackupDiskPlan, Job } from '../domain/model';
-import { copySegment } from '../engine/copy-segment';
-import { decodeDelta, decodeManifest, encodeDelta } from '../engine/manifest';
-import { segmentLayout } from '../engine/shards';
-import { CancelledError, type CopyStats } from '../engine/stats';
-import type { SourceSnapshot } from '../ports/storage';
-import type { Deps } from './deps';
-import { getJob, isTerminal, updateJob } from './jobs';
-import { extendItemLock } from './lock';
-import { segmentKey, shardBlobName, type CopyMessage, type FinalizeMessage } from './backup-snapshot';
-import type { SegmentRow } from './repos';
+import { QUEUES } from '../../config';
+import { PermanentStepError } from '../../errors';
+import type { BackupDiskPlan, Job } from '../../domain/model';
+import { copySegment } from '../../engine/copy-segment';
+import { decodeDelta, decodeManifest, encodeDelta } from '../../engine/manifest';
+import { segmentLayout } from '../../engine/shards';
+import { CancelledError, type CopyStats } from '../../engine/stats';
+import type { SourceSnapshot } from '../../ports/storage';
+import type { Deps } from '../../jobs/deps';
+import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { extendItemLock } from '../../jobs/lock';
+import { segmentKey, shardBlobName, type CopyMessage, type FinalizeMessage } from './plan';
+import type { SegmentRow } from '../../store/repos';
 
 export function checkpointBlob(jobId: string, diskKey: string, segment: number): string {
   return `work/${jobId}/${diskKey}/seg-${segment}`;
