@@ -1,12 +1,13 @@
 import { EmulatorState } from '../src/emulator/arm/state';
 import { contentDigest, fill, sha256, trim } from '../src/emulator/guest';
 import { httpStatusFor, VmBackupError } from '../src/core/errors';
-import { backupNow, itemKeyFor, requestRegistration } from '../src/core/workflows/protection/protection';
+import { backupNow, requestRegistration } from '../src/core/workflows/protection/protection';
 import { requestRestore } from '../src/core/workflows/restore/restore';
 import { getJob, isTerminal } from '../src/core/jobs/jobs';
 import type { Job } from '../src/core/domain/model';
 import { CLIENT_FAULT_KINDS } from './faults';
 import { SUB, type DrainOptions, type ReliabilityStack } from './stack';
+import { itemKeyFor } from '../src/core/store/layout';
 
 const MIB = 1024 ** 2;
 
@@ -184,7 +185,7 @@ export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, la
     for (const g of open) s.emulator.state.grants.delete(g.id); // count each leak once
   }
   for (const item of items) {
-    const row = (await s.observer.repos.items.get('item', item.itemKey))?.doc;
+    const row = (await s.observer.repos.items.get(item.itemKey))?.doc;
     if (row?.lockOwner) {
       const owner = await getJob(s.observer, row.lockOwner).catch(() => undefined);
       if (!owner || isTerminal(owner)) {

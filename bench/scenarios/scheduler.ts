@@ -61,7 +61,7 @@ export const scheduler: Scenario = {
     count.reset();
     const t = await timed(() => Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]));
     const [a, b] = t.value;
-    const jobs = await deps.repos.jobs.all('job');
+    const jobs = await deps.repos.jobs.all();
     const distinct = new Set(jobs.map((j) => `${j.itemKey} ${String(j.params.slot)}`)).size;
     const messages = (await QueueServiceClient.fromConnectionString(cs).getQueueClient(QUEUES.snapshot).getProperties()).approximateMessagesCount ?? -1;
     const created = a.jobsCreated + b.jobsCreated;

@@ -11,8 +11,8 @@ app.http('discover', {
 app.http('listVms', {
   methods: ['GET'], authLevel: 'function', route: 'vms',
   handler: route(async (_req, _ctx, deps) => {
-    const vms = await deps.repos.discovered.all('vm');
-    const items = new Map((await deps.repos.items.all('item')).map((i) => [i.itemKey, i]));
+    const vms = await deps.repos.discovered.all();
+    const items = new Map((await deps.repos.items.all()).map((i) => [i.itemKey, i]));
     return {
       jsonBody: {
         items: vms.map((v) => ({ ...v, registration: items.get(v.itemKey)?.state ?? 'NotRegistered', policyName: items.get(v.itemKey)?.policyName })),

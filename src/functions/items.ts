@@ -29,7 +29,7 @@ app.http('listItems', {
   methods: ['GET'], authLevel: 'function', route: 'items',
   handler: route(async (req, _ctx, deps) => {
     query(req, PageQuery);
-    const items = await deps.repos.items.all('item');
+    const items = await deps.repos.items.all();
     return { jsonBody: { items: items.map((i) => itemView(i, deps.clock())) } };
   }),
 });

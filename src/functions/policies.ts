@@ -13,7 +13,7 @@ app.http('createPolicy', {
 
 app.http('listPolicies', {
   methods: ['GET'], authLevel: 'function', route: 'policies',
-  handler: route(async (_req, _ctx, deps) => ({ jsonBody: { items: await deps.repos.policies.all('policy') } })),
+  handler: route(async (_req, _ctx, deps) => ({ jsonBody: { items: await deps.repos.policies.all() } })),
 });
 
 app.http('getPolicy', {

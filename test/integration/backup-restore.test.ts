@@ -3,11 +3,12 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256, trim } from '../../src/emulator/guest';
-import { requestRegistration, requestProtection, backupNow, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { requestRegistration, requestProtection, backupNow } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
 import type { Job } from '../../src/core/domain/model';
 import { strictLimitViolations } from '../../src/local/strict-limits';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2, GIB = 1024 ** 3;
 

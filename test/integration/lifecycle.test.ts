@@ -3,13 +3,14 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill } from '../../src/emulator/guest';
-import { backupNow, itemKeyFor, requestRegistration, stopProtection } from '../../src/core/workflows/protection/protection';
+import { backupNow, requestRegistration, stopProtection } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { retentionRun, undeletePoint } from '../../src/core/workflows/protection/retention';
 import { verifyPoint } from '../../src/core/workflows/restore/verify';
 import { getJob } from '../../src/core/jobs/jobs';
 import { requestCancel } from '../../src/core/jobs/run-step';
 import { ConflictError } from '../../src/core/errors';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2, DAY = 86_400_000;
 
@@ -92,7 +93,7 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     expect(await s.deps.repos.points.get(itemKey, oldest.pointId)).toBeUndefined();
     expect(await s.deps.store.getObject(oldest.disks[0]!.manifest)).toBeUndefined();
     // Old source snapshots beyond the instant-restore days are pruned; each disk's diff base stays.
-    const item = (await s.deps.repos.items.get('item', itemKey))!.doc;
+    const item = (await s.deps.repos.items.get(itemKey))!.doc;
     for (const d of item.disks) expect(s.emulator.state.snapshot(d.baseSnapshotId!)).toBeDefined();
     expect(r.sourceSnapshotsDeleted).toBeGreaterThan(0);
     // A point whose manifest is gone is marked corrupt by verify.
@@ -119,7 +120,7 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     expect((await s.deps.repos.points.all(itemKey)).length).toBe(pointsBefore);
     expect([...s.emulator.state.snapshots.values()].filter((x) => x.tags['vmbackup-job'] === job.jobId)).toEqual([]);
     expect(s.emulator.state.grants.size).toBe(0);
-    expect((await s.deps.repos.items.get('item', itemKey))!.doc.lockOwner).toBeUndefined();
+    expect((await s.deps.repos.items.get(itemKey))!.doc.lockOwner).toBeUndefined();
     s.emulator.clock.advance(60_000);
     // The previous test deleted the newest point's manifest: the next backup copies that disk whole, with a warning.
     const next = await backup('CompletedWithWarnings');
@@ -135,9 +136,9 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     await s.drain();
     expect((await getJob(s.deps, job.jobId)).status).toBe('Cancelled');
     await expect(requestCancel(s.deps, job.jobId)).rejects.toBeInstanceOf(ConflictError);
-    await s.deps.repos.items.update('item', itemKey, (i) => { i.lockOwner = 'someone'; i.lockExpiresAt = new Date(s.emulator.clock.now() + 60_000); });
+    await s.deps.repos.items.update(itemKey, (i) => { i.lockOwner = 'someone'; i.lockExpiresAt = new Date(s.emulator.clock.now() + 60_000); });
     await expect(backupNow(s.deps, itemKey)).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
-    await s.deps.repos.items.update('item', itemKey, (i) => { i.lockOwner = undefined; i.lockExpiresAt = undefined; });
+    await s.deps.repos.items.update(itemKey, (i) => { i.lockOwner = undefined; i.lockExpiresAt = undefined; });
     const stopped = await stopProtection(s.deps, itemKey, true);
     expect(stopped.state).toBe('ProtectionStoppedDataDeleted');
     expect((await s.deps.repos.points.all(itemKey)).every((p) => p.state === 'SoftDeleted')).toBe(true);
@@ -159,7 +160,7 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     expect(f.error?.code).toBe('InternalError');
     expect(f.error?.recommendedAction).toMatch(/Retry/);
     expect(JSON.stringify(f)).not.toMatch(/sig=|AccountKey|Bearer /);
-    expect((await s.deps.repos.items.get('item', otherKey))!.doc.lockOwner).toBeUndefined();
+    expect((await s.deps.repos.items.get(otherKey))!.doc.lockOwner).toBeUndefined();
     // The VM deleted out of band: a permanent error, worded for the operator.
     s.emulator.state.vms.delete(EmulatorState.key(otherId));
     const gone = await backupNow(s.deps, otherKey);
@@ -167,6 +168,6 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     const g = await getJob(s.deps, gone.jobId);
     expect(g.status).toBe('Failed');
     expect(g.error).toMatchObject({ code: 'VmNotFound', recommendedAction: expect.stringMatching(/Stop protection and retain/) });
-    expect((await s.deps.repos.items.get('item', otherKey))!.doc.lockOwner).toBeUndefined();
+    expect((await s.deps.repos.items.get(otherKey))!.doc.lockOwner).toBeUndefined();
   });
 });

@@ -4,9 +4,10 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, trim } from '../../src/emulator/guest';
-import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2;
 
@@ -93,7 +94,7 @@ describe('a backup cut off at the k-th request resumes to exactly one byte-exact
       const points = await stack.deps.repos.points.all(itemKey);
       expect(points.length, `k=${k}`).toBe(pointsBefore + 1);
       expect(stack.emulator.state.grants.size, `k=${k}: open SAS`).toBe(0);
-      const itemRow = (await stack.deps.repos.items.get('item', itemKey))!.doc;
+      const itemRow = (await stack.deps.repos.items.get(itemKey))!.doc;
       expect(itemRow.lockOwner, `k=${k}: lock left`).toBeUndefined();
       // Source snapshots: one per disk per backup, none orphaned by the crash.
       const snaps = [...stack.emulator.state.snapshots.values()].filter((s) => s.tags['vmbackup-job'] === job.jobId);

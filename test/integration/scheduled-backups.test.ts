@@ -3,11 +3,11 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
-import { requestRegistration, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { requestRegistration } from '../../src/core/workflows/protection/protection';
 import { schedulerTick, scheduledJobId } from '../../src/core/workflows/protection/scheduler';
-import { snapshotNameFor } from '../../src/core/workflows/backup/consistency';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
+import { itemKeyFor, snapshotNameFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2, DAY = 86_400_000;
 
@@ -44,7 +44,7 @@ describe('scheduled backups of one item, slot after slot', () => {
       const tick = await schedulerTick(s.deps);
       expect(tick.jobsCreated, `day ${day}`).toBe(1);
       await s.drain();
-      const job = (await s.deps.repos.jobs.all('job', { where: { itemKey } })).find((j) => j.trigger === 'Scheduled' && !jobs.includes(j.jobId))!;
+      const job = (await s.deps.repos.jobs.all({ where: { itemKey } })).find((j) => j.trigger === 'Scheduled' && !jobs.includes(j.jobId))!;
       const done = await getJob(s.deps, job.jobId);
       expect(done.status, JSON.stringify(done.error)).toBe('Completed');
       if (day > 0) expect(done.plan!.every((d) => !d.full), `day ${day} is incremental`).toBe(true);

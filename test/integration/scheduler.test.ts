@@ -31,7 +31,7 @@ describe.each([
     }
     const [a, b] = await Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]);
     expect(a.jobsCreated + b.jobsCreated).toBe(5); // two days of missed hourly slots: one catch-up each
-    const jobs = await deps.repos.jobs.all('job');
+    const jobs = await deps.repos.jobs.all();
     expect(jobs).toHaveLength(5);
     expect(new Set(jobs.map((j) => j.params.slot))).toEqual(new Set(['2026-11-22T10:00:00.000Z']));
     // The losing tick found every job just created by the other one: nothing is sent twice.

@@ -14,7 +14,8 @@ import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
-import { itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { requestRegistration } from '../../src/core/workflows/protection/protection';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2;
 const CLI = path.resolve('dist/src/cli/vmbackup.js');
@@ -66,7 +67,7 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.stdout).toMatch(/import Completed: .*recovery point/);
     const [point] = await stack.deps.repos.points.all(itemKey);
-    const exportJob = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Export')!;
+    const exportJob = (await stack.deps.repos.jobs.all()).find((j) => j.type === 'Export')!;
     expect(point!.disks[0]!.digest).toBe(contentDigest(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
 
     expect(point!.disks[0]!.shardSize).toBe(48 * MIB);

@@ -12,7 +12,7 @@ const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256, write } from '../../src/emulator/guest';
-import { requestRegistration, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { requestExport, requestImport } from '../../src/core/workflows/seeding/seeding';
 import { requestCancel, runStep } from '../../src/core/jobs/run-step';
@@ -22,6 +22,7 @@ import type { Job } from '../../src/core/domain/model';
 import { MANIFEST_FILE, diskManifestOf, type PackageManifest } from '../../src/core/engine/package-format';
 import { manifestDigest } from '../../src/core/engine/manifest';
 import { strictLimitViolations } from '../../src/local/strict-limits';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2, GIB = 1024 ** 3;
 
@@ -94,7 +95,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     await stack.drain();
     const imported = await getJob(stack.deps, imp.jobId);
     expect(imported.status, JSON.stringify(imported.error)).toBe('Completed');
-    const item = (await stack.deps.repos.items.get('item', itemKey))!.doc;
+    const item = (await stack.deps.repos.items.get(itemKey))!.doc;
     expect(item.state).toBe('Protected');
     expect(item.seed).toBeUndefined();
     expect(item.disks.map((d) => d.baseSnapshotId).sort()).toEqual(exported.plan!.map((d) => d.snapshotId).sort());
@@ -108,7 +109,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     const before = { ...stack.emulator.dataStats };
     expect((await schedulerTick(stack.deps)).jobsCreated).toBe(1);
     await stack.drain();
-    const backups = (await stack.deps.repos.jobs.all('job')).filter((j) => j.type === 'Backup');
+    const backups = (await stack.deps.repos.jobs.all()).filter((j) => j.type === 'Backup');
     expect(backups).toHaveLength(1);
     const backup = await getJob(stack.deps, backups[0]!.jobId);
     expect(backup.status, JSON.stringify(backup.error)).toBe('Completed');
@@ -164,7 +165,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     const good = path.join(root, 'db2');
     await requestExport(stack.deps, { itemKey: key2, location: { kind: 'folder', path: good } });
     await stack.drain();
-    const itemBefore = (await stack.deps.repos.items.get('item', key2))!.doc;
+    const itemBefore = (await stack.deps.repos.items.get(key2))!.doc;
     itemKey = key2;
 
     const variants: { name: string; damage: (dir: string) => void; code: string }[] = [
@@ -190,12 +191,12 @@ describe('offline seeding: export the first backup to a folder, import it, conti
       expect(done.error?.recommendedAction, v.name).toMatch(/\w/);
       expect(await stack.deps.repos.points.all(key2), v.name).toHaveLength(0);
       expect(await blobsOfItem(), v.name).toEqual([]);
-      const itemAfter = (await stack.deps.repos.items.get('item', key2))!.doc;
+      const itemAfter = (await stack.deps.repos.items.get(key2))!.doc;
       expect(JSON.parse(JSON.stringify(itemAfter)), v.name).toEqual(JSON.parse(JSON.stringify(itemBefore)));
     }
 
     // The intact package still imports; without its source snapshot, the next backup is a full copy.
-    const exportJob = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Export' && j.itemKey === key2)!;
+    const exportJob = (await stack.deps.repos.jobs.all()).find((j) => j.type === 'Export' && j.itemKey === key2)!;
     await stack.deps.compute.deleteSnapshot(exportJob.plan![0]!.snapshotId);
     const ok = await requestImport(stack.deps, { itemKey: key2, location: { kind: 'folder', path: good } });
     await stack.drain();
@@ -206,7 +207,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     stack.emulator.clock.advance(86_400_000);
     await schedulerTick(stack.deps);
     await stack.drain();
-    const next = (await stack.deps.repos.jobs.all('job')).find((j) => j.type === 'Backup' && j.itemKey === key2)!;
+    const next = (await stack.deps.repos.jobs.all()).find((j) => j.type === 'Backup' && j.itemKey === key2)!;
     expect(next.status).toBe('CompletedWithWarnings');
     expect(next.plan![0]!.full).toBe(true);
     expect(next.plan![0]!.fullReason).toMatch(/snapshot no longer exists/);
@@ -228,15 +229,15 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     await runStep(stack.deps, job.jobId, { dequeueCount: 2, maxDequeueCount: 5 }, () => exportStep(stack.deps, job));
     expect((await getJob(stack.deps, job.jobId)).status).toBe('Cancelled');
     expect(await stack.deps.compute.getSnapshot(snapshotId)).toBeUndefined();
-    let item = (await stack.deps.repos.items.get('item', key3))!.doc;
+    let item = (await stack.deps.repos.items.get(key3))!.doc;
     expect(item.lockOwner).toBeUndefined();
     expect(item.seed).toBeUndefined();
 
     await requestExport(stack.deps, { itemKey: key3, location: { kind: 'folder', path: path.join(root, 'db3') } });
     await stack.drain();
-    item = (await stack.deps.repos.items.get('item', key3))!.doc;
+    item = (await stack.deps.repos.items.get(key3))!.doc;
     expect(item.seed).toBeDefined();
-    const backupsOf3 = async (): Promise<number> => (await stack.deps.repos.jobs.all('job')).filter((j) => j.type === 'Backup' && j.itemKey === key3).length;
+    const backupsOf3 = async (): Promise<number> => (await stack.deps.repos.jobs.all()).filter((j) => j.type === 'Backup' && j.itemKey === key3).length;
     stack.emulator.clock.advance(86_400_000);
     await schedulerTick(stack.deps);
     expect(await backupsOf3()).toBe(0);

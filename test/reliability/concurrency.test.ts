@@ -51,7 +51,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     expect(tick?.jobsCreated).toBe(1);
     await Promise.all([s.drain({ duplicate: true }), s.drain({ duplicate: true }, other)]);
     const jobs: Job[] = [];
-    for (const j of await s.observer.repos.jobs.all('job', { where: { itemKey: item.itemKey } })) {
+    for (const j of await s.observer.repos.jobs.all({ where: { itemKey: item.itemKey } })) {
       if (j.createdAt.getTime() >= raceStart && (j.type === 'Backup' || j.type === 'Restore')) jobs.push(await settle(s, j.jobId));
     }
     expect(jobs.length).toBe(3);
@@ -102,7 +102,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
         await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: last.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
         const tick = await schedulerTick(s.deps);
         expect(tick.jobsCreated).toBe(1);
-        const jobs = await s.observer.repos.jobs.all('job', { where: { itemKey: item.itemKey, status: 'Queued' } });
+        const jobs = await s.observer.repos.jobs.all({ where: { itemKey: item.itemKey, status: 'Queued' } });
         scheduledId = jobs.find((j) => j.trigger === 'Scheduled')!.jobId;
     }
     expect(probed).toBe(true);
@@ -144,7 +144,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     expect(done.status).toMatch(/^Completed/);
     const after = await s.observer.repos.points.all(item.itemKey);
     expect(after.length).toBe(before.length + 1);
-    const backups = await s.observer.repos.jobs.all('job', { where: { itemKey: item.itemKey, type: 'Backup' } });
+    const backups = await s.observer.repos.jobs.all({ where: { itemKey: item.itemKey, type: 'Backup' } });
     expect(backups.filter((j) => j.createdAt.getTime() >= done.createdAt.getTime())).toHaveLength(1);
     // After it finished, the same key still answers with the same (now finished) job and starts nothing.
     expect((await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')).jobId).toBe(jobId);

@@ -127,7 +127,7 @@ describe('scenarios: SAS expiry mid-copy, base snapshot deleted, disk resized, s
   });
 
   it('copies a disk whole, with a warning, when its base snapshot was deleted out of band', { timeout: 60_000 }, async () => {
-    const row = (await s.observer.repos.items.get('item', item.itemKey))!.doc;
+    const row = (await s.observer.repos.items.get(item.itemKey))!.doc;
     const base = row.disks.find((d) => d.diskKey === 'os')!.baseSnapshotId!;
     s.emulator.resources.deleteSnapshot(s.emulator.state.snapshot(base)!);
     fill(s.emulator.store, diskIds(s, item.vmId)[0]!, 3 * MIB, MIB, 42);
@@ -164,7 +164,7 @@ describe('scenarios: SAS expiry mid-copy, base snapshot deleted, disk resized, s
     expect(job.status).toBe('Failed');
     expect(job.error).toMatchObject({ code: 'SnapshotLimitReached', recommendedAction: expect.stringMatching(/Delete old snapshots/) });
     expect((await s.observer.repos.points.all(item.itemKey)).length).toBe(points);
-    expect((await s.observer.repos.items.get('item', item.itemKey))!.doc.lockOwner).toBeUndefined();
+    expect((await s.observer.repos.items.get(item.itemKey))!.doc.lockOwner).toBeUndefined();
     // The data disk's snapshot of that job was taken before the plan existed: only the reconciler knows it.
     const leftovers = () => [...s.emulator.state.snapshots.values()].filter((x) => x.tags['vmbackup-job'] === job.jobId);
     expect(leftovers().length).toBe(1);

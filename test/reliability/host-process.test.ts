@@ -75,8 +75,8 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
     }
     expect(s.emulator.state.grants.size, 'open SAS').toBe(0);
     expect(s.emulator.state.grantLog.every((g) => g.revokedAt !== undefined), 'every SAS revoked').toBe(true);
-    expect((await s.deps.repos.items.get('item', itemKey))!.doc.lockOwner, 'lock').toBeUndefined();
-    const item = (await s.deps.repos.items.get('item', itemKey))!.doc;
+    expect((await s.deps.repos.items.get(itemKey))!.doc.lockOwner, 'lock').toBeUndefined();
+    const item = (await s.deps.repos.items.get(itemKey))!.doc;
     const referenced = new Set([...item.disks.map((d) => d.baseSnapshotId!), ...points.flatMap((p) => p.disks.map((d) => d.sourceSnapshotId))].map(EmulatorState.key));
     const orphans = [...s.emulator.state.snapshots.values()].filter((x) => x.tags['vmbackup-item'] === itemKey && !referenced.has(EmulatorState.key(x.id)));
     expect(orphans.map((o) => o.name), 'orphaned snapshots').toEqual([]);

@@ -3,7 +3,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { QUEUES } from '../../src/core/config';
-import { backupNow, itemKeyFor, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { snapshotStep } from '../../src/core/workflows/backup/plan';
 import { copyStep } from '../../src/core/workflows/backup/copy';
 import { reconcile } from '../../src/core/jobs/reconciler';
@@ -11,6 +11,7 @@ import { getJob } from '../../src/core/jobs/jobs';
 import type { Deps } from '../../src/core/jobs/deps';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2;
 

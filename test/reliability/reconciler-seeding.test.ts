@@ -8,11 +8,12 @@ import { QUEUES } from '../../src/core/config';
 import { exportStep } from '../../src/core/workflows/seeding/export';
 import { importStep } from '../../src/core/workflows/seeding/import';
 import { requestExport } from '../../src/core/workflows/seeding/seeding';
-import { requestRegistration, itemKeyFor } from '../../src/core/workflows/protection/protection';
+import { requestRegistration } from '../../src/core/workflows/protection/protection';
 import { reconcile } from '../../src/core/jobs/reconciler';
 import { getJob } from '../../src/core/jobs/jobs';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
+import { itemKeyFor } from '../../src/core/store/layout';
 
 const MIB = 1024 ** 2, HOUR = 3_600_000;
 

@@ -3,11 +3,12 @@ import fc from 'fast-check';
 import { recomputeExpiries } from '../../src/core/domain/retention';
 import type { Retention } from '../../src/core/domain/policy';
 import type { ProtectedItem, RecoveryPoint } from '../../src/core/domain/model';
-import { createRepos, newestFirstKey } from '../../src/core/store/repos';
+import { createRepos } from '../../src/core/store/repos';
 import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
 import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
 import { retentionRun } from '../../src/core/workflows/protection/retention';
 import { silentLogger, type Deps } from '../../src/core/jobs/deps';
+import { newestFirstKey } from '../../src/core/store/layout';
 
 const DAY = 86_400_000, HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);

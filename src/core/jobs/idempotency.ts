@@ -3,19 +3,11 @@ import { ConflictError, ValidationError } from '../errors';
 import { EntityExistsError, StaleEtagError } from '../ports/tables';
 import type { Job } from '../domain/model';
 import type { Deps } from './deps';
+import type { RequestRecord } from '../store/records';
 import { createJob, newJobId } from './jobs';
 
 /** How long a key stays bound to its job: a client retrying a lost answer does so within minutes. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
-
-export interface RequestRecord {
-  /** SHA-256 of the client's key: the key itself is the client's and is not stored. */
-  keyHash: string;
-  /** What the key was first used for (operation, target and parameters); a different request is refused. */
-  fingerprint: string;
-  jobId: string;
-  createdAt: Date;
-}
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -57,7 +49,7 @@ export async function createJobOnce(
     await deps.repos.requests.insert(record);
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
-    const cur = await deps.repos.requests.get('request', keyHash);
+    const cur = await deps.repos.requests.get(keyHash);
     if (cur && now.getTime() - cur.doc.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS) {
       // An expired key is free again: take it over (ETag-guarded, so one of two racing callers wins).
       await deps.repos.requests.replace(record, cur.etag).catch((err: unknown) => {
@@ -66,7 +58,7 @@ export async function createJobOnce(
     } else if (cur) {
       if (cur.doc.fingerprint !== fingerprint) throw keyReused();
       jobId = cur.doc.jobId;
-      const existing = await deps.repos.jobs.get('job', jobId);
+      const existing = await deps.repos.jobs.get(jobId);
       if (existing) {
         // Still queued: the first call may have died before its message; a second message is harmless.
         if (existing.doc.status === 'Queued') await send(existing.doc);
@@ -95,7 +87,7 @@ function keyRace(): ConflictError {
 /** Removes keys older than the window; run by the reconciler so the table stays small. */
 export async function purgeExpiredRequests(deps: Deps, now = deps.clock()): Promise<number> {
   let purged = 0;
-  for (const r of await deps.repos.requests.all('request')) {
+  for (const r of await deps.repos.requests.all()) {
     if (now.getTime() - r.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS) continue;
     await deps.repos.requests.delete(r).catch(() => undefined);
     purged++;

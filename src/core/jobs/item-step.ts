@@ -18,7 +18,7 @@ export async function startItemStep(deps: Deps, jobId: string): Promise<{ job: J
     return undefined;
   }
   await acquireItemLock(deps, itemKey, job.jobId);
-  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  const item = (await deps.repos.items.get(itemKey))?.doc;
   if (!item) throw itemNotFound(itemKey);
   return { job, itemKey, item };
 }

@@ -4,7 +4,7 @@ import { TERMINAL, type Job, type JobError, type JobStatus, type JobType } from 
 import { EntityExistsError } from '../ports/tables';
 import { redact } from '../redact';
 import type { Deps } from './deps';
-import { newestFirstKey } from '../store/repos';
+import { newestFirstKey } from '../store/layout';
 
 export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex')): string {
   return `${newestFirstKey(createdAt)}-${suffix}`;
@@ -40,19 +40,19 @@ export async function createJob(
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
     // A deterministic id already taken means this job was created before (a retried tick): reuse it.
-    const existing = await deps.repos.jobs.get('job', job.jobId);
+    const existing = await deps.repos.jobs.get(job.jobId);
     return { job: existing!.doc, created: false };
   }
 }
 
 export async function getJob(deps: Deps, jobId: string): Promise<Job> {
-  const cur = await deps.repos.jobs.get('job', jobId);
+  const cur = await deps.repos.jobs.get(jobId);
   if (!cur) throw jobNotFound(jobId);
   return cur.doc;
 }
 
 export async function updateJob(deps: Deps, jobId: string, change: (j: Job) => boolean | void): Promise<Job> {
-  const j = await deps.repos.jobs.update('job', jobId, change);
+  const j = await deps.repos.jobs.update(jobId, change);
   if (!j) throw jobNotFound(jobId);
   return j;
 }

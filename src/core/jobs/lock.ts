@@ -20,7 +20,7 @@ export function busy(itemKey: string): ConflictError {
 export async function acquireItemLock(deps: Deps, itemKey: string, owner: string): Promise<void> {
   const now = deps.clock();
   let conflict = false;
-  const item = await deps.repos.items.update('item', itemKey, (i) => {
+  const item = await deps.repos.items.update(itemKey, (i) => {
     conflict = false;
     if (i.lockOwner && i.lockOwner !== owner && i.lockExpiresAt && i.lockExpiresAt > now) {
       conflict = true;
@@ -35,7 +35,7 @@ export async function acquireItemLock(deps: Deps, itemKey: string, owner: string
 
 export async function extendItemLock(deps: Deps, itemKey: string, owner: string): Promise<boolean> {
   let mine = false;
-  await deps.repos.items.update('item', itemKey, (i) => {
+  await deps.repos.items.update(itemKey, (i) => {
     mine = i.lockOwner === owner;
     if (!mine) return false;
     i.lockExpiresAt = new Date(deps.clock().getTime() + deps.config.lockTtlSeconds * 1000);
@@ -44,7 +44,7 @@ export async function extendItemLock(deps: Deps, itemKey: string, owner: string)
 }
 
 export async function releaseItemLock(deps: Deps, itemKey: string, owner: string): Promise<void> {
-  await deps.repos.items.update('item', itemKey, (i) => {
+  await deps.repos.items.update(itemKey, (i) => {
     if (i.lockOwner !== owner) return false;
     i.lockOwner = undefined;
     i.lockExpiresAt = undefined;
@@ -52,7 +52,7 @@ export async function releaseItemLock(deps: Deps, itemKey: string, owner: string
 }
 
 export async function isItemBusy(deps: Deps, itemKey: string): Promise<boolean> {
-  const cur = await deps.repos.items.get('item', itemKey);
+  const cur = await deps.repos.items.get(itemKey);
   if (!cur) throw itemNotFound(itemKey);
   const i = cur.doc;
   return !!(i.lockOwner && i.lockExpiresAt && i.lockExpiresAt > deps.clock());

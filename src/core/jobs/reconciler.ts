@@ -5,8 +5,8 @@ import type { Deps } from './deps';
 import { getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { failJob } from './run-step';
 import { enqueuePendingSegments } from '../workflows/backup/plan';
-import { newestFirstKey } from '../store/repos';
 import { purgeExpiredRequests } from './idempotency';
+import { jobWorkPrefix, newestFirstKey, TAGS } from '../store/layout';
 
 export interface ReconcileResult {
   jobsRedriven: number;
@@ -38,7 +38,7 @@ const runByCommandLine = (job: Job): boolean =>
 export async function reconcile(deps: Deps, now = deps.clock()): Promise<ReconcileResult> {
   const r: ReconcileResult = { jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0, snapshotsRevoked: 0, requestsPurged: 0 };
   const leaseMs = deps.config.lockTtlSeconds * 1000;
-  const items = await deps.repos.items.all('item');
+  const items = await deps.repos.items.all();
   const byKey = new Map(items.map((i) => [i.itemKey, i]));
   const liveLock = (itemKey: string | undefined): string | undefined => {
     const i = itemKey ? byKey.get(itemKey) : undefined;
@@ -46,7 +46,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   };
 
   for (const status of ACTIVE) {
-    for (const job of await deps.repos.jobs.all('job', { where: { status } })) {
+    for (const job of await deps.repos.jobs.all({ where: { status } })) {
       const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
       if (age < leaseMs) continue;
       // Jobs run inline (discovery, retention, verify) hold no lock to show they live: give them a day.
@@ -76,7 +76,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
     const owner = await getJob(deps, item.lockOwner).catch(() => undefined);
     // A running owner keeps its lock (a stalled one was re-driven above); a finished or missing one never frees it.
     if (owner && !isTerminal(owner)) continue;
-    await deps.repos.items.update('item', item.itemKey, (i) => {
+    await deps.repos.items.update(item.itemKey, (i) => {
       if (i.lockOwner !== item.lockOwner) return false;
       i.lockOwner = undefined;
       i.lockExpiresAt = undefined;
@@ -87,13 +87,13 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   // Jobs that ended badly in the last day: their cleanup was best effort, so do it again (all idempotent).
   const since = newestFirstKey(new Date(now.getTime() - DAY));
   for (const status of ['Failed', 'Cancelled'] as const) {
-    for (const job of await deps.repos.jobs.all('job', { where: { status }, rowKeyTo: since })) {
+    for (const job of await deps.repos.jobs.all({ where: { status }, rowKeyTo: since })) {
       if (job.type !== 'Backup' && job.type !== 'Export') continue;
       for (const d of job.plan ?? []) {
         await deps.compute.revokeSnapshot(d.snapshotId);
         r.snapshotsRevoked++;
       }
-      await deps.store.deletePrefix(`work/${job.jobId}/`);
+      await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
     }
   }
 
@@ -133,7 +133,7 @@ async function deleteOrphanedSnapshots(deps: Deps, items: Awaited<ReturnType<Dep
   }
   for (const g of groups.values()) {
     for await (const s of deps.compute.listSnapshots(g.sub, g.rg)) {
-      const jobId = s.tags['vmbackup-job'];
+      const jobId = s.tags[TAGS.job];
       if (!jobId || referenced.has(s.id.toLowerCase())) continue;
       const owner = await getJob(deps, jobId).catch(() => undefined);
       if (owner && !isTerminal(owner)) continue; // still being made, or about to become a diff base

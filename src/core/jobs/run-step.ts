@@ -5,6 +5,7 @@ import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
 import { removeImported } from '../workflows/seeding/import';
+import { jobWorkPrefix } from '../store/layout';
 
 /**
  * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
@@ -62,7 +63,7 @@ async function cleanupAfterFailure(deps: Deps, job: Job): Promise<void> {
     if (d.baseSnapshotId) await attempt(() => deps.compute.revokeSnapshot(d.baseSnapshotId!));
     await attempt(() => deps.compute.deleteSnapshot(d.snapshotId));
   }
-  if (job.type === 'Backup') await attempt(() => deps.store.deletePrefix(`work/${job.jobId}/`));
+  if (job.type === 'Backup') await attempt(() => deps.store.deletePrefix(jobWorkPrefix(job.jobId)));
   // A failed import leaves nothing behind: its shards belong to no recovery point.
   if (job.type === 'Import' && job.itemKey) await attempt(() => removeImported(deps, job.itemKey!));
   if (job.itemKey) await attempt(() => releaseItemLock(deps, job.itemKey!, job.jobId));

@@ -2,19 +2,21 @@ import type { Entity, EntityTable, Stored, TableFactory } from '../ports/tables'
 import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
-import type { DiscoveredVm } from '../workflows/protection/discovery';
-import type { RequestRecord } from '../jobs/idempotency';
+import type { DiscoveredVm, Lease, RequestRecord, SegmentRow } from './records';
 
 const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt']);
+
+/**
+ * Table Storage caps a string property at 64 KiB, which is 32,768 UTF-16 characters; 30,000 leaves room for
+ * the surrogate pairs JSON may hold. Two properties give a document about 60,000 characters.
+ */
+const DOC_SPLIT_CHARS = 30_000;
+const MAX_DOC_CHARS = 2 * DOC_SPLIT_CHARS;
 
 function revive(_k: string, v: unknown): unknown {
   return typeof v === 'string' && DATE_KEYS.has(_k) ? new Date(v) : v;
 }
 
-/** Keys that sort newest first: (max - ms) zero padded. */
-export function newestFirstKey(d: Date): string {
-  return String(8_640_000_000_000_000 - d.getTime()).padStart(16, '0');
-}
 
 /**
  * A typed collection stored as one JSON document per row (split over two properties to stay under the
@@ -29,7 +31,8 @@ export class DocumentCollection<T extends object> {
 
   private toEntity(doc: T): Entity {
     const json = JSON.stringify(doc);
-    const half = 30_000;
+    if (json.length > MAX_DOC_CHARS) throw new RangeError(`A ${this.table.name} row of ${json.length} characters exceeds the ${MAX_DOC_CHARS} two properties hold`);
+    const half = DOC_SPLIT_CHARS;
     return {
       ...this.keyOf(doc),
       ...this.columns(doc),
@@ -98,38 +101,97 @@ export class DocumentCollection<T extends object> {
   }
 }
 
-export interface SegmentRow {
-  jobId: string;
-  segmentKey: string;
-  state: 'Pending' | 'Done' | 'Cancelled';
-  nextCell: number;
-  stats: Record<string, number>;
+/**
+ * A collection whose rows all share one partition (items, jobs, policies...): callers name a row by its key
+ * alone, so no service spells a partition key.
+ */
+export class KeyedCollection<T extends object> {
+  constructor(private readonly docs: DocumentCollection<T>, private readonly partition: string) {}
+
+  get table(): EntityTable {
+    return this.docs.table;
+  }
+
+  get(key: string): Promise<{ doc: T; etag: string } | undefined> {
+    return this.docs.get(this.partition, key);
+  }
+
+  /** The row, or `notFound()` thrown: the one way services say "no such thing". */
+  async require(key: string, notFound: () => Error): Promise<{ doc: T; etag: string }> {
+    const found = await this.get(key);
+    if (!found) throw notFound();
+    return found;
+  }
+
+  update(key: string, change: (doc: T) => boolean | void): Promise<T | undefined> {
+    return this.docs.update(this.partition, key, change);
+  }
+
+  list(options: Parameters<EntityTable['query']>[1] = {}): Promise<{ items: T[]; continuation?: string }> {
+    return this.docs.list(this.partition, options);
+  }
+
+  all(options: Omit<Parameters<EntityTable['query']>[1] & object, 'continuation' | 'top'> = {}): Promise<T[]> {
+    return this.docs.all(this.partition, options);
+  }
+
+  insert(doc: T): Promise<string> {
+    return this.docs.insert(doc);
+  }
+
+  replace(doc: T, etag: string): Promise<string> {
+    return this.docs.replace(doc, etag);
+  }
+
+  upsert(doc: T): Promise<void> {
+    return this.docs.upsert(doc);
+  }
+
+  delete(doc: T, etag?: string): Promise<void> {
+    return this.docs.delete(doc, etag);
+  }
 }
 
 export interface Repos {
-  items: DocumentCollection<ProtectedItem>;
-  jobs: DocumentCollection<Job>;
+  items: KeyedCollection<ProtectedItem>;
+  jobs: KeyedCollection<Job>;
   points: DocumentCollection<RecoveryPoint>;
-  policies: DocumentCollection<Policy>;
+  policies: KeyedCollection<Policy>;
   segments: DocumentCollection<SegmentRow>;
-  discovered: DocumentCollection<DiscoveredVm>;
+  discovered: KeyedCollection<DiscoveredVm>;
   /** Idempotency keys of job-creating requests. */
-  requests: DocumentCollection<RequestRecord>;
+  requests: KeyedCollection<RequestRecord>;
+  /** Short-lived named leases (discovery runs). */
+  leases: KeyedCollection<Lease>;
   ensure(): Promise<void>;
+}
+
+/** The one partition of each single-partition table; nothing outside store/ names them. */
+const PARTITIONS = { item: 'item', job: 'job', policy: 'policy', vm: 'vm', request: 'request', lease: 'lease' } as const;
+
+function keyed<T extends object>(
+  table: EntityTable,
+  partition: string,
+  rowKey: (doc: T) => string,
+  columns?: (doc: T) => Record<string, string | number | boolean | Date | undefined>,
+): KeyedCollection<T> {
+  return new KeyedCollection(new DocumentCollection<T>(table, (d) => ({ partitionKey: partition, rowKey: rowKey(d) }), columns), partition);
 }
 
 export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
   const t = (n: string): EntityTable => tables.table(`${prefix}${n}`);
   const repos: Repos = {
-    items: new DocumentCollection<ProtectedItem>(t('items'), (i) => ({ partitionKey: 'item', rowKey: i.itemKey }), (i) => ({ state: i.state, policyName: i.policyName ?? '' })),
-    jobs: new DocumentCollection<Job>(t('jobs'), (j) => ({ partitionKey: 'job', rowKey: j.jobId }), (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' })),
+    items: keyed<ProtectedItem>(t('items'), PARTITIONS.item, (i) => i.itemKey, (i) => ({ state: i.state, policyName: i.policyName ?? '' })),
+    jobs: keyed<Job>(t('jobs'), PARTITIONS.job, (j) => j.jobId, (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' })),
     points: new DocumentCollection<RecoveryPoint>(t('points'), (p) => ({ partitionKey: p.itemKey, rowKey: p.pointId }), (p) => ({ state: p.state })),
-    policies: new DocumentCollection<Policy>(t('policies'), (p) => ({ partitionKey: 'policy', rowKey: p.name })),
+    policies: keyed<Policy>(t('policies'), PARTITIONS.policy, (p) => p.name),
     segments: new DocumentCollection<SegmentRow>(t('segments'), (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }), (s) => ({ state: s.state })),
-    discovered: new DocumentCollection<DiscoveredVm>(t('vms'), (v) => ({ partitionKey: 'vm', rowKey: v.itemKey })),
-    requests: new DocumentCollection<RequestRecord>(t('requests'), (r) => ({ partitionKey: 'request', rowKey: r.keyHash })),
+    discovered: keyed<DiscoveredVm>(t('vms'), PARTITIONS.vm, (v) => v.itemKey),
+    requests: keyed<RequestRecord>(t('requests'), PARTITIONS.request, (r) => r.keyHash),
+    leases: keyed<Lease>(t('leases'), PARTITIONS.lease, (l) => l.name),
     async ensure() {
-      await Promise.all([repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests].map((c) => c.table.ensure()));
+      const all = [repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests, repos.leases];
+      await Promise.all(all.map((c) => c.table.ensure()));
     },
   };
   return repos;

@@ -2,8 +2,8 @@ import type { Job, JobStatus, JobType, ProtectedItem, RecoveryPoint } from '../d
 import type { Deps } from '../jobs/deps';
 import { getJob } from '../jobs/jobs';
 import { itemNotFound } from '../jobs/lock';
-import { newestFirstKey } from '../store/repos';
 import { LEASE_PARAMS } from '../jobs/job-lease';
+import { newestFirstKey } from '../store/layout';
 
 export interface JobFilter {
   type?: JobType;
@@ -37,7 +37,7 @@ export async function listJobs(deps: Deps, f: JobFilter): Promise<{ items: Job[]
   if (f.type) where.type = f.type;
   if (f.status) where.status = f.status;
   if (f.itemKey) where.itemKey = f.itemKey;
-  return deps.repos.jobs.list('job', {
+  return deps.repos.jobs.list({
     where,
     top: f.top,
     continuation: f.continuation,
@@ -52,7 +52,7 @@ export async function jobDetails(deps: Deps, jobId: string): Promise<Record<stri
 }
 
 export async function getItem(deps: Deps, itemKey: string): Promise<ProtectedItem> {
-  const i = await deps.repos.items.get('item', itemKey);
+  const i = await deps.repos.items.get(itemKey);
   if (!i) throw itemNotFound(itemKey);
   return i.doc;
 }
@@ -89,11 +89,11 @@ export function pointView(p: RecoveryPoint): Record<string, unknown> {
 
 export async function dashboard(deps: Deps): Promise<Record<string, unknown>> {
   const now = deps.clock();
-  const items = await deps.repos.items.all('item');
+  const items = await deps.repos.items.all();
   const byState: Record<string, number> = {};
   for (const i of items) byState[i.state] = (byState[i.state] ?? 0) + 1;
   const since = new Date(now.getTime() - 86_400_000);
-  const jobs = await deps.repos.jobs.all('job', { rowKeyTo: newestFirstKey(since) });
+  const jobs = await deps.repos.jobs.all({ rowKeyTo: newestFirstKey(since) });
   const jobsByStatus: Record<string, number> = {};
   for (const j of jobs) jobsByStatus[j.status] = (jobsByStatus[j.status] ?? 0) + 1;
   let logical = 0, uploaded = 0, points = 0;

@@ -2,7 +2,7 @@ import type { Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
 import type { Deps } from '../../jobs/deps';
-import { diskKeyFor } from './plan';
+import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
 
 export interface ConsistencySettings {
   mode: Consistency;
@@ -21,15 +21,6 @@ export const DEFAULT_SCRIPTS = {
     windows: 'Write-Output "VSS snapshot released"',
   },
 };
-
-/**
- * The whole job id, not a piece of it: scheduled job ids end in a hash of the item, so any suffix would give
- * every scheduled backup of an item the same name, and creating it again returns the previous snapshot (the
- * diff base) instead of a new one. Deterministic per job, so a rerun of the step reuses its own snapshot.
- */
-export function snapshotNameFor(job: Pick<Job, 'jobId'>, diskKey: string): string {
-  return `vmb-${job.jobId}-${diskKey}`;
-}
 
 /**
  * Quiesces the guest when the policy asks for it, snapshots every disk as close together as possible, and
@@ -81,7 +72,7 @@ export async function freezeAndSnapshot(
           resourceGroup: vm.resourceGroup,
           name,
           location: vm.location,
-          tags: { 'vmbackup-item': item.itemKey.slice(0, 256), 'vmbackup-job': job.jobId },
+          tags: sourceSnapshotTags(item.itemKey, job.jobId),
         });
         snapshots.set(d.diskId, s.id);
       }),

@@ -9,12 +9,10 @@ import type { SourceSnapshot } from '../../ports/storage';
 import type { Deps } from '../../jobs/deps';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { extendItemLock } from '../../jobs/lock';
-import { segmentKey, shardBlobName, type CopyMessage, type FinalizeMessage } from './plan';
-import type { SegmentRow } from '../../store/repos';
+import { type CopyMessage, type FinalizeMessage } from './plan';
+import { checkpointBlob, segmentKey, shardBlobName } from '../../store/layout';
+import { type SegmentRow } from '../../store/records';
 
-export function checkpointBlob(jobId: string, diskKey: string, segment: number): string {
-  return `work/${jobId}/${diskKey}/seg-${segment}`;
-}
 
 async function loadPreviousCells(deps: Deps, manifestName: string | undefined): Promise<Set<number>> {
   if (!manifestName) return new Set();
@@ -48,7 +46,7 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
   const segment = segmentLayout(disk.sizeBytes, deps.config.copy.segmentSize)[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${disk.name}'.`, 'No action needed: the message is discarded.');
   const key = segmentKey(disk.diskKey, index);
-  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  const item = (await deps.repos.items.get(itemKey))?.doc;
   const previous = disk.full ? undefined : item?.disks.find((d) => d.diskKey === disk.diskKey)?.lastManifest;
   const previousCells = await loadPreviousCells(deps, previous);
 

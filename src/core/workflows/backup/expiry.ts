@@ -9,8 +9,8 @@ import type { Deps } from '../../jobs/deps';
 export async function expiryForNewPoint(deps: Deps, job: Job, createdAt: Date): Promise<Date> {
   const retainUntil = job.params.retainUntil;
   if (typeof retainUntil === 'string') return new Date(retainUntil);
-  const item = job.itemKey ? (await deps.repos.items.get('item', job.itemKey))?.doc : undefined;
-  const policy = item?.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+  const item = job.itemKey ? (await deps.repos.items.get(job.itemKey))?.doc : undefined;
+  const policy = item?.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
   if (!policy) return new Date(createdAt.getTime() + 30 * 86_400_000);
   const earlier = (await deps.repos.points.all(job.itemKey)).filter((p) => p.createdAt < createdAt).map((p) => p.createdAt);
   return expiryFor(createdAt, earlier, policy.retention, policy.timeZone).expiresAt;

@@ -5,13 +5,10 @@ import { EntityExistsError } from '../../ports/tables';
 import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { releaseItemLock } from '../../jobs/lock';
-import { segmentKey, shardBlobName, type FinalizeMessage } from './plan';
-import { checkpointBlob } from './copy';
+import { type FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
+import { checkpointBlob, jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
 
-export function manifestBlob(itemKey: string, pointId: string, diskKey: string): string {
-  return `manifests/${itemKey}/${pointId}/${diskKey}`;
-}
 
 /**
  * Step 3 of a backup: when every segment is done, write each disk's manifest, snapshot its shards (the blob
@@ -49,7 +46,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
   }
-  await deps.repos.items.update('item', job.itemKey, (item) => {
+  await deps.repos.items.update(job.itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = job.plan!.map((p): ProtectedDisk => ({
       ...byKey.get(p.diskKey),
@@ -67,7 +64,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     if (item.state === 'ProtectionPending') item.state = 'Protected';
   });
   await revokeAll(deps, job);
-  await deps.store.deletePrefix(`work/${job.jobId}/`);
+  await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
   await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, recoveryPointId: pointId }; });
   await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Completed');
@@ -78,7 +75,7 @@ async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: st
   const name = manifestBlob(itemKey, pointId, d.diskKey);
   let manifestBuf = await deps.store.getObject(name);
   if (!manifestBuf) {
-    const item = (await deps.repos.items.get('item', itemKey))?.doc;
+    const item = (await deps.repos.items.get(itemKey))?.doc;
     const prevName = d.full ? undefined : item?.disks.find((x) => x.diskKey === d.diskKey)?.lastManifest;
     const prevBuf = prevName ? await deps.store.getObject(prevName) : undefined;
     const deltas: CellDelta[] = [];
@@ -133,7 +130,7 @@ async function revokeAll(deps: Deps, job: Job): Promise<void> {
 export async function cancelBackup(deps: Deps, job: Job): Promise<void> {
   await revokeAll(deps, job);
   for (const d of job.plan ?? []) await deps.compute.deleteSnapshot(d.snapshotId);
-  await deps.store.deletePrefix(`work/${job.jobId}/`);
+  await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
   if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Cancelled');
 }

@@ -9,20 +9,13 @@ import { acquireItemLock, itemNotFound } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { freezeAndSnapshot } from './consistency';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
+import { diskKeyFor, segmentKey, shardBlobName } from '../../store/layout';
 
 export interface SnapshotMessage { jobId: string }
 export interface CopyMessage { jobId: string; diskKey: string; segment: number }
 export interface FinalizeMessage { jobId: string }
 
 const TIB4 = 4 * 1024 ** 4;
-
-export function shardBlobName(itemKey: string, diskKey: string, shard: number): string {
-  return `backups/${itemKey}/${diskKey}/shard-${shard}`;
-}
-
-export function segmentKey(diskKey: string, segment: number): string {
-  return `${diskKey}~${String(segment).padStart(6, '0')}`;
-}
 
 function vmGone(item: ProtectedItem): PermanentStepError {
   return new PermanentStepError(
@@ -63,12 +56,12 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       return;
     }
     try {
-      const cur = await deps.repos.items.get('item', itemKey);
+      const cur = await deps.repos.items.get(itemKey);
       if (!cur) throw itemNotFound(itemKey);
       const item = cur.doc;
       const vm = await deps.compute.getVm(item.vmId);
       if (!vm) throw vmGone(item);
-      const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+      const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
       const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
       const plan = await planDisks(deps, item, vm, shot.snapshots, job);
       job = await updateJob(deps, job.jobId, (j) => {
@@ -135,10 +128,6 @@ async function planDisks(
   }
   void job;
   return plan;
-}
-
-export function diskKeyFor(lun: number): string {
-  return lun < 0 ? 'os' : `lun-${lun}`;
 }
 
 export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void> {

@@ -25,7 +25,7 @@ export async function createPolicy(deps: Deps, input: unknown): Promise<Policy> 
 }
 
 export async function getPolicy(deps: Deps, name: string): Promise<Policy> {
-  const p = await deps.repos.policies.get('policy', name);
+  const p = await deps.repos.policies.get(name);
   if (!p) throw policyNotFound(name);
   return p.doc;
 }
@@ -33,7 +33,7 @@ export async function getPolicy(deps: Deps, name: string): Promise<Policy> {
 export async function updatePolicy(deps: Deps, name: string, input: unknown): Promise<Policy> {
   const policy = validPolicy(input);
   if (policy.name !== name) throw new ValidationError(`The body names policy '${policy.name}' but the URL names '${name}'.`, 'Send the same name in both; to rename, create a new policy and protect the items with it.');
-  const cur = await deps.repos.policies.get('policy', name);
+  const cur = await deps.repos.policies.get(name);
   if (!cur) throw policyNotFound(name);
   await deps.repos.policies.replace(policy, cur.etag);
   return policy;
@@ -41,10 +41,10 @@ export async function updatePolicy(deps: Deps, name: string, input: unknown): Pr
 
 export async function deletePolicy(deps: Deps, name: string): Promise<void> {
   await getPolicy(deps, name);
-  const users = (await deps.repos.items.all('item')).filter((i) => i.policyName === name);
+  const users = (await deps.repos.items.all()).filter((i) => i.policyName === name);
   if (users.length > 0) {
     throw new ConflictError('PolicyInUse', `Policy '${name}' protects ${users.length} item(s) (${users.slice(0, 3).map((i) => i.vmName).join(', ')}${users.length > 3 ? ', ...' : ''}).`, 'Protect those items with another policy or stop their protection first.');
   }
-  const cur = await deps.repos.policies.get('policy', name);
+  const cur = await deps.repos.policies.get(name);
   if (cur) await deps.repos.policies.delete(cur.doc, cur.etag);
 }

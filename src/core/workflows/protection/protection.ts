@@ -7,16 +7,12 @@ import type { Deps } from '../../jobs/deps';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { busy, isItemBusy, itemNotFound } from '../../jobs/lock';
-import { diskKeyFor, type SnapshotMessage } from '../backup/plan';
+import { type SnapshotMessage } from '../backup/plan';
+import { diskKeyFor, itemKeyFor } from '../../store/layout';
 
 const MAX_DATA_DISKS = 64;
 const UNSUPPORTED_SKUS = new Set(['UltraSSD_LRS']);
 
-/** Table-key-safe, readable, stable: one item per VM. */
-export function itemKeyFor(vmId: string): string {
-  const r = parseResourceId(vmId);
-  return `vm;${r.subscriptionId};${r.resourceGroup};${r.name}`.toLowerCase();
-}
 
 export interface JobMessage { jobId: string }
 
@@ -44,7 +40,7 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
 }
 
 export async function requirePolicy(deps: Deps, name: string): Promise<void> {
-  if (!(await deps.repos.policies.get('policy', name))) {
+  if (!(await deps.repos.policies.get(name))) {
     throw new NotFoundError('PolicyNotFound', `No backup policy named '${name}' exists.`, 'Create the policy first, or pick one from the policies list.');
   }
 }
@@ -66,7 +62,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); });
   const vmId = String(job.params.vmId);
   const itemKey = itemKeyFor(vmId);
-  const existing = (await deps.repos.items.get('item', itemKey))?.doc;
+  const existing = (await deps.repos.items.get(itemKey))?.doc;
   if (existing && existing.state !== 'ProtectionStoppedDataDeleted') {
     throw new PermanentStepError('AlreadyRegistered', `VM '${existing.vmName}' is already registered.`, 'No action needed. To change its policy, configure protection again.');
   }
@@ -76,7 +72,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   if (problem) throw problem;
   const policyName = typeof job.params.policyName === 'string' ? job.params.policyName : undefined;
   if (policyName) {
-    const policy = (await deps.repos.policies.get('policy', policyName))?.doc;
+    const policy = (await deps.repos.policies.get(policyName))?.doc;
     if (policy && policy.consistency.mode !== 'CrashConsistent' && (vm.powerState !== 'running' || !vm.guestAgentReady)) {
       throw new PermanentStepError('GuestAgentNotReady', `VM '${vm.name}' is ${vm.powerState} or its guest agent is not ready, and policy '${policyName}' runs scripts in the guest.`, 'Start the VM and make sure the VM agent is running, or pick a crash-consistent policy.');
     }
@@ -104,7 +100,7 @@ export async function requestProtection(deps: Deps, itemKeys: string[], policyNa
   await requirePolicy(deps, policyName);
   const jobs: Job[] = [];
   for (const itemKey of itemKeys) {
-    if (!(await deps.repos.items.get('item', itemKey))) throw itemNotFound(itemKey);
+    if (!(await deps.repos.items.get(itemKey))) throw itemNotFound(itemKey);
   }
   for (const itemKey of itemKeys) {
     const { job } = await createJob(deps, { type: 'ConfigureProtection', itemKey, trigger: 'Api', params: { policyName } });
@@ -118,7 +114,7 @@ export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
   const policyName = String(job.params.policyName);
-  const item = await deps.repos.items.update('item', job.itemKey, (i) => {
+  const item = await deps.repos.items.update(job.itemKey, (i) => {
     i.policyName = policyName;
     i.state = i.lastRecoveryPointId ? 'Protected' : 'ProtectionPending';
   });
@@ -127,7 +123,7 @@ export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
 }
 
 export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date, idempotencyKey?: string): Promise<Job> {
-  const item = (await deps.repos.items.get('item', itemKey))?.doc;
+  const item = (await deps.repos.items.get(itemKey))?.doc;
   if (!item) throw itemNotFound(itemKey);
   if (item.state === 'ProtectionStoppedDataDeleted') {
     throw new ConflictError('ProtectionStopped', `Protection of '${item.vmName}' was stopped and its data deleted.`, 'Register and protect the VM again.');
@@ -147,7 +143,7 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
 /** Stop protection: the schedule stops; with deleteData the recovery points go to soft delete. */
 export async function stopProtection(deps: Deps, itemKey: string, deleteData: boolean): Promise<ProtectedItem> {
   if (await isItemBusy(deps, itemKey)) throw busy(itemKey);
-  const item = await deps.repos.items.update('item', itemKey, (i) => {
+  const item = await deps.repos.items.update(itemKey, (i) => {
     i.policyName = undefined;
     i.state = deleteData ? 'ProtectionStoppedDataDeleted' : 'ProtectionStopped';
   });

@@ -2,6 +2,7 @@ import { ConflictError } from '../../errors';
 import type { RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { getPoint } from '../restore/restore';
+import { TAGS, tagValue } from '../../store/layout';
 
 export interface RetentionResult {
   softDeleted: number;
@@ -18,8 +19,8 @@ const DAY = 86_400_000;
  */
 export async function retentionRun(deps: Deps, now = deps.clock()): Promise<RetentionResult> {
   const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0 };
-  const items = await deps.repos.items.all('item');
-  const policies = new Map((await deps.repos.policies.all('policy')).map((p) => [p.name, p]));
+  const items = await deps.repos.items.all();
+  const policies = new Map((await deps.repos.policies.all()).map((p) => [p.name, p]));
   for (const item of items) {
     const points = await deps.repos.points.all(item.itemKey); // newest first
     const newest = points.find((p) => p.state === 'Available');
@@ -58,9 +59,9 @@ async function purge(deps: Deps, p: RecoveryPoint): Promise<void> {
 async function pruneSourceSnapshots(deps: Deps, itemKey: string, sub: string, rg: string, bases: Set<string>, olderThan: number): Promise<number> {
   let deleted = 0;
   for await (const s of deps.compute.listSnapshots(sub, rg)) {
-    if (s.tags['vmbackup-item'] !== itemKey.slice(0, 256) || bases.has(s.id)) continue;
-    const jobId = s.tags['vmbackup-job'];
-    const job = jobId ? (await deps.repos.jobs.get('job', jobId))?.doc : undefined;
+    if (s.tags[TAGS.item] !== tagValue(itemKey) || bases.has(s.id)) continue;
+    const jobId = s.tags[TAGS.job];
+    const job = jobId ? (await deps.repos.jobs.get(jobId))?.doc : undefined;
     // Snapshots of finished jobs age out; those of dead jobs (failed, cancelled, gone) are orphans.
     const orphan = !job || job.status === 'Failed' || job.status === 'Cancelled';
     const old = s.createdAt ? Date.parse(s.createdAt) < olderThan : false;

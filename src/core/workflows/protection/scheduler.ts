@@ -3,8 +3,8 @@ import { QUEUES } from '../../config';
 import { latestSlotAtOrBefore } from '../../domain/schedule';
 import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
-import { newestFirstKey } from '../../store/repos';
 import type { SnapshotMessage } from '../backup/plan';
+import { newestFirstKey } from '../../store/layout';
 
 export interface TickResult {
   policies: number;
@@ -34,8 +34,8 @@ export const RESEND_AFTER_MS = 2 * 60_000;
  */
 export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<TickResult> {
   const result: TickResult = { policies: 0, itemsDue: 0, jobsCreated: 0, jobsResent: 0 };
-  const policies = await deps.repos.policies.all('policy');
-  const items = await deps.repos.items.all('item');
+  const policies = await deps.repos.policies.all();
+  const items = await deps.repos.items.all();
   const snapshotQueue = deps.queues.queue(QUEUES.snapshot);
   const due: { itemKey: string; slot: Date }[] = [];
   for (const policy of policies) {

@@ -12,6 +12,7 @@ import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jo
 import { startItemStep } from '../../jobs/item-step';
 import { finishJob, getJob, updateJob } from '../../jobs/jobs';
 import { busy, isItemBusy, itemNotFound, releaseItemLock } from '../../jobs/lock';
+import { TAGS } from '../../store/layout';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
 
@@ -37,7 +38,7 @@ export async function getPoint(deps: Deps, itemKey: string, pointId: string): Pr
 }
 
 export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<Job> {
-  const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
+  const item = (await deps.repos.items.get(req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   const point = await getPoint(deps, req.itemKey, req.pointId);
   if (point.state === 'SoftDeleted') {
@@ -137,7 +138,7 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
   // content unknown (the attempt may have died half way): start that disk again from an empty upload disk.
   const earlier = await deps.compute.getDisk(restoreDiskId(job, subscriptionId, vmName, disk));
   if (earlier && earlier.state !== 'ReadyToUpload' && earlier.state !== 'ActiveUpload') await deps.compute.deleteDisk(earlier.id);
-  const created = await deps.compute.createUploadDisk({ subscriptionId, resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { 'vmbackup-restore-job': job.jobId } });
+  const created = await deps.compute.createUploadDisk({ subscriptionId, resourceGroup: rg, name, location, sizeBytes: disk.sizeBytes, sku: disk.sku, tags: { [TAGS.restoreJob]: job.jobId } });
   const sas = await deps.compute.grantDiskWrite(created.id, deps.config.sasDurationSeconds);
   try {
     const target = deps.dataPlane.openTarget(sas);

@@ -10,9 +10,9 @@ import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from '../../jobs/lock';
 import { freezeAndSnapshot } from '../backup/consistency';
-import { diskKeyFor } from '../backup/plan';
 import { getPoint } from '../restore/restore';
 import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { diskKeyFor } from '../../store/layout';
 
 interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }
 
@@ -116,11 +116,11 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
   await acquireItemLock(deps, itemKey, job.jobId);
   if (!job.plan) {
     if (await hasPoints(deps, itemKey)) throw new PermanentStepError(hasPointsError(itemKey).code, hasPointsError(itemKey).message, 'Export one of its recovery points instead (give its pointId).');
-    const item = (await deps.repos.items.get('item', itemKey))?.doc;
+    const item = (await deps.repos.items.get(itemKey))?.doc;
     if (!item) throw itemNotFound(itemKey);
     const vm = await deps.compute.getVm(item.vmId);
     if (!vm) throw new PermanentStepError('VmNotFound', `The virtual machine '${item.vmName}' no longer exists.`, 'Stop protection of the item; there is nothing to export.');
-    const policy = item.policyName ? (await deps.repos.policies.get('policy', item.policyName))?.doc : undefined;
+    const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
     const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
     const plan: BackupDiskPlan[] = vm.disks.map((d) => ({
       diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes,
@@ -166,7 +166,7 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
 /** A recovery point: read from its shard snapshots, every chunk checked against its manifest. */
 async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
   const point = await getPoint(deps, job.itemKey!, String(job.params.pointId));
-  const item = (await deps.repos.items.get('item', job.itemKey!))?.doc;
+  const item = (await deps.repos.items.get(job.itemKey!))?.doc;
   return point.disks.map((d: RecoveryPointDisk) => ({
     disk: {
       diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
@@ -187,7 +187,7 @@ async function finishExport(deps: Deps, job: Job, initial: boolean): Promise<voi
   if (initial) {
     const plan = (await getJob(deps, job.jobId)).plan ?? [];
     // The export's snapshots become the diff bases: kept by retention, and what the import will continue from.
-    await deps.repos.items.update('item', itemKey, (item) => {
+    await deps.repos.items.update(itemKey, (item) => {
       if (item.lastRecoveryPointId) return false;
       const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
       item.disks = plan.map((p): ProtectedDisk => ({

@@ -10,10 +10,9 @@ import type { Deps } from '../../jobs/deps';
 import { startItemStep } from '../../jobs/item-step';
 import { finishJob, getJob, updateJob } from '../../jobs/jobs';
 import { extendItemLock, releaseItemLock } from '../../jobs/lock';
-import { shardBlobName } from '../backup/plan';
-import { manifestBlob } from '../backup/finalize';
 import { expiryForNewPoint } from '../backup/expiry';
 import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { itemBackupsPrefix, manifestBlob, shardBlobName } from '../../store/layout';
 
 /**
  * The Import job, one message. Nothing is written before the package's manifest, completion marker and every
@@ -92,7 +91,7 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
 /** The shards of an item without recovery points belong to nothing else: removing them undoes an import. */
 export async function removeImported(deps: Deps, itemKey: string): Promise<void> {
   if (await hasPoints(deps, itemKey)) return;
-  await deps.store.deletePrefix(`backups/${itemKey}/`);
+  await deps.store.deletePrefix(itemBackupsPrefix(itemKey));
 }
 
 async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
@@ -141,7 +140,7 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
   }
-  await deps.repos.items.update('item', itemKey, (item) => {
+  await deps.repos.items.update(itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = m.disks.map((d): ProtectedDisk => ({
       ...byKey.get(d.diskKey), diskKey: d.diskKey, diskId: d.sourceDiskId || byKey.get(d.diskKey)?.diskId || '', name: d.name, lun: d.lun,

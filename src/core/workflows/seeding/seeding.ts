@@ -71,7 +71,7 @@ export interface ImportRequest { itemKey: string; location: PackageLocation }
  */
 export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqueue?: boolean } = {}): Promise<Job> {
   checkLocation(deps, req.location);
-  const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
+  const item = (await deps.repos.items.get(req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   if (req.pointId) {
     const point = await getPoint(deps, req.itemKey, req.pointId);
@@ -93,7 +93,7 @@ export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqu
 /** Import (seed): a package becomes the item's first recovery point. */
 export async function requestImport(deps: Deps, req: ImportRequest, opts: { enqueue?: boolean } = {}): Promise<Job> {
   checkLocation(deps, req.location);
-  const item = (await deps.repos.items.get('item', req.itemKey))?.doc;
+  const item = (await deps.repos.items.get(req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   if (item.state === 'ProtectionStoppedDataDeleted') {
     throw new ConflictError('ProtectionStopped', `Protection of '${item.vmName}' was stopped and its data deleted.`, 'Register and protect the VM again, then import.');
@@ -112,7 +112,7 @@ export function cancelCheck(deps: Deps, jobId: string): () => Promise<boolean> {
   return async () => {
     if (!cancelled && Date.now() - last > 1000) {
       last = Date.now();
-      const j = (await deps.repos.jobs.get('job', jobId))?.doc;
+      const j = (await deps.repos.jobs.get(jobId))?.doc;
       cancelled = !j || !!j.cancelRequested;
     }
     return cancelled;

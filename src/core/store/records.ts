@@ -1,0 +1,33 @@
+import type { VmInfo } from '../ports/compute';
+
+/** Progress of one copy segment of a job: the fan-in and checkpoint row of backup copies and restores. */
+export interface SegmentRow {
+  jobId: string;
+  segmentKey: string;
+  state: 'Pending' | 'Done' | 'Cancelled';
+  nextCell: number;
+  stats: Record<string, number>;
+}
+
+/** An idempotency key of a job-creating request. */
+export interface RequestRecord {
+  /** SHA-256 of the client's key: the key itself is the client's and is not stored. */
+  keyHash: string;
+  /** What the key was first used for (operation, target and parameters); a different request is refused. */
+  fingerprint: string;
+  jobId: string;
+  createdAt: Date;
+}
+
+/** A VM as discovery last saw it, for the VMs page. */
+export interface DiscoveredVm extends VmInfo {
+  itemKey: string;
+  discoveredAt: Date;
+}
+
+/** A named, expiring lease: one holder at a time until `expiresAt` (a holder that dies frees it by expiry). */
+export interface Lease {
+  name: string;
+  holder: string;
+  expiresAt: Date;
+}
