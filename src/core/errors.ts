@@ -123,3 +123,29 @@ export function errorBody(err: unknown): ErrorBody {
     },
   };
 }
+
+// One builder per code the API answers for a missing or busy thing, so the same code always says the same.
+
+export function itemNotFound(itemKey: string): NotFoundError {
+  return new NotFoundError('ProtectedItemNotFound', `No protected item '${itemKey}' exists.`, 'List the protected items and use one of their keys, or register the VM first.');
+}
+
+export function busy(itemKey: string): ConflictError {
+  return new ConflictError(
+    'AnotherOperationInProgress',
+    `Another operation is in progress on '${itemKey}'.`,
+    'Wait for the running job to finish (see the jobs list), then try again.',
+  );
+}
+
+export function jobNotFound(jobId: string): NotFoundError {
+  return new NotFoundError('JobNotFound', `No job '${jobId}' exists.`, 'List the jobs to find the id of the one you want.');
+}
+
+export function policyNotFound(name: string): NotFoundError {
+  return new NotFoundError('PolicyNotFound', `No backup policy named '${name}' exists.`, 'List the policies to see which exist, or create this one.');
+}
+
+export function pointNotFound(pointId: string): NotFoundError {
+  return new NotFoundError('RecoveryPointNotFound', `No recovery point '${pointId}' exists for this item.`, 'List the recovery points of the item and pick one of them.');
+}

@@ -1,7 +1,8 @@
 import type { Job, ProtectedItem } from '../domain/model';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal } from './jobs';
-import { acquireItemLock, itemNotFound, releaseItemLock } from './lock';
+import { acquireItemLock, releaseItemLock } from './lock';
+import { itemNotFound } from '../errors';
 
 /**
  * How every step that changes one item begins: a finished job makes the delivery a no-op, a cancel request

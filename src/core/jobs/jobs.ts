@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, VmBackupError } from '../errors';
+import { jobNotFound, VmBackupError } from '../errors';
 import { TERMINAL, type Job, type JobError, type JobStatus, type JobType } from '../domain/model';
 import { EntityExistsError } from '../ports/tables';
 import { redact } from '../redact';
@@ -8,10 +8,6 @@ import { newestFirstKey } from '../store/layout';
 
 export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex')): string {
   return `${newestFirstKey(createdAt)}-${suffix}`;
-}
-
-export function jobNotFound(jobId: string): NotFoundError {
-  return new NotFoundError('JobNotFound', `No job '${jobId}' exists.`, 'List the jobs to find the id of the one you want.');
 }
 
 export async function createJob(

@@ -1,17 +1,5 @@
-import { ConflictError, NotFoundError } from '../errors';
+import { busy, itemNotFound } from '../errors';
 import type { Deps } from './deps';
-
-export function itemNotFound(itemKey: string): NotFoundError {
-  return new NotFoundError('ProtectedItemNotFound', `No protected item '${itemKey}' exists.`, 'List the protected items and use one of their keys, or register the VM first.');
-}
-
-export function busy(itemKey: string): ConflictError {
-  return new ConflictError(
-    'AnotherOperationInProgress',
-    `Another operation is in progress on '${itemKey}'.`,
-    'Wait for the running job to finish (see the jobs list), then try again.',
-  );
-}
 
 /**
  * The per-item lock: one backup or restore at a time. Lease-like: it expires, so a crashed holder never

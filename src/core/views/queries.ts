@@ -1,9 +1,9 @@
 import type { Job, JobStatus, JobType, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Deps } from '../jobs/deps';
 import { getJob } from '../jobs/jobs';
-import { itemNotFound } from '../jobs/lock';
 import { LEASE_PARAMS } from '../jobs/job-lease';
 import { newestFirstKey } from '../store/layout';
+import { itemNotFound } from '../errors';
 
 export interface JobFilter {
   type?: JobType;

@@ -38,7 +38,7 @@ function installCoreShim(): void {
     registerHook() {
       return { dispose() {} };
     },
-    log(level: string, category: string, message: string) {
+    log(level: string, _category: string, message: string) {
       if (level === 'error' || level === 'warning') console.error(`[worker ${level}] ${message}`);
     },
   };

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../../config';
-import { PermanentStepError } from '../../errors';
+import { itemNotFound, PermanentStepError } from '../../errors';
 import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { VmInfo } from '../../ports/compute';
 import { segmentLayout, shardLayout } from '../../engine/shards';
 import type { Deps } from '../../jobs/deps';
-import { acquireItemLock, itemNotFound } from '../../jobs/lock';
+import { acquireItemLock } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { freezeAndSnapshot } from './consistency';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
@@ -63,7 +63,7 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       if (!vm) throw vmGone(item);
       const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
       const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
-      const plan = await planDisks(deps, item, vm, shot.snapshots, job);
+      const plan = await planDisks(deps, item, vm, shot.snapshots);
       job = await updateJob(deps, job.jobId, (j) => {
         if (j.plan) return false; // a concurrent delivery got here first; its plan stands
         j.plan = plan;
@@ -86,7 +86,6 @@ async function planDisks(
   item: ProtectedItem,
   vm: VmInfo,
   snapshots: Map<string, string>,
-  job: Job,
 ): Promise<BackupDiskPlan[]> {
   const { shardSize, segmentSize } = deps.config.copy;
   const plan: BackupDiskPlan[] = [];
@@ -126,7 +125,6 @@ async function planDisks(
       shardSize,
     });
   }
-  void job;
   return plan;
 }
 

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../../errors';
+import { ConflictError, policyNotFound, ValidationError } from '../../errors';
 import { parsePolicy, type Policy } from '../../domain/policy';
 import { EntityExistsError } from '../../ports/tables';
 import type { Deps } from '../../jobs/deps';
@@ -7,10 +7,6 @@ function validPolicy(input: unknown): Policy {
   const r = parsePolicy(input);
   if (!r.ok) throw new ValidationError(`The policy is invalid: ${r.issues.join('; ')}`.slice(0, 1000), 'Correct the fields listed and send the policy again.', { issues: r.issues });
   return r.policy;
-}
-
-export function policyNotFound(name: string): NotFoundError {
-  return new NotFoundError('PolicyNotFound', `No backup policy named '${name}' exists.`, 'List the policies to see which exist, or create this one.');
 }
 
 export async function createPolicy(deps: Deps, input: unknown): Promise<Policy> {

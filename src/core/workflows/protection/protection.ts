@@ -1,12 +1,12 @@
 import { QUEUES } from '../../config';
-import { ConflictError, NotFoundError, PermanentStepError, ValidationError } from '../../errors';
+import { busy, ConflictError, itemNotFound, PermanentStepError, policyNotFound, ValidationError } from '../../errors';
 import type { Job, ProtectedItem } from '../../domain/model';
 import type { VmInfo } from '../../ports/compute';
 import { parseResourceId } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { busy, isItemBusy, itemNotFound } from '../../jobs/lock';
+import { isItemBusy } from '../../jobs/lock';
 import { type SnapshotMessage } from '../backup/plan';
 import { diskKeyFor, itemKeyFor } from '../../store/layout';
 
@@ -40,9 +40,7 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
 }
 
 export async function requirePolicy(deps: Deps, name: string): Promise<void> {
-  if (!(await deps.repos.policies.get(name))) {
-    throw new NotFoundError('PolicyNotFound', `No backup policy named '${name}' exists.`, 'Create the policy first, or pick one from the policies list.');
-  }
+  await deps.repos.policies.require(name, () => policyNotFound(name));
 }
 
 export function eligibilityProblem(vm: VmInfo): PermanentStepError | undefined {

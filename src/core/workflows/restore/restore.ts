@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../../config';
-import { ConflictError, NotFoundError, PermanentStepError } from '../../errors';
+import { busy, ConflictError, itemNotFound, PermanentStepError, pointNotFound } from '../../errors';
 import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { decodeManifest } from '../../engine/manifest';
 import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
@@ -11,7 +11,7 @@ import { createJobOnce } from '../../jobs/idempotency';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { startItemStep } from '../../jobs/item-step';
 import { finishJob, getJob, updateJob } from '../../jobs/jobs';
-import { busy, isItemBusy, itemNotFound, releaseItemLock } from '../../jobs/lock';
+import { isItemBusy, releaseItemLock } from '../../jobs/lock';
 import { TAGS } from '../../store/layout';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
@@ -26,10 +26,6 @@ export interface RestoreRequest {
 }
 
 export interface RestoreMessage { jobId: string }
-
-export function pointNotFound(pointId: string): NotFoundError {
-  return new NotFoundError('RecoveryPointNotFound', `No recovery point '${pointId}' exists for this item.`, 'List the recovery points of the item and pick one of them.');
-}
 
 export async function getPoint(deps: Deps, itemKey: string, pointId: string): Promise<RecoveryPoint> {
   const p = await deps.repos.points.get(itemKey, pointId);

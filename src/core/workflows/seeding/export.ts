@@ -1,4 +1,4 @@
-import { PermanentStepError } from '../../errors';
+import { itemNotFound, PermanentStepError } from '../../errors';
 import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../../domain/model';
 import { decodeManifest } from '../../engine/manifest';
 import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../../engine/package-export';
@@ -8,7 +8,7 @@ import type { PackageStore } from '../../ports/packages';
 import type { SourceSnapshot } from '../../ports/storage';
 import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { acquireItemLock, extendItemLock, itemNotFound, releaseItemLock } from '../../jobs/lock';
+import { acquireItemLock, extendItemLock, releaseItemLock } from '../../jobs/lock';
 import { freezeAndSnapshot } from '../backup/consistency';
 import { getPoint } from '../restore/restore';
 import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';

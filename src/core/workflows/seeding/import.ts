@@ -24,7 +24,7 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   const started = await startItemStep(deps, msg.jobId);
   if (!started) return;
   const { job } = started;
-  const { itemKey, item } = started;
+  const { itemKey } = started;
   const pointId = job.jobId;
   const done = !!(await deps.repos.points.get(itemKey, pointId));
   if (!done && (await hasPoints(deps, itemKey))) {

@@ -1,11 +1,11 @@
 import { QUEUES } from '../../config';
-import { ConflictError, PermanentStepError, ValidationError } from '../../errors';
+import { busy, ConflictError, itemNotFound, PermanentStepError, ValidationError } from '../../errors';
 import type { Job } from '../../domain/model';
 import { PackageError, type PackageErrorCode } from '../../engine/package-format';
 import type { PackageLocation, PackageStore } from '../../ports/packages';
 import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
-import { busy, isItemBusy, itemNotFound } from '../../jobs/lock';
+import { isItemBusy } from '../../jobs/lock';
 import { getPoint } from '../restore/restore';
 
 export interface SeedMessage { jobId: string }
