@@ -3,12 +3,13 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
 import { loadConfig, QUEUES } from '../src/core/config';
 import { createAzureDeps, ensureResources } from '../src/core/composition';
-import type { Deps, Logger } from '../src/core/jobs/deps';
+import type { Deps } from '../src/core/jobs/deps';
 import { startComputeEmulator, type ComputeEmulator, type ComputeEmulatorOptions } from '../src/emulator/server';
 import { strictAzureLimitsPolicy } from '../src/local/strict-limits';
 import { localAppSettings, privateEndpoints } from '../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
+import { type Logger } from '../src/core/ports/logger';
 
 export const SUB = '00000000-0000-0000-0000-00000000bbbb';
 const MAX_DEQUEUE = 5;

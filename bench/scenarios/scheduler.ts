@@ -6,10 +6,11 @@ import { AdaptiveLimiter } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
 import { createRepos } from '../../src/core/store/repos';
 import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
-import { silentLogger, type Deps } from '../../src/core/jobs/deps';
+import { type Deps } from '../../src/core/jobs/deps';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import { row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
+import { silentLogger } from '../../src/core/ports/logger';
 
 /** Counts requests per service and method, as the storage account's metrics would. */
 function counter(): { policy: PipelinePolicy; counts: Map<string, number>; reset(): void; total(prefix: string): number } {

@@ -4,8 +4,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { Config } from './config';
-import type { Deps, Logger } from './jobs/deps';
-import { silentLogger } from './jobs/deps';
+import type { Deps } from './jobs/deps';
 import { createRepos } from './store/repos';
 import { BlobBackupStore } from './adapters/azure/blob-backup-store';
 import { SasDataPlane } from './adapters/azure/sas-data-plane';
@@ -14,6 +13,8 @@ import { AzureQueueFactory } from './adapters/azure/queues';
 import { ArmComputeAdapter } from './adapters/azure/compute';
 import { attachPolicy } from './adapters/azure/attach-policy';
 import { packageStoreFactory } from './adapters/azure/blob-package-store';
+import { type Logger, silentLogger } from './ports/logger';
+import { KINDS } from './workflows/kinds';
 
 export interface CompositionOptions {
   credential?: TokenCredential;
@@ -77,6 +78,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,
     packages: packageStoreFactory(blobService),
+    kinds: KINDS,
   };
 }
 

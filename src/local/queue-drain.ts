@@ -1,25 +1,20 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { QUEUES } from '../core/config';
+import type { JobType } from '../core/domain/model';
 import type { Deps } from '../core/jobs/deps';
 import { runStep } from '../core/jobs/run-step';
-import { snapshotStep } from '../core/workflows/backup/plan';
-import { copyStep } from '../core/workflows/backup/copy';
-import { finalizeStep } from '../core/workflows/backup/finalize';
-import { restoreStep } from '../core/workflows/restore/restore';
-import { protectStep, registerStep } from '../core/workflows/protection/protection';
+import { KINDS } from '../core/workflows/kinds';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Step = (deps: Deps, msg: any) => Promise<void>;
+export type Step = (deps: Deps, msg: { jobId: string }) => Promise<void>;
+
+/** The steps of the given kinds by queue name: each queue polled costs a request per round, so stacks ask for what they use. */
+export function stepsOf(types: readonly JobType[]): Record<string, Step> {
+  const out: Record<string, Step> = {};
+  for (const t of types) for (const s of KINDS.of(t)?.steps ?? []) out[s.queue] = (deps, msg) => s.run(deps, msg);
+  return out;
+}
 
 /** The backup, restore and protection steps; seeding steps are added by the stacks that need them. */
-export const CORE_STEPS: Record<string, Step> = {
-  [QUEUES.snapshot]: snapshotStep,
-  [QUEUES.copy]: copyStep,
-  [QUEUES.finalize]: finalizeStep,
-  [QUEUES.restore]: restoreStep,
-  [QUEUES.register]: registerStep,
-  [QUEUES.protect]: protectStep,
-};
+export const CORE_STEPS: Record<string, Step> = stepsOf(['Backup', 'Restore', 'Register', 'ConfigureProtection']);
 
 export interface DrainOptions {
   /** Run every delivery twice, concurrently, as an at-least-once queue may. */

@@ -6,10 +6,10 @@ import { createRepos } from '../../src/core/store/repos';
 import { RESEND_AFTER_MS, schedulerTick } from '../../src/core/workflows/protection/scheduler';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import type { Deps } from '../../src/core/jobs/deps';
-import { silentLogger } from '../../src/core/jobs/deps';
 import type { TableFactory } from '../../src/core/ports/tables';
 import { inject } from 'vitest';
 import { uniqueTableName } from '../support/names';
+import { silentLogger } from '../../src/core/ports/logger';
 
 function depsWith(tables: TableFactory, queues: MemoryQueueFactory, now: Date): Deps {
   const config = loadConfig({ VMBACKUP_SUBSCRIPTION_IDS: 's', VMBACKUP_STORAGE: 'UseDevelopmentStorage=true' });

@@ -7,8 +7,9 @@ import { createRepos } from '../../src/core/store/repos';
 import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
 import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
 import { retentionRun } from '../../src/core/workflows/protection/retention';
-import { silentLogger, type Deps } from '../../src/core/jobs/deps';
+import { type Deps } from '../../src/core/jobs/deps';
 import { newestFirstKey } from '../../src/core/store/layout';
+import { silentLogger } from '../../src/core/ports/logger';
 
 const DAY = 86_400_000, HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);

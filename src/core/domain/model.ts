@@ -44,7 +44,9 @@ export interface ProtectedItem {
   seed?: { exportJobId: string; exportedAt: string };
 }
 
-export type JobType = 'Backup' | 'Restore' | 'Register' | 'ConfigureProtection' | 'Discovery' | 'Retention' | 'Verify' | 'Export' | 'Import';
+/** Every kind of job the app creates; each has one folder under workflows/ and one entry in workflows/kinds.ts. */
+export const JOB_TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
 export type JobStatus = 'Queued' | 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelling' | 'Cancelled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);
 

@@ -4,14 +4,8 @@ import type { QueueFactory } from '../ports/queues';
 import type { BackupStore, DataPlane } from '../ports/storage';
 import type { Repos } from '../store/repos';
 import type { PackageStoreFactory } from '../ports/packages';
-
-export interface Logger {
-  info(msg: string, data?: Record<string, unknown>): void;
-  warn(msg: string, data?: Record<string, unknown>): void;
-  error(msg: string, data?: Record<string, unknown>): void;
-}
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+import type { JobKind, KindRegistry, StepDef } from './kind';
+import type { Logger } from '../ports/logger';
 
 /** Everything a service needs, chosen once by the composition root. */
 export interface Deps {
@@ -23,6 +17,11 @@ export interface Deps {
   store: BackupStore;
   clock: () => Date;
   log: Logger;
+  /** Every kind of job: its steps, cancel rule, cleanup and re-drive (workflows/kinds.ts). */
+  kinds: KindRegistry<Deps>;
   /** Staging locations of recovery-point packages (export / import). */
   packages?: PackageStoreFactory;
 }
+
+export type Kind = JobKind<Deps>;
+export type Step<M extends { jobId: string } = { jobId: string }> = StepDef<Deps, M>;

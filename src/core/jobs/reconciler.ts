@@ -1,12 +1,10 @@
-import { QUEUES } from '../config';
 import { PermanentStepError } from '../errors';
 import type { Job, JobStatus } from '../domain/model';
 import type { Deps } from './deps';
 import { getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { failJob } from './run-step';
-import { enqueuePendingSegments } from '../workflows/backup/plan';
 import { purgeExpiredRequests } from './idempotency';
-import { jobWorkPrefix, newestFirstKey, TAGS } from '../store/layout';
+import { newestFirstKey, TAGS } from '../store/layout';
 
 export interface ReconcileResult {
   jobsRedriven: number;
@@ -21,11 +19,6 @@ export interface ReconcileResult {
 const MAX_REDRIVES = 5;
 const ACTIVE: JobStatus[] = ['Queued', 'InProgress', 'Cancelling'];
 const DAY = 86_400_000;
-const QUEUED_TYPES = new Set(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import']);
-
-/** Seeding jobs the command line runs against a local folder have no message the app could act on. */
-const runByCommandLine = (job: Job): boolean =>
-  (job.type === 'Export' || job.type === 'Import') && (job.params.location as { kind?: string } | undefined)?.kind === 'folder';
 
 /**
  * Finds what dead jobs left behind and puts it right: a process killed mid-step, a message lost or poisoned
@@ -49,8 +42,9 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
     for (const job of await deps.repos.jobs.all({ where: { status } })) {
       const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
       if (age < leaseMs) continue;
-      // Jobs run inline (discovery, retention, verify) hold no lock to show they live: give them a day.
-      if ((!QUEUED_TYPES.has(job.type) || runByCommandLine(job)) && age < DAY) continue;
+      // Jobs driven from outside the app hold no lock to show they live: give them a day.
+      const kind = deps.kinds.of(job.type);
+      if ((!kind || kind.external?.(job)) && age < DAY) continue;
       const holder = liveLock(job.itemKey);
       // Alive (it holds the lock), or waiting its turn behind another job that is.
       if (holder) continue;
@@ -88,12 +82,10 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   const since = newestFirstKey(new Date(now.getTime() - DAY));
   for (const status of ['Failed', 'Cancelled'] as const) {
     for (const job of await deps.repos.jobs.all({ where: { status }, rowKeyTo: since })) {
-      if (job.type !== 'Backup' && job.type !== 'Export') continue;
-      for (const d of job.plan ?? []) {
-        await deps.compute.revokeSnapshot(d.snapshotId);
-        r.snapshotsRevoked++;
-      }
-      await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
+      const sweep = deps.kinds.of(job.type)?.sweep;
+      if (!sweep) continue;
+      await sweep(deps, job);
+      r.snapshotsRevoked += job.plan?.length ?? 0;
     }
   }
 
@@ -103,23 +95,13 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
 }
 
 async function redrive(deps: Deps, job: Job): Promise<void> {
-  const msg = { jobId: job.jobId };
-  switch (job.type) {
-    case 'Backup':
-      if (!job.plan) return deps.queues.queue(QUEUES.snapshot).send(msg);
-      if (job.cancelRequested) return deps.queues.queue(QUEUES.finalize).send(msg);
-      return enqueuePendingSegments(deps, job);
-    case 'Restore': return deps.queues.queue(QUEUES.restore).send(msg);
-    case 'Register': return deps.queues.queue(QUEUES.register).send(msg);
-    case 'ConfigureProtection': return deps.queues.queue(QUEUES.protect).send(msg);
-    case 'Export':
-    case 'Import':
-      if (!runByCommandLine(job)) return deps.queues.queue(job.type === 'Export' ? QUEUES.export : QUEUES.import).send(msg);
-      return void (await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `${job.type} job ${job.jobId}, run by the command line, stopped a day ago without finishing.`, job.type === 'Export' ? 'Start a new export into an empty folder (a package folder belongs to the export that began it).' : 'Run the import again from the command line.')));
-    default:
-      // Jobs run inline by a timer or an HTTP call have no message to send again; the next run redoes them.
-      await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} stopped before it finished.`, 'Run the operation again.'));
+  const kind = deps.kinds.of(job.type);
+  if (!kind) {
+    await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} stopped before it finished.`, 'Run the operation again.'));
+    return;
   }
+  if (kind.redrive) return kind.redrive(deps, job);
+  await deps.queues.queue(kind.steps[0]!.queue).send({ jobId: job.jobId });
 }
 
 async function deleteOrphanedSnapshots(deps: Deps, items: Awaited<ReturnType<Deps['repos']['items']['all']>>): Promise<number> {

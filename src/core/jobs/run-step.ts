@@ -4,8 +4,6 @@ import type { Job } from '../domain/model';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
-import { removeImported } from '../workflows/seeding/import';
-import { jobWorkPrefix } from '../store/layout';
 
 /**
  * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
@@ -49,7 +47,7 @@ export async function failJob(deps: Deps, jobId: string, err: unknown): Promise<
   await finishJob(deps, jobId, 'Failed', toJobError(err));
 }
 
-/** Best effort: nothing left open (SAS) or orphaned (the job's own source snapshots), the item unlocked. */
+/** Best effort: what the kind created undone (SAS, its own snapshots, scratch), the item unlocked. */
 async function cleanupAfterFailure(deps: Deps, job: Job): Promise<void> {
   const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
     try {
@@ -58,14 +56,8 @@ async function cleanupAfterFailure(deps: Deps, job: Job): Promise<void> {
       deps.log.warn('cleanup action failed; the reconciler will retry it', { jobId: job.jobId, error: toJobError(e).code });
     }
   };
-  for (const d of job.plan ?? []) {
-    await attempt(() => deps.compute.revokeSnapshot(d.snapshotId));
-    if (d.baseSnapshotId) await attempt(() => deps.compute.revokeSnapshot(d.baseSnapshotId!));
-    await attempt(() => deps.compute.deleteSnapshot(d.snapshotId));
-  }
-  if (job.type === 'Backup') await attempt(() => deps.store.deletePrefix(jobWorkPrefix(job.jobId)));
-  // A failed import leaves nothing behind: its shards belong to no recovery point.
-  if (job.type === 'Import' && job.itemKey) await attempt(() => removeImported(deps, job.itemKey!));
+  const kind = deps.kinds.of(job.type);
+  if (kind?.cleanup) await attempt(() => kind.cleanup!(deps, job));
   if (job.itemKey) await attempt(() => releaseItemLock(deps, job.itemKey!, job.jobId));
 }
 
@@ -74,7 +66,7 @@ export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
   if (isTerminal(job)) {
     throw new ConflictError('JobAlreadyFinished', `Job ${jobId} already ended with status ${job.status}.`, 'Nothing to cancel.');
   }
-  if (job.type !== 'Backup' && job.type !== 'Restore' && job.type !== 'Export' && job.type !== 'Import') {
+  if (!deps.kinds.of(job.type)?.cancellable) {
     throw new ConflictError('JobNotCancellable', `Jobs of type ${job.type} cannot be cancelled.`, 'Wait for the job to finish.');
   }
   const updated = await updateJob(deps, jobId, (j) => {
@@ -90,4 +82,3 @@ export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
   return updated;
 }
 
-export { PermanentStepError };

@@ -1,7 +1,8 @@
 import { loadConfig, QUEUES, type Config } from '../../core/config';
 import { createAzureDeps, ensureResources } from '../../core/composition';
-import type { Deps, Logger } from '../../core/jobs/deps';
+import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
+import { type Logger } from '../../core/ports/logger';
 
 let cached: Promise<Deps> | undefined;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_TYPES } from '../../core/domain/model';
 
 /** Request and query shapes: they validate the requests and generate the OpenAPI document. */
 const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, "-" and "_"');
@@ -21,7 +22,7 @@ export const RestoreBody = z.strictObject({
 });
 export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });
 
-const JobType = z.enum(['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Discovery', 'Retention', 'Verify', 'Export', 'Import']);
+const JobType = z.enum(JOB_TYPES);
 const JobStatus = z.enum(['Queued', 'InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled']);
 export const JobsQuery = z.strictObject({
   type: JobType.optional(),
