@@ -1,7 +1,7 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
-import { loadConfig, QUEUES } from '../src/core/config';
+import { loadConfig } from '../src/core/config';
 import { createAzureDeps, ensureResources } from '../src/core/composition';
 import type { Deps } from '../src/core/jobs/deps';
 import { startComputeEmulator, type ComputeEmulator, type ComputeEmulatorOptions } from '../src/emulator/server';
@@ -10,6 +10,7 @@ import { localAppSettings, privateEndpoints } from '../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
 import { type Logger } from '../src/core/ports/logger';
+import { KINDS } from '../src/core/workflows/kinds';
 
 export const SUB = '00000000-0000-0000-0000-00000000bbbb';
 const MAX_DEQUEUE = 5;
@@ -63,7 +64,7 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   const deps = makeDeps();
   const observer = build(false);
   faults.clear();
-  await ensureResources(deps as Parameters<typeof ensureResources>[0], Object.values(QUEUES));
+  await ensureResources(deps as Parameters<typeof ensureResources>[0], [...KINDS.queues]);
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
 
   const drain = (opts: DrainOptions = {}, d: Deps = deps): Promise<number> => drainQueues(qs, STEPS, d, { maxRounds: 2000, ...opts, maxDequeueCount: MAX_DEQUEUE });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, QUEUES } from '../core/config';
+import { ConfigError, loadConfig } from '../core/config';
 import { VmBackupError } from '../core/errors';
 import { createAzureDeps, ensureResources } from '../core/composition';
 import type { Deps } from '../core/jobs/deps';
@@ -14,6 +14,7 @@ import { requestExport, requestImport, type SeedProgress } from '../core/workflo
 import { exportStep } from '../core/workflows/seeding/export';
 import { importStep } from '../core/workflows/seeding/import';
 import { redact } from '../core/redact';
+import { KINDS } from '../core/workflows/kinds';
 
 const USAGE = `Usage:
   vmbackup export --item <itemKey> (--folder <path> | --container <name> [--prefix <path>]) [--point <pointId>] [--settings <file>]
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0];
   if (values.help || (command !== 'export' && command !== 'import')) throw new UsageError(values.help ? '' : `unknown command '${command ?? ''}'`);
   const deps = createAzureDeps(loadConfig(settings(values.settings)));
-  await ensureResources(deps, Object.values(QUEUES));
+  await ensureResources(deps, [...KINDS.queues]);
   let job: Job;
   if (values.resume) {
     job = await getJob(deps, values.resume);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadApp } from '../../src/local/host/load';
 import { QUEUES } from '../../src/core/config';
 import { parseNcrontab } from '../../src/local/host/ncrontab';
+import { KINDS } from '../../src/core/workflows/kinds';
 
 describe("the app's registrations (built app, as the host sees them)", () => {
   const regs = loadApp(process.cwd());
@@ -22,7 +23,7 @@ describe("the app's registrations (built app, as the host sees them)", () => {
       }
       if (r.trigger.type === 'queueTrigger') {
         expect(settings, `${r.name} connection`).toHaveProperty(String(r.trigger.connection));
-        expect(Object.values(QUEUES), r.name).toContain(r.trigger.queueName);
+        expect([...KINDS.queues], r.name).toContain(r.trigger.queueName);
       }
       if (r.trigger.type === 'httpTrigger') {
         expect(String(r.trigger.route), r.name).not.toMatch(/^\/|^api\//);
@@ -35,7 +36,7 @@ describe("the app's registrations (built app, as the host sees them)", () => {
 
   it('has a queue trigger for every step queue, and host.json agrees with the settings', () => {
     const queues = regs.filter((r) => r.trigger.type === 'queueTrigger').map((r) => r.trigger.queueName);
-    expect([...queues].sort()).toEqual(Object.values(QUEUES).sort());
+    expect([...queues].sort()).toEqual([...KINDS.queues].sort());
     expect(String(host.extensions.queues.maxDequeueCount)).toBe(settings.VMBACKUP_MAX_DEQUEUE_COUNT);
     expect(host.extensions.queues.messageEncoding).toBe('base64');
   });

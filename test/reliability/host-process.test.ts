@@ -10,6 +10,7 @@ import { getJob, isTerminal } from '../../src/core/jobs/jobs';
 import { reconcile } from '../../src/core/jobs/reconciler';
 import type { Job } from '../../src/core/domain/model';
 import { SECRET } from '../support/secrets';
+import { KINDS } from '../../src/core/workflows/kinds';
 
 const MIB = 1024 ** 2;
 
@@ -19,7 +20,7 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
   const vms: { id: string; itemKey: string }[] = [];
   beforeAll(async () => {
     s = await startOutsideStack();
-    await ensureResources(s.deps as Parameters<typeof ensureResources>[0], Object.values(QUEUES));
+    await ensureResources(s.deps as Parameters<typeof ensureResources>[0], [...KINDS.queues]);
     for (const name of ['k1', 'k2']) {
       const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'crash', name, disks: [{ name: `${name}-os`, sizeBytes: 40 * MIB, lun: -1 }, { name: `${name}-d0`, sizeBytes: 24 * MIB, lun: 0 }] });
       for (const d of [vm.osDiskId, ...vm.dataDisks.map((x) => x.diskId)]) fill(s.emulator.store, EmulatorState.key(d), 0, 20 * MIB, name.length + d.length);
@@ -114,8 +115,8 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
     await killMidCopy(h2, b.body.jobId);
     // The messages are gone too (a poisoned or expired message, a cleared queue): only the job row is left.
     const qs = QueueServiceClient.fromConnectionString(s.azurite.connectionString);
-    for (const q of Object.values(QUEUES)) await qs.getQueueClient(q).clearMessages();
-    for (const q of Object.values(QUEUES)) expect((await qs.getQueueClient(q).getProperties()).approximateMessagesCount, q).toBe(0);
+    for (const q of [...KINDS.queues]) await qs.getQueueClient(q).clearMessages();
+    for (const q of [...KINDS.queues]) expect((await qs.getQueueClient(q).getProperties()).approximateMessagesCount, q).toBe(0);
     const h3 = await spawn();
     const stuck = await getJob(s.deps, b.body.jobId);
     expect(isTerminal(stuck)).toBe(false);

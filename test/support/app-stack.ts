@@ -9,6 +9,7 @@ import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 import { localAppSettings, privateEndpoints } from '../../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../../src/local/queue-drain';
+import { KINDS } from '../../src/core/workflows/kinds';
 
 export interface AppStack {
   azurite: AzuriteInstance;
@@ -43,7 +44,7 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
   };
   // Every client the app builds carries the strict Azure-limits policy: what Azurite lets through, this does not.
   const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [...policies, strictAzureLimitsPolicy()] });
-  await ensureResources(deps, Object.values(QUEUES));
+  await ensureResources(deps, [...KINDS.queues]);
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
 
   const drain = (opts: DrainOptions = {}): Promise<number> => drainQueues(qs, steps, deps, { ...opts, maxDequeueCount: 5 });

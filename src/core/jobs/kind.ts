@@ -38,11 +38,13 @@ export interface JobKind<D> {
 
 export interface KindRegistry<D> {
   readonly kinds: readonly JobKind<D>[];
+  /** Every step's queue: what the app creates at start and the host polls. */
+  readonly queues: readonly string[];
   of(type: JobType): JobKind<D> | undefined;
 }
 
 export function kindRegistry<D>(kinds: readonly JobKind<D>[]): KindRegistry<D> {
   const byType = new Map(kinds.map((k) => [k.type, k]));
   if (byType.size !== kinds.length) throw new Error('two job kinds share a type');
-  return { kinds, of: (type) => byType.get(type) };
+  return { kinds, queues: kinds.flatMap((k) => k.steps.map((s) => s.queue)), of: (type) => byType.get(type) };
 }

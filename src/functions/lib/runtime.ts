@@ -1,8 +1,9 @@
-import { loadConfig, QUEUES, type Config } from '../../core/config';
+import { loadConfig, type Config } from '../../core/config';
 import { createAzureDeps, ensureResources } from '../../core/composition';
 import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
 import { type Logger } from '../../core/ports/logger';
+import { KINDS } from '../../core/workflows/kinds';
 
 let cached: Promise<Deps> | undefined;
 
@@ -17,7 +18,7 @@ export function getDeps(): Promise<Deps> {
   cached ??= (async () => {
     const config: Config = loadConfig(process.env);
     const deps = createAzureDeps(config, { log: consoleLogger });
-    await ensureResources(deps, Object.values(QUEUES));
+    await ensureResources(deps, [...KINDS.queues]);
     return deps;
   })().catch((err) => {
     cached = undefined; // try again on the next call: storage may come up later
