@@ -4,7 +4,7 @@ import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
 import { listPoints, pointView } from '../core/views/queries';
 import { getPoint, requestRestore } from '../core/workflows/restore/restore';
 import { deletePoint, undeletePoint } from '../core/workflows/protection/retention';
-import { verifyPoint } from '../core/workflows/restore/verify';
+import { requestVerify } from '../core/workflows/verify/verify';
 import { requireConfirmation } from '../core/views/confirm';
 import { isAdminRequest } from './lib/auth';
 
@@ -42,8 +42,8 @@ app.http('restore', {
 app.http('verifyRecoveryPoint', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/verify',
   handler: route(async (req, _ctx, deps) => {
-    const r = await verifyPoint(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
-    return { jsonBody: r };
+    const job = await requestVerify(deps, validate(ItemKey, req.params.itemKey), validate(PointId, req.params.pointId));
+    return accepted(req, job.jobId);
   }),
 });
 

@@ -6,7 +6,7 @@ import { contentDigest, fill } from '../../src/emulator/guest';
 import { backupNow, requestRegistration, stopProtection } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { retentionRun, undeletePoint } from '../../src/core/workflows/protection/retention';
-import { verifyPoint } from '../../src/core/workflows/restore/verify';
+import { verifyPoint } from '../../src/core/workflows/verify/verify';
 import { getJob } from '../../src/core/jobs/jobs';
 import { requestCancel } from '../../src/core/jobs/run-step';
 import { ConflictError } from '../../src/core/errors';

@@ -2,7 +2,7 @@ import { api, ApiError, enc, TERMINAL, type Job } from '../api.js';
 import { badge, bytes, duration, errorBox, fill, h, pageHeader, progressBar, toast, vmNameOf, when } from '../dom.js';
 
 // The web imports nothing from core by design; test/unit/kinds.test.ts keeps this list equal to JOB_TYPES.
-export const TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import'];
+export const TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify'];
 const STATUSES = ['Queued', 'InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled'];
 const REFRESH_MS = 1500;
 
