@@ -1,4 +1,4 @@
-import type { OsType } from '../ports/compute';
+export type OsType = 'Linux' | 'Windows';
 
 export type Consistency = 'ApplicationConsistent' | 'FileSystemConsistent' | 'CrashConsistent';
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 
+/** Days a point's source snapshots are kept for instant restore when the policy does not say. */
+export const DEFAULT_INSTANT_RESTORE_DAYS = 2;
+
 export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 export type DayOfWeek = (typeof DAYS)[number];
 
@@ -48,7 +51,7 @@ export const PolicySchema = z.strictObject({
   timeZone: z.string().min(1).max(64).refine((tz) => IANAZone.isValidZone(tz), 'is not a time zone; use an IANA name such as Europe/Berlin or UTC'),
   schedule: ScheduleSchema,
   retention: RetentionSchema,
-  instantRestoreDays: z.number().int().min(1).max(30).default(2),
+  instantRestoreDays: z.number().int().min(1).max(30).default(DEFAULT_INSTANT_RESTORE_DAYS),
   consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60 }),
 });
 export type Policy = z.infer<typeof PolicySchema>;

@@ -1,6 +1,10 @@
 import { DateTime } from 'luxon';
 import { DAYS, type Retention, type Schedule } from './policy';
 import { slotsBetween } from './schedule';
+import { DAY_MS } from './time';
+
+/** How long a point lives when neither a policy nor the request says: an on-demand backup of an unprotected item. */
+export const DEFAULT_RETENTION_DAYS = 30;
 
 export type Tier = 'daily' | 'weekly' | 'monthly' | 'yearly';
 
@@ -66,7 +70,7 @@ export function recomputeExpiries(times: Date[], retention: Retention, timeZone:
 
 /** Which of the next `days` days' scheduled points would still be kept at the end: the policy editor's preview. */
 export function previewRetained(schedule: Schedule, retention: Retention, timeZone: string, from: Date, days: number): { at: Date; expiresAt: Date; tiers: Tier[] }[] {
-  const end = new Date(from.getTime() + days * 86_400_000);
+  const end = new Date(from.getTime() + days * DAY_MS);
   const slots = slotsBetween(schedule, timeZone, from, end);
   const out: { at: Date; expiresAt: Date; tiers: Tier[] }[] = [];
   slots.forEach((at, i) => {

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { DAYS, type Schedule } from './policy';
+import { DAY_MS } from './time';
 
 /**
  * Backup slots of a policy schedule, computed in the policy's time zone.
@@ -78,7 +79,7 @@ export function nextSlots(schedule: Schedule, timeZone: string, after: Date, n: 
   const out: Date[] = [];
   let from = after;
   while (out.length < n) {
-    const until = new Date(from.getTime() + 8 * 86_400_000);
+    const until = new Date(from.getTime() + 8 * DAY_MS);
     const batch = slotsBetween(schedule, timeZone, from, until);
     out.push(...batch.slice(0, n - out.length));
     from = until;

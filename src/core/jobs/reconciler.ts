@@ -5,6 +5,7 @@ import { getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { failJob } from './run-step';
 import { purgeExpiredRequests } from './idempotency';
 import { newestFirstKey, TAGS } from '../store/layout';
+import { DAY_MS } from '../domain/time';
 
 export interface ReconcileResult {
   jobsRedriven: number;
@@ -18,7 +19,6 @@ export interface ReconcileResult {
 /** After this many re-drives without progress a job is failed instead: something keeps killing it. */
 const MAX_REDRIVES = 5;
 const ACTIVE: JobStatus[] = ['Queued', 'InProgress', 'Cancelling'];
-const DAY = 86_400_000;
 
 /**
  * Finds what dead jobs left behind and puts it right: a process killed mid-step, a message lost or poisoned
@@ -30,68 +30,86 @@ const DAY = 86_400_000;
  */
 export async function reconcile(deps: Deps, now = deps.clock()): Promise<ReconcileResult> {
   const r: ReconcileResult = { jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0, snapshotsRevoked: 0, requestsPurged: 0 };
-  const leaseMs = deps.config.lockTtlSeconds * 1000;
   const items = await deps.repos.items.all();
+  await redriveStalledJobs(deps, items, now, r);
+  r.locksFreed = await freeDeadLocks(deps, items);
+  r.snapshotsRevoked = await sweepRecentFailures(deps, now);
+  r.snapshotsDeleted = await deleteOrphanedSnapshots(deps, items);
+  r.requestsPurged = await purgeExpiredRequests(deps, now);
+  return r;
+}
+
+type Items = Awaited<ReturnType<Deps['repos']['items']['all']>>;
+
+async function redriveStalledJobs(deps: Deps, items: Items, now: Date, r: ReconcileResult): Promise<void> {
+  const leaseMs = deps.config.lockTtlSeconds * 1000;
   const byKey = new Map(items.map((i) => [i.itemKey, i]));
   const liveLock = (itemKey: string | undefined): string | undefined => {
     const i = itemKey ? byKey.get(itemKey) : undefined;
     return i?.lockOwner && i.lockExpiresAt && i.lockExpiresAt > now ? i.lockOwner : undefined;
   };
-
   for (const status of ACTIVE) {
     for (const job of await deps.repos.jobs.all({ where: { status } })) {
       const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
       if (age < leaseMs) continue;
       // Jobs driven from outside the app hold no lock to show they live: give them a day.
       const kind = deps.kinds.of(job.type);
-      if ((!kind || kind.external?.(job)) && age < DAY) continue;
-      const holder = liveLock(job.itemKey);
+      if ((!kind || kind.external?.(job)) && age < DAY_MS) continue;
       // Alive (it holds the lock), or waiting its turn behind another job that is.
-      if (holder) continue;
-      const redrives = Number(job.params.redrives ?? 0);
-      if (redrives >= MAX_REDRIVES) {
-        await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'));
-        r.jobsAbandoned++;
-        continue;
-      }
-      const fresh = await updateJob(deps, job.jobId, (j) => {
-        if (isTerminal(j)) return false;
-        j.params = { ...j.params, redrives: redrives + 1 };
-      });
-      if (isTerminal(fresh)) continue;
-      await redrive(deps, fresh);
-      deps.log.warn('reconciler re-drove a stalled job', { jobId: job.jobId, phase: job.phase, redrives: redrives + 1 });
-      r.jobsRedriven++;
+      if (liveLock(job.itemKey)) continue;
+      const outcome = await restart(deps, job);
+      if (outcome === 'abandoned') r.jobsAbandoned++;
+      if (outcome === 'redriven') r.jobsRedriven++;
     }
   }
+}
 
+async function restart(deps: Deps, job: Job): Promise<'abandoned' | 'redriven' | 'ended'> {
+  const redrives = Number(job.params.redrives ?? 0);
+  if (redrives >= MAX_REDRIVES) {
+    await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'));
+    return 'abandoned';
+  }
+  const fresh = await updateJob(deps, job.jobId, (j) => {
+    if (isTerminal(j)) return false;
+    j.params = { ...j.params, redrives: redrives + 1 };
+  });
+  if (isTerminal(fresh)) return 'ended';
+  await redrive(deps, fresh);
+  deps.log.warn('reconciler re-drove a stalled job', { jobId: job.jobId, phase: job.phase, redrives: redrives + 1 });
+  return 'redriven';
+}
+
+/** A running owner keeps its lock (a stalled one was re-driven first); a finished or missing one never frees it. */
+async function freeDeadLocks(deps: Deps, items: Items): Promise<number> {
+  let freed = 0;
   for (const item of items) {
     if (!item.lockOwner) continue;
     const owner = await getJob(deps, item.lockOwner).catch(() => undefined);
-    // A running owner keeps its lock (a stalled one was re-driven above); a finished or missing one never frees it.
     if (owner && !isTerminal(owner)) continue;
     await deps.repos.items.update(item.itemKey, (i) => {
       if (i.lockOwner !== item.lockOwner) return false;
       i.lockOwner = undefined;
       i.lockExpiresAt = undefined;
     });
-    r.locksFreed++;
+    freed++;
   }
+  return freed;
+}
 
-  // Jobs that ended badly in the last day: their cleanup was best effort, so do it again (all idempotent).
-  const since = newestFirstKey(new Date(now.getTime() - DAY));
+/** Jobs that ended badly in the last day: their cleanup was best effort, so their kind does it again (idempotent). */
+async function sweepRecentFailures(deps: Deps, now: Date): Promise<number> {
+  let revoked = 0;
+  const since = newestFirstKey(new Date(now.getTime() - DAY_MS));
   for (const status of ['Failed', 'Cancelled'] as const) {
     for (const job of await deps.repos.jobs.all({ where: { status }, rowKeyTo: since })) {
       const sweep = deps.kinds.of(job.type)?.sweep;
       if (!sweep) continue;
       await sweep(deps, job);
-      r.snapshotsRevoked += job.plan?.length ?? 0;
+      revoked += job.plan?.length ?? 0;
     }
   }
-
-  r.snapshotsDeleted += await deleteOrphanedSnapshots(deps, items);
-  r.requestsPurged = await purgeExpiredRequests(deps, now);
-  return r;
+  return revoked;
 }
 
 async function redrive(deps: Deps, job: Job): Promise<void> {
@@ -104,7 +122,7 @@ async function redrive(deps: Deps, job: Job): Promise<void> {
   await deps.queues.queue(kind.steps[0]!.queue).send({ jobId: job.jobId });
 }
 
-async function deleteOrphanedSnapshots(deps: Deps, items: Awaited<ReturnType<Deps['repos']['items']['all']>>): Promise<number> {
+async function deleteOrphanedSnapshots(deps: Deps, items: Items): Promise<number> {
   let deleted = 0;
   const groups = new Map<string, { sub: string; rg: string }>();
   for (const i of items) groups.set(`${i.subscriptionId}/${i.resourceGroup}`.toLowerCase(), { sub: i.subscriptionId, rg: i.resourceGroup });

@@ -1,5 +1,7 @@
 /** What vmbackup needs from Azure Resource Manager (Microsoft.Compute). IDs are full ARM resource ids. */
-export type OsType = 'Linux' | 'Windows';
+import type { OsType } from '../domain/model';
+
+export type { OsType };
 export type PowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating' | 'unknown';
 
 export interface VmDisk {

@@ -4,6 +4,7 @@ import { parsePolicy } from '../domain/policy';
 import { nextSlots, slotsBetween } from '../domain/schedule';
 import { previewRetained, type Tier } from '../domain/retention';
 import type { Deps } from '../jobs/deps';
+import { DAY_MS } from '../domain/time';
 
 export interface PolicyPreview {
   timeZone: string;
@@ -31,7 +32,7 @@ export function previewPolicy(deps: Pick<Deps, 'clock'>, input: unknown, runs = 
   const now = deps.clock();
   const next = nextSlots(schedule, timeZone, now, runs);
   const kept = previewRetained(schedule, retention, timeZone, now, YEAR_DAYS);
-  const scheduledCount = slotsBetween(schedule, timeZone, now, new Date(now.getTime() + YEAR_DAYS * 86_400_000)).length;
+  const scheduledCount = slotsBetween(schedule, timeZone, now, new Date(now.getTime() + YEAR_DAYS * DAY_MS)).length;
   const byTier: Record<Tier, number> = { daily: 0, weekly: 0, monthly: 0, yearly: 0 };
   // Each kept point counts once, under its highest tier (tiers are listed daily, weekly, monthly, yearly).
   for (const k of kept) byTier[k.tiers[k.tiers.length - 1]!]++;

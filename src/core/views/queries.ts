@@ -4,6 +4,7 @@ import { getJob } from '../jobs/jobs';
 import { LEASE_PARAMS } from '../jobs/job-lease';
 import { newestFirstKey } from '../store/layout';
 import { itemNotFound } from '../errors';
+import { DAY_MS } from '../domain/time';
 
 export interface JobFilter {
   type?: JobType;
@@ -92,7 +93,7 @@ export async function dashboard(deps: Deps): Promise<Record<string, unknown>> {
   const items = await deps.repos.items.all();
   const byState: Record<string, number> = {};
   for (const i of items) byState[i.state] = (byState[i.state] ?? 0) + 1;
-  const since = new Date(now.getTime() - 86_400_000);
+  const since = new Date(now.getTime() - DAY_MS);
   const jobs = await deps.repos.jobs.all({ rowKeyTo: newestFirstKey(since) });
   const jobsByStatus: Record<string, number> = {};
   for (const j of jobs) jobsByStatus[j.status] = (jobsByStatus[j.status] ?? 0) + 1;

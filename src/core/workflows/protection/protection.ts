@@ -9,6 +9,8 @@ import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/
 import { isItemBusy } from '../../jobs/lock';
 import { type SnapshotMessage } from '../backup/plan';
 import { diskKeyFor, itemKeyFor } from '../../store/layout';
+import { DAY_MS } from '../../domain/time';
+import { DEFAULT_RETENTION_DAYS } from '../../domain/retention';
 
 const MAX_DATA_DISKS = 64;
 const UNSUPPORTED_SKUS = new Set(['UltraSSD_LRS']);
@@ -131,7 +133,7 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
     deps,
     idempotencyKey,
     JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
-    { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + 30 * 86_400_000)).toISOString() } },
+    { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() } },
     async () => { if (await isItemBusy(deps, itemKey)) throw busy(itemKey); },
     (j) => deps.queues.queue(QUEUES.snapshot).send({ jobId: j.jobId } satisfies SnapshotMessage),
   );

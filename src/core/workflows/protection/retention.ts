@@ -3,6 +3,8 @@ import type { RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { getPoint } from '../restore/restore';
 import { TAGS, tagValue } from '../../store/layout';
+import { DAY_MS } from '../../domain/time';
+import { DEFAULT_INSTANT_RESTORE_DAYS } from '../../domain/policy';
 
 export interface RetentionResult {
   softDeleted: number;
@@ -10,7 +12,6 @@ export interface RetentionResult {
   sourceSnapshotsDeleted: number;
 }
 
-const DAY = 86_400_000;
 
 /**
  * Expired points go to soft delete (restorable again by undelete), soft-deleted points are purged after the
@@ -28,14 +29,14 @@ export async function retentionRun(deps: Deps, now = deps.clock()): Promise<Rete
       if (p.state === 'Available' && p !== newest && p.expiresAt && p.expiresAt <= now) {
         await softDelete(deps, p, now);
         result.softDeleted++;
-      } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY <= now.getTime()) {
+      } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY_MS <= now.getTime()) {
         if (item.disks.some((d) => d.lastManifest && p.disks.some((x) => x.manifest === d.lastManifest))) continue;
         await purge(deps, p);
         result.purged++;
       }
     }
-    const keepDays = (item.policyName && policies.get(item.policyName)?.instantRestoreDays) || 2;
-    result.sourceSnapshotsDeleted += await pruneSourceSnapshots(deps, item.itemKey, item.subscriptionId, item.resourceGroup, new Set(item.disks.map((d) => d.baseSnapshotId ?? '')), now.getTime() - keepDays * DAY);
+    const keepDays = (item.policyName && policies.get(item.policyName)?.instantRestoreDays) || DEFAULT_INSTANT_RESTORE_DAYS;
+    result.sourceSnapshotsDeleted += await pruneSourceSnapshots(deps, item.itemKey, item.subscriptionId, item.resourceGroup, new Set(item.disks.map((d) => d.baseSnapshotId ?? '')), now.getTime() - keepDays * DAY_MS);
   }
   return result;
 }
@@ -80,7 +81,7 @@ export async function undeletePoint(deps: Deps, itemKey: string, pointId: string
     x.state = 'Available';
     x.deletedAt = undefined;
     // Give it back a day before the next retention run could expire it again.
-    if (x.expiresAt && x.expiresAt <= deps.clock()) x.expiresAt = new Date(deps.clock().getTime() + DAY);
+    if (x.expiresAt && x.expiresAt <= deps.clock()) x.expiresAt = new Date(deps.clock().getTime() + DAY_MS);
   });
   return updated!;
 }

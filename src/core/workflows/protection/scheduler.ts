@@ -5,6 +5,7 @@ import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
 import type { SnapshotMessage } from '../backup/plan';
 import { newestFirstKey } from '../../store/layout';
+import { DAY_MS } from '../../domain/time';
 
 export interface TickResult {
   policies: number;
@@ -48,7 +49,7 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
       if (item.lastBackupAt && item.lastBackupAt >= slot) continue;
       // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
       // that never arrives must not leave the item unprotected, so the wait ends after VMBACKUP_SEED_WAIT_DAYS.
-      if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * 86_400_000 > now.getTime()) continue;
+      if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * DAY_MS > now.getTime()) continue;
       due.push({ itemKey: item.itemKey, slot });
     }
   }
