@@ -54,12 +54,7 @@ export async function exportDisk(
   const stats = opts.stats ?? newExportStats();
   const { limiter, call } = pacedCalls(plan.concurrency, plan.retry);
 
-  const existing = new Map<number, { name: string; size: number }[]>();
-  for (const f of plan.existing) {
-    const c = parseChunkFile(f.name);
-    if (c && c.diskKey === plan.diskKey) existing.set(c.cell, [...(existing.get(c.cell) ?? []), f]);
-  }
-
+  const existing = existingChunks(plan);
   const valid: Range[] = [];
   for (const w of windows({ start: 0, end: plan.diskSize }, plan.rangeWindow)) valid.push(...(await call(() => reader.ranges(w))));
   const cells = planCells(coalesce(valid), [], plan.diskSize);
@@ -77,12 +72,7 @@ export async function exportDisk(
       opts.onProgress?.(stats);
       return;
     }
-    const image = Buffer.alloc(len(cell.span));
-    for (const r of cell.changed) {
-      const data = await call(() => reader.read(r));
-      stats.bytesRead += data.length;
-      data.copy(image, r.start - cell.span.start);
-    }
+    const image = await readCell(cell, (r) => call(() => reader.read(r)), stats);
     const expected = plan.expected?.cells.get(cell.index);
     if (isAllZero(image)) {
       if (expected) throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' reads as zeros but the recovery point's manifest has data there.`);
@@ -102,12 +92,34 @@ export async function exportDisk(
     stats.packageBytes += body.length;
     opts.onProgress?.(stats);
   }, opts.isCancelled);
-  if (plan.expected) {
-    const have = new Set(chunks.map((c) => c.offset / CELL));
-    const lost = [...plan.expected.cells.keys()].filter((i) => !have.has(i));
-    if (lost.length > 0) throw new PackageError('PackageChecksumMismatch', `${lost.length} cell(s) of disk '${plan.diskKey}' in the recovery point's manifest have no data in its shards.`);
-  }
+  if (plan.expected) checkNothingLost(plan, chunks);
   return chunks.sort((a, b) => a.offset - b.offset);
+}
+
+/** Chunks an earlier run of this export left, by cell. */
+function existingChunks(plan: ExportDiskPlan): Map<number, { name: string; size: number }[]> {
+  const existing = new Map<number, { name: string; size: number }[]>();
+  for (const f of plan.existing) {
+    const c = parseChunkFile(f.name);
+    if (c && c.diskKey === plan.diskKey) existing.set(c.cell, [...(existing.get(c.cell) ?? []), f]);
+  }
+  return existing;
+}
+
+async function readCell(cell: { span: Range; changed: Range[] }, read: (r: Range) => Promise<Buffer>, stats: ExportStats): Promise<Buffer> {
+  const image = Buffer.alloc(len(cell.span));
+  for (const r of cell.changed) {
+    const data = await read(r);
+    stats.bytesRead += data.length;
+    data.copy(image, r.start - cell.span.start);
+  }
+  return image;
+}
+
+function checkNothingLost(plan: ExportDiskPlan, chunks: PackageChunk[]): void {
+  const have = new Set(chunks.map((c) => c.offset / CELL));
+  const lost = [...plan.expected!.cells.keys()].filter((i) => !have.has(i));
+  if (lost.length > 0) throw new PackageError('PackageChecksumMismatch', `${lost.length} cell(s) of disk '${plan.diskKey}' in the recovery point's manifest have no data in its shards.`);
 }
 
 async function reuse(pkg: PackageStore, candidates: { name: string; size: number }[], length: number): Promise<{ name: string; size: number; sha256: string } | undefined> {

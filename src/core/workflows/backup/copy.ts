@@ -2,17 +2,17 @@ import { QUEUES } from '../../config';
 import { PermanentStepError } from '../../errors';
 import type { BackupDiskPlan, Job } from '../../domain/model';
 import { copySegment } from '../../engine/copy-segment';
-import { decodeDelta, decodeManifest, encodeDelta } from '../../engine/manifest';
+import { decodeDelta, decodeManifest, encodeDelta, type CellDelta } from '../../engine/manifest';
 import { segmentLayout } from '../../engine/shards';
 import { CancelledError, type CopyStats } from '../../engine/stats';
 import type { SourceSnapshot } from '../../ports/storage';
 import type { Deps } from '../../jobs/deps';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { extendItemLock } from '../../jobs/lock';
+import { cancelPoller } from '../../jobs/cancel';
 import { type CopyMessage, type FinalizeMessage } from './plan';
 import { checkpointBlob, segmentKey, shardBlobName } from '../../store/layout';
 import { type SegmentRow } from '../../store/records';
-
 
 async function loadPreviousCells(deps: Deps, manifestName: string | undefined): Promise<Set<number>> {
   if (!manifestName) return new Set();
@@ -46,34 +46,20 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
   const segment = segmentLayout(disk.sizeBytes, deps.config.copy.segmentSize)[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${disk.name}'.`, 'No action needed: the message is discarded.');
   const key = segmentKey(disk.diskKey, index);
+  const checkpoint = checkpointBlob(job.jobId, disk.diskKey, index);
   const item = (await deps.repos.items.get(itemKey))?.doc;
   const previous = disk.full ? undefined : item?.disks.find((d) => d.diskKey === disk.diskKey)?.lastManifest;
   const previousCells = await loadPreviousCells(deps, previous);
-
   const duration = deps.config.sasDurationSeconds;
   const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(disk.snapshotId, duration));
   const baseSasUrl = disk.baseSnapshotId ? await deps.compute.grantSnapshotRead(disk.baseSnapshotId, duration) : undefined;
-  const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpointBlob(job.jobId, disk.diskKey, index)) : undefined;
-
-  let lastCancelCheck = 0;
-  let cancelled = false;
-  const isCancelled = async (): Promise<boolean> => {
-    const now = Date.now();
-    if (!cancelled && now - lastCancelCheck > 1000) {
-      lastCancelCheck = now;
-      const j = await getJob(deps, job.jobId);
-      cancelled = !!j.cancelRequested || isTerminal(j);
-    }
-    return cancelled;
+  const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpoint) : undefined;
+  const report = progressReporter(deps, job.jobId);
+  const save = async (state: SegmentRow['state'], nextCell: number, delta: CellDelta, stats: CopyStats): Promise<void> => {
+    await deps.store.putObject(checkpoint, encodeDelta(delta));
+    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state, nextCell, stats: { ...stats } });
+    await report(stats);
   };
-
-  let reported = 0;
-  const report = async (stats: CopyStats): Promise<void> => {
-    const delta = stats.sourceBytesRead - reported;
-    reported = stats.sourceBytesRead;
-    await updateJob(deps, job.jobId, (j) => { j.bytesDone += delta; });
-  };
-
   try {
     const result = await copySegment(
       {
@@ -92,27 +78,31 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
         source: await grant(),
         store: deps.store,
         renewSource: grant,
-        isCancelled,
+        isCancelled: cancelPoller(deps, job.jobId),
         saveCheckpoint: async (nextCell, delta, stats) => {
-          await deps.store.putObject(checkpointBlob(job.jobId, disk.diskKey, index), encodeDelta(delta));
-          await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Pending', nextCell, stats: { ...stats } });
-          await report(stats);
+          await save('Pending', nextCell, delta, stats);
           await extendItemLock(deps, itemKey, job.jobId);
         },
       },
     );
-    await deps.store.putObject(checkpointBlob(job.jobId, disk.diskKey, index), encodeDelta(result.delta));
-    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Done', nextCell: segment.end, stats: { ...result.stats } });
-    await report(result.stats);
+    await save('Done', segment.end, result.delta, result.stats);
     return true;
   } catch (err) {
-    if (err instanceof CancelledError) {
-      await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Cancelled', nextCell: 0, stats: {} });
-      await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
-      return false;
-    }
-    throw err;
+    if (!(err instanceof CancelledError)) throw err;
+    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Cancelled', nextCell: 0, stats: {} });
+    await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
+    return false;
   }
+}
+
+/** Adds what a segment read since its last report to the job's bytesDone. */
+function progressReporter(deps: Deps, jobId: string): (stats: CopyStats) => Promise<void> {
+  let reported = 0;
+  return async (stats) => {
+    const delta = stats.sourceBytesRead - reported;
+    reported = stats.sourceBytesRead;
+    await updateJob(deps, jobId, (j) => { j.bytesDone += delta; });
+  };
 }
 
 /**

@@ -10,9 +10,10 @@ import type { Deps } from '../../jobs/deps';
 import { createJobOnce } from '../../jobs/idempotency';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { startItemStep } from '../../jobs/item-step';
-import { finishJob, getJob, updateJob } from '../../jobs/jobs';
+import { finishJob, updateJob } from '../../jobs/jobs';
 import { isItemBusy, releaseItemLock } from '../../jobs/lock';
 import { TAGS } from '../../store/layout';
+import { cancelPoller } from '../../jobs/cancel';
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
 
@@ -149,7 +150,7 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
       },
       deps.store,
       target,
-      { isCancelled: async () => !!(await getJob(deps, job.jobId)).cancelRequested },
+      { isCancelled: cancelPoller(deps, job.jobId) },
     );
     await target.putPages(disk.sizeBytes, vhdFooter(disk.sizeBytes));
     return { diskKey: disk.diskKey, lun: disk.lun, diskId: created.id, bytesWritten: stats.bytesWritten };

@@ -11,8 +11,10 @@ import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, extendItemLock, releaseItemLock } from '../../jobs/lock';
 import { freezeAndSnapshot } from '../backup/consistency';
 import { getPoint } from '../restore/restore';
-import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 import { diskKeyFor } from '../../store/layout';
+import { cancelPoller } from '../../jobs/cancel';
+import { progressSaver } from '../../jobs/progress-saver';
 
 interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }
 
@@ -24,7 +26,6 @@ interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReade
 export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
   let job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
-  const itemKey = job.itemKey;
   const initial = typeof job.params.pointId !== 'string';
   if (job.cancelRequested) return cancelExport(deps, job);
   const pkg = openPackage(deps, locationOf(job));
@@ -39,41 +40,11 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   job = await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = initial ? 'Snapshot' : 'Export'; });
   const sources = initial ? await snapshotSources(deps, job) : await pointSources(deps, job);
   job = await getJob(deps, job.jobId);
-  const existing = await pkg.list();
-  const stats = newExportStats();
-  let lastSave = 0;
-  const isCancelled = cancelCheck(deps, job.jobId);
+  const run: ExportRun = { deps, job, pkg, initial, hooks, existing: await pkg.list(), stats: newExportStats(), isCancelled: cancelPoller(deps, job.jobId) };
   const disks: PackageDisk[] = [];
   for (const [i, s] of sources.entries()) {
-    let planned = 0;
-    const scannedBefore = stats.cellsScanned;
-    const report = (): void => hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: i, disksTotal: sources.length, fraction: (i + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / sources.length, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
-    const save = async (): Promise<void> => {
-      lastSave = Date.now();
-      await updateJob(deps, job.jobId, (j) => { j.phase = 'Export'; j.bytesDone = stats.dataBytes; j.result = { ...j.result, progress: { ...stats } }; });
-      if (initial) await extendItemLock(deps, itemKey, job.jobId);
-    };
-    // Row updates run one after another beside the copy; the first failure is raised once the disk is done.
-    let saving: Promise<void> = Promise.resolve();
-    let saveError: unknown;
-    const onProgress = (): void => {
-      report();
-      if (Date.now() - lastSave < 2000) return;
-      lastSave = Date.now();
-      saving = saving.then(save).catch((e: unknown) => { saveError ??= e; });
-    };
     try {
-      const chunks = await exportDisk(
-        { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing, expected: s.expected ? await s.expected() : undefined },
-        await s.reader(),
-        pkg,
-        { stats, isCancelled, onPlanned: (n) => { planned = n; }, onProgress },
-      );
-      await saving;
-      if (saveError) throw saveError;
-      disks.push({ ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) });
-      report();
-      await save();
+      disks.push(await exportOne(run, s, i, sources.length));
     } catch (err) {
       if (err instanceof PackageError) throw packageFailure(err);
       if (err instanceof CancelledError) return cancelExport(deps, await getJob(deps, job.jobId));
@@ -82,9 +53,49 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
       if (initial) await deps.compute.revokeSnapshot(s.disk.sourceSnapshot.id);
     }
   }
+  await writeManifest(run, disks);
+  await finishExport(deps, job, initial);
+}
+
+interface ExportRun {
+  deps: Deps;
+  job: Job;
+  pkg: PackageStore;
+  initial: boolean;
+  hooks: SeedHooks;
+  existing: Awaited<ReturnType<PackageStore['list']>>;
+  stats: ReturnType<typeof newExportStats>;
+  isCancelled: () => Promise<boolean>;
+}
+
+/** One disk's chunks, with progress on the job row (every 2 s) and to the listener (every cell). */
+async function exportOne(run: ExportRun, s: ExportSource, index: number, count: number): Promise<PackageDisk> {
+  const { deps, job, stats } = run;
+  let planned = 0;
+  const scannedBefore = stats.cellsScanned;
+  const report = (): void => run.hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: index, disksTotal: count, fraction: (index + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / count, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
+  const saver = progressSaver(async () => {
+    await updateJob(deps, job.jobId, (j) => { j.phase = 'Export'; j.bytesDone = stats.dataBytes; j.result = { ...j.result, progress: { ...stats } }; });
+    if (run.initial) await extendItemLock(deps, job.itemKey!, job.jobId);
+  }, SAVE_EVERY_MS);
+  const chunks = await exportDisk(
+    { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing: run.existing, expected: s.expected ? await s.expected() : undefined },
+    await s.reader(),
+    run.pkg,
+    { stats, isCancelled: run.isCancelled, onPlanned: (n) => { planned = n; }, onProgress: () => { report(); saver.poke(); } },
+  );
+  await saver.flush();
+  report();
+  await saver.saveNow();
+  return { ...s.disk, chunks, dataBytes: chunks.reduce((n, c) => n + c.length, 0) };
+}
+
+/** The manifest, then the completion marker last: a package without it is never imported. */
+async function writeManifest(run: ExportRun, disks: PackageDisk[]): Promise<void> {
+  const { job, initial } = run;
   const manifest: PackageManifest = {
     format: 1,
-    itemKey,
+    itemKey: job.itemKey!,
     jobId: job.jobId,
     createdAt: String(job.params.sourceTime ?? (job.startedAt ?? job.createdAt).toISOString()),
     source: initial ? 'NewSnapshot' : 'RecoveryPoint',
@@ -93,10 +104,11 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
     disks,
   };
   const buf = encodePackageManifest(manifest);
-  await pkg.put(MANIFEST_FILE, buf);
-  await pkg.put(COMPLETE_FILE, completeMarker(buf));
-  await finishExport(deps, job, initial);
+  await run.pkg.put(MANIFEST_FILE, buf);
+  await run.pkg.put(COMPLETE_FILE, completeMarker(buf));
 }
+
+const SAVE_EVERY_MS = 2000;
 
 async function claim(pkg: PackageStore, job: Job): Promise<void> {
   await pkg.prepare();

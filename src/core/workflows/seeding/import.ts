@@ -11,8 +11,11 @@ import { startItemStep } from '../../jobs/item-step';
 import { finishJob, getJob, updateJob } from '../../jobs/jobs';
 import { extendItemLock, releaseItemLock } from '../../jobs/lock';
 import { expiryForNewPoint } from '../backup/expiry';
-import { cancelCheck, hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
+import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 import { itemBackupsPrefix, manifestBlob, shardBlobName } from '../../store/layout';
+import { cancelPoller } from '../../jobs/cancel';
+import { progressSaver } from '../../jobs/progress-saver';
+import type { PackageStore } from '../../ports/packages';
 
 /**
  * The Import job, one message. Nothing is written before the package's manifest, completion marker and every
@@ -23,70 +26,75 @@ import { itemBackupsPrefix, manifestBlob, shardBlobName } from '../../store/layo
 export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
   const started = await startItemStep(deps, msg.jobId);
   if (!started) return;
-  const { job } = started;
-  const { itemKey } = started;
-  const pointId = job.jobId;
-  const done = !!(await deps.repos.points.get(itemKey, pointId));
+  const { job, itemKey } = started;
+  const done = !!(await deps.repos.points.get(itemKey, job.jobId));
   if (!done && (await hasPoints(deps, itemKey))) {
     const e = hasPointsError(itemKey);
     throw new PermanentStepError(e.code, e.message, e.recommendedAction);
   }
   await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = 'Verify'; });
-
   const pkg = openPackage(deps, locationOf(job));
-  let m: PackageManifest;
+  const m = await readPackage(pkg, itemKey);
   // The shards follow this app's shard size, not the exporter's: the next backups lay the disk out with it.
   const shardSize = deps.config.copy.shardSize;
+  if (!job.result.written && (await writeShards(deps, job, pkg, m, shardSize, hooks)) === 'cancelled') return;
+  await commit(deps, await getJob(deps, job.jobId), { ...m, disks: m.disks.map((d) => ({ ...d, shardSize })) });
+}
+
+async function readPackage(pkg: PackageStore, itemKey: string): Promise<PackageManifest> {
   try {
-    m = parsePackage(await pkg.get(MANIFEST_FILE), await pkg.get(COMPLETE_FILE));
+    const m = parsePackage(await pkg.get(MANIFEST_FILE), await pkg.get(COMPLETE_FILE));
     if (m.itemKey !== itemKey) {
       throw new PermanentStepError('PackageForAnotherItem', `The package was exported from item '${m.itemKey}', not '${itemKey}'.`, 'Import the package into the item it was exported from.');
     }
     await checkPackageFiles(m, pkg);
+    return m;
   } catch (err) {
     if (err instanceof PackageError) throw packageFailure(err);
     throw err;
   }
-
-  if (!job.result.written) {
-    const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
-    let lastSave = 0;
-    const total = m.disks.reduce((n, d) => n + d.chunks.length, 0);
-    const totalBytes = m.disks.reduce((n, d) => n + d.dataBytes, 0);
-    await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesTotal = totalBytes; j.bytesDone = 0; });
-    try {
-      for (const [i, d] of m.disks.entries()) {
-        await importDisk({ ...d, shardSize }, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
-          concurrency: deps.config.copy.concurrency,
-          stats,
-          isCancelled: cancelCheck(deps, job.jobId),
-          onProgress: (s) => {
-            hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
-            if (Date.now() - lastSave < 2000) return;
-            lastSave = Date.now();
-            void updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesDone = s.dataBytes; }).catch(() => undefined);
-            void extendItemLock(deps, itemKey, job.jobId).catch(() => undefined);
-          },
-        });
-      }
-    } catch (err) {
-      if (err instanceof PackageError || err instanceof CancelledError) await removeImported(deps, itemKey);
-      if (err instanceof PackageError) throw packageFailure(err);
-      if (err instanceof CancelledError) {
-        await releaseItemLock(deps, itemKey, job.jobId);
-        await finishJob(deps, job.jobId, 'Cancelled');
-        return;
-      }
-      throw err;
-    }
-    await updateJob(deps, job.jobId, (j) => {
-      j.bytesTotal = stats.dataBytes;
-      j.bytesDone = stats.dataBytes;
-      j.result = { ...j.result, written: true, chunksVerified: stats.chunksVerified, dataBytes: stats.dataBytes, packageBytes: stats.packageBytesRead, bytesUploaded: stats.bytesUploaded };
-    });
-  }
-  await commit(deps, await getJob(deps, job.jobId), { ...m, disks: m.disks.map((d) => ({ ...d, shardSize })) });
 }
+
+/** Every chunk verified into the shards; a refused or cancelled import removes what it wrote. */
+async function writeShards(deps: Deps, job: Job, pkg: PackageStore, m: PackageManifest, shardSize: number, hooks: SeedHooks): Promise<'written' | 'cancelled'> {
+  const itemKey = job.itemKey!;
+  const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
+  const total = m.disks.reduce((n, d) => n + d.chunks.length, 0);
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesTotal = m.disks.reduce((n, d) => n + d.dataBytes, 0); j.bytesDone = 0; });
+  const saver = progressSaver(async () => {
+    await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesDone = stats.dataBytes; });
+    await extendItemLock(deps, itemKey, job.jobId);
+  }, SAVE_EVERY_MS);
+  try {
+    for (const [i, d] of m.disks.entries()) {
+      await importDisk({ ...d, shardSize }, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
+        concurrency: deps.config.copy.concurrency,
+        stats,
+        isCancelled: cancelPoller(deps, job.jobId),
+        onProgress: (s) => {
+          hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
+          saver.poke();
+        },
+      });
+    }
+    await saver.flush().catch(() => undefined); // progress is advisory here; the row below is what counts
+  } catch (err) {
+    if (err instanceof PackageError || err instanceof CancelledError) await removeImported(deps, itemKey);
+    if (err instanceof PackageError) throw packageFailure(err);
+    if (!(err instanceof CancelledError)) throw err;
+    await releaseItemLock(deps, itemKey, job.jobId);
+    await finishJob(deps, job.jobId, 'Cancelled');
+    return 'cancelled';
+  }
+  await updateJob(deps, job.jobId, (j) => {
+    j.bytesTotal = stats.dataBytes;
+    j.bytesDone = stats.dataBytes;
+    j.result = { ...j.result, written: true, chunksVerified: stats.chunksVerified, dataBytes: stats.dataBytes, packageBytes: stats.packageBytesRead, bytesUploaded: stats.bytesUploaded };
+  });
+  return 'written';
+}
+
+const SAVE_EVERY_MS = 2000;
 
 /** The shards of an item without recovery points belong to nothing else: removing them undoes an import. */
 export async function removeImported(deps: Deps, itemKey: string): Promise<void> {
@@ -94,41 +102,52 @@ export async function removeImported(deps: Deps, itemKey: string): Promise<void>
   await deps.store.deletePrefix(itemBackupsPrefix(itemKey));
 }
 
-async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
+type PackageDiskOf = PackageManifest['disks'][number];
+
+/** One disk's manifest blob and shard snapshots (recorded on the job first, so a rerun reuses them). */
+async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ disk: RecoveryPointDisk; base?: string }> {
   const itemKey = job.itemKey!;
-  const pointId = job.jobId;
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
-  const recorded = (job.result.shardSnapshots ?? {}) as Record<string, string[]>;
-  const disks: RecoveryPointDisk[] = [];
-  const warnings: string[] = [];
-  const bases = new Map<string, string | undefined>();
-  for (const d of m.disks) {
-    const manifest = diskManifestOf(d);
-    const name = manifestBlob(itemKey, pointId, d.diskKey);
-    if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
-    let snaps = recorded[d.diskKey];
-    if (!snaps) {
-      const taken: string[] = [];
-      for (const s of shardLayout(d.sizeBytes, d.shardSize)) taken.push(await deps.store.snapshotShard(shardBlobName(itemKey, d.diskKey, s.index)));
-      await updateJob(deps, job.jobId, (j) => {
-        const r = (j.result.shardSnapshots ?? {}) as Record<string, string[]>;
-        if (r[d.diskKey]) { snaps = r[d.diskKey]; return false; }
-        j.result = { ...j.result, shardSnapshots: { ...r, [d.diskKey]: taken } };
-      });
-      snaps ??= taken;
-    }
-    const base = await deps.compute.getSnapshot(d.sourceSnapshot.id);
-    const lineage = !!base && (!d.sourceDiskId || base.sourceDiskId.toLowerCase() === d.sourceDiskId.toLowerCase());
-    bases.set(d.diskKey, lineage ? base!.id : undefined);
-    if (!lineage) {
-      warnings.push(`BaseSnapshotMissing: the snapshot disk '${d.name}' was exported from no longer exists, so the next backup copies this disk whole. Recommended action: none required; to avoid a long first copy, export and import again and keep the export's snapshots until the import is done.`);
-    }
-    disks.push({
+  const manifest = diskManifestOf(d);
+  const name = manifestBlob(itemKey, job.jobId, d.diskKey);
+  if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
+  let snaps = ((job.result.shardSnapshots ?? {}) as Record<string, string[]>)[d.diskKey];
+  if (!snaps) {
+    const taken: string[] = [];
+    for (const s of shardLayout(d.sizeBytes, d.shardSize)) taken.push(await deps.store.snapshotShard(shardBlobName(itemKey, d.diskKey, s.index)));
+    await updateJob(deps, job.jobId, (j) => {
+      const r = (j.result.shardSnapshots ?? {}) as Record<string, string[]>;
+      if (r[d.diskKey]) { snaps = r[d.diskKey]; return false; }
+      j.result = { ...j.result, shardSnapshots: { ...r, [d.diskKey]: taken } };
+    });
+    snaps ??= taken;
+  }
+  const base = await deps.compute.getSnapshot(d.sourceSnapshot.id);
+  const lineage = !!base && (!d.sourceDiskId || base.sourceDiskId.toLowerCase() === d.sourceDiskId.toLowerCase());
+  return {
+    base: lineage ? base!.id : undefined,
+    disk: {
       diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
       shards: snaps.map((snapshot, i) => ({ name: shardBlobName(itemKey, d.diskKey, i), snapshot })),
       manifest: name, digest: manifestDigest(manifest), changedBytes: d.dataBytes, bytesUploaded: d.dataBytes,
       sourceSnapshotId: d.sourceSnapshot.id,
-    });
+    },
+  };
+}
+
+async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
+  const itemKey = job.itemKey!;
+  const pointId = job.jobId;
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
+  const disks: RecoveryPointDisk[] = [];
+  const warnings: string[] = [];
+  const bases = new Map<string, string | undefined>();
+  for (const d of m.disks) {
+    const c = await commitDisk(deps, job, d);
+    disks.push(c.disk);
+    bases.set(d.diskKey, c.base);
+    if (!c.base) {
+      warnings.push(`BaseSnapshotMissing: the snapshot disk '${d.name}' was exported from no longer exists, so the next backup copies this disk whole. Recommended action: none required; to avoid a long first copy, export and import again and keep the export's snapshots until the import is done.`);
+    }
   }
   const createdAt = new Date(m.createdAt);
   const point: RecoveryPoint = {

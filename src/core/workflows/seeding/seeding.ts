@@ -106,19 +106,6 @@ export async function requestImport(deps: Deps, req: ImportRequest, opts: { enqu
 }
 
 /** Polls the job row at most once a second for a cancel request. */
-export function cancelCheck(deps: Deps, jobId: string): () => Promise<boolean> {
-  let last = 0;
-  let cancelled = false;
-  return async () => {
-    if (!cancelled && Date.now() - last > 1000) {
-      last = Date.now();
-      const j = (await deps.repos.jobs.get(jobId))?.doc;
-      cancelled = !j || !!j.cancelRequested;
-    }
-    return cancelled;
-  };
-}
-
 export function locationOf(job: Job): PackageLocation {
   const l = job.params.location as PackageLocation | undefined;
   if (!l || (l.kind !== 'folder' && l.kind !== 'container')) throw new ValidationError(`Job ${job.jobId} has no package location.`);
