@@ -17,6 +17,12 @@ export const QUEUES = {
 const int = (min: number, max: number, def: number) =>
   z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
 
+const cron = z
+  .string()
+  .trim()
+  .regex(/^\S+(\s+\S+){5}$/, 'must be a six-field NCRONTAB schedule (seconds minutes hours days months weekdays)')
+  .optional();
+
 const SettingsSchema = z.object({
   VMBACKUP_SUBSCRIPTION_IDS: z
     .string({ message: 'is required: the comma-separated subscription ids whose VMs are discovered' })
@@ -30,10 +36,16 @@ const SettingsSchema = z.object({
   VMBACKUP_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, 'must be letters and digits, starting with a letter').default('vmb'),
   VMBACKUP_ARM_ENDPOINT: z.url().optional(),
   VMBACKUP_ARM_CA_FILE: z.string().optional(),
-  VMBACKUP_SCHEDULER_CRON: z.string().default('0 */5 * * * *'),
-  VMBACKUP_DISCOVERY_CRON: z.string().default('0 0 3 * * *'),
-  VMBACKUP_RETENTION_CRON: z.string().default('0 30 * * * *'),
-  VMBACKUP_RECONCILE_CRON: z.string().default('0 */5 * * * *'),
+  // The timers bind these by name (%VMBACKUP_*_CRON%) and the host refuses an unset one, so a default here
+  // would never apply; the command line needs none. Checked when set.
+  VMBACKUP_SCHEDULER_CRON: cron,
+  VMBACKUP_DISCOVERY_CRON: cron,
+  VMBACKUP_RETENTION_CRON: cron,
+  VMBACKUP_RECONCILE_CRON: cron,
+  /** Must equal host.json queues.maxDequeueCount: a step knows its last delivery and fails the job cleanly. */
+  VMBACKUP_MAX_DEQUEUE_COUNT: int(1, 100, 5),
+  /** A caller sending this key (operators set the host's master key) skips the two-step confirmation. */
+  VMBACKUP_ADMIN_KEY: z.string().optional(),
   VMBACKUP_COPY_CONCURRENCY: int(1, 256, 16),
   VMBACKUP_SEGMENT_SIZE_MIB: int(4, 1024 * 1024, 4096),
   VMBACKUP_SHARD_SIZE_MIB: int(4, 8 * 1024 * 1024, 1024 * 1024),
@@ -53,7 +65,6 @@ export interface Config {
   backupContainer: string;
   tablePrefix: string;
   arm: { endpoint?: string; caFile?: string };
-  schedules: { scheduler: string; discovery: string; retention: string; reconcile: string };
   copy: { concurrency: number; segmentSize: number; shardSize: number; diffWindow: number };
   sasDurationSeconds: number;
   lockTtlSeconds: number;
@@ -61,6 +72,8 @@ export interface Config {
   /** How long the scheduler waits for the import of an exported first backup before copying the item itself. */
   seedWaitDays: number;
   confirmationSecret?: string;
+  maxDequeueCount: number;
+  adminKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -95,7 +108,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backupContainer: s.VMBACKUP_BACKUP_CONTAINER,
     tablePrefix: s.VMBACKUP_TABLE_PREFIX,
     arm: { endpoint: s.VMBACKUP_ARM_ENDPOINT, caFile: s.VMBACKUP_ARM_CA_FILE },
-    schedules: { scheduler: s.VMBACKUP_SCHEDULER_CRON, discovery: s.VMBACKUP_DISCOVERY_CRON, retention: s.VMBACKUP_RETENTION_CRON, reconcile: s.VMBACKUP_RECONCILE_CRON },
     copy: {
       concurrency: s.VMBACKUP_COPY_CONCURRENCY,
       segmentSize: s.VMBACKUP_SEGMENT_SIZE_MIB * MIB,
@@ -107,5 +119,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
     seedWaitDays: s.VMBACKUP_SEED_WAIT_DAYS,
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
+    maxDequeueCount: s.VMBACKUP_MAX_DEQUEUE_COUNT,
+    adminKey: s.VMBACKUP_ADMIN_KEY || undefined,
   };
 }

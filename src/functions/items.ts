@@ -58,7 +58,7 @@ app.http('stopProtection', {
     const itemKey = validate(ItemKey, req.params.itemKey);
     const b = await body(req, StopProtectionBody);
     await getItem(deps, itemKey);
-    if (b.deleteData) requireConfirmation(deps, 'stopProtectionDeleteData', itemKey, b.confirmationToken, isAdminRequest(req));
+    if (b.deleteData) requireConfirmation(deps, 'stopProtectionDeleteData', itemKey, b.confirmationToken, isAdminRequest(req, deps.config));
     const item = await stopProtection(deps, itemKey, b.deleteData);
     return { jsonBody: itemView(item, deps.clock()) };
   }),

@@ -32,7 +32,7 @@ app.http('deletePolicy', {
     const name = validate(PolicyName, req.params.name);
     const q = query(req, DeletePolicyQuery);
     await getPolicy(deps, name);
-    requireConfirmation(deps, 'deletePolicy', name, q.confirmationToken, isAdminRequest(req));
+    requireConfirmation(deps, 'deletePolicy', name, q.confirmationToken, isAdminRequest(req, deps.config));
     await deletePolicy(deps, name);
     return { status: 204 };
   }),

@@ -33,7 +33,7 @@ app.http('restore', {
     const pointId = validate(PointId, req.params.pointId);
     const b = await body(req, RestoreBody);
     await getPoint(deps, itemKey, pointId);
-    if (b.mode === 'replaceDisks') requireConfirmation(deps, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken, isAdminRequest(req));
+    if (b.mode === 'replaceDisks') requireConfirmation(deps, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken, isAdminRequest(req, deps.config));
     const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, idempotencyKey: idempotencyKey(req) });
     return accepted(req, job.jobId);
   }),

@@ -2,7 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { runStep } from '../core/jobs/run-step';
 import type { Step } from '../core/jobs/deps';
 import { KINDS } from '../core/workflows/kinds';
-import { getDeps, maxDequeueCount } from './lib/runtime';
+import { getDeps } from './lib/runtime';
 
 /** Each step: validate the message (a malformed one is dropped with a log line, never retried forever). */
 function register(step: Step): void {
@@ -17,7 +17,7 @@ function register(step: Step): void {
       }
       const deps = await getDeps();
       const dequeueCount = Number(ctx.triggerMetadata?.dequeueCount ?? 1);
-      await runStep(deps, parsed.data.jobId, { dequeueCount, maxDequeueCount: maxDequeueCount() }, () => step.run(deps, parsed.data));
+      await runStep(deps, parsed.data.jobId, { dequeueCount, maxDequeueCount: deps.config.maxDequeueCount }, () => step.run(deps, parsed.data));
     },
   });
 }

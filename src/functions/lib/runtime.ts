@@ -26,9 +26,3 @@ export function getDeps(): Promise<Deps> {
   });
   return cached;
 }
-
-/** host.json's queues.maxDequeueCount, mirrored in a setting so a step knows its last delivery. */
-export function maxDequeueCount(): number {
-  const n = Number(process.env.VMBACKUP_MAX_DEQUEUE_COUNT ?? 5);
-  return Number.isInteger(n) && n > 0 ? n : 5;
-}
