@@ -1,5 +1,6 @@
 import type { Job } from '../../domain/model';
-import { expiryFor } from '../../domain/retention';
+import { expiryFor, recomputeExpiries } from '../../domain/retention';
+import type { Policy } from '../../domain/policy';
 import type { Deps } from '../../jobs/deps';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_RETENTION_DAYS } from '../../domain/retention';
@@ -16,4 +17,25 @@ export async function expiryForNewPoint(deps: Deps, job: Job, createdAt: Date): 
   if (!policy) return new Date(createdAt.getTime() + DEFAULT_RETENTION_DAYS * DAY_MS);
   const earlier = (await deps.repos.points.all(job.itemKey)).filter((p) => p.createdAt < createdAt).map((p) => p.createdAt);
   return expiryFor(createdAt, earlier, policy.retention, policy.timeZone).expiresAt;
+}
+
+/**
+ * After the item's policy changed (edited, or another policy protects it), its scheduled points expire as the
+ * new retention says, as Azure Backup applies a retention change to existing points; a backup-now point keeps
+ * the date it was given. Returns how many points changed.
+ */
+export async function reapplyRetention(deps: Deps, itemKey: string, policy: Policy): Promise<number> {
+  const points = (await deps.repos.points.all(itemKey)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  const expiries = recomputeExpiries(points.map((p) => p.createdAt), policy.retention, policy.timeZone);
+  let changed = 0;
+  for (const [i, p] of points.entries()) {
+    if (p.state !== 'Available') continue;
+    const job = (await deps.repos.jobs.get(p.jobId))?.doc;
+    if (typeof job?.params.retainUntil === 'string') continue;
+    const next = expiries[i]!;
+    if (p.expiresAt?.getTime() === next.getTime()) continue;
+    await deps.repos.points.update(itemKey, p.pointId, (x) => void (x.expiresAt = next));
+    changed++;
+  }
+  return changed;
 }

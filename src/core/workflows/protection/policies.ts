@@ -2,6 +2,7 @@ import { ConflictError, policyNotFound, ValidationError } from '../../errors';
 import { parsePolicy, type Policy } from '../../domain/policy';
 import { EntityExistsError } from '../../ports/tables';
 import type { Deps } from '../../jobs/deps';
+import { reapplyRetention } from '../backup/expiry';
 
 function validPolicy(input: unknown): Policy {
   const r = parsePolicy(input);
@@ -32,6 +33,7 @@ export async function updatePolicy(deps: Deps, name: string, input: unknown): Pr
   const cur = await deps.repos.policies.get(name);
   if (!cur) throw policyNotFound(name);
   await deps.repos.policies.replace(policy, cur.etag);
+  for (const item of await deps.repos.items.all({ where: { policyName: name } })) await reapplyRetention(deps, item.itemKey, policy);
   return policy;
 }
 

@@ -4,6 +4,7 @@ import type { Job, ProtectedItem } from '../../domain/model';
 import type { VmInfo } from '../../ports/compute';
 import { parseResourceId } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
+import { reapplyRetention } from '../backup/expiry';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { isItemBusy } from '../../jobs/lock';
@@ -119,6 +120,8 @@ export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
     i.state = i.lastRecoveryPointId ? 'Protected' : 'ProtectionPending';
   });
   if (!item) throw new PermanentStepError('ProtectedItemNotFound', `Item '${job.itemKey}' is not registered.`, 'Register the VM first.');
+  const policy = (await deps.repos.policies.get(policyName))?.doc;
+  if (policy) await reapplyRetention(deps, job.itemKey, policy);
   await finishJob(deps, job.jobId, 'Completed');
 }
 
