@@ -5,7 +5,7 @@ import type { Policy } from '../domain/policy';
 import type { DiscoveredVm } from './discovery';
 import type { RequestRecord } from './idempotency';
 
-const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt']);
+const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt']);
 
 function revive(_k: string, v: unknown): unknown {
   return typeof v === 'string' && DATE_KEYS.has(_k) ? new Date(v) : v;
