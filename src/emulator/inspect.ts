@@ -31,7 +31,10 @@ export function inspectRouter(r: ComputeResources, stats: DataPlaneStats): Route
       const x = side(a), y = side(b);
       return { equal: x.sizeBytes === y.sizeBytes && x.contentDigest === y.contentDigest, a: x, b: y };
     }))
-    .add('GET', '/_emulator/stats', safe(() => {
+    .add('GET', '/_emulator/stats', safe((u) => {
+      // ?gc=true collects first when the process runs with --expose-gc: what is left is what is still held.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (u.searchParams.get('gc') === 'true' && gc) { gc(); gc(); }
       const m = process.memoryUsage();
       return {
         dataPlane: { ...stats },
