@@ -28,6 +28,8 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** How often the busy guests write; 0 turns them off. */
   guestIntervalMs?: number;
+  /** NCRONTAB of the scheduler timer (every minute by default). */
+  schedulerCron?: string;
   /** The bytes the printed "guest writes" line makes db-linux write. */
   tryWriteBytes?: number;
 }
@@ -68,7 +70,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const keys = loadOrCreateKeys(dataDir);
   const settings: Record<string, string> = {
     ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: stack.caFile, subscriptionIds: DEMO_SUB }),
-    VMBACKUP_SCHEDULER_CRON: '0 * * * * *',
+    VMBACKUP_SCHEDULER_CRON: o.schedulerCron ?? '0 * * * * *',
     VMBACKUP_DISCOVERY_CRON: '0 0 * * * *',
     VMBACKUP_RETENTION_CRON: '0 30 * * * *',
     VMBACKUP_RECONCILE_CRON: '0 */5 * * * *',

@@ -7,6 +7,9 @@ const say = (step: string): void => console.log(`[${((Date.now() - t0) / 1000).t
 /** `npm start`: the local Azure stack, three demo VMs, and the app in the local host. */
 async function main(): Promise<void> {
   const demo = await startDemo({
+    // Both for tests and for a second stack beside the first: a data folder and (with *_PORT=0) free ports.
+    dataDir: process.env.VMBACKUP_DATA_DIR ?? '.data',
+    schedulerCron: process.env.VMBACKUP_DEMO_SCHEDULER_CRON,
     progress: say,
     // Failures and errors only: a retry the app expects is logged by the host at info level and not shown.
     log: (l) => { if (/\b(failed|error|unhandled)\b/i.test(l) && !/\binfo:/.test(l)) console.log(l); },
