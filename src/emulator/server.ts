@@ -13,6 +13,7 @@ import { SasIssuer } from './data/sas';
 import { dataPlaneHandler, newDataPlaneStats, type DataPlaneStats } from './data/handler';
 import { adminRouter, createVm, type VmSpec } from './admin';
 import { FaultInjector } from './faults';
+import { inspectRouter } from './inspect';
 
 export interface ComputeEmulatorOptions {
   host?: string;
@@ -24,6 +25,8 @@ export interface ComputeEmulatorOptions {
   clock?: () => number;
   limits?: Partial<Limits>;
   store?: MemoryDiskStore;
+  /** Resources to start from (persist.ts loads them with their store). */
+  state?: EmulatorState;
 }
 
 export interface ComputeEmulator {
@@ -66,7 +69,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   let skew = 0;
   const baseClock = options.clock ?? Date.now;
   const now = (): number => baseClock() + skew;
-  const state = new EmulatorState();
+  const state = options.state ?? new EmulatorState();
   const store = options.store ?? createDiskStore();
   let dataEndpoint = '';
   let armEndpoint = '';
@@ -77,6 +80,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
   const dataStats = newDataPlaneStats();
   const data = dataPlaneHandler(state, store, sas, dataStats);
+  const inspect = inspectRouter(resources, dataStats);
 
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
@@ -106,7 +110,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     try {
       const body = await readBody(req);
       if (url.pathname.startsWith('/_emulator/')) {
-        const m = admin.match(req.method ?? 'GET', url.pathname);
+        const found = admin.match(req.method ?? 'GET', url.pathname);
+        const m = found && found !== 'method' ? found : inspect.match(req.method ?? 'GET', url.pathname);
         if (!m || m === 'method') return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such admin route' } });
         return await m.handler({ req, res, url, body, params: m.params });
       }

@@ -15,13 +15,13 @@ app.http('listJobs', {
 
 app.http('getJob', {
   methods: ['GET'], authLevel: 'function', route: 'jobs/{jobId}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, validate(JobId, req.params.jobId)) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, validate(JobId, req.params.jobId, { path: 'jobId' })) })),
 });
 
 app.http('cancelJob', {
   methods: ['POST'], authLevel: 'function', route: 'jobs/{jobId}/cancel',
   handler: route(async (req, _ctx, deps) => {
-    const job = await requestCancel(deps, validate(JobId, req.params.jobId));
+    const job = await requestCancel(deps, validate(JobId, req.params.jobId, { path: 'jobId' }));
     return { status: 202, jsonBody: jobView(job, deps.clock()) };
   }),
 });

@@ -18,18 +18,18 @@ app.http('listPolicies', {
 
 app.http('getPolicy', {
   methods: ['GET'], authLevel: 'function', route: 'policies/{name}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await getPolicy(deps, validate(PolicyName, req.params.name)) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await getPolicy(deps, validate(PolicyName, req.params.name, { path: 'name' })) })),
 });
 
 app.http('updatePolicy', {
   methods: ['PUT'], authLevel: 'function', route: 'policies/{name}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await updatePolicy(deps, validate(PolicyName, req.params.name), await readJson(req)) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await updatePolicy(deps, validate(PolicyName, req.params.name, { path: 'name' }), await readJson(req)) })),
 });
 
 app.http('deletePolicy', {
   methods: ['DELETE'], authLevel: 'function', route: 'policies/{name}',
   handler: route(async (req, _ctx, deps) => {
-    const name = validate(PolicyName, req.params.name);
+    const name = validate(PolicyName, req.params.name, { path: 'name' });
     const q = query(req, DeletePolicyQuery);
     await getPolicy(deps, name);
     requireConfirmation(deps, 'deletePolicy', name, q.confirmationToken, isAdminRequest(req, deps.config));

@@ -40,6 +40,9 @@ describe('scheduled backups of one item, slot after slot', () => {
     const data = EmulatorState.key(vm.dataDisks[0]!.diskId);
     const jobs: string[] = [];
     for (let day = 0; day < 3; day++) {
+      // The first slot due is the next one after protection (Azure Backup: "An initial backup will run in
+      // accordance with your backup schedule", articles/backup/backup-azure-arm-vms-prepare.md): a day on.
+      s.emulator.clock.advance(DAY);
       fill(s.emulator.store, data, day * 4 * MIB, 2 * MIB, 40 + day);
       const tick = await schedulerTick(s.deps);
       expect(tick.jobsCreated, `day ${day}`).toBe(1);
@@ -49,7 +52,6 @@ describe('scheduled backups of one item, slot after slot', () => {
       expect(done.status, JSON.stringify(done.error)).toBe('Completed');
       if (day > 0) expect(done.plan!.every((d) => !d.full), `day ${day} is incremental`).toBe(true);
       jobs.push(job.jobId);
-      s.emulator.clock.advance(DAY);
     }
     const points = await s.deps.repos.points.all(itemKey);
     expect(points.map((p) => p.pointId).sort()).toEqual([...jobs].sort());

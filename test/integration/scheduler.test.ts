@@ -45,4 +45,20 @@ describe.each([
     expect([later.jobsCreated, later.jobsResent]).toEqual([0, 5]);
     expect(new Set(queues.drain(QUEUES.snapshot).map((m) => (m as { jobId: string }).jobId))).toEqual(new Set(jobs.map((j) => j.jobId)));
   });
+
+  // Azure Backup: "An initial backup will run in accordance with your backup schedule" once protection is
+  // enabled (MicrosoftDocs/azure-docs articles/backup/backup-azure-arm-vms-prepare.md): a slot that passed
+  // before the item got its policy is not due; the next one is.
+  it('skips the slot that passed before protection and schedules the next one', async () => {
+    const queues = new MemoryQueueFactory();
+    const protectedAt = new Date('2026-11-22T10:17:55Z');
+    const deps = depsWith(tables(), queues, protectedAt);
+    await deps.repos.ensure();
+    await deps.repos.policies.insert({ name: 'p', timeZone: 'UTC', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await deps.repos.items.insert({ itemKey: 'vm;s;rg;new', vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/new', vmName: 'new', resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'ProtectionPending', policyName: 'p', disks: [], createdAt: protectedAt, protectedAt });
+    expect((await schedulerTick(deps, new Date('2026-11-22T10:18:00Z'))).jobsCreated).toBe(0);
+    expect(queues.drain(QUEUES.snapshot)).toHaveLength(0);
+    expect((await schedulerTick(deps, new Date('2026-11-22T11:00:00Z'))).jobsCreated).toBe(1);
+    expect((await deps.repos.jobs.all('job')).map((j) => j.params.slot)).toEqual(['2026-11-22T11:00:00.000Z']);
+  });
 });

@@ -40,6 +40,8 @@ export interface ProtectedItem {
   lastBackupAt?: Date;
   lastRecoveryPointId?: string;
   createdAt: Date;
+  /** When the item last got a policy (register with one, or configure protection): its first slot is after it. */
+  protectedAt?: Date;
   /** Set by the export of a first backup: the scheduler waits for its import instead of copying everything. */
   seed?: { exportJobId: string; exportedAt: string };
 }

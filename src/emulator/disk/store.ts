@@ -4,7 +4,7 @@ import {
 } from './blocks';
 import { DiskStoreError, type ByteRange, type DiskStore, type RangeDiff, type StoredResource } from './types';
 
-interface DiskState {
+export interface DiskState {
   meta: StoredResource;
   blocks: Map<number, Block>;
   gen: number;
@@ -14,7 +14,7 @@ interface DiskState {
   lineage: string[];
 }
 
-interface SnapshotState {
+export interface SnapshotState {
   meta: StoredResource;
   blocks: Map<number, Block>;
   /** Operations between the previous incremental snapshot in the lineage and this one. */
@@ -233,10 +233,27 @@ export class MemoryDiskStore implements DiskStore {
     return seen.size * BLOCK_SIZE;
   }
 
+  /** The whole state by reference, for persistence (../persist.ts): what it saves it puts back with importState. */
+  exportState(): StoreState {
+    return { disks: this.disks, snapshots: this.snapshots, orphans: this.orphans };
+  }
+
+  importState(s: StoreState): void {
+    this.disks = s.disks;
+    this.snapshots = s.snapshots;
+    this.orphans = s.orphans;
+  }
+
   /** Snapshots and disks known, for persistence and admin listings. */
   resources(): StoredResource[] {
     return [...this.disks.values(), ...this.snapshots.values()].map((r) => r.meta);
   }
+}
+
+export interface StoreState {
+  disks: Map<string, DiskState>;
+  snapshots: Map<string, SnapshotState>;
+  orphans: Map<string, string[]>;
 }
 
 function rangeOf(first: number, last: number): number[] {

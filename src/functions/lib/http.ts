@@ -42,13 +42,22 @@ export async function readJson(req: HttpRequest): Promise<unknown> {
   }
 }
 
-export function validate<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+/** Where a validated value came from, so a 400 names it right: the JSON body, the query string or a path segment. */
+export type Where = 'body' | 'query' | { path: string };
+
+export function validate<T extends z.ZodType>(schema: T, input: unknown, where: Where = 'body'): z.infer<T> {
   const r = schema.safeParse(input);
   if (!r.success) {
-    const issues = r.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+    const place = typeof where === 'string' ? where : 'path';
+    const issues = r.error.issues.map((i) => {
+      const inner = i.path.map(String).join('.');
+      const name = typeof where === 'string' ? inner || `(${where})` : [where.path, inner].filter(Boolean).join('.');
+      return { in: place, path: name, message: i.message };
+    });
+    const label = (i: { path: string }): string => (place === 'body' ? i.path : `${i.path} (${place})`);
     throw new ValidationError(
-      `The request is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`.slice(0, 1000),
-      'Correct the fields listed and send the request again.',
+      `The request is invalid: ${issues.map((i) => `${label(i)}: ${i.message}`).join('; ')}`.slice(0, 1000),
+      place === 'path' ? 'Correct the value in the URL path and send the request again.' : place === 'query' ? 'Correct the query parameters listed and send the request again.' : 'Correct the fields listed and send the request again.',
       { issues },
     );
   }
@@ -60,7 +69,7 @@ export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Pr
 }
 
 export function query<T extends z.ZodType>(req: HttpRequest, schema: T): z.infer<T> {
-  return validate(schema, Object.fromEntries(req.query.entries()));
+  return validate(schema, Object.fromEntries(req.query.entries()), 'query');
 }
 
 export function accepted(req: HttpRequest, jobId: string, extra: Record<string, unknown> = {}): HttpResponseInit {

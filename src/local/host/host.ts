@@ -27,6 +27,12 @@ export interface RunningHost {
 
 interface QueueSettings { batchSize: number; maxDequeueCount: number; visibilityTimeoutS: number; maxPollingIntervalMs: number; base64: boolean; functionTimeoutMs: number }
 
+/** The app's errors name their kind; a conflict (the item is busy) or a transient one is a retry it expects. */
+function expectedRetry(err: unknown): boolean {
+  const kind = (err as { kind?: unknown } | null)?.kind;
+  return kind === 'Conflict' || kind === 'Transient';
+}
+
 function hms(s: string | undefined, def: number): number {
   const m = s && /^(\d+):(\d+):(\d+)$/.exec(s);
   return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) : def;
@@ -158,8 +164,12 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
             await sendExtraOutputs(r, ctx);
             await queue.deleteMessage(m.messageId, m.popReceipt);
           } catch (err) {
-            log(`[${r.name}] failed (delivery ${m.dequeueCount} of ${qs.maxDequeueCount}): ${(err as Error).message}`);
-            if (m.dequeueCount >= qs.maxDequeueCount) {
+            const last = m.dequeueCount >= qs.maxDequeueCount;
+            // A redelivery the app asked for (its error says it is a conflict or transient, e.g. the item is
+            // busy) is routine: info. Anything else, and the last delivery before the poison queue, is an error.
+            if (!last && expectedRetry(err)) log(`[${r.name}] info: retrying (delivery ${m.dequeueCount} of ${qs.maxDequeueCount}): ${(err as Error).message}`);
+            else log(`[${r.name}] error: failed (delivery ${m.dequeueCount} of ${qs.maxDequeueCount}${last ? ', to the poison queue' : ''}): ${(err as Error).message}`);
+            if (last) {
               await poison.createIfNotExists();
               await poison.sendMessage(m.messageText);
               await queue.deleteMessage(m.messageId, m.popReceipt);
@@ -208,29 +218,32 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
   // Outlive the clients' keep-alive (4 s in Node's fetch) so a reused socket is never closed under a request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  const send = (res: import('node:http').ServerResponse, status: number, code: string, message: string): void => {
-    const body = JSON.stringify({ error: { code, message } });
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  /** The host's own answers carry the app's error shape too: code, message and what to do about it. */
+  const send = (res: import('node:http').ServerResponse, status: number, code: string, message: string, recommendedAction: string, headers: Record<string, string> = {}): void => {
+    const body = JSON.stringify({ error: { code, message, recommendedAction } });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
 
   async function handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    if (!url.pathname.startsWith('/api/')) return send(res, 404, 'NotFound', 'Routes live under /api/.');
+    if (!url.pathname.startsWith('/api/')) return send(res, 404, 'NotFound', 'Routes live under /api/.', 'Call a route under /api/; GET /api/openapi.json lists them.');
     const sub = url.pathname.slice('/api/'.length);
     const matches = routes.map((x) => ({ x, m: x.re.exec(sub) })).filter((y) => y.m);
-    if (matches.length === 0) return send(res, 404, 'NotFound', `No function serves /api/${sub}.`);
+    if (matches.length === 0) return send(res, 404, 'NotFound', `No function serves /api/${sub}.`, 'Check the route against GET /api/openapi.json.');
     const hit = matches.find((y) => y.x.methods.includes(req.method ?? 'GET'));
-    if (!hit) return send(res, 405, 'MethodNotAllowed', `${req.method} is not allowed on /api/${sub}.`);
+    // RFC 9110 section 15.5.6: a 405 lists the methods the resource supports in Allow.
+    const allow = [...new Set(matches.flatMap((y) => y.x.methods))].join(', ');
+    if (!hit) return send(res, 405, 'MethodNotAllowed', `${req.method} is not allowed on /api/${sub}.`, `Use ${allow}.`, { allow });
     const key = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? '';
     const level = hit.x.authLevel;
     const allowed = level === 'anonymous' || (key !== '' && (same(key, keys.master) || (level === 'function' && same(key, keys.function))));
-    if (!allowed) return send(res, 401, 'Unauthorized', 'A valid function key is required: send it in the x-functions-key header.');
+    if (!allowed) return send(res, 401, 'Unauthorized', 'A valid function key is required for this route.', 'Send the function key in the x-functions-key header (or ?code=).');
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
       size += (c as Buffer).length;
-      if (size > 100 * 1024 * 1024) return send(res, 413, 'PayloadTooLarge', 'The request body is too large.');
+      if (size > 100 * 1024 * 1024) return send(res, 413, 'PayloadTooLarge', 'The request body is too large.', 'Send a smaller request body.');
       chunks.push(c as Buffer);
     }
     const params: Record<string, string> = {};
@@ -250,7 +263,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       res.end(body);
     } catch (err) {
       log(`[${hit.x.r.name}] unhandled: ${(err as Error).stack ?? err}`);
-      send(res, 500, 'InternalError', 'The function failed.');
+      send(res, 500, 'InternalError', 'The function failed.', 'Retry later; if it keeps failing, see the host log.');
     }
   }
 

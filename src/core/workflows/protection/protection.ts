@@ -90,6 +90,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
     policyName,
     disks: vm.disks.map((d) => ({ diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, sku: d.sku })),
     createdAt: deps.clock(),
+    protectedAt: policyName ? deps.clock() : undefined,
   };
   if (existing) await deps.repos.items.upsert(item);
   else await deps.repos.items.insert(item);
@@ -116,6 +117,7 @@ export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
   if (isTerminal(job) || !job.itemKey) return;
   const policyName = String(job.params.policyName);
   const item = await deps.repos.items.update(job.itemKey, (i) => {
+    if (i.policyName !== policyName || !i.protectedAt) i.protectedAt = deps.clock();
     i.policyName = policyName;
     i.state = i.lastRecoveryPointId ? 'Protected' : 'ProtectionPending';
   });

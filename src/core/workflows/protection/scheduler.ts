@@ -45,6 +45,10 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
     if (!slot) continue;
     for (const item of items) {
       if (item.policyName !== policy.name || (item.state !== 'Protected' && item.state !== 'ProtectionPending')) continue;
+      // Azure Backup: "An initial backup will run in accordance with your backup schedule" after protection is
+      // enabled (MicrosoftDocs/azure-docs articles/backup/backup-azure-arm-vms-prepare.md), so a slot that
+      // passed before the item got its policy is not due: the first one is the next slot after protection.
+      if (slot < (item.protectedAt ?? item.createdAt)) continue;
       // A backup that already covers this slot (e.g. backup-now after the slot) makes the slot done.
       if (item.lastBackupAt && item.lastBackupAt >= slot) continue;
       // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
