@@ -73,7 +73,8 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
   const report = async (stats: CopyStats): Promise<void> => {
     const delta = stats.sourceBytesRead - reported;
     reported = stats.sourceBytesRead;
-    await updateJob(deps, job.jobId, (j) => { j.bytesDone += delta; });
+    // Capped at the plan: a redelivered segment reads its bytes again, which is not more work done.
+    await updateJob(deps, job.jobId, (j) => { j.bytesDone = Math.min(j.bytesTotal || Infinity, j.bytesDone + delta); });
   };
 
   try {
