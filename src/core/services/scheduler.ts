@@ -3,7 +3,8 @@ import { QUEUES } from '../config';
 import { latestSlotAtOrBefore } from '../domain/schedule';
 import type { Deps } from './deps';
 import { createJob } from './jobs';
-import { newestFirstKey } from './repos';
+import { DocumentCollection, newestFirstKey } from './repos';
+import { EntityExistsError } from '../ports/tables';
 import type { SnapshotMessage } from './backup-snapshot';
 
 export interface TickResult {
@@ -13,9 +14,44 @@ export interface TickResult {
   jobsResent: number;
 }
 
-/** Same item and slot, same id: a second tick, a retried tick or a second instance never duplicates a job. */
-export function scheduledJobId(itemKey: string, slot: Date): string {
-  return `${newestFirstKey(slot)}-s${createHash('sha256').update(itemKey).digest('hex').slice(0, 16)}`;
+/**
+ * A scheduled job's id sorts by its creation time like every other job's (GET /jobs is newest first); the
+ * suffix names item and slot. One job per item and slot is kept by a claim row (see claimSlot), not by the id.
+ */
+export function scheduledJobId(itemKey: string, slot: Date, createdAt: Date = slot): string {
+  return `${newestFirstKey(createdAt)}-s${createHash('sha256').update(`${itemKey}@${slot.toISOString()}`).digest('hex').slice(0, 16)}`;
+}
+
+interface SlotClaim { claimKey: string; jobId: string; createdAt: Date }
+
+/**
+ * The first tick to insert an item's claim for a slot names its job; a second tick, a retried one or a second
+ * instance reads the claim and meets the same job id. Claims live beside the idempotency keys (partition
+ * "slot") and are kept: only the latest slot of a policy is ever due, so old claims are never read again.
+ */
+async function claimSlot(deps: Deps, itemKey: string, slot: Date, now: Date): Promise<string> {
+  const claims = new DocumentCollection<SlotClaim>(deps.repos.requests.table, (c) => ({ partitionKey: 'slot', rowKey: c.claimKey }));
+  const claim: SlotClaim = { claimKey: `${newestFirstKey(slot)}-${createHash('sha256').update(itemKey).digest('hex').slice(0, 32)}`, jobId: scheduledJobId(itemKey, slot, now), createdAt: now };
+  try {
+    await claims.insert(claim);
+    return claim.jobId;
+  } catch (err) {
+    if (!(err instanceof EntityExistsError)) throw err;
+    const cur = await claims.get('slot', claim.claimKey);
+    if (!cur) throw err;
+    return cur.doc.jobId;
+  }
+}
+
+/**
+ * A backup taken shortly before a slot makes that slot's backup redundant: within half the gap between the
+ * slot and the one before it, the item's newest point is closer to this slot than to the previous one.
+ */
+function coveredBy(lastBackupAt: Date | undefined, slot: Date, previous: Date | undefined): boolean {
+  if (!lastBackupAt) return false;
+  if (lastBackupAt >= slot) return true;
+  if (!previous) return false;
+  return lastBackupAt.getTime() >= slot.getTime() - (slot.getTime() - previous.getTime()) / 2;
 }
 
 /** Table and queue requests in flight during a tick: all policies share them, none waits for another. */
@@ -42,10 +78,11 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
     result.policies++;
     const slot = latestSlotAtOrBefore(policy.schedule, policy.timeZone, now);
     if (!slot) continue;
+    const previous = latestSlotAtOrBefore(policy.schedule, policy.timeZone, new Date(slot.getTime() - 1));
     for (const item of items) {
       if (item.policyName !== policy.name || (item.state !== 'Protected' && item.state !== 'ProtectionPending')) continue;
-      // A backup that already covers this slot (e.g. backup-now after the slot) makes the slot done.
-      if (item.lastBackupAt && item.lastBackupAt >= slot) continue;
+      // A backup that covers this slot (backup-now after it, or within half an interval before it) makes it done.
+      if (coveredBy(item.lastBackupAt, slot, previous)) continue;
       // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
       // that never arrives must not leave the item unprotected, so the wait ends after VMBACKUP_SEED_WAIT_DAYS.
       if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * 86_400_000 > now.getTime()) continue;
@@ -57,7 +94,7 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
   const worker = async (): Promise<void> => {
     while (next < due.length) {
       const { itemKey, slot } = due[next++]!;
-      const jobId = scheduledJobId(itemKey, slot);
+      const jobId = await claimSlot(deps, itemKey, slot, now);
       const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey, trigger: 'Scheduled', params: { slot: slot.toISOString() } });
       if (created) result.jobsCreated++;
       else if (job.status === 'Queued' && !job.plan && now.getTime() - job.createdAt.getTime() >= RESEND_AFTER_MS) result.jobsResent++;
