@@ -6,7 +6,7 @@ import { parseResourceId } from '../ports/compute';
 import type { Deps } from './deps';
 import { createJobOnce } from './idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from './jobs';
-import { busy, isItemBusy, itemNotFound } from './lock';
+import { acquireItemLock, busy, isItemBusy, itemNotFound, releaseItemLock } from './lock';
 import { diskKeyFor, type SnapshotMessage } from './backup-snapshot';
 
 const MAX_DATA_DISKS = 64;
@@ -138,8 +138,11 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
     idempotencyKey,
     JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
     { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + 30 * 86_400_000)).toISOString() } },
-    async () => { if (await isItemBusy(deps, itemKey)) throw busy(itemKey); },
+    // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
+    // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
+    (jobId) => acquireItemLock(deps, itemKey, jobId),
     (j) => deps.queues.queue(QUEUES.snapshot).send({ jobId: j.jobId } satisfies SnapshotMessage),
+    (jobId) => releaseItemLock(deps, itemKey, jobId),
   );
   return job;
 }
