@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { QUEUES } from '../config';
 import { latestSlotAtOrBefore } from '../domain/schedule';
 import type { Deps } from './deps';
+import type { ProtectedItem } from '../domain/model';
 import { createJob } from './jobs';
 import { DocumentCollection, newestFirstKey } from './repos';
 import { EntityExistsError } from '../ports/tables';
@@ -44,14 +45,19 @@ async function claimSlot(deps: Deps, itemKey: string, slot: Date, now: Date): Pr
 }
 
 /**
- * A backup taken shortly before a slot makes that slot's backup redundant: within half the gap between the
- * slot and the one before it, the item's newest point is closer to this slot than to the previous one.
+ * A backup now taken shortly before a slot makes that slot's backup redundant: within half the gap between the
+ * slot and the one before it, the item's newest point is closer to this slot than to the previous one. Only an
+ * on-demand point counts: a scheduled catch-up that ran late stands for its own slot, and letting it cover the
+ * next one too would stretch the gap between points to one and a half intervals after every outage.
  */
-function coveredBy(lastBackupAt: Date | undefined, slot: Date, previous: Date | undefined): boolean {
-  if (!lastBackupAt) return false;
-  if (lastBackupAt >= slot) return true;
-  if (!previous) return false;
-  return lastBackupAt.getTime() >= slot.getTime() - (slot.getTime() - previous.getTime()) / 2;
+async function coveredBy(deps: Deps, item: ProtectedItem, slot: Date, previous: Date | undefined): Promise<boolean> {
+  const last = item.lastBackupAt;
+  if (!last) return false;
+  if (last >= slot) return true;
+  if (!previous || !item.lastRecoveryPointId || last.getTime() < slot.getTime() - (slot.getTime() - previous.getTime()) / 2) return false;
+  // A point's id is its backup job's id.
+  const job = await deps.repos.jobs.get('job', item.lastRecoveryPointId);
+  return job?.doc.trigger === 'OnDemand';
 }
 
 /** Table and queue requests in flight during a tick: all policies share them, none waits for another. */
@@ -81,8 +87,8 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
     const previous = latestSlotAtOrBefore(policy.schedule, policy.timeZone, new Date(slot.getTime() - 1));
     for (const item of items) {
       if (item.policyName !== policy.name || (item.state !== 'Protected' && item.state !== 'ProtectionPending')) continue;
-      // A backup that covers this slot (backup-now after it, or within half an interval before it) makes it done.
-      if (coveredBy(item.lastBackupAt, slot, previous)) continue;
+      // A backup that covers this slot (any after it, a backup now within half an interval before it) makes it done.
+      if (await coveredBy(deps, item, slot, previous)) continue;
       // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
       // that never arrives must not leave the item unprotected, so the wait ends after VMBACKUP_SEED_WAIT_DAYS.
       if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * 86_400_000 > now.getTime()) continue;
