@@ -2,7 +2,7 @@
  * The error taxonomy. Every error a caller or an operator can see has a stable code, a message that says what
  * happened, and a recommended action. HTTP mapping lives in one place (httpStatusFor).
  */
-export type ErrorKind = 'Validation' | 'NotFound' | 'Conflict' | 'Transient' | 'PermanentStep' | 'PayloadTooLarge' | 'Unauthorized';
+export type ErrorKind = 'Validation' | 'NotFound' | 'Conflict' | 'Transient' | 'PermanentStep' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'Unauthorized';
 
 export abstract class VmBackupError extends Error {
   abstract readonly kind: ErrorKind;
@@ -48,6 +48,14 @@ export class PayloadTooLargeError extends VmBackupError {
   }
 }
 
+/** A body in a format the route does not read (a JSON route sent text/plain or a form): 415. */
+export class UnsupportedMediaTypeError extends VmBackupError {
+  readonly kind = 'UnsupportedMediaType' as const;
+  constructor(message: string) {
+    super('UnsupportedMediaType', message, "Send the body as JSON with the header 'Content-Type: application/json'.");
+  }
+}
+
 export class UnauthorizedError extends VmBackupError {
   readonly kind = 'Unauthorized' as const;
   constructor(message = 'A valid key is required for this route.') {
@@ -90,6 +98,7 @@ export function httpStatusFor(err: unknown): number {
     case 'NotFound': return 404;
     case 'Conflict': return 409;
     case 'PayloadTooLarge': return 413;
+    case 'UnsupportedMediaType': return 415;
     case 'Transient': return 503;
     case 'PermanentStep': return 422;
   }

@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
 
-import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
+import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/http';
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
 import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/workflows/protection/protection';
 import { getItem, itemView } from '../core/views/queries';
@@ -37,7 +37,7 @@ app.http('listItems', {
 app.http('getItem', {
   methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     return { jsonBody: itemView(await getItem(deps, itemKey), deps.clock()) };
   }),
 });
@@ -45,7 +45,7 @@ app.http('getItem', {
 app.http('backupNow', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/backup',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, BackupNowBody);
     const job = await backupNow(deps, itemKey, b.retainUntil ? new Date(b.retainUntil) : undefined, idempotencyKey(req));
     return accepted(req, job.jobId);
@@ -55,7 +55,7 @@ app.http('backupNow', {
 app.http('stopProtection', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/stop',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, StopProtectionBody);
     await getItem(deps, itemKey);
     if (b.deleteData) requireConfirmation(deps, 'stopProtectionDeleteData', itemKey, b.confirmationToken, isAdminRequest(req, deps.config));

@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { query, route, validate } from './lib/http';
+import { query, pathParam, route } from './lib/http';
 import { JobId, JobsQuery } from './lib/schemas';
 import { jobDetails, jobView, listJobs, dashboard } from '../core/views/queries';
 import { requestCancel } from '../core/jobs/run-step';
@@ -15,13 +15,13 @@ app.http('listJobs', {
 
 app.http('getJob', {
   methods: ['GET'], authLevel: 'function', route: 'jobs/{jobId}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, validate(JobId, req.params.jobId, { path: 'jobId' })) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, pathParam(req, 'jobId', JobId)) })),
 });
 
 app.http('cancelJob', {
   methods: ['POST'], authLevel: 'function', route: 'jobs/{jobId}/cancel',
   handler: route(async (req, _ctx, deps) => {
-    const job = await requestCancel(deps, validate(JobId, req.params.jobId, { path: 'jobId' }));
+    const job = await requestCancel(deps, pathParam(req, 'jobId', JobId));
     return { status: 202, jsonBody: jobView(job, deps.clock()) };
   }),
 });

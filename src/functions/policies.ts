@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { query, readJson, route, validate } from './lib/http';
+import { query, readJson, pathParam, route } from './lib/http';
 import { DeletePolicyQuery, PolicyName } from './lib/schemas';
 import { createPolicy, deletePolicy, getPolicy, updatePolicy } from '../core/workflows/protection/policies';
 import { requireConfirmation } from '../core/views/confirm';
@@ -18,18 +18,18 @@ app.http('listPolicies', {
 
 app.http('getPolicy', {
   methods: ['GET'], authLevel: 'function', route: 'policies/{name}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await getPolicy(deps, validate(PolicyName, req.params.name, { path: 'name' })) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await getPolicy(deps, pathParam(req, 'name', PolicyName)) })),
 });
 
 app.http('updatePolicy', {
   methods: ['PUT'], authLevel: 'function', route: 'policies/{name}',
-  handler: route(async (req, _ctx, deps) => ({ jsonBody: await updatePolicy(deps, validate(PolicyName, req.params.name, { path: 'name' }), await readJson(req)) })),
+  handler: route(async (req, _ctx, deps) => ({ jsonBody: await updatePolicy(deps, pathParam(req, 'name', PolicyName), await readJson(req)) })),
 });
 
 app.http('deletePolicy', {
   methods: ['DELETE'], authLevel: 'function', route: 'policies/{name}',
   handler: route(async (req, _ctx, deps) => {
-    const name = validate(PolicyName, req.params.name, { path: 'name' });
+    const name = pathParam(req, 'name', PolicyName);
     const q = query(req, DeletePolicyQuery);
     await getPolicy(deps, name);
     requireConfirmation(deps, 'deletePolicy', name, q.confirmationToken, isAdminRequest(req, deps.config));

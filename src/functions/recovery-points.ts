@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { accepted, body, idempotencyKey, query, route, validate } from './lib/http';
+import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/http';
 import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
 import { listPoints, pointView } from '../core/views/queries';
 import { getPoint, requestRestore } from '../core/workflows/restore/restore';
@@ -11,7 +11,7 @@ import { isAdminRequest } from './lib/auth';
 app.http('listRecoveryPoints', {
   methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     const q = query(req, PageQuery);
     const points = await listPoints(deps, itemKey, q.includeDeleted === 'true');
     return { jsonBody: { items: points.map(pointView) } };
@@ -21,7 +21,7 @@ app.http('listRecoveryPoints', {
 app.http('getRecoveryPoint', {
   methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}',
   handler: route(async (req, _ctx, deps) => {
-    const p = await getPoint(deps, validate(ItemKey, req.params.itemKey, { path: 'itemKey' }), validate(PointId, req.params.pointId, { path: 'pointId' }));
+    const p = await getPoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return { jsonBody: pointView(p) };
   }),
 });
@@ -29,8 +29,8 @@ app.http('getRecoveryPoint', {
 app.http('restore', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/restore',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
-    const pointId = validate(PointId, req.params.pointId, { path: 'pointId' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
+    const pointId = pathParam(req, 'pointId', PointId);
     const b = await body(req, RestoreBody);
     await getPoint(deps, itemKey, pointId);
     if (b.mode === 'replaceDisks') requireConfirmation(deps, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken, isAdminRequest(req, deps.config));
@@ -42,7 +42,7 @@ app.http('restore', {
 app.http('verifyRecoveryPoint', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/verify',
   handler: route(async (req, _ctx, deps) => {
-    const job = await requestVerify(deps, validate(ItemKey, req.params.itemKey, { path: 'itemKey' }), validate(PointId, req.params.pointId, { path: 'pointId' }));
+    const job = await requestVerify(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return accepted(req, job.jobId);
   }),
 });
@@ -50,7 +50,7 @@ app.http('verifyRecoveryPoint', {
 app.http('undeleteRecoveryPoint', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}/undelete',
   handler: route(async (req, _ctx, deps) => {
-    const p = await undeletePoint(deps, validate(ItemKey, req.params.itemKey, { path: 'itemKey' }), validate(PointId, req.params.pointId, { path: 'pointId' }));
+    const p = await undeletePoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return { jsonBody: pointView(p) };
   }),
 });
@@ -58,7 +58,7 @@ app.http('undeleteRecoveryPoint', {
 app.http('deleteRecoveryPoint', {
   methods: ['DELETE'], authLevel: 'function', route: 'items/{itemKey}/recoveryPoints/{pointId}',
   handler: route(async (req, _ctx, deps) => {
-    const p = await deletePoint(deps, validate(ItemKey, req.params.itemKey, { path: 'itemKey' }), validate(PointId, req.params.pointId, { path: 'pointId' }));
+    const p = await deletePoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return { jsonBody: pointView(p) };
   }),
 });

@@ -1,12 +1,12 @@
 import { app } from '@azure/functions';
 import { requestExport, requestImport } from '../core/workflows/seeding/seeding';
-import { accepted, body, route, validate } from './lib/http';
+import { accepted, body, pathParam, route } from './lib/http';
 import { ExportBody, ImportBody, ItemKey } from './lib/schemas';
 
 app.http('exportItem', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/export',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ExportBody);
     const job = await requestExport(deps, { itemKey, pointId: b.pointId, location: { kind: 'container', container: b.container, prefix: b.prefix } });
     return accepted(req, job.jobId);
@@ -16,7 +16,7 @@ app.http('exportItem', {
 app.http('importItem', {
   methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/import',
   handler: route(async (req, _ctx, deps) => {
-    const itemKey = validate(ItemKey, req.params.itemKey, { path: 'itemKey' });
+    const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ImportBody);
     const job = await requestImport(deps, { itemKey, location: { kind: 'container', container: b.container, prefix: b.prefix } });
     return accepted(req, job.jobId);

@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostStack, type HostStack } from '../support/host-stack';
+import { checkAllJobs, followJob } from '../support/job-progress';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
 
 const MIB = 1024 ** 2;
 
-async function waitForJob(s: HostStack, jobId: string, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await s.call('GET', `jobs/${jobId}`);
-    if (['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'].includes(r.body.status)) return r.body;
-    if (Date.now() > end) throw new Error(`job ${jobId} still ${r.body.status}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
+/** Every job this suite runs is followed with the progress invariants checked on each view. */
+const waitForJob = followJob;
 
 describe('export and import routes through the local Functions host', () => {
   let s: HostStack;
@@ -72,5 +66,9 @@ describe('export and import routes through the local Functions host', () => {
     expect(r.body.error.code).toBe('ItemHasRecoveryPoints');
     const doc = await s.call('GET', 'openapi.json', undefined, '');
     expect(doc.body.paths['/items/{itemKey}/import'].post.requestBody).toBeDefined();
+  });
+
+  it('leaves every job it ran with progress a user can trust (0 <= done <= total, 100 % exactly when Completed)', async () => {
+    expect(await checkAllJobs(s)).toBeGreaterThan(0);
   });
 });

@@ -25,8 +25,10 @@ describe('scheduled backups of one item, slot after slot', () => {
 
   it('names every job\'s snapshots apart, though scheduled job ids of one item share their ending', () => {
     const itemKey = itemKeyFor(vmId);
-    const a = scheduledJobId(itemKey, new Date('2026-11-20T02:00:00Z'));
-    const b = scheduledJobId(itemKey, new Date('2026-11-21T02:00:00Z'));
+    // The suffix names item and slot; ids of one slot created at two times share it.
+    const slot = new Date('2026-11-20T02:00:00Z');
+    const a = scheduledJobId(itemKey, slot, new Date('2026-11-20T02:00:05Z'));
+    const b = scheduledJobId(itemKey, slot, new Date('2026-11-21T02:00:05Z'));
     expect(a.slice(-12)).toBe(b.slice(-12)); // why a suffix was not enough
     const na = snapshotNameFor({ jobId: a }, 'lun-0'), nb = snapshotNameFor({ jobId: b }, 'lun-0');
     expect(na).not.toBe(nb);

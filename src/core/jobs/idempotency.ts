@@ -23,7 +23,7 @@ export function checkIdempotencyKey(key: string | undefined): string | undefined
  * a second backup or restore. Without a key, every call creates a job.
  *
  * The key is reserved before the job row exists, so of two concurrent calls with one key only one job is
- * created: the loser adopts the winner's job id. `beforeCreate` runs the caller's admission checks (item
+ * created: the loser adopts the winner's job id. `beforeCreate(jobId)` runs the caller's admission checks (item
  * busy and the like) only when this call is the one that creates the job; a replay skips them, so a retry
  * of an accepted backup is answered with that backup even while it runs and holds the item's lock.
  */
@@ -32,12 +32,22 @@ export async function createJobOnce(
   key: string | undefined,
   fingerprint: string,
   init: Parameters<typeof createJob>[1],
-  beforeCreate: () => Promise<void>,
+  beforeCreate: (jobId: string) => Promise<void>,
   send: (job: Job) => Promise<void>,
+  /** Undoes beforeCreate when the job row could not be written (e.g. gives the item lock back). */
+  onCreateFailed: (jobId: string) => Promise<void> = async () => {},
 ): Promise<{ job: Job; replayed: boolean }> {
+  const create = async (jobId: string): Promise<{ job: Job; created: boolean }> => {
+    await beforeCreate(jobId);
+    try {
+      return await createJob(deps, { ...init, jobId });
+    } catch (err) {
+      await onCreateFailed(jobId).catch(() => undefined);
+      throw err;
+    }
+  };
   if (!key) {
-    await beforeCreate();
-    const { job } = await createJob(deps, init);
+    const { job } = await create(newJobId(deps.clock()));
     await send(job);
     return { job, replayed: false };
   }
@@ -69,8 +79,7 @@ export async function createJobOnce(
       throw keyRace();
     }
   }
-  await beforeCreate();
-  const { job, created } = await createJob(deps, { ...init, jobId });
+  const { job, created } = await create(jobId);
   // Not created: a concurrent call with this key (or our own insert whose answer was lost) made it.
   if (created || job.status === 'Queued') await send(job);
   return { job, replayed: !created };

@@ -79,6 +79,8 @@ export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
       j.status = 'Cancelling';
     }
   });
+  // A queued backup or restore holds the item from its admission on; cancelled before it ran, it gives it back.
+  if (updated.status === 'Cancelled' && updated.itemKey) await releaseItemLock(deps, updated.itemKey, jobId);
   return updated;
 }
 

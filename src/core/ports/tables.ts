@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors';
+
 /**
  * A table of entities with optimistic concurrency. Every read-modify-write passes the ETag it read; a stale
  * one fails with StaleEtagError so the caller re-reads and tries again instead of losing an update.
@@ -23,6 +25,19 @@ export class EntityExistsError extends Error {
     super('the entity already exists');
     this.name = 'EntityExistsError';
   }
+}
+
+/**
+ * A continuation token the table did not hand out (garbage, edited, or from another list): the caller's
+ * mistake, so a 400 that says to start the listing again, never a 500.
+ */
+export function invalidContinuation(): ValidationError {
+  return new ValidationError(
+    'The continuation token is not one this API returned.',
+    'Send the continuation value from the previous page unchanged, or leave it out to start from the first page.',
+    undefined,
+    'InvalidContinuationToken',
+  );
 }
 
 export interface QueryOptions {

@@ -19,6 +19,13 @@ export interface RequestRecord {
   createdAt: Date;
 }
 
+/** Which job a schedule slot of an item belongs to: the first tick to write it names the job. */
+export interface SlotClaim {
+  claimKey: string;
+  jobId: string;
+  createdAt: Date;
+}
+
 /** A VM as discovery last saw it, for the VMs page. */
 export interface DiscoveredVm extends VmInfo {
   itemKey: string;

@@ -2,7 +2,7 @@ import type { Entity, EntityTable, Stored, TableFactory } from '../ports/tables'
 import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
-import type { DiscoveredVm, Lease, RequestRecord, SegmentRow } from './records';
+import type { DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
 
 const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt']);
 
@@ -161,13 +161,15 @@ export interface Repos {
   discovered: KeyedCollection<DiscoveredVm>;
   /** Idempotency keys of job-creating requests. */
   requests: KeyedCollection<RequestRecord>;
+  /** Schedule slots claimed by a scheduled job (beside the idempotency keys, partition "slot"). */
+  slotClaims: KeyedCollection<SlotClaim>;
   /** Short-lived named leases (discovery runs). */
   leases: KeyedCollection<Lease>;
   ensure(): Promise<void>;
 }
 
 /** The one partition of each single-partition table; nothing outside store/ names them. */
-const PARTITIONS = { item: 'item', job: 'job', policy: 'policy', vm: 'vm', request: 'request', lease: 'lease' } as const;
+const PARTITIONS = { item: 'item', job: 'job', policy: 'policy', vm: 'vm', request: 'request', slot: 'slot', lease: 'lease' } as const;
 
 function keyed<T extends object>(
   table: EntityTable,
@@ -188,6 +190,7 @@ export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
     segments: new DocumentCollection<SegmentRow>(t('segments'), (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }), (s) => ({ state: s.state })),
     discovered: keyed<DiscoveredVm>(t('vms'), PARTITIONS.vm, (v) => v.itemKey),
     requests: keyed<RequestRecord>(t('requests'), PARTITIONS.request, (r) => r.keyHash),
+    slotClaims: keyed<SlotClaim>(t('requests'), PARTITIONS.slot, (c) => c.claimKey),
     leases: keyed<Lease>(t('leases'), PARTITIONS.lease, (l) => l.name),
     async ensure() {
       const all = [repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests, repos.leases];

@@ -21,7 +21,7 @@ export function jobView(job: Job, now: Date): Record<string, unknown> {
   const started = job.startedAt?.getTime();
   const elapsedS = started ? Math.max(0.001, ((job.endedAt ?? now).getTime() - started) / 1000) : undefined;
   const throughput = elapsedS && job.bytesDone ? Math.round(job.bytesDone / elapsedS) : undefined;
-  const fraction = job.segmentsTotal > 0 ? job.segmentsDone / job.segmentsTotal : job.bytesTotal > 0 ? job.bytesDone / job.bytesTotal : undefined;
+  const fraction = progressFraction(job);
   const etaSeconds = elapsedS && fraction && fraction > 0 && fraction < 1 && !job.endedAt ? Math.round((elapsedS * (1 - fraction)) / fraction) : undefined;
   const { plan, params, ...rest } = job;
   const safeParams = Object.fromEntries(Object.entries(params).filter(([k]) => !LEASE_PARAMS.has(k)));
@@ -31,6 +31,19 @@ export function jobView(job: Job, now: Date): Record<string, unknown> {
     disks: plan?.map((d) => ({ diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, full: d.full, segments: d.segments })),
     progress: { bytesDone: job.bytesDone, bytesTotal: job.bytesTotal, segmentsDone: job.segmentsDone, segmentsTotal: job.segmentsTotal, percent: fraction !== undefined ? Math.round(fraction * 1000) / 10 : undefined, throughputBytesPerSecond: throughput, etaSeconds },
   };
+}
+
+/**
+ * How far a job is, 0..1: exactly 1 when it Completed with work to measure, never 1 before. A backup is
+ * measured by its segments (its bytes count reads, which an incremental mostly skips); the other jobs by
+ * their bytes, or their segments when they count no bytes.
+ */
+export function progressFraction(job: Job): number | undefined {
+  const bySegments = job.segmentsTotal > 0 && (job.type === 'Backup' || job.bytesTotal === 0);
+  const raw = bySegments ? job.segmentsDone / job.segmentsTotal : job.bytesTotal > 0 ? job.bytesDone / job.bytesTotal : undefined;
+  if (raw === undefined) return undefined;
+  if (job.status === 'Completed' || job.status === 'CompletedWithWarnings') return 1;
+  return Math.min(0.999, Math.max(0, raw));
 }
 
 export async function listJobs(deps: Deps, f: JobFilter): Promise<{ items: Job[]; continuation?: string }> {

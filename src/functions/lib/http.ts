@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { errorBody, httpStatusFor, PayloadTooLargeError, ValidationError, VmBackupError } from '../../core/errors';
+import { errorBody, httpStatusFor, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, VmBackupError } from '../../core/errors';
 import { ConfigError } from '../../core/config';
 import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
@@ -29,7 +29,21 @@ export function route(handler: Handler): (req: HttpRequest, ctx: InvocationConte
   };
 }
 
+/**
+ * JSON-bodied routes read JSON only: a body declared as anything else (text/plain, a form, which is what
+ * `curl -d` sends by default) is refused with 415 instead of being parsed anyway. A request without a
+ * Content-Type header is read as JSON, so a bare client that sends none keeps working.
+ */
+export function requireJsonContentType(req: HttpRequest): void {
+  const declared = req.headers.get('content-type');
+  if (declared === null) return;
+  const type = declared.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return;
+  throw new UnsupportedMediaTypeError(`The body is declared as '${declared.slice(0, 100)}'; this route reads JSON only.`);
+}
+
 export async function readJson(req: HttpRequest): Promise<unknown> {
+  requireJsonContentType(req);
   const declared = Number(req.headers.get('content-length') ?? 0);
   if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}.`);
   const text = await req.text();
@@ -44,6 +58,24 @@ export async function readJson(req: HttpRequest): Promise<unknown> {
 
 /** Where a validated value came from, so a 400 names it right: the JSON body, the query string or a path segment. */
 export type Where = 'body' | 'query' | { path: string };
+
+/**
+ * A route parameter, validated. A '%' left in it is a percent-encoding the host could not decode (%zz, a cut
+ * sequence, bytes that are not UTF-8): no item key, policy name or id contains one, so it is refused as
+ * such rather than looked up. The message says so, since "not found" would send the caller the wrong way.
+ */
+export function pathParam<T extends z.ZodType>(req: HttpRequest, name: string, schema: T): z.infer<T> {
+  const v = req.params[name];
+  if (typeof v === 'string' && /%|[\u0000-\u001f\u007f]/.test(v)) {
+    throw new ValidationError(
+      `The '${name}' in the path holds a malformed percent-encoding or a control character.`,
+      `Encode the ${name} once with encodeURIComponent (UTF-8) and send the request again.`,
+      { parameter: name },
+      'InvalidPathParameter',
+    );
+  }
+  return validate(schema, v, { path: name });
+}
 
 export function validate<T extends z.ZodType>(schema: T, input: unknown, where: Where = 'body'): z.infer<T> {
   const r = schema.safeParse(input);

@@ -53,6 +53,19 @@ function readQueueSettings(appDir: string): QueueSettings {
 }
 
 /**
+ * A route value percent-decoded once. A malformed sequence (%zz, a cut %4, bytes that are not UTF-8) is
+ * passed on as sent, as ASP.NET Core's request decoder leaves what it cannot decode; the function then
+ * refuses it as the caller's mistake. decodeURIComponent alone threw here, and the request never got an answer.
+ */
+export function decodeSegment(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
+/**
  * A development host for the app: loads it as the Functions host does and drives HTTP routes (with function
  * and admin keys), timers (NCRONTAB) and queue triggers (encoding, visibility, dequeue count, poison queue).
  */
@@ -225,7 +238,18 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
     res.end(body);
   };
 
+  /** Every request gets an answer: a failure before the function runs must not leave the socket hanging. */
   async function handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    try {
+      await dispatchHttp(req, res);
+    } catch (err) {
+      log(`[http] unhandled: ${(err as Error).stack ?? err}`);
+      if (!res.headersSent) send(res, 500, 'InternalError', 'The host failed to handle the request.', 'Retry the request; if it keeps failing, check the host log.');
+      else res.destroy();
+    }
+  }
+
+  async function dispatchHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
     if (!url.pathname.startsWith('/api/')) return send(res, 404, 'NotFound', 'Routes live under /api/.', 'Call a route under /api/; GET /api/openapi.json lists them.');
     const sub = url.pathname.slice('/api/'.length);
@@ -247,7 +271,7 @@ export async function startHost(o: HostOptions): Promise<RunningHost> {
       chunks.push(c as Buffer);
     }
     const params: Record<string, string> = {};
-    hit.x.keysInRoute.forEach((k, i) => { const v = hit.m![i + 1]; if (v !== undefined && v !== '') params[k] = decodeURIComponent(v); });
+    hit.x.keysInRoute.forEach((k, i) => { const v = hit.m![i + 1]; if (v !== undefined && v !== '') params[k] = decodeSegment(v); });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
     const request = new HttpRequest({ method: req.method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, body: { bytes: Buffer.concat(chunks) } });

@@ -2,13 +2,30 @@ import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import {
-  EntityExistsError, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
+  EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
 } from '../../ports/tables';
 
 type ExtraPolicies = { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
 
 function status(err: unknown): number | undefined {
   return (err as { statusCode?: number })?.statusCode;
+}
+
+/**
+ * The SDK's token is base64 of JSON {nextPartitionKey, nextRowKey?} (the x-ms-continuation-NextPartitionKey
+ * and -NextRowKey headers of Query Entities, https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination);
+ * the SDK parses it unchecked, so anything else is refused here as the caller's mistake.
+ */
+function checkContinuation(token: string): void {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(token)) throw new Error('not base64');
+    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+  } catch {
+    throw invalidContinuation();
+  }
+  const t = parsed as { nextPartitionKey?: unknown; nextRowKey?: unknown } | null;
+  if (!t || typeof t !== 'object' || typeof t.nextPartitionKey !== 'string' || (t.nextRowKey !== undefined && typeof t.nextRowKey !== 'string')) throw invalidContinuation();
 }
 
 function clean<T extends Entity>(e: TableEntityResult<Record<string, unknown>>): Stored<T> {
@@ -94,10 +111,14 @@ export class AzureEntityTable implements EntityTable {
       parts.push(`${k} eq ${typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v)}`);
     }
     const filter = parts.length ? parts.join(' and ') : undefined;
+    if (options.continuation !== undefined) checkContinuation(options.continuation);
     const pages = this.client
       .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
       .byPage({ maxPageSize: options.top ?? 1000, continuationToken: options.continuation });
-    const next = await pages.next();
+    const next = await pages.next().catch((err: unknown) => {
+      // A well-formed token with keys the service refuses is still the caller's token.
+      throw options.continuation !== undefined && status(err) === 400 ? invalidContinuation() : err;
+    });
     if (next.done || !next.value) return { items: [] };
     const page = next.value as TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
     return { items: page.map((e) => clean<T>(e)), continuation: page.continuationToken || undefined };

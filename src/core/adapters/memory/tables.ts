@@ -1,5 +1,5 @@
 import {
-  EntityExistsError, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
+  EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
 } from '../../ports/tables';
 
 let etagCounter = 0;
@@ -57,7 +57,8 @@ export class MemoryEntityTable implements EntityTable {
         && (o.rowKeyTo === undefined || r.entity.rowKey < o.rowKeyTo)
         && Object.entries(o.where ?? {}).every(([k, v]) => r.entity[k] === v))
       .sort((a, b) => (a.entity.partitionKey + '\u0000' + a.entity.rowKey < b.entity.partitionKey + '\u0000' + b.entity.rowKey ? -1 : 1));
-    const start = o.continuation ? Number(o.continuation) : 0;
+    const start = o.continuation === undefined ? 0 : Number(o.continuation);
+    if (!/^[0-9]{1,15}$/.test(o.continuation ?? '0') || !Number.isSafeInteger(start)) throw invalidContinuation();
     const top = o.top ?? 1000;
     const items = all.slice(start, start + top).map((r) => ({ entity: structuredClone(r.entity), etag: r.etag }) as Stored<T>);
     return { items, continuation: start + top < all.length ? String(start + top) : undefined };

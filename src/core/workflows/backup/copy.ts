@@ -101,7 +101,8 @@ function progressReporter(deps: Deps, jobId: string): (stats: CopyStats) => Prom
   return async (stats) => {
     const delta = stats.sourceBytesRead - reported;
     reported = stats.sourceBytesRead;
-    await updateJob(deps, jobId, (j) => { j.bytesDone += delta; });
+    // Capped at the plan: a redelivered segment reads its bytes again, which is not more work done.
+    await updateJob(deps, jobId, (j) => { j.bytesDone = Math.min(j.bytesTotal || Infinity, j.bytesDone + delta); });
   };
 }
 

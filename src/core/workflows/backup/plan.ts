@@ -71,6 +71,9 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
         j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
         j.phase = 'Copy';
         j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
+        // The planned work is the span of every disk the segments cover; bytesDone (source bytes read) stays
+        // within it, and the percent follows the segments, which an incremental backup mostly skips through.
+        j.bytesTotal = plan.reduce((n, d) => n + d.sizeBytes, 0);
       });
     } catch (err) {
       // Give the planning lease back so the redelivery can try at once and count toward the poison limit.

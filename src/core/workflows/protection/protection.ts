@@ -7,7 +7,7 @@ import type { Deps } from '../../jobs/deps';
 import { reapplyRetention } from '../backup/expiry';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { isItemBusy } from '../../jobs/lock';
+import { acquireItemLock, isItemBusy, releaseItemLock } from '../../jobs/lock';
 import { type SnapshotMessage } from '../backup/plan';
 import { diskKeyFor, itemKeyFor } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
@@ -139,8 +139,11 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
     idempotencyKey,
     JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
     { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() } },
-    async () => { if (await isItemBusy(deps, itemKey)) throw busy(itemKey); },
+    // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
+    // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
+    (jobId) => acquireItemLock(deps, itemKey, jobId),
     (j) => deps.queues.queue(QUEUES.snapshot).send({ jobId: j.jobId } satisfies SnapshotMessage),
+    (jobId) => releaseItemLock(deps, itemKey, jobId),
   );
   return job;
 }

@@ -83,6 +83,13 @@ export async function undeletePoint(deps: Deps, itemKey: string, pointId: string
     // Give it back a day before the next retention run could expire it again.
     if (x.expiresAt && x.expiresAt <= deps.clock()) x.expiresAt = new Date(deps.clock().getTime() + DAY_MS);
   });
+  // The item has data again: "stopped, data deleted" would now be false. Azure's undelete brings a soft-deleted
+  // item back to protection stopped with its data retained (Undo-AzRecoveryServicesBackupItemDeletion,
+  // https://learn.microsoft.com/powershell/module/az.recoveryservices/undo-azrecoveryservicesbackupitemdeletion).
+  await deps.repos.items.update(itemKey, (i) => {
+    if (i.state !== 'ProtectionStoppedDataDeleted') return false;
+    i.state = 'ProtectionStopped';
+  });
   return updated!;
 }
 

@@ -6,6 +6,9 @@ import { createJob } from '../../jobs/jobs';
 import type { SnapshotMessage } from '../backup/plan';
 import { newestFirstKey } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
+import type { ProtectedItem } from '../../domain/model';
+import { EntityExistsError } from '../../ports/tables';
+import type { SlotClaim } from '../../store/records';
 
 export interface TickResult {
   policies: number;
@@ -14,9 +17,47 @@ export interface TickResult {
   jobsResent: number;
 }
 
-/** Same item and slot, same id: a second tick, a retried tick or a second instance never duplicates a job. */
-export function scheduledJobId(itemKey: string, slot: Date): string {
-  return `${newestFirstKey(slot)}-s${createHash('sha256').update(itemKey).digest('hex').slice(0, 16)}`;
+/**
+ * A scheduled job's id sorts by its creation time like every other job's (GET /jobs is newest first); the
+ * suffix names item and slot. One job per item and slot is kept by a claim row (see claimSlot), not by the id.
+ */
+export function scheduledJobId(itemKey: string, slot: Date, createdAt: Date = slot): string {
+  return `${newestFirstKey(createdAt)}-s${createHash('sha256').update(`${itemKey}@${slot.toISOString()}`).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The first tick to insert an item's claim for a slot names its job; a second tick, a retried one or a second
+ * instance reads the claim and meets the same job id. Claims live beside the idempotency keys (partition
+ * "slot") and are kept: only the latest slot of a policy is ever due, so old claims are never read again.
+ */
+async function claimSlot(deps: Deps, itemKey: string, slot: Date, now: Date): Promise<string> {
+  const claims = deps.repos.slotClaims;
+  const claim: SlotClaim = { claimKey: `${newestFirstKey(slot)}-${createHash('sha256').update(itemKey).digest('hex').slice(0, 32)}`, jobId: scheduledJobId(itemKey, slot, now), createdAt: now };
+  try {
+    await claims.insert(claim);
+    return claim.jobId;
+  } catch (err) {
+    if (!(err instanceof EntityExistsError)) throw err;
+    const cur = await claims.get(claim.claimKey);
+    if (!cur) throw err;
+    return cur.doc.jobId;
+  }
+}
+
+/**
+ * A backup now taken shortly before a slot makes that slot's backup redundant: within half the gap between the
+ * slot and the one before it, the item's newest point is closer to this slot than to the previous one. Only an
+ * on-demand point counts: a scheduled catch-up that ran late stands for its own slot, and letting it cover the
+ * next one too would stretch the gap between points to one and a half intervals after every outage.
+ */
+async function coveredBy(deps: Deps, item: ProtectedItem, slot: Date, previous: Date | undefined): Promise<boolean> {
+  const last = item.lastBackupAt;
+  if (!last) return false;
+  if (last >= slot) return true;
+  if (!previous || !item.lastRecoveryPointId || last.getTime() < slot.getTime() - (slot.getTime() - previous.getTime()) / 2) return false;
+  // A point's id is its backup job's id.
+  const job = await deps.repos.jobs.get(item.lastRecoveryPointId);
+  return job?.doc.trigger === 'OnDemand';
 }
 
 /** Table and queue requests in flight during a tick: all policies share them, none waits for another. */
@@ -43,14 +84,15 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
     result.policies++;
     const slot = latestSlotAtOrBefore(policy.schedule, policy.timeZone, now);
     if (!slot) continue;
+    const previous = latestSlotAtOrBefore(policy.schedule, policy.timeZone, new Date(slot.getTime() - 1));
     for (const item of items) {
       if (item.policyName !== policy.name || (item.state !== 'Protected' && item.state !== 'ProtectionPending')) continue;
       // Azure Backup: "An initial backup will run in accordance with your backup schedule" after protection is
       // enabled (MicrosoftDocs/azure-docs articles/backup/backup-azure-arm-vms-prepare.md), so a slot that
       // passed before the item got its policy is not due: the first one is the next slot after protection.
       if (slot < (item.protectedAt ?? item.createdAt)) continue;
-      // A backup that already covers this slot (e.g. backup-now after the slot) makes the slot done.
-      if (item.lastBackupAt && item.lastBackupAt >= slot) continue;
+      // A backup that covers this slot (any after it, a backup now within half an interval before it) makes it done.
+      if (await coveredBy(deps, item, slot, previous)) continue;
       // An exported first backup is on its way to be imported: a full copy now would make it useless. A seed
       // that never arrives must not leave the item unprotected, so the wait ends after VMBACKUP_SEED_WAIT_DAYS.
       if (item.seed && !item.lastRecoveryPointId && Date.parse(item.seed.exportedAt) + deps.config.seedWaitDays * DAY_MS > now.getTime()) continue;
@@ -62,7 +104,7 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
   const worker = async (): Promise<void> => {
     while (next < due.length) {
       const { itemKey, slot } = due[next++]!;
-      const jobId = scheduledJobId(itemKey, slot);
+      const jobId = await claimSlot(deps, itemKey, slot, now);
       const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey, trigger: 'Scheduled', params: { slot: slot.toISOString() } });
       if (created) result.jobsCreated++;
       else if (job.status === 'Queued' && !job.plan && now.getTime() - job.createdAt.getTime() >= RESEND_AFTER_MS) result.jobsResent++;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../../config';
-import { busy, ConflictError, itemNotFound, PermanentStepError, pointNotFound } from '../../errors';
+import { ConflictError, itemNotFound, PermanentStepError, pointNotFound } from '../../errors';
 import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { decodeManifest } from '../../engine/manifest';
 import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
@@ -11,7 +11,8 @@ import { createJobOnce } from '../../jobs/idempotency';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { startItemStep } from '../../jobs/item-step';
 import { finishJob, updateJob } from '../../jobs/jobs';
-import { isItemBusy, releaseItemLock } from '../../jobs/lock';
+import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
+import { CELL } from '../../domain/ranges';
 import { TAGS } from '../../store/layout';
 import { cancelPoller } from '../../jobs/cancel';
 
@@ -50,13 +51,33 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
     req.idempotencyKey,
     JSON.stringify(['restore', req.itemKey, params]),
     { type: 'Restore', itemKey: req.itemKey, trigger: 'Api', params },
-    async () => { if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey); },
+    // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
+    // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
+    (jobId) => acquireItemLock(deps, req.itemKey, jobId),
     (j) => deps.queues.queue(QUEUES.restore).send({ jobId: j.jobId } satisfies RestoreMessage),
+    (jobId) => releaseItemLock(deps, req.itemKey, jobId),
   );
   return job;
 }
 
-interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number }
+interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number; dataBytes: number }
+
+/** The bytes of the 4 MiB cells that hold data in one disk's manifest: what a restore of it covers. */
+function manifestDataBytes(cells: Iterable<number>, diskSize: number): number {
+  let n = 0;
+  for (const i of cells) n += Math.max(0, Math.min(CELL, diskSize - i * CELL));
+  return n;
+}
+
+async function pointDataBytes(deps: Deps, point: RecoveryPoint): Promise<number> {
+  let n = 0;
+  for (const d of point.disks) {
+    const buf = await deps.store.getObject(d.manifest);
+    // A missing manifest fails the disk's restore with its own message; it adds nothing to the total.
+    if (buf) n += manifestDataBytes(decodeManifest(buf).cells.keys(), d.sizeBytes);
+  }
+  return n;
+}
 
 /** Restores every disk of the point into new managed disks, then (replaceDisks) swaps them into the VM. */
 export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void> {
@@ -65,6 +86,7 @@ export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void
   let { job } = started;
   const { itemKey, item } = started;
   const point = await getPoint(deps, itemKey, String(job.params.pointId));
+  const dataBytes = await pointDataBytes(deps, point);
   // One delivery at a time restores: a duplicate running alongside would revoke the other's upload access
   // when it finishes. The claim is a lease, so a delivery that died holding it only delays the next one.
   const me = randomUUID();
@@ -76,7 +98,10 @@ export async function restoreStep(deps: Deps, msg: RestoreMessage): Promise<void
     j.status = 'InProgress';
     j.startedAt ??= deps.clock();
     j.phase = 'RestoreDisks';
-    j.bytesTotal = point.disks.reduce((n, d) => n + d.sizeBytes, 0);
+    // Measured against the point's data (the cells its manifests hold), one segment per disk: a restore that
+    // ends Completed has covered all of it, so it says 100 %.
+    j.bytesTotal = dataBytes;
+    j.segmentsTotal = point.disks.length;
     takeLease(j, 'runner', me, now, deps.config.lockTtlSeconds * 1000);
   });
   if (!claimed) {
@@ -110,7 +135,8 @@ async function restoreClaimed(deps: Deps, job: Job, item: ProtectedItem, point: 
     restored.push(r);
     await updateJob(deps, job.jobId, (j) => {
       j.result = { ...j.result, disks: restored };
-      j.bytesDone = restored.reduce((n, x) => n + x.bytesWritten, 0);
+      j.bytesDone = Math.min(j.bytesTotal, restored.reduce((n, x) => n + x.dataBytes, 0));
+      j.segmentsDone = Math.min(j.segmentsTotal, restored.length);
     });
   }
   if (job.params.mode === 'replaceDisks') await swapIntoVm(deps, job, item.vmId, restored);
@@ -131,6 +157,7 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
   const name = restoreDiskName(job, vmName, disk);
   const manifestBuf = await deps.store.getObject(disk.manifest);
   if (!manifestBuf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
+  const manifest = decodeManifest(manifestBuf);
   // A redelivery after an earlier attempt revoked its write access finds the disk out of upload state, its
   // content unknown (the attempt may have died half way): start that disk again from an empty upload disk.
   const earlier = await deps.compute.getDisk(restoreDiskId(job, subscriptionId, vmName, disk));
@@ -144,7 +171,7 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
         diskSize: disk.sizeBytes,
         shardSize: disk.shardSize,
         shards: disk.shards,
-        manifest: decodeManifest(manifestBuf),
+        manifest,
         concurrency: deps.config.copy.concurrency,
         rangeWindow: deps.config.copy.diffWindow,
       },
@@ -153,7 +180,7 @@ async function restoreOneDisk(deps: Deps, job: Job, subscriptionId: string, vmNa
       { isCancelled: cancelPoller(deps, job.jobId) },
     );
     await target.putPages(disk.sizeBytes, vhdFooter(disk.sizeBytes));
-    return { diskKey: disk.diskKey, lun: disk.lun, diskId: created.id, bytesWritten: stats.bytesWritten };
+    return { diskKey: disk.diskKey, lun: disk.lun, diskId: created.id, bytesWritten: stats.bytesWritten, dataBytes: manifestDataBytes(manifest.cells.keys(), disk.sizeBytes) };
   } catch (err) {
     if (err instanceof ManifestMismatchError) {
       throw new PermanentStepError('RecoveryPointCorrupt', `The backup data of disk '${disk.name}' does not match its manifest (${err.cells.length} cell(s)).`, 'Restore another recovery point; run verify on this one to mark it.');

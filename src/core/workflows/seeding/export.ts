@@ -39,7 +39,8 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
 
   job = await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = initial ? 'Snapshot' : 'Export'; });
   const sources = initial ? await snapshotSources(deps, job) : await pointSources(deps, job);
-  job = await getJob(deps, job.jobId);
+  // The disks' span is the planned work; the data bytes exported so far stay within it.
+  job = await updateJob(deps, job.jobId, (j) => { j.bytesTotal = sources.reduce((n, s) => n + s.disk.sizeBytes, 0); });
   const run: ExportRun = { deps, job, pkg, initial, hooks, existing: await pkg.list(), stats: newExportStats(), isCancelled: cancelPoller(deps, job.jobId) };
   const disks: PackageDisk[] = [];
   for (const [i, s] of sources.entries()) {
