@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAzurite, type AzuriteInstance } from './azurite';
 import { startComputeEmulator, type ComputeEmulator } from '../emulator/server';
+import { demoProfile, emulatorDataPlaneOptions } from './azure-profile';
 
 export interface LocalStack {
   azurite: AzuriteInstance;
@@ -25,6 +26,7 @@ export async function startLocalStack(dataDir = '.data'): Promise<LocalStack> {
     armPort: Number(process.env.EMULATOR_ARM_PORT ?? 8443),
     dataPort: Number(process.env.EMULATOR_DATA_PORT ?? 8444),
     lroDelayMs: 0,
+    dataPlane: emulatorDataPlaneOptions(demoProfile()),
   });
   mkdirSync(path.join(dataDir, 'compute'), { recursive: true });
   const caFile = path.resolve(dataDir, 'compute', 'ca.pem');
