@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PageBlobClient } from '@azure/storage-blob';
 import { withEmulator, computeClientFor, SUB } from '../../support/emulator';
 import type { ComputeEmulator, ComputeEmulatorOptions } from '../../../src/emulator/server';
+import { SasDataPlane } from '../../../src/core/adapters/azure/sas-data-plane';
 
 // Source: Get Page Ranges, https://learn.microsoft.com/rest/api/storageservices/get-page-ranges — `marker`
 // ("The operation returns a marker value within the response body if the returned ranges were incomplete"),
@@ -106,5 +107,15 @@ describe('Get Page Ranges paging on the managed-disk data plane (get-page-ranges
     const f = await fragmentedFamily({ dataPlane: { pageRangesPerAnswer: 8 } }, 4);
     const it = f.s1.listPageRanges(0, 8 * MIB).byPage({ continuationToken: 'not-a-marker' });
     await expect(it.next()).rejects.toMatchObject({ statusCode: 400, code: 'InvalidQueryParameterValue' });
+  });
+
+  // EXPECTED FAILURE: product bug NextMarker ignored (the product's source reader lists one answer per window and
+  // drops the rest), see AZURE-FIDELITY B1. The behaviour it meets is the one proven above.
+  it.fails('the product reads every valid range and every change of a window that Azure answers in pages', async () => {
+    const f = await fragmentedFamily({ dataPlane: { pageRangesPerAnswer: 16 } }, 50);
+    const dp = new SasDataPlane();
+    const valid = await dp.openSource(f.s1.url).validRanges({ start: 0, end: 8 * MIB });
+    const diff = await dp.openSource(f.s2.url).diff({ start: 0, end: 8 * MIB }, f.sas1);
+    expect({ valid: valid.length, changed: diff.changed.length + diff.cleared.length }).toEqual({ valid: 50, changed: f.changed.length });
   });
 });
