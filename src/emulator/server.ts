@@ -10,7 +10,7 @@ import { armRouter, sendArmError } from './arm/routes';
 import { AZURE_LIMITS, ComputeResources, type Limits } from './arm/resources';
 import { EmulatorState } from './arm/state';
 import { SasIssuer } from './data/sas';
-import { dataPlaneHandler, newDataPlaneStats, type DataPlaneStats } from './data/handler';
+import { DEFAULT_DATA_PLANE, dataPlaneHandler, newDataPlaneStats, type DataPlaneOptions, type DataPlaneStats } from './data/handler';
 import { adminRouter, createVm, type VmSpec } from './admin';
 import { FaultInjector } from './faults';
 import { inspectRouter } from './inspect';
@@ -27,6 +27,8 @@ export interface ComputeEmulatorOptions {
   store?: MemoryDiskStore;
   /** Resources to start from (persist.ts loads them with their store). */
   state?: EmulatorState;
+  /** Get Page Ranges paging and per-blob caps; Azure's numbers (and a cut every 64 ranges) unless set. */
+  dataPlane?: Partial<DataPlaneOptions>;
 }
 
 export interface ComputeEmulator {
@@ -79,7 +81,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults });
   const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
   const dataStats = newDataPlaneStats();
-  const data = dataPlaneHandler(state, store, sas, dataStats);
+  const data = dataPlaneHandler(state, store, sas, dataStats, { ...DEFAULT_DATA_PLANE, ...options.dataPlane });
   const inspect = inspectRouter(resources, dataStats);
 
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { startAzurite, type AzuriteInstance } from './azurite';
 import { startComputeEmulator, type ComputeEmulator } from '../emulator/server';
 import { loadEmulatorState, saveEmulatorState } from '../emulator/persist';
+import { demoProfile, emulatorDataPlaneOptions } from './azure-profile';
 
 export interface LocalStack {
   azurite: AzuriteInstance;
@@ -45,7 +46,7 @@ export async function startLocalStack(dataDir = '.data', ports: StackPorts = def
     await azurite.stop();
     throw new Error(`The compute emulator's saved state in ${computeDir} cannot be read (${(err as Error).message}). Delete that folder to start from empty disks.`);
   }
-  const emulator = await startComputeEmulator({ armPort: ports.arm, dataPort: ports.data, lroDelayMs: 0, state: saved?.state, store: saved?.store });
+  const emulator = await startComputeEmulator({ armPort: ports.arm, dataPort: ports.data, lroDelayMs: 0, state: saved?.state, store: saved?.store, dataPlane: emulatorDataPlaneOptions(demoProfile()) });
   mkdirSync(computeDir, { recursive: true });
   const caFile = path.resolve(computeDir, 'ca.pem');
   writeFileSync(caFile, emulator.caCert);

@@ -7,6 +7,7 @@ import type { Deps } from '../../src/core/jobs/deps';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
+import { azuriteAsAzureShim } from '../../src/local/azurite-shim';
 import { localAppSettings, privateEndpoints } from '../../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../../src/local/queue-drain';
 import { KINDS } from '../../src/core/workflows/kinds';
@@ -42,8 +43,11 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
     VMBACKUP_LOCK_TTL_SECONDS: '60',
     ...settings,
   };
-  // Every client the app builds carries the strict Azure-limits policy: what Azurite lets through, this does not.
-  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: [...policies, strictAzureLimitsPolicy()] });
+  // Every client the app builds carries the strict Azure-limits policy (what Azurite lets through, this does not)
+  // and the shim that pages and throttles Azurite's page blobs as Azure does. A test's own policy of the same
+  // name (a shim with another profile, say) comes first and replaces the default.
+  const all = [...policies, strictAzureLimitsPolicy(), azuriteAsAzureShim()];
+  const deps = createAzureDeps(loadConfig(env), { clock: () => new Date(emulator.clock.now()), policies: all.filter((p, i) => all.findIndex((q) => q.name === p.name) === i) });
   await ensureResources(deps, [...KINDS.queues]);
   const qs = QueueServiceClient.fromConnectionString(azurite.connectionString);
 

@@ -172,7 +172,7 @@ export class ComputeResources {
     if (!open && this.sas.openSnapshotsOf(s.sourceDiskId) >= this.limits.maxOpenSnapshotSasPerDisk) {
       throw notAllowed(`At most ${this.limits.maxOpenSnapshotSasPerDisk} snapshots of one disk can have an active SAS. Revoke access to another snapshot of this disk first.`);
     }
-    return this.sas.issue(s.id, 'Read', seconds);
+    return this.sas.issueSnapshot(s.id, s.sourceDiskId, s.createdAtMs, seconds);
   }
 
   // ---- virtual machines ----

@@ -5,6 +5,8 @@ import type { MemoryDiskStore } from '../disk/store';
 import { DiskStoreError } from '../disk/types';
 import { EmulatorState } from '../arm/state';
 import type { SasIssuer } from './sas';
+import { PageListPager, PagingError, pageListXml, type PageEntry } from './page-list';
+import { BlobThrottle, PAGE_BLOB_TARGETS, uploadTargets, type Admission } from './throttle';
 
 const MAX_PUT_PAGE = 4 * 1024 * 1024;
 
@@ -35,25 +37,101 @@ export interface DataPlaneStats {
   pageListRequests: number;
   putPageRequests: number;
   putPageBytes: number;
+  /** Get Page Ranges answers cut with a NextMarker. */
+  pageListCuts: number;
+  /** Requests refused with 503 ServerBusy by the per-blob caps. */
+  serverBusy: number;
+  /** Requests answered 500 OperationTimedOut by the per-blob caps. */
+  operationTimedOut: number;
+  /** Requests held in the server's queue (answered late) by the per-blob caps. */
+  delayedRequests: number;
 }
 
 export function newDataPlaneStats(): DataPlaneStats {
-  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0 };
+  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0 };
 }
 
-export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer, stats: DataPlaneStats = newDataPlaneStats()) {
-  return (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void => {
+/** Plain numbers, so the emulator stays independent of whoever configures it. Durations and rates are Azure's. */
+export interface DataPlaneOptions {
+  /** Get Page Ranges entries per answer before a NextMarker (Azure publishes no number; see page-list.ts). */
+  pageRangesPerAnswer: number;
+  /** Fault mode: cut answers at seeded random points instead. */
+  randomPageCutSeed?: number;
+  /** Per-blob throughput and request-rate caps (throttle.ts). */
+  blobCaps: boolean;
+  /** Compressed time: local rates and durations are Azure's divided by this. */
+  timeScale: number;
+  burstSeconds: number;
+  maxQueueSeconds: number;
+}
+
+/**
+ * 64 ranges: small enough that the suite's disks (tens of MiB, fragmented by the page model) are cut several times
+ * in one window, so a client that ignores NextMarker loses data in ordinary tests; large enough that a correct
+ * client's listings stay a few requests.
+ */
+export const DEFAULT_DATA_PLANE: DataPlaneOptions = { pageRangesPerAnswer: 64, blobCaps: true, timeScale: 1, burstSeconds: 1, maxQueueSeconds: 1 };
+
+export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer, stats: DataPlaneStats = newDataPlaneStats(), options: DataPlaneOptions = DEFAULT_DATA_PLANE) {
+  const pager = new PageListPager({ rangesPerAnswer: options.pageRangesPerAnswer, randomSeed: options.randomPageCutSeed });
+  const throttle = new BlobThrottle({ timeScale: options.timeScale, burstSeconds: options.burstSeconds, maxQueueSeconds: options.maxQueueSeconds });
+  return (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void => guard(req, res, () => {
+    const admitted = admit(req, url, body);
+    if (admitted.ok && admitted.delayMs <= 0) return handle(req, res, url, body);
+    if (admitted.ok) {
+      stats.delayedRequests++;
+      return void setTimeout(() => guard(req, res, () => handle(req, res, url, body)), admitted.delayMs);
+    }
+    if (admitted.status === 503) stats.serverBusy++;
+    else stats.operationTimedOut++;
+    const refusal = new StorageError(admitted.status, admitted.code, admitted.message);
+    if (admitted.afterMs <= 0) throw refusal;
+    setTimeout(() => guard(req, res, () => { throw refusal; }), admitted.afterMs);
+  });
+
+  /** Charges the request to its blob's buckets: a disk at its upload tier, a snapshot to its family's page blob. */
+  function admit(req: IncomingMessage, url: URL, body: Buffer): Admission {
+    if (!options.blobCaps) return { ok: true, delayMs: 0 };
+    const grant = sas.verify(url.pathname, url.searchParams, req.method === 'PUT');
+    if (typeof grant === 'string') return { ok: true, delayMs: 0 }; // refused below, at no cost to the blob
+    const disk = state.disk(grant.resourceId);
+    const snap = disk ? undefined : state.snapshot(grant.resourceId);
+    if (!disk && !snap) return { ok: true, delayMs: 0 };
+    const size = disk?.sizeBytes ?? snap!.sizeBytes;
+    const comp = url.searchParams.get('comp');
+    let bytes = 0;
+    let kind: 'read' | 'write' | 'other' = 'other';
+    if (req.method === 'GET' && !comp) {
+      kind = 'read';
+      const r = safeRange(req);
+      bytes = r ? Math.max(0, Math.min(r.end, size - 1) - r.start + 1) : size;
+    } else if (req.method === 'PUT' && comp === 'page') {
+      kind = 'write';
+      bytes = req.headers['x-ms-page-write'] === 'update' ? body.length : 0;
+    }
+    const key = disk ? `disk:${EmulatorState.key(disk.id)}` : `family:${EmulatorState.key(snap!.sourceDiskId)}`;
+    const rates = disk ? uploadTargets(disk.uploadSizeBytes ?? size) : PAGE_BLOB_TARGETS;
+    const t = Number(url.searchParams.get('timeout') ?? NaN);
+    return throttle.admit(key, rates, bytes, kind, Number.isFinite(t) ? t : undefined);
+  }
+
+  function guard(req: IncomingMessage, res: ServerResponse, fn: () => void): void {
     try {
-      handle(req, res, url, body);
+      fn();
     } catch (err) {
       const e = err instanceof StorageError ? err
+        : err instanceof PagingError ? new StorageError(err.status, err.code, err.message)
         : err instanceof DiskStoreError ? new StorageError(err.code === 'NotFound' ? 404 : 416, err.code === 'NotFound' ? 'BlobNotFound' : 'InvalidPageRange', err.message)
         : new StorageError(500, 'InternalError', 'The server encountered an internal error.');
       const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error>`;
       res.writeHead(e.status, { 'content-type': 'application/xml', 'x-ms-error-code': e.code, 'x-ms-request-id': requestId(), 'content-length': Buffer.byteLength(xml) });
       res.end(req.method === 'HEAD' ? undefined : xml);
     }
-  };
+  }
+
+  function safeRange(req: IncomingMessage): { start: number; end: number } | undefined {
+    try { return parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range); } catch { return undefined; }
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
     const comp = url.searchParams.get('comp');
@@ -109,10 +187,14 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
       } else {
         changed = store.validRanges(key, window);
       }
-      const xml = `<?xml version="1.0" encoding="utf-8"?><PageList>${[
-        ...changed.map((x) => ({ ...x, tag: 'PageRange' })),
-        ...cleared.map((x) => ({ ...x, tag: 'ClearRange' })),
-      ].sort((a, b) => a.start - b.start).map((x) => `<${x.tag}><Start>${x.start}</Start><End>${x.end - 1}</End></${x.tag}>`).join('')}</PageList>`;
+      const all: PageEntry[] = [
+        ...changed.map((x) => ({ ...x, tag: 'PageRange' as const })),
+        ...cleared.map((x) => ({ ...x, tag: 'ClearRange' as const })),
+      ].sort((a, b) => a.start - b.start);
+      const cutsBefore = pager.cuts;
+      const { entries, nextMarker } = pager.page(all, { marker: url.searchParams.get('marker'), maxresults: url.searchParams.get('maxresults') });
+      stats.pageListCuts += pager.cuts - cutsBefore;
+      const xml = pageListXml(entries, nextMarker);
       res.writeHead(200, { ...common, 'content-type': 'application/xml', 'x-ms-blob-content-length': size, 'content-length': Buffer.byteLength(xml) });
       return void res.end(xml);
     }
