@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
 import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
-import { createRepos } from '../../src/core/services/repos';
-import { schedulerTick } from '../../src/core/services/scheduler';
-import { newJobId } from '../../src/core/services/jobs';
+import { createRepos } from '../../src/core/store/repos';
+import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
+import { newJobId } from '../../src/core/jobs/jobs';
 import { loadConfig } from '../../src/core/config';
-import type { Deps } from '../../src/core/services/deps';
-import { silentLogger } from '../../src/core/services/deps';
+import type { Deps } from '../../src/core/jobs/deps';
+import { silentLogger } from '../../src/core/ports/logger';
 
 const HOUR = 3_600_000;
 
@@ -29,12 +29,12 @@ describe('scheduler slots', () => {
     const deps = await stack(now, new Date('2026-11-21T00:00:00Z'));
     const earlier = newJobId(new Date(now.getTime() - 60_000)); // e.g. a register job a minute before the tick
     expect((await schedulerTick(deps, now)).jobsCreated).toBe(1);
-    const [job] = (await deps.repos.jobs.all('job')).filter((j) => j.trigger === 'Scheduled');
+    const [job] = (await deps.repos.jobs.all()).filter((j) => j.trigger === 'Scheduled');
     expect(job!.params.slot).toBe('2026-11-22T08:00:00.000Z');
     expect(job!.jobId < earlier, `${job!.jobId} sorts before ${earlier}`).toBe(true);
     // A second tick for the same slot meets the same job through its claim.
     expect((await schedulerTick(deps, new Date(now.getTime() + 5_000))).jobsCreated).toBe(0);
-    expect((await deps.repos.jobs.all('job')).filter((j) => j.trigger === 'Scheduled')).toHaveLength(1);
+    expect((await deps.repos.jobs.all()).filter((j) => j.trigger === 'Scheduled')).toHaveLength(1);
   });
 
   it('counts a backup now taken within half the slot interval before the slot as that slot\'s backup, a late scheduled one not', async () => {

@@ -59,6 +59,6 @@ describe.each([
     expect((await schedulerTick(deps, new Date('2026-11-22T10:18:00Z'))).jobsCreated).toBe(0);
     expect(queues.drain(QUEUES.snapshot)).toHaveLength(0);
     expect((await schedulerTick(deps, new Date('2026-11-22T11:00:00Z'))).jobsCreated).toBe(1);
-    expect((await deps.repos.jobs.all('job')).map((j) => j.params.slot)).toEqual(['2026-11-22T11:00:00.000Z']);
+    expect((await deps.repos.jobs.all()).map((j) => j.params.slot)).toEqual(['2026-11-22T11:00:00.000Z']);
   });
 });
