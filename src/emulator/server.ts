@@ -14,6 +14,10 @@ import { DEFAULT_DATA_PLANE, dataPlaneHandler, newDataPlaneStats, type DataPlane
 import { adminRouter, createVm, type VmSpec } from './admin';
 import { FaultInjector } from './faults';
 import { inspectRouter } from './inspect';
+import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type ArmFidelityStats } from './arm/fidelity';
+import { ArmThrottle } from './arm/throttle';
+import { RunCommandEngine } from './arm/run-command';
+import { GuestFileSystems } from './guest-fs';
 
 export interface ComputeEmulatorOptions {
   host?: string;
@@ -29,6 +33,13 @@ export interface ComputeEmulatorOptions {
   state?: EmulatorState;
   /** Get Page Ranges paging and per-blob caps; Azure's numbers (and a cut every 64 ranges) unless set. */
   dataPlane?: Partial<DataPlaneOptions>;
+  /**
+   * Azure-strict ARM behaviour (arm/fidelity.ts): timeScale, Run Command minimum, background snapshot copy,
+   * upper-cased resource groups, default SKU, token buckets. All on by default.
+   */
+  fidelity?: Partial<ArmFidelityOptions>;
+  /** OS disk swaps must keep the disk size (os-disk-swap.md); default true. */
+  osDiskSwapSameSize?: boolean;
 }
 
 export interface ComputeEmulator {
@@ -40,6 +51,13 @@ export interface ComputeEmulator {
   store: MemoryDiskStore;
   resources: ComputeResources;
   faults: FaultInjector;
+  /** The guests' file systems: frozen mounts, blocked writes. `guests.allFrozen()` is empty when no guest is left frozen. */
+  guests: GuestFileSystems;
+  /** Run Command: fault modes (`neverAnswer`, `slow`) and results nobody collected. */
+  runCommands: RunCommandEngine;
+  /** What the strict ARM side refused or lost on purpose: 429s, busy Run Commands, never-answered results. */
+  armStats: ArmFidelityStats & { runCommandsUncollected: number };
+  fidelity: ArmFidelityOptions;
   /** Counts of data-plane traffic: what efficiency tests compare with the changed bytes. */
   dataStats: DataPlaneStats;
   clock: { now(): number; advance(ms: number): void };
@@ -76,10 +94,16 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   let dataEndpoint = '';
   let armEndpoint = '';
   const sas = new SasIssuer(state, () => dataEndpoint, now);
-  const resources = new ComputeResources(state, store, sas, now, { ...AZURE_LIMITS, ...options.limits });
+  const fidelity = resolveFidelity(options.fidelity);
+  const stats = newArmFidelityStats();
+  const resources = new ComputeResources(state, store, sas, now, { ...AZURE_LIMITS, ...options.limits }, fidelity, stats, options.osDiskSwapSameSize ?? true);
   const faults = new FaultInjector();
-  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults });
-  const admin = adminRouter(resources, { advance: (ms) => (skew += ms) });
+  const guests = new GuestFileSystems((key) => state.vm(key), fidelity.timeScale);
+  const runCommands = new RunCommandEngine(state, guests, fidelity, stats, now);
+  const throttle = fidelity.throttle ? new ArmThrottle(fidelity.throttle, fidelity.timeScale, now) : undefined;
+  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults, runCommands });
+  const admin = adminRouter(resources, { advance: (ms) => (skew += ms) }, guests, () => armStatsNow());
+  const armStatsNow = (): ArmFidelityStats & { runCommandsUncollected: number } => Object.assign(stats, { runCommandsUncollected: runCommands.uncollected().length });
   const dataStats = newDataPlaneStats();
   const data = dataPlaneHandler(state, store, sas, dataStats, { ...DEFAULT_DATA_PLANE, ...options.dataPlane });
   const inspect = inspectRouter(resources, dataStats);
@@ -120,6 +144,13 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
       const fault = faults.take('arm', req.method ?? 'GET', url.pathname);
       if (fault) return sendJson(res, fault.status, { error: { code: fault.code, message: 'Injected fault.' } }, fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {});
       if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+      const verdict = throttle?.check(req, url.pathname);
+      for (const [k, v] of Object.entries(verdict?.headers ?? {})) res.setHeader(k, v);
+      if (verdict?.refused) {
+        stats.throttled++;
+        const r = verdict.refused;
+        return sendJson(res, 429, { error: { code: r.code, message: r.message } }, { 'retry-after': String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))), 'retry-after-ms': String(r.retryAfterMs), 'x-ms-error-code': r.code });
+      }
       if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
       const m = arm.match(req.method ?? 'GET', url.pathname);
       if (m === 'method') throw new ArmError(405, 'MethodNotAllowed', `The method ${req.method} is not allowed on this resource.`);
@@ -166,9 +197,13 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     store,
     resources,
     faults,
+    guests,
+    runCommands,
+    get armStats() { return armStatsNow(); },
+    fidelity,
     dataStats,
     clock: { now, advance: (ms) => void (skew += ms) },
-    createVm: (spec) => createVm(resources, spec),
+    createVm: (spec) => createVm(resources, spec, guests),
     async close() {
       for (const s of sockets) s.destroy();
       await Promise.all([armServer, dataServer].map((s) => new Promise<void>((r) => s.close(() => r()))));

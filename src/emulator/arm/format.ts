@@ -1,76 +1,115 @@
 import type { DiskRecord, EmulatorState, SnapshotRecord, VmRecord } from './state';
+import { accessState, completionPercent } from './snapshot-copy';
+import { uniqueIdOf } from './resources';
 
 const GIB = 1024 ** 3;
 
+const skuJson = (name: string): { name: string; tier: string } => ({ name, tier: /^(Premium|UltraSSD)/.test(name) ? 'Premium' : 'Standard' });
+
+/** Drops undefined fields so answers carry only what Azure would set. */
+const compact = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 export function diskJson(d: DiskRecord): Record<string, unknown> {
-  return {
+  return compact({
     id: d.id,
     name: d.name,
     type: 'Microsoft.Compute/disks',
     location: d.location,
     tags: d.tags,
-    sku: { name: d.sku, tier: d.sku.startsWith('Premium') ? 'Premium' : 'Standard' },
+    zones: d.zones,
+    sku: skuJson(d.sku),
     managedBy: d.managedBy,
-    properties: {
-      creationData: d.creationData,
+    managedByExtended: d.managedByExtended,
+    properties: compact({
+      creationData: compact({ ...d.creationData, logicalSectorSize: d.logicalSectorSize }),
       diskSizeGB: Math.ceil(d.sizeBytes / GIB),
       diskSizeBytes: d.sizeBytes,
       diskState: d.state,
       osType: d.osType,
+      hyperVGeneration: d.hyperVGeneration,
+      supportedCapabilities: d.architecture ? { architecture: d.architecture } : undefined,
+      securityProfile: d.securityProfile,
+      encryption: d.encryption ?? { type: 'EncryptionAtRestWithPlatformKey' },
+      maxShares: d.maxShares,
+      dataAccessAuthMode: d.dataAccessAuthMode,
+      networkAccessPolicy: d.networkAccessPolicy ?? 'AllowAll',
+      diskAccessId: d.diskAccessId,
       provisioningState: 'Succeeded',
       timeCreated: d.timeCreated,
-      uniqueId: d.id.length.toString(16).padStart(8, '0'),
-    },
-  };
+      uniqueId: uniqueIdOf(d.id),
+    }),
+  });
 }
 
-export function snapshotJson(s: SnapshotRecord): Record<string, unknown> {
-  return {
+export function snapshotJson(s: SnapshotRecord, now: number): Record<string, unknown> {
+  return compact({
     id: s.id,
     name: s.name,
     type: 'Microsoft.Compute/snapshots',
     location: s.location,
     tags: s.tags,
     sku: { name: 'Standard_ZRS', tier: 'Standard' },
-    properties: {
-      creationData: { createOption: 'Copy', sourceResourceId: s.sourceDiskId },
+    properties: compact({
+      creationData: compact({ createOption: 'Copy', sourceResourceId: s.sourceDiskId, sourceUniqueId: s.sourceUniqueId, logicalSectorSize: s.logicalSectorSize }),
       diskSizeGB: Math.ceil(s.sizeBytes / GIB),
       diskSizeBytes: s.sizeBytes,
       incremental: s.incremental,
+      // The family id: "Get Page Range Diff API can only be called on incremental snapshots with the same family id".
+      incrementalSnapshotFamilyId: s.incremental ? s.sourceUniqueId : undefined,
+      completionPercent: completionPercent(s, now),
+      snapshotAccessState: accessState(s, now),
+      hyperVGeneration: s.hyperVGeneration,
+      osType: s.osType,
+      securityProfile: s.securityType ? { securityType: s.securityType } : undefined,
+      dataAccessAuthMode: s.dataAccessAuthMode,
+      networkAccessPolicy: s.networkAccessPolicy ?? 'AllowAll',
       provisioningState: 'Succeeded',
       timeCreated: s.timeCreated,
       diskState: 'Unattached',
-    },
-  };
+    }),
+  });
 }
 
 export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boolean): Record<string, unknown> {
   const os = state.disk(vm.osDiskId);
-  const properties: Record<string, unknown> = {
+  const managedDisk = (d: DiskRecord | undefined, id: string): Record<string, unknown> => compact({
+    id, storageAccountType: d?.sku, diskEncryptionSet: d?.encryption?.diskEncryptionSetId ? { id: d.encryption.diskEncryptionSetId } : undefined,
+  });
+  const properties: Record<string, unknown> = compact({
     vmId: vm.vmId,
     hardwareProfile: { vmSize: vm.vmSize },
+    securityProfile: vm.securityProfile,
     storageProfile: {
-      osDisk: {
+      osDisk: compact({
         osType: vm.osType,
         name: os?.name,
-        createOption: 'Attach',
-        managedDisk: { id: vm.osDiskId, storageAccountType: os?.sku },
+        // Image-based VMs report FromImage (how-to-enable-write-accelerator.md example VM JSON).
+        createOption: vm.osCreateOption,
+        caching: vm.ephemeralOs ? 'ReadOnly' : 'ReadWrite',
+        diffDiskSettings: vm.ephemeralOs,
+        writeAcceleratorEnabled: vm.osWriteAccelerator,
+        managedDisk: managedDisk(os, vm.osDiskId),
         diskSizeGB: os ? Math.ceil(os.sizeBytes / GIB) : undefined,
-      },
-      dataDisks: vm.dataDisks.map((dd) => {
-        const d = state.disk(dd.diskId);
-        return { lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: { id: dd.diskId, storageAccountType: d?.sku }, diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined };
       }),
+      dataDisks: [
+        ...vm.dataDisks.map((dd) => {
+          const d = state.disk(dd.diskId);
+          return { lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined };
+        }),
+        // Unmanaged disks: a VHD URI and no managedDisk.
+        ...vm.unmanagedDataDisks.map((u) => ({ lun: u.lun, name: u.name, createOption: 'Attach', vhd: { uri: u.vhdUri } })),
+      ].sort((a, b) => a.lun - b.lun),
     },
     provisioningState: 'Succeeded',
-  };
-  if (withInstanceView) properties.instanceView = instanceViewJson(vm);
-  return { id: vm.id, name: vm.name, type: 'Microsoft.Compute/virtualMachines', location: vm.location, tags: vm.tags, properties };
+  });
+  if (withInstanceView) properties.instanceView = instanceViewJson(vm, os?.hyperVGeneration);
+  return compact({ id: vm.id, name: vm.name, type: 'Microsoft.Compute/virtualMachines', location: vm.location, tags: vm.tags, zones: vm.zones, properties });
 }
 
-export function instanceViewJson(vm: VmRecord): Record<string, unknown> {
+export function instanceViewJson(vm: VmRecord, hyperVGeneration?: string): Record<string, unknown> {
   const display = { running: 'VM running', stopped: 'VM stopped', deallocated: 'VM deallocated' }[vm.powerState];
   return {
+    hyperVGeneration: hyperVGeneration ?? 'V1',
     statuses: [
       { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded' },
       { code: `PowerState/${vm.powerState}`, level: 'Info', displayStatus: display },

@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { MemoryDiskStore } from '../disk/store';
 import type { SasIssuer } from '../data/sas';
 import { ArmError, invalid, notAllowed, notFound } from './errors';
-import { EmulatorState, resourceId, type DiskRecord, type SnapshotRecord, type VmRecord } from './state';
+import { computeId, EmulatorState, resourceId, type DiskRecord, type SnapshotRecord, type VmRecord } from './state';
 import { parseFooter } from '../vhd-check';
+import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type ArmFidelityStats } from './fidelity';
+import { diskPropsFrom, grantRequirements, hasGuestState, isBackgroundCopySku } from './disk-props';
+import { applyStorage, detach, newVm } from './vm-model';
+import { accessState, checkPendingCopies, snapshotReadable } from './snapshot-copy';
 
 export interface Limits {
   maxIncrementalSnapshotsPerDisk: number;
@@ -27,14 +30,27 @@ export class ComputeResources {
     readonly sas: SasIssuer,
     readonly clock: () => number,
     readonly limits: Limits,
+    readonly fidelity: ArmFidelityOptions = resolveFidelity(),
+    readonly stats: ArmFidelityStats = newArmFidelityStats(),
+    /** OS disk swaps must keep the disk size (os-disk-swap.md); see vm-model.ts for why this can be turned off. */
+    readonly osDiskSwapSameSize = true,
   ) {}
+
+  private id(sub: string, rg: string, type: 'virtualMachines' | 'disks' | 'snapshots', name: string): string {
+    return computeId(sub, rg, type, name, this.fidelity.upperCaseResourceGroupInIds);
+  }
 
   // ---- disks ----
   putDisk(sub: string, rg: string, name: string, body: Body): DiskRecord {
-    const id = resourceId(sub, rg, 'disks', name);
+    const id = this.id(sub, rg, 'disks', name);
     const existing = this.state.disk(id);
     const props = body.properties ?? {};
-    if (existing) return this.patchDisk(existing, body);
+    if (existing && !existing.ephemeral) return this.patchDisk(existing, body);
+    if (existing) throw notAllowed(`Disk '${name}' is the ephemeral OS disk of a VM and cannot be changed.`);
+    // The Disk PUT's sku is optional (DiskRP 2025-01-02 Disk_Create_UploadDisk.json sends none) and the swagger
+    // states no default; Standard_LRS is what is commonly reported (AZURE-FIDELITY M6), so it is the default here.
+    const sku: string = body.sku?.name ?? this.fidelity.defaultDiskSku;
+    const extra = diskPropsFrom(body, sku);
     if (!body.location) throw invalid("The property 'location' is required.");
     const cd = props.creationData ?? {};
     let size: number;
@@ -47,16 +63,37 @@ export class ComputeResources {
         this.store.createDisk(key, size);
         break;
       case 'Copy': {
-        const src = this.state.snapshot(cd.sourceResourceId ?? '') ?? this.state.disk(cd.sourceResourceId ?? '');
+        const snap = this.state.snapshot(cd.sourceResourceId ?? '');
+        const srcDisk = this.state.disk(cd.sourceResourceId ?? '');
+        const src = snap ?? (srcDisk && !srcDisk.ephemeral ? srcDisk : undefined);
         if (!src) throw new ArmError(404, 'NotFound', `Source '${cd.sourceResourceId}' was not found.`);
+        if (snap && accessState(snap, this.clock()) === 'Pending') {
+          // "can't be used to create new disks until the background process ... has completed"
+          // (disks-incremental-snapshots.md); Azure's error code is not documented, this is the closest ARM shape.
+          this.stats.snapshotsRefusedNotReady++;
+          throw notAllowed(`Snapshot '${snap.name}' cannot be used to create a disk yet: its background copy is not complete (CompletionPercent must be 100).`);
+        }
+        if (snap) {
+          extra.hyperVGeneration ??= snap.hyperVGeneration as DiskRecord['hyperVGeneration'];
+          if (snap.securityType && !extra.securityProfile) extra.securityProfile = { securityType: snap.securityType };
+          props.osType ??= snap.osType;
+        }
         size = Math.max(src.sizeBytes, props.diskSizeGB ? props.diskSizeGB * GIB : 0);
         this.store.copyDisk(key, EmulatorState.key(src.id), size);
         break;
       }
-      case 'Upload': {
+      case 'Upload':
+      case 'UploadPreparedSecure': {
+        // "uploadSizeBytes ... should be between 20972032 (20 MiB + 512 bytes for the VHD footer) and
+        // 35183298347520 bytes (32 TiB + 512 bytes for the VHD footer)" (diskRPCommon.json CreationData).
         const u = Number(cd.uploadSizeBytes);
         if (!Number.isSafeInteger(u) || u < 20 * 1024 * 1024 + 512 || u > MAX_DISK + 512 || (u - 512) % (1024 * 1024) !== 0) {
-          throw invalid(`uploadSizeBytes ${cd.uploadSizeBytes} is invalid: it must be the size of a fixed VHD, a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer.`);
+          throw invalid(`uploadSizeBytes ${cd.uploadSizeBytes} is invalid: it must be the size of a fixed VHD, a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer (20972032 to 35183298347520).`);
+        }
+        // UploadPreparedSecure: "for a Trusted Launch or Confidential VM disk, with its VM guest state"
+        // (diskRPCommon.json CreationData enum; Disk_Create_FromUploadPreparedSecure.json).
+        if (cd.createOption === 'UploadPreparedSecure' && !hasGuestState(extra.securityProfile?.securityType)) {
+          throw invalid("createOption 'UploadPreparedSecure' needs securityProfile.securityType TrustedLaunch or ConfidentialVM_*.");
         }
         uploadSizeBytes = u;
         size = u - 512;
@@ -65,11 +102,12 @@ export class ComputeResources {
         break;
       }
       default:
-        throw invalid(`createOption '${cd.createOption}' is not supported by this emulator (Empty, Copy, Upload).`);
+        throw invalid(`createOption '${cd.createOption}' is not supported by this emulator (Empty, Copy, Upload, UploadPreparedSecure).`);
     }
     const d: DiskRecord = {
-      id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku: body.sku?.name ?? 'Premium_LRS',
+      id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku,
       state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,
+      ...extra,
     };
     this.state.disks.set(key, d);
     return d;
@@ -85,6 +123,11 @@ export class ComputeResources {
       d.sizeBytes = size;
     }
     if (body.tags) d.tags = body.tags;
+    const p = body.properties ?? {};
+    if (p.dataAccessAuthMode !== undefined || p.networkAccessPolicy !== undefined || p.maxShares !== undefined) {
+      const upd = diskPropsFrom({ properties: { dataAccessAuthMode: p.dataAccessAuthMode, networkAccessPolicy: p.networkAccessPolicy, diskAccessId: p.diskAccessId, maxShares: p.maxShares } }, d.sku);
+      Object.assign(d, Object.fromEntries(Object.entries(upd).filter(([k]) => k !== 'logicalSectorSize')));
+    }
     return d;
   }
 
@@ -95,17 +138,37 @@ export class ComputeResources {
     this.state.disks.delete(EmulatorState.key(d.id));
   }
 
-  grantDisk(d: DiskRecord, access: string, seconds: number): string {
+  grantDisk(d: DiskRecord, access: string, seconds: number, guestState = false): { accessSAS: string; securityDataAccessSAS?: string } {
+    if (d.networkAccessPolicy === 'DenyAll') {
+      // "DenyAll: Disk cannot be exported" (disk.json NetworkAccessPolicy); the error code is not documented.
+      throw notAllowed(`Disk '${d.name}' has networkAccessPolicy DenyAll: it cannot be exported or uploaded.`);
+    }
     if (access === 'Write') {
       if (d.state !== 'ReadyToUpload' && d.state !== 'ActiveUpload') throw notAllowed(`Disk '${d.name}' is not ready for upload: Write access needs a disk created with createOption Upload.`);
       d.state = 'ActiveUpload';
-      return this.sas.issue(d.id, 'Write', seconds);
+      const accessSAS = this.issue(d.id, 'Write', seconds, grantRequirements(d));
+      const secure = (d.creationData as { createOption?: string }).createOption === 'UploadPreparedSecure';
+      return { accessSAS, ...(secure && guestState ? { securityDataAccessSAS: this.issue(guestStateId(d.id), 'Write', seconds) } : {}) };
     }
     if (access !== 'Read') throw invalid(`access '${access}' is not valid; use Read or Write.`);
     if (d.managedBy) throw notAllowed(`Disk '${d.name}' is attached to a running VM; create a snapshot and export it instead.`);
     if (d.state === 'ReadyToUpload' || d.state === 'ActiveUpload') throw notAllowed(`Disk '${d.name}' is in upload state.`);
     d.state = 'ActiveSAS';
-    return this.sas.issue(d.id, 'Read', seconds);
+    return { accessSAS: this.issue(d.id, 'Read', seconds, grantRequirements(d)) };
+  }
+
+  /** Issues a SAS and records on the grant what else the data plane would need (the hook in Grant.requires). */
+  private issue(resourceId: string, access: 'Read' | 'Write', seconds: number, requires?: { bearerAudience?: string; privateEndpoint?: boolean }): string {
+    const url = this.sas.issue(resourceId, access, seconds);
+    const gid = /[?&]si=md-([0-9a-f]+)/.exec(url)?.[1];
+    const g = gid ? this.state.grants.get(gid) : undefined;
+    if (g && requires) g.requires = requires;
+    return url;
+  }
+
+  revokeSnapshot(s: SnapshotRecord): void {
+    this.sas.revokeAll(s.id);
+    this.sas.revokeAll(guestStateId(s.id));
   }
 
   revokeDisk(d: DiskRecord): void {
@@ -124,7 +187,7 @@ export class ComputeResources {
 
   // ---- snapshots ----
   putSnapshot(sub: string, rg: string, name: string, body: Body): SnapshotRecord {
-    const id = resourceId(sub, rg, 'snapshots', name);
+    const id = this.id(sub, rg, 'snapshots', name);
     const existing = this.state.snapshot(id);
     if (existing) {
       if (body.tags) existing.tags = body.tags;
@@ -135,17 +198,36 @@ export class ComputeResources {
     if (!body.location) throw invalid("The property 'location' is required.");
     if (cd.createOption !== 'Copy') throw invalid(`createOption '${cd.createOption}' is not supported for snapshots (Copy).`);
     const disk = this.state.disk(cd.sourceResourceId ?? '');
-    if (!disk) throw new ArmError(404, 'NotFound', `Source disk '${cd.sourceResourceId}' was not found.`);
+    // Ephemeral OS disks support no "Disk snapshots" and are not found as resources (ephemeral-os-disks.md).
+    if (!disk || disk.ephemeral) throw new ArmError(404, 'NotFound', `Source disk '${cd.sourceResourceId}' was not found.`);
     if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
+    const owner = disk.managedBy ? this.state.vm(disk.managedBy) : undefined;
+    if (owner?.osWriteAccelerator && owner.osDiskId.toLowerCase() === disk.id.toLowerCase()) {
+      // "Snapshots are currently supported for only Write Accelerator-enabled data disks, and not the OS disk"
+      // (how-to-enable-write-accelerator.md); the error code is not documented.
+      throw notAllowed(`Disk '${disk.name}' is a Write Accelerator-enabled OS disk: snapshots are supported only for Write Accelerator-enabled data disks.`);
+    }
     const incremental = props.incremental === true;
+    const background = isBackgroundCopySku(disk.sku);
+    // Premium SSD v2 and Ultra disks take incremental snapshots only (disks-incremental-snapshots.md).
+    if (background && !incremental) throw invalid(`Disks of sku ${disk.sku} support only incremental snapshots.`);
     if (incremental) this.checkSnapshotLimits(disk);
+    if (background) checkPendingCopies(this.state, disk, this.clock(), this.fidelity.maxPendingSnapshotCopiesPerDisk);
     const key = EmulatorState.key(id);
     this.store.createSnapshot(key, EmulatorState.key(disk.id), incremental);
+    const now = this.clock();
+    const instantMin = Number(cd.instantAccessDurationMinutes ?? 0);
     const s: SnapshotRecord = {
       id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: disk.sizeBytes, incremental,
-      sourceDiskId: disk.id, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), createdAtMs: this.clock(),
+      sourceDiskId: disk.id, tags: body.tags ?? {}, timeCreated: new Date(now).toISOString(), createdAtMs: now,
+      sourceSku: disk.sku, copyDoneAtMs: background ? now + this.fidelity.snapshotCopyMs : now,
+      instantAccessUntilMs: background && instantMin > 0 ? now + (instantMin * 60_000) / this.fidelity.timeScale : undefined,
+      hyperVGeneration: disk.hyperVGeneration, securityType: disk.securityProfile?.securityType, osType: disk.osType,
+      logicalSectorSize: disk.logicalSectorSize, dataAccessAuthMode: props.dataAccessAuthMode ?? disk.dataAccessAuthMode,
+      networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy, sourceUniqueId: uniqueIdOf(disk.id),
     };
     this.state.snapshots.set(key, s);
+    if (hasGuestState(s.securityType)) this.store.createDisk(EmulatorState.key(guestStateId(s.id)), 4 * 1024 * 1024);
     return s;
   }
 
@@ -161,95 +243,66 @@ export class ComputeResources {
   }
 
   deleteSnapshot(s: SnapshotRecord): void {
-    this.sas.revokeAll(s.id);
+    this.revokeSnapshot(s);
     this.store.deleteResource(EmulatorState.key(s.id));
+    if (this.store.get(EmulatorState.key(guestStateId(s.id)))) this.store.deleteResource(EmulatorState.key(guestStateId(s.id)));
     this.state.snapshots.delete(EmulatorState.key(s.id));
   }
 
-  grantSnapshot(s: SnapshotRecord, access: string, seconds: number): string {
+  grantSnapshot(s: SnapshotRecord, access: string, seconds: number, guestState = false): { accessSAS: string; securityDataAccessSAS?: string } {
     if (access !== 'Read') throw invalid(`access '${access}' is not valid for a snapshot; use Read.`);
+    if (!snapshotReadable(s, this.clock())) {
+      // "CompletionPercent must be 100 before you can ... generate a SAS URI for downloading" (disks-incremental-
+      // snapshots.md); Pending and InstantAccess "cannot be ... downloaded" (diskRPCommon.json). The error code
+      // Azure answers is not documented (AZURE-FIDELITY Appendix B item 8): OperationNotAllowed is the closest shape.
+      this.stats.snapshotsRefusedNotReady++;
+      throw notAllowed(`Snapshot '${s.name}' cannot be downloaded yet: its background copy is not complete (snapshotAccessState ${accessState(s, this.clock())}).`);
+    }
+    if (s.networkAccessPolicy === 'DenyAll') throw notAllowed(`Snapshot '${s.name}' has networkAccessPolicy DenyAll: it cannot be exported.`);
     const open = this.state.grantsOf(s.id).some((g) => g.expiresAt > this.clock());
     if (!open && this.sas.openSnapshotsOf(s.sourceDiskId) >= this.limits.maxOpenSnapshotSasPerDisk) {
       throw notAllowed(`At most ${this.limits.maxOpenSnapshotSasPerDisk} snapshots of one disk can have an active SAS. Revoke access to another snapshot of this disk first.`);
     }
-    return this.sas.issueSnapshot(s.id, s.sourceDiskId, s.createdAtMs, seconds);
+    const accessSAS = this.sas.issueSnapshot(s.id, s.sourceDiskId, s.createdAtMs, seconds);
+    const gid = new URL(accessSAS).searchParams.get('si');
+    const g = gid ? this.state.grants.get(gid) : undefined;
+    if (g) g.requires = grantRequirements(s);
+    // getSecureVMGuestStateSAS: "a SAS for the VM guest state" of Trusted Launch / CVM snapshots, answered as
+    // securityDataAccessSAS (diskRPCommon.json GrantAccessData, AccessUri; Azure/azure-powershell PR #24635).
+    // Data-plane hook: the guest-state blob lives in the store under `<snapshot id>/guestState`; the data plane
+    // resolves grants only to disks and snapshots today, so reads through this SAS answer 404 until it maps them.
+    if (guestState && hasGuestState(s.securityType)) return { accessSAS, securityDataAccessSAS: this.issue(guestStateId(s.id), 'Read', seconds, grantRequirements(s)) };
+    return { accessSAS };
   }
 
   // ---- virtual machines ----
-  putVm(sub: string, rg: string, name: string, body: Body): VmRecord {
-    const id = resourceId(sub, rg, 'virtualMachines', name);
+  putVm(sub: string, rg: string, name: string, body: Body, osCreateOption?: VmRecord['osCreateOption']): VmRecord {
+    const id = this.id(sub, rg, 'virtualMachines', name);
     const existing = this.state.vm(id);
     const sp = body.properties?.storageProfile;
-    if (!existing) {
-      if (!body.location) throw invalid("The property 'location' is required.");
-      if (!sp?.osDisk?.managedDisk?.id) throw invalid('storageProfile.osDisk.managedDisk.id is required (attach an existing managed disk).');
-      const vm: VmRecord = {
-        id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, vmSize: body.properties?.hardwareProfile?.vmSize ?? 'Standard_D2s_v5',
-        osType: sp.osDisk.osType ?? 'Linux', powerState: 'running', agentReady: true, tags: body.tags ?? {}, osDiskId: '', dataDisks: [], vmId: randomUUID(),
-        runCommandResult: { succeeded: true, output: 'Enable succeeded' },
-      };
-      this.applyStorage(vm, sp);
-      this.state.vms.set(EmulatorState.key(id), vm);
-      return vm;
-    }
-    return this.patchVm(existing, body);
+    if (existing) return this.patchVm(existing, body);
+    if (!body.location) throw invalid("The property 'location' is required.");
+    if (!sp?.osDisk?.managedDisk?.id) throw invalid('storageProfile.osDisk.managedDisk.id is required (attach an existing managed disk).');
+    const vm = newVm(id, name, rg, sub, body, osCreateOption ?? (sp.osDisk.createOption === 'FromImage' ? 'FromImage' : 'Attach'));
+    applyStorage(this.state, vm, sp, false, this.osDiskSwapSameSize);
+    this.state.vms.set(EmulatorState.key(id), vm);
+    return vm;
   }
 
   patchVm(vm: VmRecord, body: Body): VmRecord {
     const sp = body.properties?.storageProfile;
-    if (sp) this.applyStorage(vm, sp);
+    if (sp) applyStorage(this.state, vm, sp, true, this.osDiskSwapSameSize);
     if (body.tags) vm.tags = body.tags;
     if (body.properties?.hardwareProfile?.vmSize) vm.vmSize = body.properties.hardwareProfile.vmSize;
     return vm;
   }
 
-  private applyStorage(vm: VmRecord, sp: Body): void {
-    const osId: string = sp.osDisk?.managedDisk?.id ?? vm.osDiskId;
-    const data: { lun: number; diskId: string }[] = sp.dataDisks
-      ? sp.dataDisks.map((d: Body) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? '') }))
-      : vm.dataDisks;
-    if (osId.toLowerCase() !== vm.osDiskId.toLowerCase() && vm.osDiskId && vm.powerState !== 'deallocated' && vm.powerState !== 'stopped') {
-      throw notAllowed(`The OS disk of VM '${vm.name}' can only be swapped while the VM is stopped or deallocated.`);
-    }
-    const luns = new Set<number>();
-    for (const d of data) {
-      if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63) throw invalid(`LUN ${d.lun} is invalid; use 0-63.`);
-      if (luns.has(d.lun)) throw invalid(`LUN ${d.lun} is used twice.`);
-      luns.add(d.lun);
-    }
-    const wanted = [osId, ...data.map((d) => d.diskId)];
-    for (const id of wanted) {
-      const disk = this.state.disk(id);
-      if (!disk) throw new ArmError(404, 'NotFound', `Disk '${id}' was not found.`);
-      if (disk.managedBy && disk.managedBy.toLowerCase() !== vm.id.toLowerCase()) throw new ArmError(409, 'Conflict', `Disk '${disk.name}' is already attached to VM '${disk.managedBy}'.`);
-      if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is still in upload state.`);
-    }
-    for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
-      const disk = id ? this.state.disk(id) : undefined;
-      if (disk) { disk.managedBy = undefined; disk.state = 'Unattached'; }
-    }
-    for (const id of wanted) {
-      const disk = this.state.disk(id)!;
-      disk.managedBy = vm.id;
-      disk.state = 'Attached';
-    }
-    vm.osDiskId = this.state.disk(osId)!.id;
-    vm.dataDisks = data.map((d) => ({ lun: d.lun, diskId: this.state.disk(d.diskId)!.id })).sort((a, b) => a.lun - b.lun);
-  }
-
   deleteVm(vm: VmRecord): void {
     for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
       const disk = this.state.disk(id);
-      if (disk) { disk.managedBy = undefined; disk.state = 'Unattached'; }
+      if (disk) detach(disk, vm.id);
     }
     this.state.vms.delete(EmulatorState.key(vm.id));
-  }
-
-  runCommand(vm: VmRecord, body: Body): { succeeded: boolean; output: string } {
-    if (vm.powerState !== 'running') throw new ArmError(409, 'OperationNotAllowed', `Cannot run a command on VM '${vm.name}' because it is ${vm.powerState}.`);
-    if (!vm.agentReady) throw new ArmError(409, 'VMAgentStatusCommunicationError', `VM '${vm.name}' has not reported status for the VM agent.`);
-    this.state.runCommands.push({ vmId: vm.id, commandId: String(body.commandId ?? ''), script: Array.isArray(body.script) ? body.script.map(String) : [], at: this.clock() });
-    return vm.runCommandResult;
   }
 
   requireVm(sub: string, rg: string, name: string): VmRecord {
@@ -260,7 +313,8 @@ export class ComputeResources {
 
   requireDisk(sub: string, rg: string, name: string): DiskRecord {
     const d = this.state.disk(resourceId(sub, rg, 'disks', name));
-    if (!d) throw notFound('disks', name, rg);
+    // An ephemeral OS disk is no managed-disk resource: its GET answers 404 (ephemeral-os-disks.md).
+    if (!d || d.ephemeral) throw notFound('disks', name, rg);
     return d;
   }
 
@@ -269,6 +323,16 @@ export class ComputeResources {
     if (!s) throw notFound('snapshots', name, rg);
     return s;
   }
+}
+
+/** Where a Trusted Launch / CVM snapshot's VM guest state is kept (store key and grant resource). */
+export const guestStateId = (id: string): string => `${id}/guestState`;
+
+/** A stable per-resource id, as Azure's uniqueId / sourceUniqueId. */
+export function uniqueIdOf(id: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of id.toLowerCase()) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${id.length.toString(16).padStart(12, '0')}`;
 }
 
 function sizeOf(props: Body): number {

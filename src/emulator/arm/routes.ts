@@ -6,6 +6,7 @@ import { diskJson, instanceViewJson, snapshotJson, vmJson } from './format';
 import type { ComputeResources } from './resources';
 import type { Operation } from './state';
 import type { FaultInjector } from '../faults';
+import type { RunCommandEngine } from './run-command';
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute';
 
@@ -16,6 +17,7 @@ export interface ArmRouteOptions {
   origin: () => string;
   /** Injected LRO failures (only operations that are polled, i.e. lroDelayMs > 0, can fail this way). */
   faults?: FaultInjector;
+  runCommands: RunCommandEngine;
 }
 
 function json(ctx: RequestContext): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -32,13 +34,13 @@ export function armRouter(o: ArmRouteOptions): Router {
   const r = o.resources;
   const state = r.state;
 
-  const startLro = (ctx: RequestContext, status: number, body: unknown, run: () => unknown): void => {
+  const startLro = (ctx: RequestContext, status: number, body: unknown, run: () => unknown, delayMs = o.lroDelayMs, extra: Partial<Operation> = {}): void => {
     // Validation errors surface synchronously, as ARM does; the work itself completes after the delay.
     const id = randomUUID();
-    const op: Operation = { id, doneAt: Date.now() + o.lroDelayMs };
+    const op: Operation = { id, doneAt: Date.now() + delayMs, ...extra };
     op.result = run();
-    if (o.lroDelayMs > 0) op.error = o.faults?.takeLro(ctx.req.method ?? 'GET', ctx.url.pathname);
-    if (o.lroDelayMs <= 0) {
+    if (delayMs > 0) op.error = o.faults?.takeLro(ctx.req.method ?? 'GET', ctx.url.pathname);
+    if (delayMs <= 0) {
       // Completed at once, as ARM answers fast operations: a final 200 and no polling.
       const final = ctx.req.method === 'POST' ? op.result : body;
       if (final === undefined) { ctx.res.writeHead(200, { 'content-length': 0 }); ctx.res.end(); return; }
@@ -51,6 +53,8 @@ export function armRouter(o: ArmRouteOptions): Router {
     const result = method === 'PUT' || method === 'PATCH' ? `${o.origin()}${ctx.url.pathname}${ctx.url.search}` : base.replace(`/operations/${id}?`, `/operations/${id}/result?`);
     sendJson(ctx.res, status, body, { 'azure-asyncoperation': base, location: result, 'retry-after': '0' });
   };
+
+  const snapshotJsonNow = (s: import('./state').SnapshotRecord): Record<string, unknown> => snapshotJson(s, r.clock());
 
   const page = (ctx: RequestContext, items: unknown[]): void => {
     const skip = Number(ctx.url.searchParams.get('$skiptoken') ?? 0);
@@ -85,8 +89,10 @@ export function armRouter(o: ArmRouteOptions): Router {
       const op = state.operations.get(c.params.id!);
       if (!op) throw new ArmError(404, 'NotFound', 'The operation was not found.');
       if (Date.now() < op.doneAt) return sendJson(c.res, 202, undefined, { 'retry-after': '0', location: c.url.toString() });
-      if (op.result === undefined) { c.res.writeHead(204); c.res.end(); return; }
-      sendJson(c.res, 200, op.result);
+      const result = typeof op.result === 'function' ? (op.result as () => unknown)() : op.result;
+      op.collected?.();
+      if (result === undefined) { c.res.writeHead(204); c.res.end(); return; }
+      sendJson(c.res, 200, result);
     })
     // virtual machines
     .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines', (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, false))))
@@ -95,7 +101,7 @@ export function armRouter(o: ArmRouteOptions): Router {
       const vm = r.requireVm(...p(c), c.params.name!);
       sendJson(c.res, 200, vmJson(vm, state, (c.url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview'));
     })
-    .add('GET', `${RG}/virtualMachines/{name}/instanceView`, (c) => sendJson(c.res, 200, instanceViewJson(r.requireVm(...p(c), c.params.name!))))
+    .add('GET', `${RG}/virtualMachines/{name}/instanceView`, (c) => sendJson(c.res, 200, (() => { const vm = r.requireVm(...p(c), c.params.name!); return instanceViewJson(vm, state.disk(vm.osDiskId)?.hyperVGeneration); })()))
     .add('PUT', `${RG}/virtualMachines/{name}`, (c) => {
       const body = json(c);
       const existed = !!state.vm(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/virtualMachines/${c.params.name}`);
@@ -115,16 +121,13 @@ export function armRouter(o: ArmRouteOptions): Router {
     .add('POST', `${RG}/virtualMachines/{name}/powerOff`, (c) => power(c, 'stopped'))
     .add('POST', `${RG}/virtualMachines/{name}/runCommand`, (c) => {
       const vm = r.requireVm(...p(c), c.params.name!);
-      const res = r.runCommand(vm, json(c));
-      startLro(c, 202, undefined, () => ({
-        value: [
-          { code: res.succeeded ? 'ProvisioningState/succeeded' : 'ProvisioningState/failed', level: res.succeeded ? 'Info' : 'Error', displayStatus: res.succeeded ? 'Provisioning succeeded' : 'Provisioning failed', message: res.output },
-        ],
-      }));
+      const run = o.runCommands.start(vm, json(c));
+      // Always a polled LRO: the script takes its minimum time even when other operations complete at once.
+      startLro(c, 202, undefined, () => run.result, Math.max(1, run.doneInMs));
     })
     // disks
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/disks', (c) => page(c, inGroup(c, state.disks.values()).map(diskJson)))
-    .add('GET', `${RG}/disks`, (c) => page(c, inGroup(c, state.disks.values()).map(diskJson)))
+    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/disks', (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
+    .add('GET', `${RG}/disks`, (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
     .add('GET', `${RG}/disks/{name}`, (c) => sendJson(c.res, 200, diskJson(r.requireDisk(...p(c), c.params.name!))))
     .add('PUT', `${RG}/disks/{name}`, (c) => {
       const d = r.putDisk(...p(c), c.params.name!, json(c));
@@ -136,15 +139,15 @@ export function armRouter(o: ArmRouteOptions): Router {
     })
     .add('DELETE', `${RG}/disks/{name}`, (c) => {
       const d = state.disk(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/disks/${c.params.name}`);
-      if (!d) { c.res.writeHead(204); c.res.end(); return; }
+      if (!d || d.ephemeral) { c.res.writeHead(204); c.res.end(); return; }
       r.deleteDisk(d);
       startLro(c, 202, undefined, () => undefined);
     })
     .add('POST', `${RG}/disks/{name}/beginGetAccess`, (c) => {
       const d = r.requireDisk(...p(c), c.params.name!);
       const body = json(c);
-      const url = r.grantDisk(d, String(body.access), seconds(body));
-      startLro(c, 202, undefined, () => ({ accessSAS: url }));
+      const grant = r.grantDisk(d, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
+      startLro(c, 202, undefined, () => grant);
     })
     .add('POST', `${RG}/disks/{name}/endGetAccess`, (c) => {
       const d = r.requireDisk(...p(c), c.params.name!);
@@ -152,12 +155,12 @@ export function armRouter(o: ArmRouteOptions): Router {
       startLro(c, 202, undefined, () => undefined);
     })
     // snapshots
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/snapshots', (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJson)))
-    .add('GET', `${RG}/snapshots`, (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJson)))
-    .add('GET', `${RG}/snapshots/{name}`, (c) => sendJson(c.res, 200, snapshotJson(r.requireSnapshot(...p(c), c.params.name!))))
+    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/snapshots', (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
+    .add('GET', `${RG}/snapshots`, (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
+    .add('GET', `${RG}/snapshots/{name}`, (c) => sendJson(c.res, 200, snapshotJsonNow(r.requireSnapshot(...p(c), c.params.name!))))
     .add('PUT', `${RG}/snapshots/{name}`, (c) => {
       const s = r.putSnapshot(...p(c), c.params.name!, json(c));
-      startLro(c, 200, snapshotJson(s), () => undefined);
+      startLro(c, 200, snapshotJsonNow(s), () => undefined);
     })
     .add('DELETE', `${RG}/snapshots/{name}`, (c) => {
       const s = state.snapshot(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/snapshots/${c.params.name}`);
@@ -168,14 +171,18 @@ export function armRouter(o: ArmRouteOptions): Router {
     .add('POST', `${RG}/snapshots/{name}/beginGetAccess`, (c) => {
       const s = r.requireSnapshot(...p(c), c.params.name!);
       const body = json(c);
-      const url = r.grantSnapshot(s, String(body.access), seconds(body));
-      startLro(c, 202, undefined, () => ({ accessSAS: url }));
+      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
+      startLro(c, 202, undefined, () => grant);
     })
     .add('POST', `${RG}/snapshots/{name}/endGetAccess`, (c) => {
       const s = r.requireSnapshot(...p(c), c.params.name!);
-      r.sas.revokeAll(s.id);
+      r.revokeSnapshot(s);
       startLro(c, 202, undefined, () => undefined);
     });
+
+  function visibleDisks(): Iterable<import('./state').DiskRecord> {
+    return [...state.disks.values()].filter((d) => !d.ephemeral);
+  }
 
   function power(c: RequestContext, target: 'running' | 'deallocated' | 'stopped'): void {
     const vm = r.requireVm(c.params.sub!, c.params.rg!, c.params.name!);

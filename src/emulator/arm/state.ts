@@ -15,8 +15,17 @@ export interface VmRecord {
   osDiskId: string;
   dataDisks: { lun: number; diskId: string }[];
   vmId: string;
-  /** What Run Command answers on this VM (tests set failures here). */
+  /** What Run Command answers on this VM (tests set failures here): a forced outcome, instead of the guest model's. */
   runCommandResult: { succeeded: boolean; output: string };
+  /** How the OS disk was created: `FromImage` for image-based VMs (what Azure reports for them), `Attach` otherwise. */
+  osCreateOption: 'FromImage' | 'Attach';
+  zones?: string[];
+  securityProfile?: { securityType?: string; uefiSettings?: { secureBootEnabled?: boolean; vTpmEnabled?: boolean } };
+  /** Ephemeral OS disk (`diffDiskSettings`): the OS disk is no managed-disk resource (GET answers 404). */
+  ephemeralOs?: { option: string; placement?: string };
+  osWriteAccelerator?: boolean;
+  /** Unmanaged (VHD in a storage account) data disks: part of the VM model, no Microsoft.Compute disk resource. */
+  unmanagedDataDisks: { lun: number; name: string; vhdUri: string }[];
 }
 
 export interface DiskRecord {
@@ -29,11 +38,25 @@ export interface DiskRecord {
   sku: string;
   state: DiskState;
   managedBy?: string;
+  /** Every VM a shared disk (maxShares > 1) is attached to. */
+  managedByExtended?: string[];
   uploadSizeBytes?: number;
   osType?: string;
   tags: Record<string, string>;
   timeCreated: string;
   creationData: Record<string, unknown>;
+  zones?: string[];
+  hyperVGeneration?: 'V1' | 'V2';
+  architecture?: 'x64' | 'Arm64';
+  securityProfile?: { securityType?: string; secureVMDiskEncryptionSetId?: string };
+  encryption?: { type?: string; diskEncryptionSetId?: string };
+  logicalSectorSize?: number;
+  maxShares?: number;
+  dataAccessAuthMode?: string;
+  networkAccessPolicy?: string;
+  diskAccessId?: string;
+  /** Ephemeral OS disks live on the host: the resource is hidden from ARM (GET 404, no snapshot). */
+  ephemeral?: boolean;
 }
 
 export interface SnapshotRecord {
@@ -48,6 +71,20 @@ export interface SnapshotRecord {
   tags: Record<string, string>;
   timeCreated: string;
   createdAtMs: number;
+  /** The source disk's SKU: PremiumV2_LRS and UltraSSD_LRS snapshots copy in the background. */
+  sourceSku: string;
+  /** Clock time at which the background copy reaches 100 % (= createdAtMs for other SKUs). */
+  copyDoneAtMs: number;
+  /** Clock time until which an instant-access snapshot stays instantly restorable (creationData.instantAccessDurationMinutes). */
+  instantAccessUntilMs?: number;
+  /** Copied from the source disk so grants can say what the data plane must ask for. */
+  hyperVGeneration?: string;
+  securityType?: string;
+  osType?: string;
+  logicalSectorSize?: number;
+  dataAccessAuthMode?: string;
+  networkAccessPolicy?: string;
+  sourceUniqueId: string;
 }
 
 export interface Grant {
@@ -55,6 +92,12 @@ export interface Grant {
   resourceId: string;
   access: 'Read' | 'Write';
   expiresAt: number;
+  /**
+   * Data-plane hook (not enforced by the ARM side): a SAS of a disk with dataAccessAuthMode AzureActiveDirectory
+   * also needs a bearer token for this audience; one of a disk with networkAccessPolicy AllowPrivate works only
+   * through a private endpoint (disks-secure-upload-download.md; Azure/azure-storage-azcopy#2667).
+   */
+  requires?: { bearerAudience?: string; privateEndpoint?: boolean };
 }
 
 export interface GrantRecord extends Grant {
@@ -68,6 +111,13 @@ export interface RunCommandRecord {
   commandId: string;
   script: string[];
   at: number;
+  /** Set when the script has run in the guest (its effect applied), whether or not anyone collected the result. */
+  finishedAt?: number;
+  exitStatus?: number;
+  /** The result was fetched by a client; false after completion means the client gave up (aborted). */
+  collected?: boolean;
+  /** Fault mode: the script ran, but its result never came back (the LRO never completes). */
+  neverAnswered?: boolean;
 }
 
 export interface Operation {
@@ -78,6 +128,8 @@ export interface Operation {
   /** Applied once when the operation completes (state changes of start/deallocate and the like). */
   complete?: () => void;
   completed?: boolean;
+  /** Called when a client fetches the final result (Run Command counts results nobody collected). */
+  collected?: () => void;
 }
 
 export class EmulatorState {
@@ -109,4 +161,12 @@ export class EmulatorState {
 
 export function resourceId(sub: string, rg: string, type: 'virtualMachines' | 'disks' | 'snapshots', name: string): string {
   return `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/${type}/${name}`;
+}
+
+/**
+ * The id Compute answers with: the resource-group segment in its own upper casing, "by design" (Drewm3 in
+ * Azure/azure-rest-api-specs#8068 and #10016; MicrosoftDocs/azure-docs#36222). Lookups stay case-insensitive.
+ */
+export function computeId(sub: string, rg: string, type: 'virtualMachines' | 'disks' | 'snapshots', name: string, upperRg: boolean): string {
+  return resourceId(sub, upperRg ? rg.toUpperCase() : rg, type, name);
 }

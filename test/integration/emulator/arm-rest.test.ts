@@ -63,16 +63,16 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
     expect((await status(c.disks.get('rg-a', 'extra'))).status).toBe(404);
   });
 
-  it('swaps the OS disk and re-attaches data disks by LUN on a deallocated VM', async () => {
+  // An OS disk swap needs no stop (azure-compute-docs articles/virtual-machines/linux/os-disk-swap.md) and keeps
+  // osDisk.createOption as the VM reports it (Azure/azure-sdk-for-net#37285): see vm-swap.test.ts for the refusals.
+  it('swaps the OS disk of a running VM and re-attaches data disks by LUN (os-disk-swap.md)', async () => {
     const osCopy = await c.disks.beginCreateOrUpdateAndWait('rg-a', 'vm2-os-copy', { location: 'westeurope', creationData: { createOption: 'Copy', sourceResourceId: emu.state.vm(`/subscriptions/${SUB}/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm2`)!.osDiskId } }, fast);
-    const running = await status(c.virtualMachines.beginUpdateAndWait('rg-a', 'vm2', { storageProfile: { osDisk: { createOption: 'Attach', managedDisk: { id: osCopy.id } } } }, fast));
-    expect(running.status).toBe(409);
-    await c.virtualMachines.beginDeallocateAndWait('rg-a', 'vm2', fast);
     const data = await c.disks.beginCreateOrUpdateAndWait('rg-a', 'vm2-d5', { location: 'westeurope', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast);
     const vm = await c.virtualMachines.beginUpdateAndWait('rg-a', 'vm2', {
-      storageProfile: { osDisk: { createOption: 'Attach', managedDisk: { id: osCopy.id } }, dataDisks: [{ lun: 5, createOption: 'Attach', managedDisk: { id: data.id } }] },
+      storageProfile: { osDisk: { createOption: 'FromImage', managedDisk: { id: osCopy.id }, name: osCopy.name }, dataDisks: [{ lun: 5, createOption: 'Attach', managedDisk: { id: data.id } }] },
     }, fast);
     expect(vm.storageProfile?.osDisk?.managedDisk?.id?.toLowerCase()).toBe(osCopy.id!.toLowerCase());
+    expect(vm.storageProfile?.osDisk?.createOption).toBe('FromImage');
     expect(vm.storageProfile?.dataDisks?.map((d) => d.lun)).toEqual([5]);
     expect((await c.disks.get('rg-a', 'vm2-d5')).diskState).toBe('Attached');
     expect((await c.disks.get('rg-a', 'vm2-d0')).diskState).toBe('Unattached');

@@ -1,0 +1,40 @@
+import { notAllowed } from './errors';
+import type { DiskRecord, EmulatorState, SnapshotRecord } from './state';
+
+/**
+ * The background copy of Premium SSD v2 and Ultra incremental snapshots (azure-compute-docs
+ * articles/virtual-machines/disks-incremental-snapshots.md): `completionPercent` rises to 100 over the copy time;
+ * "Snapshots of other disk types always report 100%". The access state follows DiskRP 2025-01-02
+ * diskRPCommon.json SnapshotAccessState: `Pending` (no restore, copy or download) until the copy completes, then
+ * `Available`. With `creationData.instantAccessDurationMinutes` the snapshot is `InstantAccess` (restore yes,
+ * download no) while copying, `AvailableWithInstantAccess` after the copy until the instant window ends, then
+ * `Available`.
+ */
+export function completionPercent(s: SnapshotRecord, now: number): number {
+  if (s.copyDoneAtMs <= s.createdAtMs || now >= s.copyDoneAtMs) return 100;
+  return Math.min(99, Math.max(0, Math.floor(((now - s.createdAtMs) / (s.copyDoneAtMs - s.createdAtMs)) * 100)));
+}
+
+export type AccessState = 'Pending' | 'InstantAccess' | 'AvailableWithInstantAccess' | 'Available';
+
+export function accessState(s: SnapshotRecord, now: number): AccessState {
+  const copied = completionPercent(s, now) === 100;
+  const instant = s.instantAccessUntilMs !== undefined && now < s.instantAccessUntilMs;
+  if (!copied) return instant ? 'InstantAccess' : 'Pending';
+  return instant ? 'AvailableWithInstantAccess' : 'Available';
+}
+
+/** Download (grantAccess) needs the copy complete. */
+export const snapshotReadable = (s: SnapshotRecord, now: number): boolean => completionPercent(s, now) === 100;
+
+/**
+ * "you can only have up to three incremental snapshots pending" per disk during a background copy
+ * (includes/virtual-machines-disks-incremental-snapshots-restrictions.md). The error Azure answers is not
+ * documented; OperationNotAllowed is the closest ARM shape.
+ */
+export function checkPendingCopies(state: EmulatorState, disk: DiskRecord, now: number, max: number): void {
+  const pending = [...state.snapshots.values()].filter((s) => s.sourceDiskId.toLowerCase() === disk.id.toLowerCase() && completionPercent(s, now) < 100);
+  if (pending.length >= max) {
+    throw notAllowed(`Disk '${disk.name}' already has ${pending.length} snapshots whose background copy is in progress; at most ${max} can be pending. Retry when a copy completes.`);
+  }
+}
