@@ -7,6 +7,7 @@ import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type Arm
 import { diskPropsFrom, grantRequirements, hasGuestState, isBackgroundCopySku } from './disk-props';
 import { applyStorage, detach, newVm } from './vm-model';
 import { accessState, checkPendingCopies, snapshotReadable } from './snapshot-copy';
+import { createDiskContent, sizeOf } from './disk-create';
 
 export interface Limits {
   maxIncrementalSnapshotsPerDisk: number;
@@ -17,8 +18,6 @@ export interface Limits {
 
 export const AZURE_LIMITS: Limits = { maxIncrementalSnapshotsPerDisk: 500, maxSnapshotsPerWindow: 7, snapshotWindowMs: 5 * 60_000, maxOpenSnapshotSasPerDisk: 5 };
 
-const GIB = 1024 ** 3;
-const MAX_DISK = 32 * 1024 ** 4;
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -53,57 +52,8 @@ export class ComputeResources {
     const extra = diskPropsFrom(body, sku);
     if (!body.location) throw invalid("The property 'location' is required.");
     const cd = props.creationData ?? {};
-    let size: number;
-    let state: DiskRecord['state'] = 'Unattached';
-    let uploadSizeBytes: number | undefined;
     const key = EmulatorState.key(id);
-    switch (cd.createOption) {
-      case 'Empty':
-        size = sizeOf(props);
-        this.store.createDisk(key, size);
-        break;
-      case 'Copy': {
-        const snap = this.state.snapshot(cd.sourceResourceId ?? '');
-        const srcDisk = this.state.disk(cd.sourceResourceId ?? '');
-        const src = snap ?? (srcDisk && !srcDisk.ephemeral ? srcDisk : undefined);
-        if (!src) throw new ArmError(404, 'NotFound', `Source '${cd.sourceResourceId}' was not found.`);
-        if (snap && accessState(snap, this.clock()) === 'Pending') {
-          // "can't be used to create new disks until the background process ... has completed"
-          // (disks-incremental-snapshots.md); Azure's error code is not documented, this is the closest ARM shape.
-          this.stats.snapshotsRefusedNotReady++;
-          throw notAllowed(`Snapshot '${snap.name}' cannot be used to create a disk yet: its background copy is not complete (CompletionPercent must be 100).`);
-        }
-        if (snap) {
-          extra.hyperVGeneration ??= snap.hyperVGeneration as DiskRecord['hyperVGeneration'];
-          if (snap.securityType && !extra.securityProfile) extra.securityProfile = { securityType: snap.securityType };
-          props.osType ??= snap.osType;
-        }
-        size = Math.max(src.sizeBytes, props.diskSizeGB ? props.diskSizeGB * GIB : 0);
-        this.store.copyDisk(key, EmulatorState.key(src.id), size);
-        break;
-      }
-      case 'Upload':
-      case 'UploadPreparedSecure': {
-        // "uploadSizeBytes ... should be between 20972032 (20 MiB + 512 bytes for the VHD footer) and
-        // 35183298347520 bytes (32 TiB + 512 bytes for the VHD footer)" (diskRPCommon.json CreationData).
-        const u = Number(cd.uploadSizeBytes);
-        if (!Number.isSafeInteger(u) || u < 20 * 1024 * 1024 + 512 || u > MAX_DISK + 512 || (u - 512) % (1024 * 1024) !== 0) {
-          throw invalid(`uploadSizeBytes ${cd.uploadSizeBytes} is invalid: it must be the size of a fixed VHD, a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer (20972032 to 35183298347520).`);
-        }
-        // UploadPreparedSecure: "for a Trusted Launch or Confidential VM disk, with its VM guest state"
-        // (diskRPCommon.json CreationData enum; Disk_Create_FromUploadPreparedSecure.json).
-        if (cd.createOption === 'UploadPreparedSecure' && !hasGuestState(extra.securityProfile?.securityType)) {
-          throw invalid("createOption 'UploadPreparedSecure' needs securityProfile.securityType TrustedLaunch or ConfidentialVM_*.");
-        }
-        uploadSizeBytes = u;
-        size = u - 512;
-        state = 'ReadyToUpload';
-        this.store.createDisk(key, u);
-        break;
-      }
-      default:
-        throw invalid(`createOption '${cd.createOption}' is not supported by this emulator (Empty, Copy, Upload, UploadPreparedSecure).`);
-    }
+    const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra);
     const d: DiskRecord = {
       id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku,
       state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,
@@ -335,10 +285,3 @@ export function uniqueIdOf(id: string): string {
   return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${id.length.toString(16).padStart(12, '0')}`;
 }
 
-function sizeOf(props: Body): number {
-  const bytes = props.diskSizeBytes !== undefined ? Number(props.diskSizeBytes) : Number(props.diskSizeGB) * GIB;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > MAX_DISK || bytes % 512 !== 0) {
-    throw invalid(`The disk size is invalid: give diskSizeGB between 1 and 32767.`);
-  }
-  return bytes;
-}
