@@ -78,14 +78,14 @@ export function memoryDeps(o: MemoryOverrides = {}): MemoryStack {
   return { deps, clock, cloud, store, queues, config, drain: (opts) => drainMemory(deps, queues, clock, opts) };
 }
 
-/** A copy of `target` whose `method` throws `error` the next `times` calls (then behaves again). */
-export function failing<T extends object>(target: T, method: keyof T & string, error: () => unknown, times = Infinity): T & { calls: number } {
-  let left = times;
-  const out = Object.create(target) as T & { calls: number };
+/** A copy of `target` whose `method` throws `error` the next `left` calls (set `left` to 0 to heal it). */
+export function failing<T extends object>(target: T, method: keyof T & string, error: () => unknown, times = Infinity): T & { calls: number; left: number } {
+  const out = Object.create(target) as T & { calls: number; left: number };
   out.calls = 0;
+  out.left = times;
   (out as Record<string, unknown>)[method] = async (...args: unknown[]) => {
     out.calls++;
-    if (left-- > 0) throw error();
+    if (out.left-- > 0) throw error();
     return (target[method] as (...a: unknown[]) => unknown).apply(target, args);
   };
   return out;
