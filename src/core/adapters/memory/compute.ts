@@ -1,0 +1,210 @@
+import { PermanentStepError } from '../../errors';
+import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
+import type { ComputePort, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
+import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
+import { MemoryServiceError, PageMap } from './pages';
+
+const MIB = 1024 * 1024;
+const notAllowed = (message: string): MemoryServiceError => new MemoryServiceError(409, 'OperationNotAllowed', message);
+const uploading = (d: CloudDisk): boolean => d.state === 'ReadyToUpload' || d.state === 'ActiveUpload';
+
+/**
+ * ComputePort on a MemoryCloud, with the rules Microsoft.Compute enforces (and the compute emulator models):
+ * upload disks, write SAS only in upload state, the VHD footer checked when upload access is revoked,
+ * attached disks not deletable, the OS disk swapped only while the VM is stopped, snapshot limits.
+ */
+export class MemoryCompute implements ComputePort {
+  constructor(readonly cloud: MemoryCloud) {}
+
+  private vmInfo(vm: CloudVm): VmInfo {
+    const disk = (lun: number, id: string) => {
+      const d = this.cloud.requireDisk(id);
+      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku };
+    };
+    return {
+      id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType,
+      powerState: vm.powerState, guestAgentReady: vm.powerState === 'running' && vm.agentReady, tags: { ...vm.tags },
+      disks: [disk(-1, vm.osDiskId), ...vm.dataDisks.map((d) => disk(d.lun, d.diskId))],
+    };
+  }
+
+  async *listVms(subscriptionId: string): AsyncIterable<VmInfo> {
+    for (const vm of [...this.cloud.vms.values()]) if (vm.subscriptionId.toLowerCase() === subscriptionId.toLowerCase()) yield this.vmInfo(vm);
+  }
+
+  async getVm(vmId: string): Promise<VmInfo | undefined> {
+    const vm = this.cloud.vm(vmId);
+    return vm ? this.vmInfo(vm) : undefined;
+  }
+
+  /** Run Command needs a running VM with a ready agent (https://learn.microsoft.com/azure/virtual-machines/linux/run-command). */
+  async runCommand(vmId: string, _osType: OsType, script: string): Promise<RunCommandResult> {
+    const vm = this.cloud.requireVm(vmId);
+    if (vm.powerState !== 'running') throw notAllowed(`Cannot run a command on VM '${vm.name}' because it is ${vm.powerState}.`);
+    if (!vm.agentReady) throw new MemoryServiceError(409, 'VMAgentStatusCommunicationError', `VM '${vm.name}' has not reported status for the VM agent.`);
+    this.cloud.runCommands.push({ vmId: vm.id, script });
+    return { ...vm.runCommandResult };
+  }
+
+  async deallocateVm(vmId: string): Promise<void> {
+    this.cloud.requireVm(vmId).powerState = 'deallocated';
+  }
+
+  async startVm(vmId: string): Promise<void> {
+    this.cloud.requireVm(vmId).powerState = 'running';
+  }
+
+  /** https://learn.microsoft.com/azure/virtual-machines/windows/os-disk-swap: the VM must be stopped (deallocated) to swap its OS disk. */
+  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
+    const vm = this.cloud.requireVm(vmId);
+    if (osDiskId.toLowerCase() !== vm.osDiskId.toLowerCase() && vm.powerState === 'running') throw notAllowed(`The OS disk of VM '${vm.name}' can only be swapped while the VM is stopped or deallocated.`);
+    const luns = new Set<number>();
+    for (const d of dataDisks) {
+      if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63 || luns.has(d.lun)) throw new MemoryServiceError(400, 'InvalidParameter', `LUN ${d.lun} is invalid or used twice.`);
+      luns.add(d.lun);
+    }
+    const wanted = [osDiskId, ...dataDisks.map((d) => d.diskId)].map((id) => this.cloud.requireDisk(id));
+    for (const d of wanted) {
+      if (d.managedBy && d.managedBy.toLowerCase() !== vm.id.toLowerCase()) throw new MemoryServiceError(409, 'Conflict', `Disk '${d.name}' is already attached to VM '${d.managedBy}'.`);
+      if (uploading(d)) throw notAllowed(`Disk '${d.name}' is still in upload state.`);
+    }
+    for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
+      const d = this.cloud.disk(id);
+      if (d) { d.managedBy = undefined; d.state = 'Unattached'; }
+    }
+    for (const d of wanted) { d.managedBy = vm.id; d.state = 'Attached'; }
+    vm.osDiskId = wanted[0]!.id;
+    vm.dataDisks = dataDisks.map((d) => ({ lun: d.lun, diskId: this.cloud.requireDisk(d.diskId).id })).sort((a, b) => a.lun - b.lun);
+  }
+
+  async getDisk(diskId: string): Promise<DiskInfo | undefined> {
+    const d = this.cloud.disk(diskId);
+    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state } : undefined;
+  }
+
+  /**
+   * Direct upload takes a fixed VHD of N MiB plus the 512-byte footer, between 20 MiB and 32 TiB
+   * (https://learn.microsoft.com/dotnet/api/azure.resourcemanager.compute.models.diskcreationdata.uploadsizebytes).
+   * A PUT of an existing disk is an update: the disk stays what it is.
+   */
+  async createUploadDisk(a: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+    const id = resourceId(a.subscriptionId, a.resourceGroup, 'disks', a.name);
+    const existing = this.cloud.disk(id);
+    if (existing) return { id: existing.id, name: existing.name, sizeBytes: existing.sizeBytes, managedBy: existing.managedBy, state: existing.state };
+    const upload = a.sizeBytes + VHD_FOOTER_SIZE;
+    if (!Number.isSafeInteger(a.sizeBytes) || a.sizeBytes < 20 * MIB || a.sizeBytes > 32 * 1024 ** 4 || a.sizeBytes % MIB !== 0) {
+      throw new MemoryServiceError(400, 'InvalidParameter', `uploadSizeBytes ${upload} is invalid: it must be a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer.`);
+    }
+    const d: CloudDisk = {
+      id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: a.sizeBytes,
+      sku: a.sku ?? 'Premium_LRS', state: 'ReadyToUpload', uploadSizeBytes: upload, osType: a.osType, tags: a.tags ?? {}, content: new PageMap(upload),
+    };
+    this.cloud.disks.set(MemoryCloud.key(id), d);
+    return { id, name: a.name, sizeBytes: a.sizeBytes, state: d.state };
+  }
+
+  async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
+    const d = this.cloud.requireDisk(diskId);
+    if (!uploading(d)) throw notAllowed(`Disk '${d.name}' is not ready for upload: Write access needs a disk created with createOption Upload.`);
+    d.state = 'ActiveUpload';
+    return this.cloud.issueSas(d.id, 'Write', durationSeconds);
+  }
+
+  /**
+   * Ending an upload checks the fixed VHD footer and drops it
+   * (https://learn.microsoft.com/azure/virtual-machines/linux/disks-upload-vhd-to-managed-disk-cli); a bad footer
+   * fails the revoke with 400 InvalidVhd and leaves the disk in upload state (service answer quoted in
+   * https://github.com/microsoft/AzureStorageExplorer/issues/8800).
+   */
+  async revokeDisk(diskId: string): Promise<void> {
+    const d = this.cloud.disk(diskId);
+    if (!d) return;
+    this.cloud.revokeAll(d.id);
+    if (d.state === 'ActiveUpload') {
+      const footer = parseVhdFooter(d.content.read({ start: d.sizeBytes, end: d.uploadSizeBytes! }));
+      if (!footer || footer.currentSize !== d.sizeBytes) {
+        d.state = 'ReadyToUpload';
+        throw new MemoryServiceError(400, 'InvalidVhd', `Disk '${d.name}': the uploaded content does not end with a valid fixed VHD footer of ${d.sizeBytes} bytes.`);
+      }
+      d.content.resize(d.sizeBytes);
+    }
+    if (d.state !== 'ReadyToUpload') d.state = d.managedBy ? 'Attached' : 'Unattached';
+  }
+
+  async deleteDisk(diskId: string): Promise<void> {
+    const d = this.cloud.disk(diskId);
+    if (!d) return;
+    if (d.managedBy) throw notAllowed(`Disk ${d.name} is attached to VM ${d.managedBy}.`);
+    this.cloud.revokeAll(d.id);
+    this.cloud.disks.delete(MemoryCloud.key(d.id));
+  }
+
+  private snapshotInfo(s: CloudSnapshot): SnapshotInfo & { tags: Record<string, string> } {
+    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), tags: { ...s.tags } };
+  }
+
+  async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
+    const disk = this.cloud.requireDisk(a.diskId);
+    const id = resourceId(disk.subscriptionId, a.resourceGroup, 'snapshots', a.name);
+    const existing = this.cloud.snapshot(id);
+    if (existing) {
+      if (a.tags) existing.tags = { ...a.tags };
+      return this.snapshotInfo(existing);
+    }
+    if (uploading(disk)) throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
+    this.checkSnapshotLimits(disk);
+    const s: CloudSnapshot = {
+      id, name: a.name, subscriptionId: disk.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: disk.sizeBytes,
+      sourceDiskId: disk.id, tags: { ...(a.tags ?? {}) }, createdAtMs: this.cloud.clock(), seq: this.cloud.nextSeq(), content: disk.content.copy(),
+    };
+    this.cloud.snapshots.set(MemoryCloud.key(id), s);
+    return this.snapshotInfo(s);
+  }
+
+  private checkSnapshotLimits(disk: CloudDisk): void {
+    const { limits } = this.cloud;
+    const mine = [...this.cloud.snapshots.values()].filter((s) => s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
+    if (mine.length >= limits.maxIncrementalSnapshotsPerDisk) {
+      // What ArmComputeAdapter makes of Azure's 409 for this limit: retrying cannot help.
+      throw new PermanentStepError('SnapshotLimitReached', `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`, 'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.');
+    }
+    const recent = mine.filter((s) => s.createdAtMs > this.cloud.clock() - limits.snapshotWindowMs);
+    if (recent.length >= limits.maxSnapshotsPerWindow) {
+      throw notAllowed(`Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${limits.maxSnapshotsPerWindow} are allowed. Retry later.`);
+    }
+  }
+
+  async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
+    const s = this.cloud.snapshot(snapshotId);
+    return s ? this.snapshotInfo(s) : undefined;
+  }
+
+  async *listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }> {
+    for (const s of [...this.cloud.snapshots.values()]) {
+      if (s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && s.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()) yield this.snapshotInfo(s);
+    }
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    const s = this.cloud.snapshot(snapshotId);
+    if (!s) return;
+    this.cloud.revokeAll(s.id);
+    this.cloud.snapshots.delete(MemoryCloud.key(s.id));
+  }
+
+  async grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string> {
+    const s = this.cloud.requireSnapshot(snapshotId);
+    if (this.cloud.openGrants(s.id).length === 0) {
+      const open = [...this.cloud.snapshots.values()].filter((x) => x.sourceDiskId.toLowerCase() === s.sourceDiskId.toLowerCase() && this.cloud.openGrants(x.id).length > 0);
+      if (open.length >= this.cloud.limits.maxOpenSnapshotSasPerDisk) {
+        throw notAllowed(`At most ${this.cloud.limits.maxOpenSnapshotSasPerDisk} snapshots of one disk can have an active SAS. Revoke access to another snapshot of this disk first.`);
+      }
+    }
+    return this.cloud.issueSas(s.id, 'Read', durationSeconds);
+  }
+
+  async revokeSnapshot(snapshotId: string): Promise<void> {
+    const s = this.cloud.snapshot(snapshotId);
+    if (s) this.cloud.revokeAll(s.id);
+  }
+}

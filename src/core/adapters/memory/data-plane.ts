@@ -1,0 +1,60 @@
+import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
+import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
+import { MemoryCloud, type CloudDisk, type CloudSnapshot } from './cloud';
+import { MemoryServiceError } from './pages';
+
+/**
+ * Managed-disk data behind the SAS URLs a MemoryCloud grants. Every call checks the grant again, so a revoked
+ * or expired SAS answers 403 mid-copy as Azure does (the engine renews it). Diffs follow Get Page Ranges with
+ * x-ms-previous-snapshot-url (https://learn.microsoft.com/rest/api/storageservices/get-page-ranges): the base
+ * must be an older incremental snapshot of the same disk.
+ */
+export class MemoryDataPlane implements DataPlane {
+  constructor(readonly cloud: MemoryCloud) {}
+
+  private resource(sasUrl: string, needWrite: boolean): CloudDisk | CloudSnapshot {
+    const g = this.cloud.resolveSas(sasUrl, needWrite);
+    const r = this.cloud.disk(g.resourceId) ?? this.cloud.snapshot(g.resourceId);
+    if (!r) throw new MemoryServiceError(404, 'BlobNotFound', 'The specified blob does not exist.');
+    return r;
+  }
+
+  openSource(sasUrl: string): SourceSnapshot {
+    const cloud = this.cloud;
+    const src = (): CloudDisk | CloudSnapshot => this.resource(sasUrl, false);
+    return {
+      async validRanges(window: Range): Promise<Range[]> {
+        return src().content.validRanges(window);
+      },
+      async diff(window: Range, baseSasUrl: string): Promise<RangeDiff> {
+        const s = src();
+        let baseGrant;
+        try {
+          baseGrant = cloud.resolveSas(baseSasUrl, false);
+        } catch {
+          throw new MemoryServiceError(403, 'CannotVerifyCopySource', 'The previous snapshot URL is not a valid, current SAS of a snapshot.');
+        }
+        const base = cloud.snapshot(baseGrant.resourceId);
+        if (!base) throw new MemoryServiceError(404, 'PreviousSnapshotNotFound', 'The previous snapshot does not exist.');
+        if (!('seq' in s) || s.sourceDiskId.toLowerCase() !== base.sourceDiskId.toLowerCase() || base.seq >= s.seq) {
+          throw new MemoryServiceError(409, 'PreviousSnapshotOperationNotSupported', 'The previous snapshot must be an older incremental snapshot of the same disk.');
+        }
+        return s.content.diff(base.content, window);
+      },
+      async read(range: Range): Promise<Buffer> {
+        return src().content.read(range);
+      },
+    };
+  }
+
+  openTarget(sasUrl: string): TargetDisk {
+    return {
+      putPages: async (offset: number, data: Buffer): Promise<void> => {
+        if (data.length > MAX_PUT_PAGE) throw new RangeError('Put Page over 4 MiB');
+        const d = this.resource(sasUrl, true);
+        if ('seq' in d || d.state !== 'ActiveUpload') throw new MemoryServiceError(409, 'OperationNotAllowed', 'Pages can only be written to a disk in upload state.');
+        d.content.write(offset, data);
+      },
+    };
+  }
+}

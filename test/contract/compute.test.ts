@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloudLimits } from '../../src/core/adapters/memory/cloud';
+import { emulatorWorld, memoryWorld, type ComputeWorld, type WorldFactory } from '../support/compute-worlds';
+import { SUB } from '../support/memory-deps';
+
+const MIB = 1024 * 1024;
+const disk = (name: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${name}`;
+const snapshotArgs = (diskId: string, name: string) => ({ diskId, resourceGroup: 'rg', name, location: 'westeurope', tags: { 'vmbackup-item': 'i', 'vmbackup-job': name } });
+const upload = (name: string, sizeBytes: number) => ({ subscriptionId: SUB, resourceGroup: 'rg', name, location: 'westeurope', sizeBytes });
+
+/** One suite, every ComputePort: what Microsoft.Compute answers (sources next to the memory adapter's rules). */
+function computeContract(name: string, make: WorldFactory): void {
+  describe(`ComputePort contract: ${name}`, () => {
+    let w: ComputeWorld | undefined;
+    const world = async (limits?: Partial<CloudLimits>): Promise<ComputeWorld> => (w = await make(limits));
+    afterEach(async () => { await w?.close(); w = undefined; });
+    const twoDiskVm = (w: ComputeWorld, n = 'vm1') => w.createVm({ resourceGroup: 'rg', name: n, disks: [{ name: `${n}-os`, sizeBytes: 32 * MIB, lun: -1 }, { name: `${n}-d3`, sizeBytes: 24 * MIB, lun: 3, sku: 'StandardSSD_LRS' }] });
+
+    it('describes VMs with their disks, power state and agent; unknown ids are undefined', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      expect(vm).toMatchObject({ name: 'vm1', resourceGroup: 'rg', subscriptionId: SUB, osType: 'Linux', powerState: 'running', guestAgentReady: true });
+      expect(vm.disks.map((d) => [d.lun, d.name, d.sizeBytes, d.sku])).toEqual([[-1, 'vm1-os', 32 * MIB, 'Premium_LRS'], [3, 'vm1-d3', 24 * MIB, 'StandardSSD_LRS']]);
+      const listed = [];
+      for await (const v of w.compute.listVms(SUB)) listed.push(v.id);
+      expect(listed).toEqual([vm.id]);
+      expect(await w.compute.getVm(vm.id.replace('vm1', 'ghost'))).toBeUndefined();
+      expect(await w.compute.getDisk(disk('ghost'))).toBeUndefined();
+      expect(await w.compute.getDisk(vm.disks[0]!.diskId)).toMatchObject({ name: 'vm1-os', sizeBytes: 32 * MIB, managedBy: vm.id });
+    });
+
+    it('runs commands only on a running VM; swaps the OS disk only while it is deallocated', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      expect((await w.compute.runCommand(vm.id, 'Linux', 'sync', 60)).succeeded).toBe(true);
+      const other = await twoDiskVm(w, 'vm2');
+      await expect(w.compute.setVmDisks(vm.id, other.disks[0]!.diskId, [])).rejects.toMatchObject({ statusCode: 409 }); // running
+      await w.compute.deallocateVm(vm.id);
+      expect((await w.compute.getVm(vm.id))!.powerState).toBe('deallocated');
+      await expect(w.compute.runCommand(vm.id, 'Linux', 'sync', 60)).rejects.toMatchObject({ statusCode: 409 });
+      await w.compute.deallocateVm(other.id);
+      await expect(w.compute.setVmDisks(vm.id, other.disks[0]!.diskId, [])).rejects.toMatchObject({ statusCode: 409 }); // attached to vm2
+      await expect(w.compute.deleteDisk(other.disks[1]!.diskId)).rejects.toMatchObject({ statusCode: 409 }); // attached
+    });
+
+    it('creates upload disks of N MiB from 20 MiB, writable only in upload state, deletable once unattached', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      await expect(w.compute.createUploadDisk(upload('small', 10 * MIB))).rejects.toMatchObject({ statusCode: 400 });
+      await expect(w.compute.createUploadDisk(upload('odd', 20 * MIB + 512))).rejects.toMatchObject({ statusCode: 400 });
+      const d = await w.compute.createUploadDisk(upload('up', 20 * MIB));
+      expect(d).toMatchObject({ id: disk('up'), sizeBytes: 20 * MIB, state: 'ReadyToUpload' });
+      expect(typeof (await w.compute.grantDiskWrite(d.id, 3600))).toBe('string');
+      expect((await w.compute.getDisk(d.id))!.state).toBe('ActiveUpload');
+      await expect(w.compute.grantDiskWrite(vm.disks[0]!.diskId, 3600)).rejects.toMatchObject({ statusCode: 409 });
+      await expect(w.compute.createIncrementalSnapshot(snapshotArgs(d.id, 'of-upload'))).rejects.toMatchObject({ statusCode: 409 });
+      await w.compute.deleteDisk(d.id);
+      await w.compute.deleteDisk(d.id); // absent: fine
+      expect(await w.compute.getDisk(d.id)).toBeUndefined();
+    });
+
+    it('takes incremental snapshots, idempotent by name, tagged, listed and deleted', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      const osId = vm.disks[0]!.diskId;
+      const s = await w.compute.createIncrementalSnapshot(snapshotArgs(osId, 'snap-1'));
+      expect(s).toMatchObject({ name: 'snap-1', incremental: true, sizeBytes: 32 * MIB });
+      expect(s.sourceDiskId.toLowerCase()).toBe(osId.toLowerCase());
+      expect(typeof s.createdAt).toBe('string');
+      expect((await w.compute.createIncrementalSnapshot(snapshotArgs(osId, 'snap-1'))).id).toBe(s.id);
+      const listed = [];
+      for await (const x of w.compute.listSnapshots(SUB, 'rg')) listed.push(x);
+      expect(listed.map((x) => [x.name, x.tags['vmbackup-job']])).toEqual([['snap-1', 'snap-1']]);
+      expect((await w.compute.getSnapshot(s.id))!.id).toBe(s.id);
+      await w.compute.deleteSnapshot(s.id);
+      await w.compute.deleteSnapshot(s.id);
+      await w.compute.revokeSnapshot(s.id);
+      expect(await w.compute.getSnapshot(s.id)).toBeUndefined();
+      await expect(w.compute.grantSnapshotRead(s.id, 3600)).rejects.toMatchObject({ statusCode: 404 });
+    });
+
+    it('enforces the snapshot limits: seven per disk in five minutes (409, retry later), a total per disk (SnapshotLimitReached)', async () => {
+      const w = await world({ maxIncrementalSnapshotsPerDisk: 9 });
+      const vm = await twoDiskVm(w);
+      const osId = vm.disks[0]!.diskId;
+      for (let n = 0; n < 7; n++) await w.compute.createIncrementalSnapshot(snapshotArgs(osId, `s${n}`));
+      await expect(w.compute.createIncrementalSnapshot(snapshotArgs(osId, 's7'))).rejects.toMatchObject({ statusCode: 409 });
+      await w.compute.createIncrementalSnapshot(snapshotArgs(vm.disks[1]!.diskId, 'other-disk')); // per disk
+      w.advance(5 * 60_000 + 1);
+      await w.compute.createIncrementalSnapshot(snapshotArgs(osId, 's7'));
+      await w.compute.createIncrementalSnapshot(snapshotArgs(osId, 's8'));
+      await expect(w.compute.createIncrementalSnapshot(snapshotArgs(osId, 's9'))).rejects.toMatchObject({ code: 'SnapshotLimitReached' });
+    });
+
+    it('grants a read SAS for at most five snapshots of one disk at a time; revoking one frees a place', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      const osId = vm.disks[0]!.diskId;
+      const snaps = [];
+      for (let n = 0; n < 6; n++) snaps.push(await w.compute.createIncrementalSnapshot(snapshotArgs(osId, `g${n}`)));
+      for (const s of snaps.slice(0, 5)) await w.compute.grantSnapshotRead(s.id, 3600);
+      await w.compute.grantSnapshotRead(snaps[0]!.id, 3600); // one of the five again: fine
+      await expect(w.compute.grantSnapshotRead(snaps[5]!.id, 3600)).rejects.toMatchObject({ statusCode: 409 });
+      await w.compute.revokeSnapshot(snaps[1]!.id);
+      await w.compute.grantSnapshotRead(snaps[5]!.id, 3600);
+    });
+  });
+}
+
+computeContract('memory', memoryWorld);
+computeContract('compute emulator (ArmComputeAdapter)', emulatorWorld);
