@@ -50,6 +50,7 @@ describe('the Function App end to end through the local Functions host', () => {
     const dataDisk = EmulatorState.key(vm.dataDisks[0]!.diskId);
     fill(store, dataDisk, 3 * MIB + 512, 100 * MIB, 1);
     fill(store, EmulatorState.key(vm.osDiskId), 0, 16 * MIB, 2);
+    for (const i of items) await s.backdateProtection(i.itemKey);
     await s.host.runTimer('scheduler');
     await s.host.runTimer('scheduler'); // a second tick creates nothing new
     const jobs = (await s.call('GET', 'jobs?type=Backup')).body.items as { jobId: string; itemKey: string; trigger: string }[];

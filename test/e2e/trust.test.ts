@@ -35,6 +35,7 @@ describe('API and job state a user can trust (issue 19)', () => {
     expect((await followJob(s, reg.body.jobs[0].jobId)).status).toBe('Completed');
     itemKey = reg.body.jobs[0].itemKey;
     item = encodeURIComponent(itemKey);
+    await s.backdateProtection(itemKey);
   }, 60_000);
   afterAll(async () => s?.stop());
 

@@ -2,6 +2,9 @@ import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { startHost, type RunningHost } from '../../src/local/host/host';
 import type { ComputeEmulator } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
+import { createRepos } from '../../src/core/store/repos';
+import { AzureTableFactory } from '../../src/core/adapters/azure/tables';
+import { DAY_MS } from '../../src/core/domain/time';
 import { DORMANT_TIMERS, localAppSettings, privateEndpoints } from '../../src/local/settings';
 
 /** The keys of the tests' hosts: fixed, and valid only against a local host. */
@@ -12,6 +15,12 @@ export interface HostStack {
   emulator: ComputeEmulator;
   host: RunningHost;
   call(method: string, route: string, body?: unknown, key?: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Moves an item's protection start back (the host's app runs on the wall clock): the scheduler takes only
+   * slots after protection began, as Azure Backup's first backup follows the schedule, so a test that wants a
+   * slot due now says the item was protected a while ago.
+   */
+  backdateProtection(itemKey: string, ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +50,13 @@ export async function startHostStack(extra: Record<string, string> = {}): Promis
       let parsed: unknown = text;
       try { parsed = JSON.parse(text); } catch { /* not JSON */ }
       return { status: res.status, body: parsed };
+    },
+    async backdateProtection(itemKey, ms = 2 * DAY_MS) {
+      const repos = createRepos(AzureTableFactory.fromConnectionString(azurite.connectionString), settings.VMBACKUP_TABLE_PREFIX ?? 'vmb');
+      await repos.items.update(itemKey, (i) => {
+        i.protectedAt = new Date(Date.now() - ms);
+        i.createdAt = new Date(Math.min(i.createdAt.getTime(), Date.now() - ms));
+      });
     },
     async stop() {
       await host.stop();
