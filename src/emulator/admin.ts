@@ -121,7 +121,8 @@ export function adminRouter(r: ComputeResources, clock: { advance(ms: number): v
     if (frozen) throw Object.assign(new Error(`guest write blocked: the file system on ${frozen} is frozen (fsfreeze)`), { status: 409, code: 'GuestFileSystemFrozen' });
     return key;
   };
-  const body = (b: Buffer): Record<string, any> => (b.length ? JSON.parse(b.toString()) : {}); // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+  const body = (b: Buffer): Record<string, any> => (b.length ? JSON.parse(b.toString()) : {});
   const safe = (fn: (c: Parameters<Parameters<Router['add']>[2]>[0]) => void) => (c: Parameters<Parameters<Router['add']>[2]>[0]) => {
     try {
       fn(c);

@@ -27,7 +27,8 @@ export class ApiError extends Error {
 /** The page is served from <app>/api/ui/, so the API is its parent folder. */
 const BASE = new URL('../', document.baseURI);
 
-export async function api<T = any>(method: string, route: string, body?: unknown, key = getKey()): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+export async function api<T = any>(method: string, route: string, body?: unknown, key = getKey()): Promise<T> {
   let res: Response;
   try {
     res = await fetch(new URL(route, BASE), {
@@ -39,7 +40,8 @@ export async function api<T = any>(method: string, route: string, body?: unknown
     throw new ApiError(0, 'Unreachable', 'The app did not answer.', 'Check that the Function App is running and reachable, then retry.');
   }
   const text = await res.text();
-  let parsed: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+  let parsed: any;
   try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = undefined; }
   if (!res.ok) {
     const e = parsed?.error ?? {};

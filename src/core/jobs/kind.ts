@@ -23,7 +23,7 @@ export interface StepDef<D, M extends JobMessage = JobMessage> {
  */
 export interface JobKind<D> {
   type: JobType;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each step has its own message type
+  // biome-ignore lint/suspicious/noExplicitAny: each step has its own message type
   steps: readonly StepDef<D, any>[];
   cancellable: boolean;
   /** Once, when the job ends Failed: release what it created or holds (best effort; the item lock is freed by the runtime). */

@@ -5,7 +5,8 @@ import { accessState } from './snapshot-copy';
 import type { MemoryDiskStore } from '../disk/store';
 import type { ArmFidelityStats } from './fidelity';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+type Body = Record<string, any>;
 
 export const GIB = 1024 ** 3;
 export const MAX_DISK = 32 * 1024 ** 4;

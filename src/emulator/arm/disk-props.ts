@@ -1,7 +1,8 @@
 import { invalid } from './errors';
 import type { DiskRecord, SnapshotRecord } from './state';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+type Body = Record<string, any>;
 
 /** Premium SSD v2 and Ultra: snapshots copy in the background, 4096-byte sectors by default. */
 export const BACKGROUND_COPY_SKUS = new Set(['premiumv2_lrs', 'ultrassd_lrs']);

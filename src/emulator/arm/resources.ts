@@ -19,7 +19,8 @@ export interface Limits {
 export const AZURE_LIMITS: Limits = { maxIncrementalSnapshotsPerDisk: 500, maxSnapshotsPerWindow: 7, snapshotWindowMs: 5 * 60_000, maxOpenSnapshotSasPerDisk: 5 };
 
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+type Body = Record<string, any>;
 
 /** The resource logic of Microsoft.Compute: what ARM validates and how state moves. No HTTP here. */
 export class ComputeResources {

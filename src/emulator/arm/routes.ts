@@ -20,7 +20,8 @@ export interface ArmRouteOptions {
   runCommands: RunCommandEngine;
 }
 
-function json(ctx: RequestContext): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+function json(ctx: RequestContext): Record<string, any> {
   if (ctx.body.length === 0) return {};
   try {
     return JSON.parse(ctx.body.toString('utf8'));

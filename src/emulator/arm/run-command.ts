@@ -3,7 +3,8 @@ import type { ArmFidelityOptions, ArmFidelityStats } from './fidelity';
 import type { EmulatorState, RunCommandRecord, VmRecord } from './state';
 import type { GuestFileSystems, ScriptOutcome } from '../guest-fs';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+type Body = Record<string, any>;
 
 interface FaultRule { kind: 'never' | 'slow'; extraMs: number; left: number; vm?: RegExp }
 

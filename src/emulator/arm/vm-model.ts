@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ArmError, invalid, notAllowed } from './errors';
 import { EmulatorState, type DiskRecord, type VmRecord } from './state';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
+type Body = Record<string, any>;
 
 const changeNotAllowed = (property: string): ArmError =>
   // Azure/azure-sdk-for-net#37285, Azure/azure-sdk-for-java#2925: 409 with the property named in the message.
