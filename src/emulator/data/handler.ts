@@ -139,6 +139,14 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     const grant = sas.verify(url.pathname, url.searchParams, write);
     if (grant === 'AuthenticationFailed') throw new StorageError(403, 'AuthenticationFailed', 'Server failed to authenticate the request. The SAS is invalid, expired or revoked.');
     if (grant === 'AuthorizationPermissionMismatch') throw new StorageError(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.');
+    // dataAccessAuthMode AzureActiveDirectory: the SAS alone is not enough, the caller must also send an Entra
+    // token for the disk audience (azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md;
+    // storage-blob StorageBlobAudience.DiskComputeOAuthScopes). Azure's exact answer is not documented: 403
+    // AuthorizationFailure is the Storage shape for an authorization that does not hold. The emulator cannot
+    // validate Entra tokens: any bearer token passes, its absence does not.
+    if (grant.requires?.bearerAudience && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
+      throw new StorageError(403, 'AuthorizationFailure', `This request is not authorized to perform this operation: the disk requires an Entra ID bearer token for ${grant.requires.bearerAudience} as well as the SAS.`);
+    }
     const rec = state.disk(grant.resourceId) ?? state.snapshot(grant.resourceId);
     if (!rec) throw new StorageError(404, 'BlobNotFound', 'The specified blob does not exist.');
     const key = EmulatorState.key(rec.id);

@@ -53,9 +53,15 @@ describe('ARM as Compute answers: ids, defaults, upload bounds, disk access sett
     const d = await c.disks.beginCreateOrUpdateAndWait('rg', 'aad', { location: 'westeurope', sku: { name: 'Premium_LRS' }, dataAccessAuthMode: 'AzureActiveDirectory', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast);
     expect(d.dataAccessAuthMode).toBe('AzureActiveDirectory');
     await c.snapshots.beginCreateOrUpdateAndWait('rg', 'aad-s', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: d.id } }, fast);
-    await c.snapshots.beginGrantAccessAndWait('rg', 'aad-s', { access: 'Read', durationInSeconds: 600 }, fast);
+    const sas = (await c.snapshots.beginGrantAccessAndWait('rg', 'aad-s', { access: 'Read', durationInSeconds: 600 }, fast)).accessSAS!;
     const grant = [...emu.state.grants.values()].find((g) => g.resourceId.endsWith('/aad-s'))!;
     expect(grant.requires?.bearerAudience).toBe('https://disk.compute.azure.com');
+    // The SAS alone is refused; with a bearer token for the disk audience the same read works.
+    const anonymous = await fetch(sas, { headers: { 'x-ms-range': 'bytes=0-511', 'x-ms-version': '2021-12-02' } });
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.headers.get('x-ms-error-code')).toBe('AuthorizationFailure');
+    const withToken = await fetch(sas, { headers: { 'x-ms-range': 'bytes=0-511', 'x-ms-version': '2021-12-02', authorization: 'Bearer local-disk-audience-token' } });
+    expect(withToken.status).toBe(206);
   });
 
   it('networkAccessPolicy DenyAll refuses export; AllowPrivate needs a disk access (disk.json NetworkAccessPolicy)', async () => {
