@@ -46,12 +46,13 @@ export function addInjected(total: Injected, part: Injected): void {
 }
 
 /**
- * The strict profile the soak runs on. Paging cuts: seeded random points (per stack), else Azure-strict fixed cuts
- * every 64 ranges. Caps: Azure's per-blob targets divided by the time scale, so the soak's small disks meet them.
+ * The strict profile the soak runs on. Paging cuts: seeded random points (per stack) up to `pageRangesPerAnswer`,
+ * else fixed cuts every `pageRangesPerAnswer` ranges (64, the suite's default; a larger number is a control run). Caps: Azure's per-blob targets divided by the time scale, so the soak's small disks meet them.
  */
-export function soakProfile(modes: ReadonlySet<FaultMode>, stackSeed: number, timeScale: number): AzureProfile {
+export function soakProfile(modes: ReadonlySet<FaultMode>, stackSeed: number, timeScale: number, pageRangesPerAnswer = 64): AzureProfile {
   return strictProfile({
     timeScale,
+    pageRangesPerAnswer,
     ...(modes.has('randomPageCuts') ? { randomPageCuts: stackSeed } : {}),
     blobCaps: modes.has('blobCaps'),
   });

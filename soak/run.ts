@@ -8,7 +8,8 @@ import { backupRestoreCycle, newTally, registerVm, type Tally } from './cycle';
 import { addInjected, addStackCounters, newInjected, soakProfile, type Injected } from './report';
 
 /**
- * `npm run soak -- --runs 1000 --seed 42 [--per-stack 25] [--modes a,b] [--time-scale 10] [--out soak-result.json]`
+ * `npm run soak -- --runs 1000 --seed 42 [--per-stack 25] [--modes a,b] [--time-scale 10] [--fragments 200]
+ * [--ranges-per-answer 64] [--out soak-result.json]`
  * (or SOAK_RUNS, SOAK_SEED, SOAK_MODES, SOAK_TIME_SCALE): N backup + restore cycles of a small VM under seeded random
  * faults, on the strict profile (both sides page and throttle as Azure does), every invariant checked after each.
  * Prints what was injected. Exits non-zero when anything was lost, corrupt, leaked or orphaned.
@@ -28,6 +29,9 @@ async function main(): Promise<void> {
   const timeScale = Number(arg('time-scale', 'SOAK_TIME_SCALE', '10'));
   // 200 fragments of 4 KiB per disk: listings of over 64 ranges, and more requests per blob than the caps allow.
   const fragments = Number(arg('fragments', 'SOAK_FRAGMENTS', '200'));
+  // Ranges per Get Page Ranges answer before a cut: 64 as in the suite; 10000 (Azure's maxresults ceiling) is a
+  // control run that tells paging findings from the others.
+  const rangesPerAnswer = Number(arg('ranges-per-answer', 'SOAK_RANGES_PER_ANSWER', '64'));
   const total: Tally = newTally();
   const injected: Injected = newInjected();
   const started = Date.now();
@@ -37,7 +41,7 @@ async function main(): Promise<void> {
     console.log(`soak: ${workers} workers writing to ${dir}`);
     await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve) => {
       const n = Math.floor(runs / workers) + (w < runs % workers ? 1 : 0);
-      const child = spawn(process.execPath, [process.argv[1]!, '--runs', String(n), '--seed', String(seed * 100 + w), '--per-stack', String(perStack), '--modes', [...modes, ...notAvailable].join(','), '--time-scale', String(timeScale), '--fragments', String(fragments), '--out', path.join(dir, `w${w}.json`)], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(process.execPath, [process.argv[1]!, '--runs', String(n), '--seed', String(seed * 100 + w), '--per-stack', String(perStack), '--modes', [...modes, ...notAvailable].join(','), '--time-scale', String(timeScale), '--fragments', String(fragments), '--ranges-per-answer', String(rangesPerAnswer), '--out', path.join(dir, `w${w}.json`)], { stdio: ['ignore', 'inherit', 'inherit'] });
       child.on('exit', () => resolve());
     })));
     for (let w = 0; w < workers; w++) {
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
   }
   for (let first = 0; workers <= 1 && first < runs; first += perStack) {
     // A fresh stack now and then keeps the in-memory stores small over a long soak.
-    const s = await startReliabilityStack({ profile: soakProfile(modes, seed * 1000 + first, timeScale) });
+    const s = await startReliabilityStack({ profile: soakProfile(modes, seed * 1000 + first, timeScale, rangesPerAnswer) });
     try {
       const item = await registerVm(s, `soak${first}`, [20, 24], fragments);
       for (let n = first; n < Math.min(runs, first + perStack); n++) {
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
     if (out) writeFileSync(out, JSON.stringify({ partial: done < runs, runsDone: done, ...total, injected }, null, 2));
   }
   const summary = {
-    runs, seed, workers, timeScale, fragments, seconds: Math.round((Date.now() - started) / 1000),
+    runs, seed, workers, timeScale, fragments, rangesPerAnswer, seconds: Math.round((Date.now() - started) / 1000),
     modes: [...modes],
     notAvailable: Object.fromEntries(notAvailable.map((m) => [m, FAULT_MODES[m].what])),
     injected,
