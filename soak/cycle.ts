@@ -5,7 +5,7 @@ import { backupNow, requestRegistration } from '../src/core/workflows/protection
 import { requestRestore } from '../src/core/workflows/restore/restore';
 import { getJob, isTerminal } from '../src/core/jobs/jobs';
 import type { Job } from '../src/core/domain/model';
-import { CLIENT_FAULT_KINDS } from './faults';
+import { CLIENT_FAULT_KINDS, type FaultMode } from './faults';
 import { SUB, type DrainOptions, type ReliabilityStack } from './stack';
 import { itemKeyFor } from '../src/core/store/layout';
 
@@ -35,11 +35,17 @@ export function newTally(): Tally {
   return { backups: 0, restores: 0, lostPoints: 0, corruptRestores: 0, http500: 0, leakedSas: 0, orphans: 0, stuckLocks: 0, failedJobs: 0, extraPoints: 0, clientFaults: 0, serverFaults: 0, lroFaults: 0, problems: [] };
 }
 
-export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[]): Promise<SoakItem> {
+/**
+ * A VM with its disks; `fragments` small written ranges per disk, 64 KiB apart, give Get Page Ranges answers long
+ * enough to be cut (the strict profile cuts every 64 ranges) and a per-fragment request count that meets the
+ * per-blob request-rate cap.
+ */
+export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[], fragments = 0): Promise<SoakItem> {
   const vmId = s.emulator.createVm({
     subscriptionId: SUB, resourceGroup: 'rg', name,
     disks: sizesMiB.map((mib, i) => ({ name: `${name}-d${i}`, sizeBytes: mib * MIB, lun: i === 0 ? -1 : i - 1 })),
   }).id;
+  for (const d of diskIds(s, vmId)) for (let f = 0; f < fragments; f++) fill(s.emulator.store, d, f * 65536, 4096, 7919 * (f + 1));
   await requestRegistration(s.deps, [vmId]);
   await s.drain();
   return { vmId, itemKey: itemKeyFor(vmId) };
@@ -64,13 +70,21 @@ export function mutate(s: ReliabilityStack, vmId: string, rnd: () => number, see
   }
 }
 
-/** Seeded faults for the next operation: client-side (all planes), server-side on ARM and disk data, LRO failures. */
-export function planFaults(s: ReliabilityStack, rnd: () => number, span: number): void {
+/**
+ * Seeded faults for the next operation: client-side (all planes), server-side on ARM and disk data, LRO failures.
+ * The random draws are the same whichever modes are on, so a seed names the same plan in every mix of modes.
+ */
+export function planFaults(s: ReliabilityStack, rnd: () => number, span: number, modes?: ReadonlySet<FaultMode>): void {
+  const on = (m: FaultMode): boolean => !modes || modes.has(m);
   const n = 1 + Math.floor(rnd() * 3);
-  s.faults.plan(Array.from({ length: n }, () => ({ position: 1 + Math.floor(rnd() * span), kind: CLIENT_FAULT_KINDS[Math.floor(rnd() * CLIENT_FAULT_KINDS.length)]! })));
-  if (rnd() < 0.5) s.emulator.faults.inject({ plane: 'data', status: [500, 503, 0][Math.floor(rnd() * 3)]!, retryAfter: 0, after: Math.floor(rnd() * 12), times: 1 + Math.floor(rnd() * 2) });
-  if (rnd() < 0.4) s.emulator.faults.inject({ plane: 'arm', status: rnd() < 0.5 ? 503 : 500, retryAfter: 0, after: Math.floor(rnd() * 10) });
-  if (rnd() < 0.25) s.emulator.faults.failLro({ after: Math.floor(rnd() * 4) });
+  const client = Array.from({ length: n }, () => ({ position: 1 + Math.floor(rnd() * span), kind: CLIENT_FAULT_KINDS[Math.floor(rnd() * CLIENT_FAULT_KINDS.length)]! }));
+  if (on('clientFaults')) s.faults.plan(client);
+  const data = rnd() < 0.5 ? { plane: 'data' as const, status: [500, 503, 0][Math.floor(rnd() * 3)]!, retryAfter: 0, after: Math.floor(rnd() * 12), times: 1 + Math.floor(rnd() * 2) } : undefined;
+  if (data && on('serverFaults')) s.emulator.faults.inject(data);
+  const arm = rnd() < 0.4 ? { plane: 'arm' as const, status: rnd() < 0.5 ? 503 : 500, retryAfter: 0, after: Math.floor(rnd() * 10) } : undefined;
+  if (arm && on('serverFaults')) s.emulator.faults.inject(arm);
+  const lro = rnd() < 0.25 ? { after: Math.floor(rnd() * 4) } : undefined;
+  if (lro && on('lroFailures')) s.emulator.faults.failLro(lro);
 }
 
 export function clearFaults(s: ReliabilityStack, t: Tally): void {
@@ -120,19 +134,19 @@ export async function settle(s: ReliabilityStack, jobId: string, opts: DrainOpti
 }
 
 /** One backup, optionally a restore of it, under faults; then every invariant is checked. */
-export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rnd: () => number, seed: number, t: Tally, opts: { restore: boolean; faults: boolean; drain?: DrainOptions }): Promise<void> {
+export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rnd: () => number, seed: number, t: Tally, opts: { restore: boolean; faults: boolean; drain?: DrainOptions; modes?: ReadonlySet<FaultMode> }): Promise<void> {
   const label = `seed ${seed}`;
   mutate(s, item.vmId, rnd, seed);
   s.emulator.clock.advance(60_000);
   const before = await s.observer.repos.points.all(item.itemKey);
-  if (opts.faults) planFaults(s, rnd, 80);
+  if (opts.faults) planFaults(s, rnd, 80, opts.modes);
   // A client that retries sends the same Idempotency-Key, so a lost answer costs no second backup.
   const backupKey = `soak-${seed}-${item.itemKey}-backup`;
   const job = await asClient(t, () => backupNow(s.deps, item.itemKey, undefined, backupKey));
   const done = await settle(s, job.jobId, opts.drain);
   t.backups++;
   // Re-plan for the restore: the faults may not have all fired during the backup.
-  if (opts.faults && opts.restore) { s.faults.clear(); planFaults(s, rnd, 40); }
+  if (opts.faults && opts.restore) { s.faults.clear(); planFaults(s, rnd, 40, opts.modes); }
   const after = await s.observer.repos.points.all(item.itemKey);
   if (done.status !== 'Completed' && done.status !== 'CompletedWithWarnings') {
     t.failedJobs++;

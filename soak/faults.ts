@@ -73,3 +73,29 @@ export function clientFaults(): ClientFaults {
     get injected() { return injected; },
   };
 }
+
+/**
+ * The soak's fault modes by name. Client, server and LRO faults are planned per operation (cycle.ts); paging cuts
+ * and blob caps are the strict profile's, set per stack on both the disk side (emulator) and the backup account
+ * (the Azurite shim). The ARM-side modes are hooks: the emulator's ARM model does not have them yet, so they
+ * report 'not available' instead of passing silently.
+ */
+export type FaultMode = 'clientFaults' | 'serverFaults' | 'lroFailures' | 'randomPageCuts' | 'blobCaps' | 'arm429Buckets' | 'runCommandSlow' | 'runCommandNeverAnswers';
+
+export const FAULT_MODES: Record<FaultMode, { available: boolean; what: string }> = {
+  clientFaults: { available: true, what: 'client-side 503/500/reset/timeout/lost response on every plane' },
+  serverFaults: { available: true, what: 'emulator-injected 500/503/reset on ARM and the disk data plane' },
+  lroFailures: { available: true, what: 'ARM long-running operations that end Failed' },
+  randomPageCuts: { available: true, what: 'Get Page Ranges cut with NextMarker at seeded random points, disk side and backup account' },
+  blobCaps: { available: true, what: 'per-blob 60 MiB/s and 500 req/s divided by the time scale: 503 ServerBusy, 500 OperationTimedOut, delayed answers' },
+  arm429Buckets: { available: false, what: 'ARM token buckets answering 429 with Retry-After (not available: the emulator has no ARM throttling yet)' },
+  runCommandSlow: { available: false, what: 'Run Command with its minimum duration (not available: the emulator has no Run Command timing model yet)' },
+  runCommandNeverAnswers: { available: false, what: 'Run Command whose result never comes back (not available: not in the emulator yet)' },
+};
+
+/** Which named modes a run asks for; an unknown name is an error, an unavailable one is reported, not run. */
+export function selectModes(list: string | undefined): { on: Set<FaultMode>; notAvailable: FaultMode[] } {
+  const names = (list ? list.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(FAULT_MODES)) as FaultMode[];
+  for (const n of names) if (!(n in FAULT_MODES)) throw new Error(`unknown fault mode '${n}'; known: ${Object.keys(FAULT_MODES).join(', ')}`);
+  return { on: new Set(names.filter((n) => FAULT_MODES[n].available)), notAvailable: names.filter((n) => !FAULT_MODES[n].available) };
+}

@@ -6,6 +6,8 @@ import { createAzureDeps, ensureResources } from '../src/core/composition';
 import type { Deps } from '../src/core/jobs/deps';
 import { startComputeEmulator, type ComputeEmulator, type ComputeEmulatorOptions } from '../src/emulator/server';
 import { strictAzureLimitsPolicy } from '../src/local/strict-limits';
+import { azuriteAsAzureShim, type AzureShimPolicy } from '../src/local/azurite-shim';
+import { emulatorDataPlaneOptions, type AzureProfile } from '../src/local/azure-profile';
 import { localAppSettings, privateEndpoints } from '../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
@@ -28,6 +30,8 @@ export interface ReliabilityStack {
   observer: Deps;
   env: Record<string, string>;
   faults: ClientFaults;
+  /** With a profile: the backup account's paging and caps shim, one per stack (the caps are the server's). */
+  shim?: AzureShimPolicy;
   drain(opts?: DrainOptions, deps?: Deps): Promise<number>;
   stop(): Promise<void>;
 }
@@ -37,12 +41,14 @@ export interface ReliabilityStack {
  * fault policy, with a queue consumer that behaves like the Functions host (dequeue count, last delivery,
  * redelivery after the visibility timeout). Used by the reliability tests and by the soak.
  */
-export async function startReliabilityStack(o: { settings?: Record<string, string>; policies?: PipelinePolicy[]; emulator?: ComputeEmulatorOptions; log?: Logger } = {}): Promise<ReliabilityStack> {
+export async function startReliabilityStack(o: { settings?: Record<string, string>; policies?: PipelinePolicy[]; emulator?: ComputeEmulatorOptions; log?: Logger; profile?: AzureProfile } = {}): Promise<ReliabilityStack> {
   const settings = o.settings ?? {};
   const extraPolicies = o.policies ?? [];
   const azurite = await startAzurite();
   // A small LRO delay so operations are polled and can fail as operations (emulator LRO faults).
-  const emulator = await startComputeEmulator({ lroDelayMs: 1, ...o.emulator });
+  // A profile sets the data plane on both sides: the emulator's options and the shim in front of Azurite.
+  const emulator = await startComputeEmulator({ lroDelayMs: 1, ...(o.profile ? { dataPlane: emulatorDataPlaneOptions(o.profile) } : {}), ...o.emulator });
+  const shim = o.profile ? azuriteAsAzureShim(o.profile) : undefined;
   const env: Record<string, string> = {
     ...localAppSettings(privateEndpoints(azurite, emulator, SUB, 'vmb-rel-')),
     // Few segments per disk: a cycle costs few queue round trips, so a long soak stays quick.
@@ -58,7 +64,8 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   const build = (faulty: boolean): Deps => createAzureDeps(loadConfig(env), {
     clock: () => new Date(emulator.clock.now()),
     log: o.log,
-    policies: [...(faulty ? [faults.policy] : []), ...extraPolicies, strictAzureLimitsPolicy()],
+    // The checks' observer reads rows, not page ranges: it goes around the shim so its reads do not spend the caps.
+    policies: [...(faulty ? [faults.policy] : []), ...extraPolicies, strictAzureLimitsPolicy(), ...(faulty && shim ? [shim] : [])],
   });
   const makeDeps = (): Deps => build(true);
   const deps = makeDeps();
@@ -70,7 +77,7 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   const drain = (opts: DrainOptions = {}, d: Deps = deps): Promise<number> => drainQueues(qs, STEPS, d, { maxRounds: 2000, ...opts, maxDequeueCount: MAX_DEQUEUE });
 
   return {
-    azurite, emulator, deps, makeDeps, observer, env, faults, drain,
+    azurite, emulator, deps, makeDeps, observer, env, faults, shim, drain,
     async stop() {
       await emulator.close();
       await azurite.stop();

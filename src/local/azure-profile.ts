@@ -48,3 +48,8 @@ export function emulatorDataPlaneOptions(p: AzureProfile): DataPlaneOptions {
     maxQueueSeconds: p.maxQueueSeconds,
   };
 }
+
+/** The local Functions host's options from the profile: functionTimeout and the HTTP cut-off divided by timeScale. */
+export function hostTimeOptions(p: AzureProfile): { timeScale: number } {
+  return { timeScale: p.timeScale };
+}
