@@ -48,7 +48,7 @@ function classify(method: string, path: string): Omit<RecordedOperation, 'method
   const segs = m[2]!.split('/').filter(Boolean);
   // The emulator hands out `.../operations/{id}/result` as an LRO's Location; Compute's own Location URL is the
   // same operation resource (`.../operations/{id}?monitor=true`), so it counts as a read of that resource.
-  if (method === 'GET' && segs.length === 6 && segs[2]!.toLowerCase() === 'operations' && segs[5] === 'result') segs.pop();
+  if (method === 'GET' && segs.length === 5 && segs[2]!.toLowerCase() === 'operations' && segs[4] === 'result') segs.pop();
   const types = segs.filter((_, i) => i % 2 === 0);
   const trailing = segs.length % 2 === 1 ? types[types.length - 1] : undefined;
   if (method === 'POST' && trailing && types.length > 1) {
