@@ -57,6 +57,9 @@ const SettingsSchema = z.object({
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
+/** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
+export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as readonly (keyof typeof SettingsSchema.shape)[];
+
 export interface Config {
   subscriptionIds: string[];
   storage:

@@ -18,6 +18,7 @@ import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type Arm
 import { ArmThrottle } from './arm/throttle';
 import { RunCommandEngine } from './arm/run-command';
 import { GuestFileSystems } from './guest-fs';
+import { OperationLog } from './arm/operation-log';
 
 export interface ComputeEmulatorOptions {
   host?: string;
@@ -60,6 +61,8 @@ export interface ComputeEmulator {
   fidelity: ArmFidelityOptions;
   /** Counts of data-plane traffic: what efficiency tests compare with the changed bytes. */
   dataStats: DataPlaneStats;
+  /** Every ARM operation served (method, resource type, action), also at GET /_emulator/operations. */
+  operations: OperationLog;
   clock: { now(): number; advance(ms: number): void };
   createVm(spec: VmSpec): ReturnType<typeof createVm>;
   close(): Promise<void>;
@@ -107,6 +110,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const dataStats = newDataPlaneStats();
   const data = dataPlaneHandler(state, store, sas, dataStats, { ...DEFAULT_DATA_PLANE, ...options.dataPlane });
   const inspect = inspectRouter(resources, dataStats);
+  const operations = new OperationLog();
+  const operationsRoute = operations.router();
 
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
@@ -137,7 +142,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
       const body = await readBody(req);
       if (url.pathname.startsWith('/_emulator/')) {
         const found = admin.match(req.method ?? 'GET', url.pathname);
-        const m = found && found !== 'method' ? found : inspect.match(req.method ?? 'GET', url.pathname);
+        const seen = inspect.match(req.method ?? 'GET', url.pathname);
+        const m = found && found !== 'method' ? found : seen && seen !== 'method' ? seen : operationsRoute.match(req.method ?? 'GET', url.pathname);
         if (!m || m === 'method') return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such admin route' } });
         return await m.handler({ req, res, url, body, params: m.params });
       }
@@ -155,6 +161,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
       const m = arm.match(req.method ?? 'GET', url.pathname);
       if (m === 'method') throw new ArmError(405, 'MethodNotAllowed', `The method ${req.method} is not allowed on this resource.`);
       if (!m) throw new ArmError(404, 'InvalidResourceType', `The resource type of '${url.pathname}' could not be found in the namespace 'Microsoft.Compute'.`);
+      operations.record(req.method ?? 'GET', url.pathname);
       const ctx: RequestContext = { req, res, url, body, params: m.params };
       await m.handler(ctx);
     } catch (err) {
@@ -202,6 +209,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     get armStats() { return armStatsNow(); },
     fidelity,
     dataStats,
+    operations,
     clock: { now, advance: (ms) => void (skew += ms) },
     createVm: (spec) => createVm(resources, spec, guests),
     async close() {

@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { Deps } from '../../src/core/jobs/deps';
-import type { ComputeEmulator } from '../../src/emulator/server';
+import type { ComputeEmulator, ComputeEmulatorOptions } from '../../src/emulator/server';
 import { SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 import { azuriteAsAzureShim } from '../../src/local/azurite-shim';
@@ -27,11 +27,11 @@ export interface AppStack {
  * host is tested on its own.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}): Promise<AppStack> {
+export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}, emulatorOptions: ComputeEmulatorOptions = {}): Promise<AppStack> {
   const services = await startAppServices({
     subscriptionId: SUB,
     sharedAzurite: servesAccountPool() ? inject('azurite') : undefined,
-    emulator: { lroDelayMs: 0 },
+    emulator: { lroDelayMs: 0, ...emulatorOptions },
     // Only the tests that need more queues poll them: every polled queue costs each drain round a request.
     steps: { ...CORE_STEPS, ...extraSteps },
     settings: {

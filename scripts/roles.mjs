@@ -1,0 +1,19 @@
+// `node scripts/roles.mjs`: writes the README's table of the permissions the app's identity gets from the custom
+// roles in infra/azuredeploy.json (the roles test/infra/roles.test.ts derives from the app's ARM calls).
+// `--check` only says whether the README is in step (exit 1 if not).
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const WHEN = {
+  backup: 'always: on every scope in `protectedSubscriptions` / `protectedResourceGroups`',
+  runCommand: 'with `enableRunCommand` (policies with FileSystemConsistent or ApplicationConsistent)',
+  replaceDisks: 'with `enableReplaceDisks` (restores with mode replaceDisks)',
+};
+const template = JSON.parse(readFileSync('infra/azuredeploy.json', 'utf8'));
+const rows = template.variables.customRoles.flatMap((r) => r.actions.map((a, i) => `| \`${r.key}\` | \`${a}\` | ${i === 0 ? WHEN[r.key] ?? '' : ''} |`));
+const table = ['| Role | Permission | Assigned |', '| --- | --- | --- |', ...rows].join('\n');
+const readme = readFileSync('README.md', 'utf8');
+const next = readme.replace(/(<!-- roles:start -->)[\s\S]*?(<!-- roles:end -->)/, `$1\n${table}\n$2`);
+if (!/<!-- roles:start -->/.test(readme)) throw new Error('README.md has no <!-- roles:start --> ... <!-- roles:end --> section');
+if (process.argv.includes('--check')) {
+  if (next !== readme) { console.error('README.md permission table is out of date: run node scripts/roles.mjs'); process.exit(1); }
+} else if (next !== readme) writeFileSync('README.md', next);

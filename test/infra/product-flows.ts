@@ -1,0 +1,128 @@
+import { expect } from 'vitest';
+import type { AppStack } from '../support/app-stack';
+import { SUB } from '../support/emulator';
+import { fill } from '../../src/emulator/guest';
+import { EmulatorState } from '../../src/emulator/arm/state';
+import type { RecordedOperation } from '../../src/emulator/arm/operation-log';
+import { backupNow, requestProtection, requestRegistration } from '../../src/core/workflows/protection/protection';
+import { requestRestore } from '../../src/core/workflows/restore/restore';
+import { retentionRun } from '../../src/core/workflows/protection/retention';
+import { runDiscovery } from '../../src/core/workflows/protection/discovery';
+import { reconcile } from '../../src/core/jobs/reconciler';
+import { getJob } from '../../src/core/jobs/jobs';
+import { itemKeyFor } from '../../src/core/store/layout';
+import { requestCancel } from '../../src/core/jobs/run-step';
+import type { Deps } from '../../src/core/jobs/deps';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+
+const MIB = 1024 ** 2, DAY = 86_400_000;
+
+/**
+ * An ARM request as the permission Azure checks for it: `{resourceType}/read|write|delete` for GET, PUT/PATCH and
+ * DELETE, `{resourceType}/{action}/action` for a POST action
+ * (https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions-format; the strings as
+ * listed in https://learn.microsoft.com/azure/role-based-access-control/resource-provider-operations#microsoftcompute).
+ */
+export function rbacAction(op: RecordedOperation): string {
+  return op.method === 'POST' ? `${op.resourceType}/${op.action}/action` : `${op.resourceType}/${op.action}`;
+}
+
+/** Which optional feature a flow needs; `core` is what every deployment needs. */
+export type Feature = 'core' | 'runCommand' | 'replaceDisks';
+
+/**
+ * The product's flows that reach ARM, each through the real services on Azurite and the compute emulator, with the
+ * ARM operations recorded per feature: register, protect, discovery, backups (crash and file-system consistent),
+ * restore to new disks (with a redelivered step), replace disks, retention with purge and snapshot pruning, reconcile.
+ */
+export async function runProductFlows(s: AppStack, canceller: RestoreCanceller): Promise<{ seen: Record<Feature, Set<string>>; cancelledRestore: string }> {
+  let cancelledRestore = '';
+  const seen: Record<Feature, Set<string>> = { core: new Set(), runCommand: new Set(), replaceDisks: new Set() };
+  const as = async (feature: Feature, flow: () => Promise<void>): Promise<void> => {
+    s.emulator.operations.clear();
+    await flow();
+    for (const op of s.emulator.operations.list) seen[feature].add(rbacAction(op));
+  };
+  const done = async (jobId: string, status = 'Completed'): Promise<void> => {
+    await s.drain();
+    const j = await getJob(s.deps, jobId);
+    expect(j.status, JSON.stringify(j.error)).toBe(status);
+    s.emulator.clock.advance(60_000); // Azure's incremental-snapshot rate per disk
+  };
+
+  const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'app1-d0', sizeBytes: 48 * MIB, lun: 0 }] });
+  // An OS-disk-only VM built on an attached disk: the one shape whose disks Azure lets the app swap (B2).
+  const swap = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'swap1', osCreateOption: 'Attach', disks: [{ name: 'swap1-os', sizeBytes: 32 * MIB, lun: -1 }] });
+  const key = itemKeyFor(vm.id), swapKey = itemKeyFor(swap.id);
+  for (const id of [vm.osDiskId, vm.dataDisks[0]!.diskId, swap.osDiskId]) fill(s.emulator.store, EmulatorState.key(id), MIB, 6 * MIB, 3);
+  await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+  await s.deps.repos.policies.insert({ name: 'fs', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 } });
+
+  await as('core', async () => {
+    expect((await runDiscovery(s.deps)).vms).toBe(2);
+    for (const j of await requestRegistration(s.deps, [vm.id, swap.id])) await done(j.jobId);
+    for (const j of await requestProtection(s.deps, [key, swapKey], 'daily')) await done(j.jobId);
+    await done((await backupNow(s.deps, key)).jobId);
+    fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 2 * MIB, 9);
+    await done((await backupNow(s.deps, key)).jobId);
+    await done((await backupNow(s.deps, swapKey)).jobId);
+    const [newest] = await s.deps.repos.points.all(key);
+    await done((await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' })).jobId);
+    // A redelivered restore step finds the disk an earlier attempt finished but did not record (that attempt died
+    // between revoking the disk's access and saving its progress): content unknown, so it is deleted and rewritten.
+    const again = await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+    const leftover = `app1-os-r${again.jobId.slice(-8)}`;
+    s.emulator.resources.putDisk(SUB, 'restored', leftover, { location: 'westeurope', sku: { name: 'Premium_LRS' }, properties: { creationData: { createOption: 'Empty' }, diskSizeBytes: 32 * MIB } });
+    await done(again.jobId);
+    expect(s.emulator.operations.list.some((o) => o.method === 'DELETE' && o.path.endsWith(`/disks/${leftover}`))).toBe(true);
+    // A restore cancelled while it writes a disk (see the expected failure in roles.test.ts).
+    cancelledRestore = (await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' })).jobId;
+    canceller.arm(s.deps, cancelledRestore);
+    await done(cancelledRestore, 'Cancelled');
+    // Retention: an expired point is soft-deleted, then purged; source snapshots past instant restore are pruned.
+    const points = await s.deps.repos.points.all(key);
+    await s.deps.repos.points.update(key, points[points.length - 1]!.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    await retentionRun(s.deps);
+    s.emulator.clock.advance(20 * DAY);
+    await retentionRun(s.deps);
+    await reconcile(s.deps);
+  });
+
+  await as('runCommand', async () => {
+    for (const j of await requestProtection(s.deps, [key], 'fs')) await done(j.jobId);
+    await done((await backupNow(s.deps, key)).jobId);
+  });
+
+  await as('replaceDisks', async () => {
+    const [point] = await s.deps.repos.points.all(swapKey);
+    await done((await requestRestore(s.deps, { itemKey: swapKey, pointId: point!.pointId, mode: 'replaceDisks' })).jobId);
+  });
+  return { seen, cancelledRestore };
+}
+
+export interface RestoreCanceller {
+  policy: PipelinePolicy;
+  arm(deps: Deps, jobId: string): void;
+}
+
+/**
+ * A client policy that asks to cancel a restore job the moment the app requests write access to its first disk,
+ * the way an operator's cancel lands while a restore runs: no timing involved.
+ */
+export function restoreCanceller(): RestoreCanceller {
+  let armed: { deps: Deps; jobId: string } | undefined;
+  return {
+    arm: (deps, jobId) => { armed = { deps, jobId }; },
+    policy: {
+      name: 'cancel-restore-on-disk-grant',
+      async sendRequest(req, next) {
+        if (armed && req.method === 'POST' && /\/disks\/[^/]+\/beginGetAccess$/i.test(new URL(req.url).pathname)) {
+          const a = armed;
+          armed = undefined;
+          await requestCancel(a.deps, a.jobId);
+        }
+        return next(req);
+      },
+    },
+  };
+}

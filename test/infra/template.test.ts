@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, SETTING_NAMES } from '../../src/core/config';
+import { evaluate, evaluateVariables, isExpression, resolveParameters, type ArmScope } from './arm-expr';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const template: Json = JSON.parse(readFileSync('infra/azuredeploy.json', 'utf8'));
+const hostJson: Json = JSON.parse(readFileSync('host.json', 'utf8'));
+const functionsSource = readdirSync('src/functions').filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join('src/functions', f), 'utf8')).join('\n');
+
+/** Settings loadConfig reads that a deployment to Azure must not set: local development only, or replaced by the identity. */
+const NOT_DEPLOYED = {
+  VMBACKUP_STORAGE: 'a connection string; the deployment uses the identity-based VMBACKUP_STORAGE__*ServiceUri settings',
+  VMBACKUP_ARM_ENDPOINT: 'the local compute emulator only',
+  VMBACKUP_ARM_CA_FILE: 'the local compute emulator only',
+} as const;
+
+const parameters = resolveParameters(template);
+const variables = evaluateVariables(template, parameters);
+const scope: ArmScope = { parameters, variables };
+const byType = (type: string): Json[] => template.resources.filter((r: Json) => r.type === type);
+const named = (type: string, name: string): Json => byType(type).find((r: Json) => evaluate(r.name, scope) === name);
+const site: Json = byType('Microsoft.Web/sites')[0];
+const appSettings = (): Record<string, unknown> =>
+  Object.fromEntries(site.properties.siteConfig.appSettings.map((s: Json) => [s.name, evaluate(s.value, scope)]));
+
+describe('infra/azuredeploy.json', () => {
+  it('is an ARM deployment template whose every expression parses and names only declared parameters and variables', () => {
+    expect(template.$schema).toMatch(/deploymentTemplate\.json#$/);
+    expect(template.contentVersion).toBe('1.0.0.0');
+    // Outer-scope expressions are evaluated; nested templates have their own parameters and are only parsed here.
+    const walk = (v: unknown, inner: boolean): void => {
+      if (typeof v === 'string' && isExpression(v)) {
+        if (inner) evaluateSyntaxOnly(v);
+        else evaluate(v, scope);
+      } else if (Array.isArray(v)) v.forEach((x) => walk(x, inner));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, inner || k === 'template');
+    };
+    const skipCopy = (r: Json): Json => { const { copy: _c, ...rest } = r; return rest; };
+    for (const r of template.resources) {
+      if (r.copy) continue; // copyIndex() needs its loop; checked below through the resource's own evaluation
+      walk(r.condition === undefined ? r : skipCopy(r), false);
+    }
+    walk(template.outputs, false);
+  });
+
+  it('sets every setting loadConfig reads, except the local-only ones, and loadConfig accepts them as an identity-based deployment', () => {
+    const env = appSettings();
+    const missing = SETTING_NAMES.filter((n) => !(n in env) && !(n in NOT_DEPLOYED));
+    expect(missing).toEqual([]);
+    for (const n of Object.keys(NOT_DEPLOYED)) expect(env, n).not.toHaveProperty(n);
+    // No VMBACKUP_ setting the app does not know (a typo would be silently ignored by the host).
+    const known = new Set<string>([...SETTING_NAMES]);
+    expect(Object.keys(env).filter((k) => k.startsWith('VMBACKUP_') && !known.has(k))).toEqual([]);
+    const config = loadConfig(env as Record<string, string>);
+    expect(config.storage).toEqual({
+      kind: 'identity',
+      blobUrl: `https://${variables.backupAccount}.blob.core.windows.net`,
+      queueUrl: `https://${variables.backupAccount}.queue.core.windows.net`,
+      tableUrl: `https://${variables.backupAccount}.table.core.windows.net`,
+    });
+    expect(config.subscriptionIds).toEqual(parameters.subscriptionIds);
+    expect(config.confirmationSecret?.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('sets what the Functions host binds by name: the timers\' schedules, the queue trigger connection, host storage, telemetry', () => {
+    const env = appSettings();
+    const bound = [...functionsSource.matchAll(/%(\w+)%/g)].map((m) => m[1]!);
+    expect(bound.length).toBeGreaterThanOrEqual(4);
+    for (const name of bound) expect(env[name], name).toMatch(/^\S+(\s+\S+){5}$/);
+    // Identity-based trigger connections read <connection>__queueServiceUri
+    // (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
+    const connections = new Set([...functionsSource.matchAll(/connection:\s*'(\w+)'/g)].map((m) => m[1]!));
+    expect(connections.size).toBeGreaterThan(0);
+    for (const c of connections) expect(env[`${c}__queueServiceUri`], c).toMatch(/^https:\/\//);
+    expect(env.AzureWebJobsStorage__accountName).toBe(variables.hostAccount);
+    expect(env.APPLICATIONINSIGHTS_CONNECTION_STRING).toMatch(/^InstrumentationKey=/);
+    // The step's last delivery fails the job cleanly only when the app knows host.json's count.
+    expect(env.VMBACKUP_MAX_DEQUEUE_COUNT).toBe(String(hostJson.extensions.queues.maxDequeueCount));
+    // Flex Consumption takes the runtime from functionAppConfig and refuses FUNCTIONS_WORKER_RUNTIME
+    // (https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations).
+    expect(env).not.toHaveProperty('FUNCTIONS_WORKER_RUNTIME');
+  });
+
+  it('runs on a Flex Consumption plan with Node 20, the system-assigned identity and the host\'s function timeout within the plan\'s limit', () => {
+    const plan = byType('Microsoft.Web/serverfarms')[0];
+    expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+    expect(site.identity).toEqual({ type: 'SystemAssigned' });
+    expect(site.kind).toBe('functionapp,linux');
+    const cfg = site.properties.functionAppConfig;
+    expect(cfg.runtime).toEqual({ name: 'node', version: '20' });
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).engines.node).toMatch(/^>=20/);
+    expect(cfg.deployment.storage.authentication.type).toBe('SystemAssignedIdentity');
+    expect(evaluate(cfg.deployment.storage.value, scope)).toBe(`https://${variables.hostAccount}.blob.core.windows.net/${variables.deploymentContainer}`);
+    // Flex Consumption: default 30 minutes, no maximum (includes/functions-timeout-duration.md); host.json asks 10.
+    const [h, m] = String(hostJson.functionTimeout).split(':').map(Number);
+    expect(h! * 60 + m!).toBeLessThanOrEqual(30);
+  });
+
+  it('keeps backups in a StorageV2 account without hierarchical namespace (page blobs), with blob and container soft delete', () => {
+    const account = named('Microsoft.Storage/storageAccounts', variables.backupAccount as string);
+    expect(account.kind).toBe('StorageV2');
+    expect(account.properties.isHnsEnabled).toBe(false);
+    expect(evaluate(account.location, scope)).toBe(parameters.backupLocation);
+    expect(evaluate(account.sku.name, scope)).toMatch(/^Standard_/);
+    const blob = named('Microsoft.Storage/storageAccounts/blobServices', `${variables.backupAccount}/default`);
+    expect(blob.properties.deleteRetentionPolicy.enabled).toBe(true);
+    expect(evaluate(blob.properties.deleteRetentionPolicy.days, scope)).toBeGreaterThanOrEqual(1);
+    expect(blob.properties.containerDeleteRetentionPolicy.enabled).toBe(true);
+    for (const a of byType('Microsoft.Storage/storageAccounts')) {
+      expect(a.properties.allowBlobPublicAccess).toBe(false);
+      expect(a.properties.minimumTlsVersion).toBe('TLS1_2');
+    }
+  });
+
+  it('grants the identity the storage data roles on the accounts it uses', () => {
+    const roles = byType('Microsoft.Authorization/roleAssignments').map((r: Json) => ({
+      scope: evaluate(r.scope, scope) as string,
+      role: String(evaluate(r.properties.roleDefinitionId, scope)).split('/').pop(),
+      principal: r.properties.principalId,
+    }));
+    const on = (account: unknown) => roles.filter((r: { scope: string }) => r.scope.endsWith(`/storageAccounts/${account}`)).map((r: { role?: string }) => r.role).sort();
+    const b = variables.builtInRoles as Record<string, string>;
+    expect(on(variables.backupAccount)).toEqual([b.storageBlobDataContributor, b.storageQueueDataContributor, b.storageTableDataContributor].sort());
+    expect(on(variables.hostAccount)).toEqual([b.storageBlobDataOwner]);
+    for (const r of roles) expect(r.principal).toMatch(/identity\.principalId\]$/);
+  });
+
+  it('sends telemetry to Application Insights on a Log Analytics workspace and alerts on failed jobs', () => {
+    const insights = byType('Microsoft.Insights/components')[0];
+    expect(evaluate(insights.properties.WorkspaceResourceId, scope)).toMatch(/Microsoft\.OperationalInsights\/workspaces\//);
+    const rules = byType('Microsoft.Insights/scheduledQueryRules');
+    expect(rules.length).toBeGreaterThanOrEqual(1);
+    const failed = rules.find((r: Json) => /failed-jobs/.test(String(evaluate(r.name, scope))));
+    const query = String(evaluate(failed.properties.criteria.allOf[0].query, scope));
+    // The rule looks for the line the app writes when a job ends Failed: keep them in step.
+    const phrase = /has '([^']+)'/.exec(query)![1]!;
+    expect(readFileSync('src/core/jobs/run-step.ts', 'utf8')).toContain(phrase);
+    expect(evaluate(failed.properties.scopes[0], scope)).toMatch(/Microsoft\.Insights\/components\//);
+    expect(failed.properties.criteria.allOf[0]).toMatchObject({ operator: 'GreaterThan', threshold: 0 });
+  });
+
+  it('assigns the backup role on every named scope, and the optional roles only when asked', () => {
+    const guids = variables.roleGuids as Record<string, string>;
+    const assigned = (given: Record<string, unknown>) => evaluateVariables(template, resolveParameters(template, given)).assignedRoleGuids;
+    expect(assigned({})).toEqual([guids.backup]);
+    expect(assigned({ enableRunCommand: true })).toEqual([guids.backup, guids.runCommand]);
+    expect(assigned({ enableReplaceDisks: true, enableRunCommand: true })).toEqual([guids.backup, guids.runCommand, guids.replaceDisks]);
+    const deployments = byType('Microsoft.Resources/deployments');
+    const loops = deployments.filter((d: Json) => d.copy).map((d: Json) => d.copy.count);
+    expect(loops).toEqual(["[length(parameters('protectedSubscriptions'))]", "[length(parameters('protectedResourceGroups'))]"]);
+    const withScopes = evaluateVariables(template, resolveParameters(template, { subscriptionIds: ['a', 'b'] }));
+    expect(withScopes.assignableScopes).toEqual(['/subscriptions/a', '/subscriptions/b']);
+  });
+});
+
+/** Nested templates are evaluated by ARM in their own scope; here only their syntax is checked. */
+function evaluateSyntaxOnly(v: string): void {
+  const anything = new Proxy({}, { has: () => true, get: () => 'x' });
+  try {
+    evaluate(v, { parameters: anything as Record<string, unknown>, variables: anything as Record<string, unknown> });
+  } catch (err) {
+    if (/unknown function|expected|unexpected|unterminated|trailing/.test((err as Error).message)) throw err;
+  }
+}
