@@ -1,7 +1,8 @@
 import { EmulatorState } from '../src/emulator/arm/state';
 import { contentDigest, fill, sha256, trim } from '../src/emulator/guest';
 import { httpStatusFor, VmBackupError } from '../src/core/errors';
-import { backupNow, requestRegistration } from '../src/core/workflows/protection/protection';
+import { backupNow, requestProtection, requestRegistration } from '../src/core/workflows/protection/protection';
+import { createPolicy } from '../src/core/workflows/protection/policies';
 import { requestRestore } from '../src/core/workflows/restore/restore';
 import { getJob, isTerminal } from '../src/core/jobs/jobs';
 import type { Job } from '../src/core/domain/model';
@@ -22,6 +23,8 @@ export interface Tally {
   leakedSas: number;
   orphans: number;
   stuckLocks: number;
+  /** Guests left with a frozen file system after their backup ended (a production outage on Azure). */
+  frozenGuests: number;
   failedJobs: number;
   /** A second point made when a client retried backup-now whose answer was lost (the first job had started). */
   extraPoints: number;
@@ -32,7 +35,7 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { backups: 0, restores: 0, lostPoints: 0, corruptRestores: 0, http500: 0, leakedSas: 0, orphans: 0, stuckLocks: 0, failedJobs: 0, extraPoints: 0, clientFaults: 0, serverFaults: 0, lroFaults: 0, problems: [] };
+  return { backups: 0, restores: 0, lostPoints: 0, corruptRestores: 0, http500: 0, leakedSas: 0, orphans: 0, stuckLocks: 0, frozenGuests: 0, failedJobs: 0, extraPoints: 0, clientFaults: 0, serverFaults: 0, lroFaults: 0, problems: [] };
 }
 
 /**
@@ -40,7 +43,7 @@ export function newTally(): Tally {
  * enough to be cut (the strict profile cuts every 64 ranges) and a per-fragment request count that meets the
  * per-blob request-rate cap.
  */
-export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[], fragments = 0): Promise<SoakItem> {
+export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[], fragments = 0, consistent = false): Promise<SoakItem> {
   const vmId = s.emulator.createVm({
     subscriptionId: SUB, resourceGroup: 'rg', name,
     disks: sizesMiB.map((mib, i) => ({ name: `${name}-d${i}`, sizeBytes: mib * MIB, lun: i === 0 ? -1 : i - 1 })),
@@ -48,6 +51,15 @@ export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: nu
   for (const d of diskIds(s, vmId)) for (let f = 0; f < fragments; f++) fill(s.emulator.store, d, f * 65536, 4096, 7919 * (f + 1));
   await requestRegistration(s.deps, [vmId]);
   await s.drain();
+  if (consistent) {
+    // The Run Command fault modes need backups that freeze: a file-system-consistent policy with the shortest timeout.
+    const name = 'soak-fs';
+    if (!(await s.deps.repos.policies.get(name))) {
+      await createPolicy(s.deps, { name, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['00:00'] }, retention: { dailyDays: 7 }, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 10 } });
+    }
+    await requestProtection(s.deps, [itemKeyFor(vmId)], name);
+    await s.drain();
+  }
   return { vmId, itemKey: itemKeyFor(vmId) };
 }
 
@@ -85,6 +97,12 @@ export function planFaults(s: ReliabilityStack, rnd: () => number, span: number,
   if (arm && on('serverFaults')) s.emulator.faults.inject(arm);
   const lro = rnd() < 0.25 ? { after: Math.floor(rnd() * 4) } : undefined;
   if (lro && on('lroFailures')) s.emulator.faults.failLro(lro);
+  // Drawn last and always, so the earlier draws of a seed stay what they were.
+  const slow = rnd() < 0.3;
+  const never = rnd() < 0.2;
+  // Past the policy's 10 s client timeout: the client aborts, the script runs on (Run Command is not cancellable).
+  if (slow && on('runCommandSlow')) s.emulator.runCommands.slow({ extraMs: 12_000, times: 1 });
+  if (never && on('runCommandNeverAnswers')) s.emulator.runCommands.neverAnswer({ times: 1 });
 }
 
 export function clearFaults(s: ReliabilityStack, t: Tally): void {
@@ -94,6 +112,7 @@ export function clearFaults(s: ReliabilityStack, t: Tally): void {
   t.lroFaults += seen.lro;
   s.faults.clear();
   s.emulator.faults.clear();
+  s.emulator.runCommands.clearFaults();
   counted.set(s, faultCounts(s, true));
 }
 
@@ -190,8 +209,16 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
   await audit(s, [item], t, label);
 }
 
-/** Nothing left behind: no open SAS, no item lock, no source snapshot that nothing references. */
+/** Nothing left behind: no guest frozen, no open SAS, no item lock, no source snapshot that nothing references. */
 export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, label: string): Promise<void> {
+  // A freeze the client gave up on still runs in the guest; its watchdog (if the script has one) thaws it within
+  // the scaled script time, and every Run Command ends within its scaled minimum plus the slow fault.
+  await new Promise((r) => setTimeout(r, 200));
+  const frozen = s.emulator.guests.allFrozen();
+  if (frozen.length > 0) {
+    t.frozenGuests += frozen.length;
+    t.problems.push(`${label}: ${frozen.length} guest file system(s) left frozen: ${JSON.stringify(frozen).slice(0, 200)}`);
+  }
   const open = [...s.emulator.state.grants.values()];
   if (open.length > 0) {
     t.leakedSas += open.length;

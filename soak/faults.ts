@@ -77,8 +77,8 @@ export function clientFaults(): ClientFaults {
 /**
  * The soak's fault modes by name. Client, server and LRO faults are planned per operation (cycle.ts); paging cuts
  * and blob caps are the strict profile's, set per stack on both the disk side (emulator) and the backup account
- * (the Azurite shim). The ARM-side modes are hooks: the emulator's ARM model does not have them yet, so they
- * report 'not available' instead of passing silently.
+ * (the Azurite shim). The ARM-side modes use the emulator's token buckets (set tight) and its Run Command faults;
+ * a mode a stack cannot run would report 'not available' instead of passing silently.
  */
 export type FaultMode = 'clientFaults' | 'serverFaults' | 'lroFailures' | 'randomPageCuts' | 'blobCaps' | 'arm429Buckets' | 'runCommandSlow' | 'runCommandNeverAnswers';
 
@@ -88,9 +88,9 @@ export const FAULT_MODES: Record<FaultMode, { available: boolean; what: string }
   lroFailures: { available: true, what: 'ARM long-running operations that end Failed' },
   randomPageCuts: { available: true, what: 'Get Page Ranges cut with NextMarker at seeded random points, disk side and backup account' },
   blobCaps: { available: true, what: 'per-blob 60 MiB/s and 500 req/s divided by the time scale: 503 ServerBusy, 500 OperationTimedOut, delayed answers' },
-  arm429Buckets: { available: false, what: 'ARM token buckets answering 429 with Retry-After (not available: the emulator has no ARM throttling yet)' },
-  runCommandSlow: { available: false, what: 'Run Command with its minimum duration (not available: the emulator has no Run Command timing model yet)' },
-  runCommandNeverAnswers: { available: false, what: 'Run Command whose result never comes back (not available: not in the emulator yet)' },
+  arm429Buckets: { available: true, what: 'ARM token buckets far smaller than Azure\'s, so reads and writes meet 429 with Retry-After' },
+  runCommandSlow: { available: true, what: 'Run Command (freeze/thaw of a file-system-consistent policy) slower than its minimum, past the client\'s timeout' },
+  runCommandNeverAnswers: { available: true, what: 'Run Command whose script runs but whose result never comes back' },
 };
 
 /** Which named modes a run asks for; an unknown name is an error, an unavailable one is reported, not run. */
@@ -99,3 +99,14 @@ export function selectModes(list: string | undefined): { on: Set<FaultMode>; not
   for (const n of names) if (!(n in FAULT_MODES)) throw new Error(`unknown fault mode '${n}'; known: ${Object.keys(FAULT_MODES).join(', ')}`);
   return { on: new Set(names.filter((n) => FAULT_MODES[n].available)), notAvailable: names.filter((n) => !FAULT_MODES[n].available) };
 }
+
+/** ARM buckets small enough that a soak's few dozen requests per backup meet them (Azure: 250/25 reads, 200/10 writes). */
+export const TIGHT_ARM_BUCKETS = {
+  reads: { bucket: 12, refillPerSecond: 4 },
+  writes: { bucket: 8, refillPerSecond: 2 },
+  deletes: { bucket: 8, refillPerSecond: 2 },
+  globalMultiplier: 15,
+};
+
+/** Whether a run needs its item protected by a file-system-consistent policy (the Run Command modes do). */
+export const needsConsistentPolicy = (modes: ReadonlySet<FaultMode>): boolean => modes.has('runCommandSlow') || modes.has('runCommandNeverAnswers');

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FAULT_MODES, seededRandom, selectModes } from './faults';
+import { FAULT_MODES, needsConsistentPolicy, seededRandom, selectModes, TIGHT_ARM_BUCKETS } from './faults';
 import { startReliabilityStack } from './stack';
 import { backupRestoreCycle, newTally, registerVm, type Tally } from './cycle';
 import { addInjected, addStackCounters, newInjected, soakProfile, type Injected } from './report';
@@ -56,9 +56,9 @@ async function main(): Promise<void> {
   }
   for (let first = 0; workers <= 1 && first < runs; first += perStack) {
     // A fresh stack now and then keeps the in-memory stores small over a long soak.
-    const s = await startReliabilityStack({ profile: soakProfile(modes, seed * 1000 + first, timeScale, rangesPerAnswer) });
+    const s = await startReliabilityStack({ profile: soakProfile(modes, seed * 1000 + first, timeScale, rangesPerAnswer), emulator: modes.has('arm429Buckets') ? { fidelity: { throttle: TIGHT_ARM_BUCKETS } } : undefined });
     try {
-      const item = await registerVm(s, `soak${first}`, [20, 24], fragments);
+      const item = await registerVm(s, `soak${first}`, [20, 24], fragments, needsConsistentPolicy(modes));
       for (let n = first; n < Math.min(runs, first + perStack); n++) {
         const runSeed = seed * 100_000 + n;
         const t = newTally();
