@@ -1,5 +1,6 @@
 import { api, ApiError, enc, TERMINAL, type Job } from '../api.js';
 import { badge, bytes, duration, errorBox, fill, h, pageHeader, progressBar, toast, vmNameOf, when } from '../dom.js';
+import { verifyFindings } from './point-actions.js';
 
 // The web imports nothing from core by design; test/unit/kinds.test.ts keeps this list equal to JOB_TYPES.
 export const TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify'];
@@ -128,16 +129,20 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
     const title = document.getElementById('page-title');
     if (title) title.textContent = `${j.type} job · ${vmNameOf(j.itemKey)}`;
     rows.push(['Job id', h('span', { class: 'mono' }, j.jobId)]);
-    const restored = (j.result.disks as { diskId: string }[] | undefined) ?? [];
+    // A restore's result lists the disks it made; a verify's, what it found on each disk of the point.
+    const restored = j.type === 'Restore' ? (j.result.disks as { diskId: string }[] | undefined) ?? [] : [];
+    const findings = j.type === 'Verify' ? verifyFindings(j) : null;
     fill(body,
       h('div', { class: 'card' },
         progressBar(j.status.startsWith('Completed') ? 100 : j.progress.percent, `Progress of this ${j.type} job`),
         h('p', { class: 'hint' }, progressText(j)),
         h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v as Node | string)])),
-        !TERMINAL.has(j.status) && j.status !== 'Cancelling' ? h('button', { type: 'button', onclick: () => void cancel(j, status, load) }, 'Cancel job') : null),
+        !TERMINAL.has(j.status) && j.status !== 'Cancelling' ? h('button', { type: 'button', onclick: () => void cancel(j, status, load) }, 'Cancel job') : null,
+        j.status === 'Cancelling' ? h('p', { class: 'hint', role: 'status' }, 'Cancellation requested: the job stops at its next checkpoint.') : null),
       j.error ? errorBox(new ApiError(0, j.error.code, j.error.message, j.error.recommendedAction)) : null,
       j.warnings.length ? h('div', { class: 'card' }, h('h2', {}, 'Warnings'), h('ul', {}, ...j.warnings.map((w) => h('li', {}, w)))) : null,
       j.disks?.length ? h('div', { class: 'card' }, h('h2', {}, 'Disks'), h('ul', {}, ...j.disks.map((d) => h('li', {}, `${d.name}: ${bytes(d.sizeBytes)}, ${d.full ? 'full copy' : 'incremental'}, ${d.segments} segment(s)`)))) : null,
+      findings ? h('div', { class: 'card' }, h('h2', {}, `Verification: ${String(j.result.state ?? '-')}`), findings) : null,
       restored.length ? h('div', { class: 'card' }, h('h2', {}, 'Restored disks'), h('ul', {}, ...restored.map((d) => h('li', { class: 'mono' }, d.diskId)))) : null,
       j.itemKey ? h('p', {}, h('a', { href: `#/items/${enc(j.itemKey)}` }, `Recovery points of ${vmNameOf(j.itemKey)}`), ' · ', h('a', { href: `#/jobs?itemKey=${enc(j.itemKey)}` }, 'All jobs of this item')) : null);
     if (!TERMINAL.has(j.status)) timer = window.setTimeout(() => void load().catch((e) => fill(status, errorBox(e))), REFRESH_MS);

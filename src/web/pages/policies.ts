@@ -1,5 +1,6 @@
-import { api, ApiError, enc } from '../api.js';
+import { api, ApiError, enc, type Item } from '../api.js';
 import { errorBox, fill, h, pageHeader, s, toast } from '../dom.js';
+import { confirmationStep, dialogActions, openModal, showIn } from '../dialog.js';
 import { NEW_POLICY, policyFields, readPolicy, syncVisibility, type PolicyJson } from './policy-form.js';
 
 interface Preview {
@@ -19,23 +20,65 @@ function retentionText(r: PolicyJson): string {
 }
 
 export async function policiesPage(main: HTMLElement, params: URLSearchParams): Promise<() => void> {
-  const list = await api<{ items: PolicyJson[] }>('GET', 'policies');
   const editing = params.get('edit');
   if (editing || params.get('new')) {
     const p = editing ? await api<PolicyJson>('GET', `policies/${enc(editing)}`) : NEW_POLICY;
     return editor(main, p, !!editing);
   }
+  const [list, items] = await Promise.all([api<{ items: PolicyJson[] }>('GET', 'policies'), api<{ items: Item[] }>('GET', 'items')]);
+  const users = (name: string): Item[] => items.items.filter((i) => i.policyName === name);
+  // The list again, in place: the hash does not change, so the router would not redraw it.
+  const redraw = (): void => void policiesPage(main, params).catch((err) => main.replaceChildren(pageHeader('Policies'), errorBox(err)));
   main.replaceChildren(
     pageHeader('Policies', h('a', { class: 'button primary', href: '#/policies?new=1' }, 'New policy')),
     list.items.length === 0 ? h('p', { class: 'empty' }, 'No policies yet. A policy says when backups run and how long recovery points are kept.') :
       h('table', { class: 'data' },
         h('caption', { class: 'sr-only' }, 'Backup policies'),
-        h('thead', {}, h('tr', {}, ...['Name', 'Time zone', 'Schedule', 'Retention', 'Consistency', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, ...list.items.map((p) => h('tr', {},
+        h('thead', {}, h('tr', {}, ...['Name', 'Time zone', 'Schedule', 'Retention', 'Consistency', 'Protects', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, ...list.items.map((p) => h('tr', { 'data-policy': p.name },
           h('th', { scope: 'row' }, p.name), h('td', {}, p.timeZone), h('td', {}, scheduleText(p)), h('td', {}, retentionText(p.retention)),
           h('td', {}, (p.consistency?.mode ?? 'CrashConsistent').replace(/([a-z])([A-Z])/g, '$1 $2')),
-          h('td', {}, h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}` }, 'Edit')))))));
-  return () => {};
+          h('td', {}, users(p.name).length ? users(p.name).map((i) => i.vmName).join(', ') : '-'),
+          h('td', {}, h('div', { class: 'row-actions' },
+            h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}` }, 'Edit'),
+            h('button', { type: 'button', 'aria-label': `Delete ${p.name}`, onclick: (e: Event) => openDeletePolicy(p.name, users(p.name), e.currentTarget as HTMLElement, redraw) }, 'Delete…'))))))));
+  return () => document.querySelector('dialog.wizard')?.remove();
+}
+
+/**
+ * Deleting a policy is destructive for the API: its first answer asks for confirmation. A policy that still
+ * protects items is refused by the API (PolicyInUse); the dialog says so up front and shows the API's answer.
+ */
+function openDeletePolicy(name: string, users: Item[], opener: HTMLElement, redraw: () => void): void {
+  const m = openModal('delpol-title', opener);
+  const status = h('div', { 'aria-live': 'assertive' });
+  const go = h('button', { type: 'button', class: 'danger' }, 'Review deletion');
+  const send = (token?: string) => api('DELETE', `policies/${enc(name)}${token ? `?confirmationToken=${enc(token)}` : ''}`);
+  const deleted = (): void => {
+    m.close();
+    toast(`Policy ${name} deleted.`);
+    redraw();
+  };
+  go.addEventListener('click', async () => {
+    go.disabled = true;
+    try {
+      await send();
+      deleted();
+    } catch (err) {
+      go.disabled = false;
+      if (!confirmationStep(status, err, `Yes, delete policy ${name}`, async (token) => { await send(token); deleted(); })) return void fill(status, errorBox(err));
+      go.remove();
+    }
+  });
+  showIn(m,
+    h('h2', { id: 'delpol-title', tabindex: -1 }, `Delete policy ${name}?`),
+    h('ul', { class: 'what-happens' },
+      h('li', {}, 'The policy’s schedule and retention rules are removed. Recovery points already taken keep their expiry dates.'),
+      users.length
+        ? h('li', {}, h('strong', {}, `It still protects ${users.map((i) => i.vmName).join(', ')}. `), 'The app refuses to delete a policy in use: protect those VMs with another policy or stop their protection first.')
+        : h('li', {}, 'No item is protected by it.')),
+    status,
+    dialogActions(m, go));
 }
 
 function editor(main: HTMLElement, p: PolicyJson, isEdit: boolean): () => void {

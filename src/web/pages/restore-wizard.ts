@@ -1,0 +1,66 @@
+import { api, enc, type Item, type Point } from '../api.js';
+import { bytes, errorBox, fill, h, toast, when } from '../dom.js';
+import { confirmationStep, openModal, showIn } from '../dialog.js';
+
+/**
+ * Two steps: choose what to restore into, then review. replaceDisks is destructive: the API first answers
+ * 409 ConfirmationRequired with a token; the wizard shows what will happen and sends the token on confirm.
+ */
+export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): void {
+  const m = openModal('wiz-title', opener);
+
+  const step1 = (): void => {
+    const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: `${item.resourceGroup}-restore`, 'aria-describedby': 'rg-help' });
+    const form = h('form', {},
+      h('h2', { id: 'wiz-title' }, `Restore ${item.vmName} from ${when(p.createdAt)}`),
+      h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
+      h('fieldset', {}, h('legend', {}, 'Restore into'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks' }), ' Replace the VM’s disks (destructive)')),
+      h('div', { class: 'field', id: 'rg-field' }, h('label', { for: 'target-rg' }, 'Target resource group'), rg,
+        h('p', { id: 'rg-help', class: 'hint' }, 'New managed disks are created here, in the VM’s subscription and region.')),
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: m.close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Next')));
+    form.addEventListener('change', () => { (form.querySelector('#rg-field') as HTMLElement).hidden = (new FormData(form).get('mode') !== 'newDisks'); });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const mode = String(new FormData(form).get('mode'));
+      step2(mode, mode === 'newDisks' ? rg.value.trim() || undefined : undefined);
+    });
+    showIn(m, form);
+    (form.querySelector('input[name=mode]:checked') as HTMLElement).focus();
+  };
+
+  const send = (mode: string, targetResourceGroup?: string, confirmationToken?: string) =>
+    api<{ jobId: string }>('POST', `items/${enc(item.itemKey)}/recoveryPoints/${enc(p.pointId)}/restore`, { mode, targetResourceGroup, confirmationToken });
+
+  const started = (jobId: string): void => {
+    toast(`Restore of ${item.vmName} started.`);
+    m.close();
+    location.hash = `#/jobs/${enc(jobId)}`;
+  };
+
+  const step2 = (mode: string, targetResourceGroup?: string): void => {
+    const status = h('div', { 'aria-live': 'assertive' });
+    const what = mode === 'newDisks'
+      ? [`${p.disks.length} new managed disk(s) are created in resource group ${targetResourceGroup ?? item.resourceGroup} and filled with this recovery point.`, 'The VM and its current disks are not changed.']
+      : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.'];
+    const confirm = h('button', { type: 'button', class: mode === 'newDisks' ? 'primary' : 'danger' }, mode === 'newDisks' ? 'Start restore' : 'Review replacement');
+    showIn(m,
+      h('h2', { id: 'wiz-title', tabindex: -1 }, mode === 'newDisks' ? 'Restore to new disks' : 'Replace the VM’s disks'),
+      h('p', { class: 'hint' }, `Step 2 of 2 · point of ${when(p.createdAt)}`),
+      h('ul', { class: 'what-happens' }, ...what.map((w) => h('li', {}, w))),
+      status,
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: step1 }, 'Back'), h('button', { type: 'button', onclick: m.close }, 'Cancel'), confirm));
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = true;
+      try {
+        started((await send(mode, targetResourceGroup)).jobId);
+      } catch (err) {
+        confirm.disabled = false;
+        if (!confirmationStep(status, err, `Yes, replace the disks of ${item.vmName}`, async (token) => started((await send(mode, undefined, token)).jobId))) return void fill(status, errorBox(err));
+        confirm.remove();
+      }
+    });
+  };
+  step1();
+}
