@@ -9,7 +9,7 @@ app.http('listJobs', {
   handler: route(async (req, _ctx, deps) => {
     const q = query(req, JobsQuery);
     const page = await listJobs(deps, { ...q, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined });
-    return { jsonBody: { items: page.items.map((j) => jobView(j, deps.clock())), continuation: page.continuation } };
+    return { jsonBody: { items: page.items.map((j) => jobView(j, deps.clock(), !!deps.kinds.of(j.type)?.cancellable)), continuation: page.continuation } };
   }),
 });
 
@@ -22,7 +22,7 @@ app.http('cancelJob', {
   methods: ['POST'], authLevel: 'function', route: 'jobs/{jobId}/cancel',
   handler: route(async (req, _ctx, deps) => {
     const job = await requestCancel(deps, pathParam(req, 'jobId', JobId));
-    return { status: 202, jsonBody: jobView(job, deps.clock()) };
+    return { status: 202, jsonBody: jobView(job, deps.clock(), !!deps.kinds.of(job.type)?.cancellable) };
   }),
 });
 

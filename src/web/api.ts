@@ -55,7 +55,7 @@ export const enc = encodeURIComponent;
 export interface Job {
   jobId: string; type: string; status: string; itemKey?: string; trigger?: string; createdAt: string; startedAt?: string; endedAt?: string;
   phase?: string; error?: { code: string; message: string; recommendedAction: string }; warnings: string[];
-  params: Record<string, unknown>; result: Record<string, unknown>; consistency?: string;
+  params: Record<string, unknown>; result: Record<string, unknown>; consistency?: string; cancellable: boolean;
   progress: { bytesDone: number; bytesTotal: number; segmentsDone: number; segmentsTotal: number; percent?: number; throughputBytesPerSecond?: number; etaSeconds?: number };
 }
 export interface Item { itemKey: string; vmId: string; vmName: string; resourceGroup: string; location: string; osType: string; state: string; policyName?: string; lastBackupAt?: string; busy: boolean; activeJobId?: string; disks: { name: string; sizeBytes: number }[] }

@@ -1,4 +1,4 @@
-import type { Job, JobStatus, JobType, ProtectedItem, RecoveryPoint } from '../domain/model';
+import { TERMINAL, type Job, type JobStatus, type JobType, type ProtectedItem, type RecoveryPoint } from '../domain/model';
 import type { Deps } from '../jobs/deps';
 import { getJob } from '../jobs/jobs';
 import { LEASE_PARAMS } from '../jobs/job-lease';
@@ -17,7 +17,8 @@ export interface JobFilter {
 }
 
 /** A job as the API shows it: progress with throughput and an ETA where one can be estimated. */
-export function jobView(job: Job, now: Date): Record<string, unknown> {
+/** `cancellable` comes from the job's kind, so a client need not know which kinds can be cancelled. */
+export function jobView(job: Job, now: Date, cancellable = false): Record<string, unknown> {
   const started = job.startedAt?.getTime();
   const elapsedS = started ? Math.max(0.001, ((job.endedAt ?? now).getTime() - started) / 1000) : undefined;
   const throughput = elapsedS && job.bytesDone ? Math.round(job.bytesDone / elapsedS) : undefined;
@@ -28,6 +29,7 @@ export function jobView(job: Job, now: Date): Record<string, unknown> {
   return {
     ...rest,
     params: safeParams,
+    cancellable: cancellable && !TERMINAL.has(job.status) && job.status !== 'Cancelling',
     disks: plan?.map((d) => ({ diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, full: d.full, segments: d.segments })),
     progress: { bytesDone: job.bytesDone, bytesTotal: job.bytesTotal, segmentsDone: job.segmentsDone, segmentsTotal: job.segmentsTotal, percent: fraction !== undefined ? Math.round(fraction * 1000) / 10 : undefined, throughputBytesPerSecond: throughput, etaSeconds },
   };
@@ -62,7 +64,8 @@ export async function listJobs(deps: Deps, f: JobFilter): Promise<{ items: Job[]
 }
 
 export async function jobDetails(deps: Deps, jobId: string): Promise<Record<string, unknown>> {
-  return jobView(await getJob(deps, jobId), deps.clock());
+  const job = await getJob(deps, jobId);
+  return jobView(job, deps.clock(), !!deps.kinds.of(job.type)?.cancellable);
 }
 
 export async function getItem(deps: Deps, itemKey: string): Promise<ProtectedItem> {
