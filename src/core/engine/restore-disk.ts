@@ -3,6 +3,7 @@ import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
 import { coalesce, len, planCells, windows, type Range } from '../domain/ranges';
 import { runPool } from './copy-segment';
+import { listSplitting } from './range-listing';
 
 export interface RestoreDiskPlan {
   diskSize: number;
@@ -48,8 +49,10 @@ export async function restoreDisk(
     const base = index * plan.shardSize;
     const shardLen = Math.min(plan.shardSize, plan.diskSize - base);
     for (const w of windows({ start: 0, end: shardLen }, plan.rangeWindow)) {
-      const rs = await call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, w));
-      for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
+      // Split on timeouts like the backup's listing: one window that times out must not fail a restore or a verify.
+      await listSplitting(w, (x) => call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, x)), (rs) => {
+        for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
+      });
     }
   }
   const cells = planCells(coalesce(valid), [], plan.diskSize);
