@@ -4,7 +4,7 @@ import { startAzurite, type AzuriteInstance } from '../../src/local/azurite';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import { createAzureDeps, ensureResources } from '../../src/core/composition';
 import type { Deps } from '../../src/core/jobs/deps';
-import type { ComputeEmulator } from '../../src/emulator/server';
+import type { ComputeEmulator, ComputeEmulatorOptions } from '../../src/emulator/server';
 import { withEmulator, SUB } from './emulator';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 import { azuriteAsAzureShim } from '../../src/local/azurite-shim';
@@ -29,11 +29,11 @@ export interface AppStack {
  * for integration tests below the HTTP layer. The local Functions host is tested on its own.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}): Promise<AppStack> {
+export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}, emulatorOptions: ComputeEmulatorOptions = {}): Promise<AppStack> {
   // Only the tests that need more queues poll them: every polled queue costs each drain round a request.
   const steps = { ...CORE_STEPS, ...extraSteps };
   const azurite = await startAzurite();
-  const emulator = await withEmulator({ lroDelayMs: 0 });
+  const emulator = await withEmulator({ lroDelayMs: 0, ...emulatorOptions });
   const env: Record<string, string> = {
     ...localAppSettings(privateEndpoints(azurite, emulator, SUB)),
     VMBACKUP_SEGMENT_SIZE_MIB: '64',
