@@ -34,7 +34,7 @@ afterEach(async () => { await stack?.stop(); stack = undefined; });
 
 describe('backups and restores when every Get Page Ranges answer is cut (get-page-ranges NextMarker, AZURE-FIDELITY B1)', () => {
   for (const cut of CUTS) {
-    it(`10 generations of scattered writes and trims: every point restores exact and verifies (${cut.name})`, { timeout: 600_000 }, async () => {
+    it(`10 generations of scattered writes and trims: every point restores exact and verifies (${cut.name})`, { timeout: 1_200_000 }, async () => {
       const profile = strictProfile({ pageRangesPerAnswer: cut.perAnswer, randomPageCuts: cut.seed });
       // 48 MiB shards and 64 MiB segments: the 100 MiB disk spans 3 shards and 2 segments.
       stack = await startAppStack({}, [azuriteAsAzureShim(profile)], {}, { dataPlane: { pageRangesPerAnswer: cut.perAnswer, randomPageCutSeed: cut.seed } });
