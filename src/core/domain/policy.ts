@@ -46,13 +46,41 @@ export const ConsistencySchema = z.strictObject({
   scriptTimeoutSeconds: z.number().int().min(10).max(600).default(60),
 });
 
-export const PolicySchema = z.strictObject({
+/**
+ * Azure keeps at most 500 incremental snapshots per disk at any time
+ * (includes/virtual-machines-disks-incremental-snapshots-restrictions.md); past that every backup fails. A
+ * policy keeps one source snapshot per backup for instantRestoreDays, plus the current diff base and the one a
+ * running backup takes.
+ */
+export const MAX_SNAPSHOTS_PER_DISK = 500;
+
+/** Backups a schedule can take in one day, at most (a weekly schedule counted as if every day were chosen). */
+export function backupsPerDay(s: Schedule): number {
+  return s.frequency === 'Hourly' ? Math.ceil(s.windowHours / s.intervalHours) : s.times.length;
+}
+
+export function snapshotsKeptPerDisk(p: { schedule: Schedule; instantRestoreDays: number }): number {
+  return backupsPerDay(p.schedule) * p.instantRestoreDays + 2;
+}
+
+const PolicyFields = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use 1-64 letters, digits, "-" or "_"'),
   timeZone: z.string().min(1).max(64).refine((tz) => IANAZone.isValidZone(tz), 'is not a time zone; use an IANA name such as Europe/Berlin or UTC'),
   schedule: ScheduleSchema,
   retention: RetentionSchema,
   instantRestoreDays: z.number().int().min(1).max(30).default(DEFAULT_INSTANT_RESTORE_DAYS),
   consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60 }),
+});
+
+export const PolicySchema = PolicyFields.superRefine((p, ctx) => {
+  const kept = snapshotsKeptPerDisk(p);
+  if (kept <= MAX_SNAPSHOTS_PER_DISK) return;
+  const perDay = backupsPerDay(p.schedule);
+  ctx.addIssue({
+    code: 'custom',
+    path: ['instantRestoreDays'],
+    message: `keeps up to ${kept} snapshots per disk (${perDay} backups a day x ${p.instantRestoreDays} days, plus the diff base and the running backup's), over Azure's limit of ${MAX_SNAPSHOTS_PER_DISK} incremental snapshots per disk; lower it to ${Math.floor((MAX_SNAPSHOTS_PER_DISK - 2) / perDay)} or fewer, or take fewer backups a day`,
+  });
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

@@ -1,7 +1,8 @@
 import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
-import { AdaptiveLimiter, classify, type RetryOptions, pacedCalls } from './pacer';
+import { AdaptiveLimiter, type RetryOptions, pacedCalls } from './pacer';
+import { listSplitting } from './range-listing';
 import { isAllZero, sha256, type CellDelta } from './manifest';
-import { coalesce, len, planCells, rangesCover, windows, type CellWork, type Range } from '../domain/ranges';
+import { coalesce, len, planCells, rangesCover, type CellWork, type Range } from '../domain/ranges';
 import { toShardPieces } from './shards';
 import { CancelledError, newCopyStats, type CopyStats } from './stats';
 
@@ -100,34 +101,22 @@ type SourceCaller = <T>(fn: (s: SourceSnapshot) => Promise<T>) => Promise<T>;
 async function listChanges(plan: SegmentCopyPlan, sourceCall: SourceCaller, stats: CopyStats): Promise<RangeDiff> {
   const changed: Range[] = [];
   const cleared: Range[] = [];
-  const ask = async (w: Range, size: number): Promise<void> => {
-    try {
-      stats.rangeRequests++;
-      if (plan.baseSasUrl) {
-        const d = await sourceCall((s) => s.diff(w, plan.baseSasUrl!));
-        changed.push(...d.changed);
-        cleared.push(...d.cleared);
-      } else {
-        changed.push(...(await sourceCall((s) => s.validRanges(w))));
-      }
-    } catch (err) {
-      // A fragmented disk can make one large window time out: ask again in halves, as Azure recommends.
-      const c = classify(err);
-      const status = (err as { statusCode?: number }).statusCode;
-      if (size > 64 * 1024 * 1024 && c.retryable && (status === 408 || status === 500 || status === undefined)) {
-        for (const half of windows(w, size / 2)) await ask(half, size / 2);
-        return;
-      }
-      throw err;
-    }
-  };
+  // A fragmented disk can make one large window time out: it is asked again in halves, as Azure recommends.
+  const ask = (w: Range): Promise<void> => listSplitting(w, async (x): Promise<RangeDiff> => {
+    stats.rangeRequests++;
+    if (plan.baseSasUrl) return sourceCall((s) => s.diff(x, plan.baseSasUrl!));
+    return { changed: await sourceCall((s) => s.validRanges(x)), cleared: [] };
+  }, (d) => {
+    changed.push(...d.changed);
+    cleared.push(...d.cleared);
+  });
   // Sparse regions come back nearly empty, so the window grows fourfold after each sparse answer (up to
   // 64x the configured one): listing a 1 TiB disk with 64 MiB written must not cost 2,000 requests.
   let size = plan.diffWindow;
   for (let start = plan.segment.start; start < plan.segment.end;) {
     const w = { start, end: Math.min(plan.segment.end, start + size) };
     const before = changed.length + cleared.length;
-    await ask(w, w.end - w.start);
+    await ask(w);
     const found = changed.length + cleared.length - before;
     start = w.end;
     size = found < 256 ? Math.min(size * 4, plan.diffWindow * 64) : plan.diffWindow;

@@ -73,11 +73,19 @@ export function classify(err: unknown): Classified {
     if (status !== undefined && RETRYABLE_STATUS.has(status)) {
       const ra = e.response?.headers?.get?.('retry-after');
       const retryAfterMs = ra !== undefined && /^\d+$/.test(ra) ? Number(ra) * 1000 : undefined;
-      return { retryable: true, throttled: status === 429 || status === 503, retryAfterMs };
+      // 500 OperationTimedOut is how a blob past its targets answers once its queue is full, like 503 ServerBusy
+      // ("Operations could not be completed within the specified timeout", includes/storage-blob-scale-targets.md,
+      // https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes): back off on both.
+      const throttled = status === 429 || status === 503 || (status === 500 && errorCode(e) === 'OperationTimedOut');
+      return { retryable: true, throttled, retryAfterMs };
     }
     if (status === undefined && e.code && RETRYABLE_CODES.has(e.code)) return { retryable: true, throttled: false };
   }
   return { retryable: false, throttled: false };
+}
+
+function errorCode(e: { code?: string; response?: { headers?: { get?(n: string): string | undefined } } }): string | undefined {
+  return e.response?.headers?.get?.('x-ms-error-code') ?? e.code;
 }
 
 const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -3,6 +3,7 @@ import { type RetryOptions, pacedCalls } from './pacer';
 import { isAllZero, sha256, type DiskManifest } from './manifest';
 import { coalesce, len, planCells, windows, type Range } from '../domain/ranges';
 import { runPool } from './copy-segment';
+import { listSplitting } from './range-listing';
 
 export interface RestoreDiskPlan {
   diskSize: number;
@@ -29,6 +30,22 @@ export class ManifestMismatchError extends Error {
   }
 }
 
+/** The valid ranges of every shard snapshot of the point, as disk offsets. */
+async function listValid(plan: RestoreDiskPlan, store: BackupStore, call: <T>(fn: () => Promise<T>) => Promise<T>): Promise<Range[]> {
+  const valid: Range[] = [];
+  for (const [index, shard] of plan.shards.entries()) {
+    const base = index * plan.shardSize;
+    const shardLen = Math.min(plan.shardSize, plan.diskSize - base);
+    for (const w of windows({ start: 0, end: shardLen }, plan.rangeWindow)) {
+      // Split on timeouts like the backup's listing: one window that times out must not fail a restore or a verify.
+      await listSplitting(w, (x) => call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, x)), (rs) => {
+        for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
+      });
+    }
+  }
+  return valid;
+}
+
 /**
  * Writes one disk of a recovery point into a target disk: only the valid ranges of the shard snapshots are
  * read and written; every 4 MiB cell is hashed on the way and checked against the manifest, so a restore
@@ -43,15 +60,7 @@ export async function restoreDisk(
   const stats: RestoreStats = { bytesRead: 0, bytesWritten: 0, putRequests: 0, cellsVerified: 0 };
   const { limiter, call } = pacedCalls(plan.concurrency, plan.retry);
 
-  const valid: Range[] = [];
-  for (const [index, shard] of plan.shards.entries()) {
-    const base = index * plan.shardSize;
-    const shardLen = Math.min(plan.shardSize, plan.diskSize - base);
-    for (const w of windows({ start: 0, end: shardLen }, plan.rangeWindow)) {
-      const rs = await call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, w));
-      for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
-    }
-  }
+  const valid = await listValid(plan, store, call);
   const cells = planCells(coalesce(valid), [], plan.diskSize);
   const seen = new Set<number>();
   const mismatched: number[] = [];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseResourceId } from '../ports/compute';
 
 /**
@@ -40,6 +41,11 @@ export function manifestBlob(itemKey: string, pointId: string, diskKey: string):
 /** Scratch of one job (checkpoints, deltas): deleted when the job ends, whatever its outcome. */
 export function jobWorkPrefix(jobId: string): string {
   return `work/${jobId}/`;
+}
+
+/** The read SAS of one snapshot, shared by every segment of the job; it goes with the job's scratch. */
+export function snapshotGrantBlob(jobId: string, snapshotId: string): string {
+  return `${jobWorkPrefix(jobId)}grants/${createHash('sha256').update(snapshotId.toLowerCase()).digest('hex').slice(0, 32)}`;
 }
 
 export function checkpointBlob(jobId: string, diskKey: string, segment: number): string {

@@ -109,13 +109,27 @@ describe('Get Page Ranges paging on the managed-disk data plane (get-page-ranges
     await expect(it.next()).rejects.toMatchObject({ statusCode: 400, code: 'InvalidQueryParameterValue' });
   });
 
-  // EXPECTED FAILURE: product bug NextMarker ignored (the product's source reader lists one answer per window and
-  // drops the rest), see AZURE-FIDELITY B1. The behaviour it meets is the one proven above.
-  it.fails('the product reads every valid range and every change of a window that Azure answers in pages', async () => {
+  // AZURE-FIDELITY B1: the product follows NextMarker on both listings (src/core/adapters/azure/page-list.ts).
+  it('the product reads every valid range and every change of a window that Azure answers in pages', async () => {
     const f = await fragmentedFamily({ dataPlane: { pageRangesPerAnswer: 16 } }, 50);
     const dp = new SasDataPlane();
     const valid = await dp.openSource(f.s1.url).validRanges({ start: 0, end: 8 * MIB });
     const diff = await dp.openSource(f.s2.url).diff({ start: 0, end: 8 * MIB }, f.sas1);
     expect({ valid: valid.length, changed: diff.changed.length + diff.cleared.length }).toEqual({ valid: 50, changed: f.changed.length });
+    expect(valid).toEqual(f.valid.map((r) => ({ start: r.start, end: r.end })));
+    const asTagged = [...diff.changed.map((r) => ({ tag: 'PageRange', ...r })), ...diff.cleared.map((r) => ({ tag: 'ClearRange', ...r }))].sort((a, b) => a.start - b.start);
+    expect(asTagged).toEqual(f.changed);
+  });
+
+  it('the product reads every range when every answer holds one range, and at random cuts', async () => {
+    for (const dataPlane of [{ pageRangesPerAnswer: 1 }, { pageRangesPerAnswer: 5, randomPageCutSeed: 3 }]) {
+      const f = await fragmentedFamily({ dataPlane }, 20);
+      const dp = new SasDataPlane();
+      expect(await dp.openSource(f.s1.url).validRanges({ start: 0, end: 8 * MIB })).toEqual(f.valid.map(({ start, end }) => ({ start, end })));
+      const diff = await dp.openSource(f.s2.url).diff({ start: 0, end: 8 * MIB }, f.sas1);
+      expect([...diff.changed, ...diff.cleared].length).toBe(f.changed.length);
+      await emu!.close();
+      emu = undefined;
+    }
   });
 });

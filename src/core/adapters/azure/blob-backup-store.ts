@@ -2,17 +2,12 @@ import { createHash } from 'node:crypto';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { BackupStore } from '../../ports/storage';
-import { fromInclusive, MAX_PUT_PAGE, type Range } from '../../domain/ranges';
+import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
 import { downloadRange } from './download';
+import { listValidRanges } from './page-list';
 
 function isStatus(err: unknown, status: number): boolean {
   return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
-}
-
-/** Page-range listings on a page blob come back with inclusive ends; normalise once here. */
-export function rangesFromListing(pageRange: { offset: number; count?: number }[] | undefined): Range[] {
-  // The non-list SDK calls report count = end - start of the service's inclusive range, not a length.
-  return (pageRange ?? []).map((r) => fromInclusive(r.offset, r.offset + (r.count ?? 0)));
 }
 
 /** BackupStore on an Azure Storage (or Azurite) container. */
@@ -87,8 +82,7 @@ export class BlobBackupStore implements BackupStore {
   }
 
   async shardSnapshotRanges(name: string, snapshot: string, window: Range): Promise<Range[]> {
-    const res = await this.page(name, snapshot).getPageRanges(window.start, window.end - window.start);
-    return rangesFromListing(res.pageRange);
+    return listValidRanges(this.page(name, snapshot), window);
   }
 
   async readShardSnapshot(name: string, snapshot: string, range: Range): Promise<Buffer> {

@@ -4,8 +4,8 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { attachPolicy } from './attach-policy';
 import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
 import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
-import { rangesFromListing } from './blob-backup-store';
 import { downloadRange } from './download';
+import { listDiff, listValidRanges, pageListMarkerPolicy } from './page-list';
 
 /**
  * Managed-disk data through SAS URLs (what grantAccess returns). The SDK's own retries are off: the engine
@@ -14,22 +14,20 @@ import { downloadRange } from './download';
 export class SasDataPlane implements DataPlane {
   constructor(private readonly policies: PipelinePolicy[] = []) {}
 
-  private client(sasUrl: string): PageBlobClient {
+  private client(sasUrl: string, extra: PipelinePolicy[] = []): PageBlobClient {
     const client = new PageBlobClient(sasUrl, newPipeline(new AnonymousCredential(), { retryOptions: { maxTries: 1 } }));
-    for (const p of this.policies) attachPolicy(client, p);
+    for (const p of [...extra, ...this.policies]) attachPolicy(client, p);
     return client;
   }
 
   openSource(sasUrl: string): SourceSnapshot {
     const blob = this.client(sasUrl);
     return {
-      async validRanges(window: Range): Promise<Range[]> {
-        const res = await blob.getPageRanges(window.start, window.end - window.start);
-        return rangesFromListing(res.pageRange);
-      },
-      async diff(window: Range, baseSasUrl: string): Promise<RangeDiff> {
-        const res = await blob.getPageRangesDiffForManagedDisks(window.start, window.end - window.start, baseSasUrl);
-        return { changed: rangesFromListing(res.pageRange), cleared: rangesFromListing(res.clearRange) };
+      validRanges: (window: Range): Promise<Range[]> => listValidRanges(blob, window),
+      diff: (window: Range, baseSasUrl: string): Promise<RangeDiff> => {
+        // One client per listing: its marker policy carries this listing's continuation and no other's.
+        const marker = pageListMarkerPolicy();
+        return listDiff(this.client(sasUrl, [marker]), marker, window, baseSasUrl);
       },
       read: (range: Range): Promise<Buffer> => downloadRange(blob, range),
     };

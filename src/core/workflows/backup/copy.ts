@@ -11,6 +11,7 @@ import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { extendItemLock } from '../../jobs/lock';
 import { cancelPoller } from '../../jobs/cancel';
 import { type CopyMessage, type FinalizeMessage } from './plan';
+import { sharedSnapshotRead } from './grants';
 import { checkpointBlob, segmentKey, shardBlobName } from '../../store/layout';
 import { type SegmentRow } from '../../store/records';
 
@@ -50,9 +51,10 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
   const item = (await deps.repos.items.get(itemKey))?.doc;
   const previous = disk.full ? undefined : item?.disks.find((d) => d.diskKey === disk.diskKey)?.lastManifest;
   const previousCells = await loadPreviousCells(deps, previous);
-  const duration = deps.config.sasDurationSeconds;
-  const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(disk.snapshotId, duration));
-  const baseSasUrl = disk.baseSnapshotId ? await deps.compute.grantSnapshotRead(disk.baseSnapshotId, duration) : undefined;
+  // The job's shared SAS (grants.ts); a 403 renews it once for every segment, not once per segment.
+  let sourceUrl: string | undefined;
+  const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource((sourceUrl = await sharedSnapshotRead(deps, job.jobId, disk.snapshotId, sourceUrl)));
+  const baseSasUrl = disk.baseSnapshotId ? await sharedSnapshotRead(deps, job.jobId, disk.baseSnapshotId) : undefined;
   const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpoint) : undefined;
   const report = progressReporter(deps, job.jobId);
   const save = async (state: SegmentRow['state'], nextCell: number, delta: CellDelta, stats: CopyStats): Promise<void> => {

@@ -1,3 +1,4 @@
+import { snapshotsOf } from './grants';
 import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { applyDeltas, decodeDelta, decodeManifest, encodeManifest, manifestDigest, type CellDelta } from '../../engine/manifest';
 import { shardLayout } from '../../engine/shards';
@@ -118,12 +119,7 @@ async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: st
 }
 
 async function revokeAll(deps: Deps, job: Job): Promise<void> {
-  const ids = new Set<string>();
-  for (const d of job.plan ?? []) {
-    ids.add(d.snapshotId);
-    if (d.baseSnapshotId) ids.add(d.baseSnapshotId);
-  }
-  await Promise.all([...ids].map((id) => deps.compute.revokeSnapshot(id)));
+  await Promise.all(snapshotsOf(job).map((id) => deps.compute.revokeSnapshot(id)));
 }
 
 /** A cancelled backup leaves no trace: SAS revoked, its source snapshots deleted, the item free. */

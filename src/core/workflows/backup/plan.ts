@@ -8,6 +8,7 @@ import type { Deps } from '../../jobs/deps';
 import { acquireItemLock } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { freezeAndSnapshot } from './consistency';
+import { grantJobSnapshots } from './grants';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { diskKeyFor, segmentKey, shardBlobName } from '../../store/layout';
 
@@ -142,6 +143,7 @@ export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void
       j.segmentsDone = done.size;
     });
   }
+  await grantJobSnapshots(deps, job);
   const q = deps.queues.queue(QUEUES.copy);
   const sends: Promise<void>[] = [];
   for (const d of job.plan ?? []) {

@@ -1,5 +1,5 @@
 import { ConflictError } from '../../errors';
-import type { RecoveryPoint } from '../../domain/model';
+import type { ProtectedItem, RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { getPoint } from '../restore/restore';
 import { TAGS, tagValue } from '../../store/layout';
@@ -10,6 +10,8 @@ export interface RetentionResult {
   softDeleted: number;
   purged: number;
   sourceSnapshotsDeleted: number;
+  /** Items whose retention failed this run; logged, and retried by the next run. */
+  failedItems: number;
 }
 
 
@@ -19,26 +21,40 @@ export interface RetentionResult {
  * of an item and every current diff base are never touched: the next backup stands on them.
  */
 export async function retentionRun(deps: Deps, now = deps.clock()): Promise<RetentionResult> {
-  const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0 };
+  const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0, failedItems: 0 };
   const items = await deps.repos.items.all();
   const policies = new Map((await deps.repos.policies.all()).map((p) => [p.name, p]));
   for (const item of items) {
-    const points = await deps.repos.points.all(item.itemKey); // newest first
-    const newest = points.find((p) => p.state === 'Available');
-    for (const p of points) {
-      if (p.state === 'Available' && p !== newest && p.expiresAt && p.expiresAt <= now) {
-        await softDelete(deps, p, now);
-        result.softDeleted++;
-      } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY_MS <= now.getTime()) {
-        if (item.disks.some((d) => d.lastManifest && p.disks.some((x) => x.manifest === d.lastManifest))) continue;
-        await purge(deps, p);
-        result.purged++;
-      }
+    // One item's failure (a snapshot that will not delete, a throttled list) must not keep every other item's
+    // points and snapshots beyond their retention; the next run tries this one again.
+    try {
+      await retainItem(deps, item, policies.get(item.policyName ?? '')?.instantRestoreDays, now, result);
+    } catch (err) {
+      result.failedItems++;
+      deps.log.error('retention failed for an item; the run goes on with the next one', { itemKey: item.itemKey, code: 'RetentionItemFailed', error: String((err as Error)?.message ?? err) });
     }
-    const keepDays = (item.policyName && policies.get(item.policyName)?.instantRestoreDays) || DEFAULT_INSTANT_RESTORE_DAYS;
-    result.sourceSnapshotsDeleted += await pruneSourceSnapshots(deps, item.itemKey, item.subscriptionId, item.resourceGroup, new Set(item.disks.map((d) => d.baseSnapshotId ?? '')), now.getTime() - keepDays * DAY_MS);
   }
   return result;
+}
+
+async function retainItem(deps: Deps, item: ProtectedItem, instantRestoreDays: number | undefined, now: Date, result: RetentionResult): Promise<void> {
+  const points = await deps.repos.points.all(item.itemKey); // newest first
+  const newest = points.find((p) => p.state === 'Available');
+  for (const p of points) {
+    if (p.state === 'Available' && p !== newest && p.expiresAt && p.expiresAt <= now) {
+      await softDelete(deps, p, now);
+      result.softDeleted++;
+    } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY_MS <= now.getTime()) {
+      if (item.disks.some((d) => d.lastManifest && p.disks.some((x) => x.manifest === d.lastManifest))) continue;
+      await purge(deps, p);
+      result.purged++;
+    }
+  }
+  const keepDays = instantRestoreDays || DEFAULT_INSTANT_RESTORE_DAYS;
+  // Resource ids are case-insensitive, and Compute returns the resource group in its own casing (often upper
+  // case, "by design": Azure/azure-rest-api-specs#8068), so the stored base id and the listed one may differ.
+  const bases = new Set(item.disks.flatMap((d) => (d.baseSnapshotId ? [d.baseSnapshotId.toLowerCase()] : [])));
+  result.sourceSnapshotsDeleted += await pruneSourceSnapshots(deps, item.itemKey, item.subscriptionId, item.resourceGroup, bases, now.getTime() - keepDays * DAY_MS);
 }
 
 async function softDelete(deps: Deps, p: RecoveryPoint, now: Date): Promise<void> {
@@ -60,13 +76,16 @@ async function purge(deps: Deps, p: RecoveryPoint): Promise<void> {
 async function pruneSourceSnapshots(deps: Deps, itemKey: string, sub: string, rg: string, bases: Set<string>, olderThan: number): Promise<number> {
   let deleted = 0;
   for await (const s of deps.compute.listSnapshots(sub, rg)) {
-    if (s.tags[TAGS.item] !== tagValue(itemKey) || bases.has(s.id)) continue;
+    if (s.tags[TAGS.item] !== tagValue(itemKey) || bases.has(s.id.toLowerCase())) continue;
     const jobId = s.tags[TAGS.job];
     const job = jobId ? (await deps.repos.jobs.get(jobId))?.doc : undefined;
     // Snapshots of finished jobs age out; those of dead jobs (failed, cancelled, gone) are orphans.
     const orphan = !job || job.status === 'Failed' || job.status === 'Cancelled';
     const old = s.createdAt ? Date.parse(s.createdAt) < olderThan : false;
     if (orphan || old) {
+      // A snapshot with an active SAS may refuse or stall its delete (Azure/azure-cli#6927; a failed job may
+      // have left one): end the access first, as EndGetAccess is documented to be needed before removal.
+      await deps.compute.revokeSnapshot(s.id);
       await deps.compute.deleteSnapshot(s.id);
       deleted++;
     }
