@@ -50,8 +50,9 @@ export interface VmSpec {
   disks: { name: string; sizeBytes: number; lun: number; sku?: string }[];
 }
 
+/** Compute answers ids with the resource group upper-cased (Azure/azure-rest-api-specs#8068); so does this fake. */
 export const resourceId = (sub: string, rg: string, type: 'virtualMachines' | 'disks' | 'snapshots', name: string): string =>
-  `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/${type}/${name}`;
+  `/subscriptions/${sub}/resourceGroups/${rg.toUpperCase()}/providers/Microsoft.Compute/${type}/${name}`;
 
 /** The subscription as ARM and the disk data plane see it: VMs, managed disks, snapshots and SAS grants. */
 export class MemoryCloud {
