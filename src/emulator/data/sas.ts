@@ -59,7 +59,7 @@ export class SasIssuer {
     const live = this.state.grantsOf(snapshotId).find((g) => g.expiresAt > this.clock());
     const id = live?.id ?? randomBytes(12).toString('hex');
     this.state.grants.set(id, { id, resourceId: snapshotId, access: 'Read', expiresAt });
-    this.state.grantLog.push({ id, resourceId: snapshotId, access: 'Read', expiresAt, issuedAt: this.clock(), seconds });
+    this.log({ id, resourceId: snapshotId, access: 'Read', expiresAt, issuedAt: this.clock(), seconds });
     const container = SasIssuer.familyContainer(sourceDiskId);
     const snapshot = this.stampOf(snapshotId, createdAtMs);
     const q = new URLSearchParams({ snapshot, sv: '2018-11-09', sr: 'bs', si: id, sig: this.signSnapshot(container, snapshot, id) });
@@ -70,11 +70,23 @@ export class SasIssuer {
     const id = randomBytes(12).toString('hex');
     const expiresAt = this.clock() + seconds * 1000;
     this.state.grants.set(id, { id, resourceId, access, expiresAt });
-    this.state.grantLog.push({ id, resourceId, access, expiresAt, issuedAt: this.clock(), seconds });
+    this.log({ id, resourceId, access, expiresAt, issuedAt: this.clock(), seconds });
     const sp = access === 'Write' ? 'rw' : 'r';
     const se = new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const q = new URLSearchParams({ sv: '2018-03-28', sr: 'b', si: `md-${id}`, sp, se, sig: this.sign(id, sp, se) });
     return `${this.dataEndpoint()}/md-${id}/abcd?${q.toString()}`;
+  }
+
+  /**
+   * The audit log of every grant (tests check that each was revoked). A long-running stack (`npm start`) would
+   * keep it forever and search it on every revoke, so past MAX_GRANT_LOG entries the oldest revoked ones go.
+   */
+  private log(rec: GrantLogEntry): void {
+    const log = this.state.grantLog;
+    log.push(rec);
+    if (log.length <= MAX_GRANT_LOG) return;
+    let drop = Math.ceil(MAX_GRANT_LOG / 10);
+    this.state.grantLog = log.filter((g) => !(drop > 0 && g.revokedAt !== undefined && drop-- > 0));
   }
 
   revokeAll(resourceId: string): void {
@@ -133,3 +145,6 @@ export class SasIssuer {
     return ids.size;
   }
 }
+
+const MAX_GRANT_LOG = 100_000;
+type GrantLogEntry = EmulatorState['grantLog'][number];
