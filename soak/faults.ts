@@ -100,11 +100,15 @@ export function selectModes(list: string | undefined): { on: Set<FaultMode>; not
   return { on: new Set(names.filter((n) => FAULT_MODES[n].available)), notAvailable: names.filter((n) => !FAULT_MODES[n].available) };
 }
 
-/** ARM buckets small enough that a soak's few dozen requests per backup meet them (Azure: 250/25 reads, 200/10 writes). */
+/**
+ * ARM buckets small enough that a soak's few dozen requests per backup meet them (Azure: 250/25 reads, 200/10
+ * writes). Refill is per Azure second and the emulator's ARM side runs 1000x faster, so these refill about 4 reads
+ * and 2 writes per local second.
+ */
 export const TIGHT_ARM_BUCKETS = {
-  reads: { bucket: 12, refillPerSecond: 4 },
-  writes: { bucket: 8, refillPerSecond: 2 },
-  deletes: { bucket: 8, refillPerSecond: 2 },
+  reads: { bucket: 12, refillPerSecond: 0.004 },
+  writes: { bucket: 8, refillPerSecond: 0.002 },
+  deletes: { bucket: 8, refillPerSecond: 0.002 },
   globalMultiplier: 15,
 };
 
