@@ -22,6 +22,8 @@ export interface ArmComputeOptions {
 
 /** Pause before asking again when Run Command answers 409 Conflict (another script still runs on the VM). */
 const RUN_COMMAND_BUSY_RETRY_SECONDS = 5;
+/** Polling of a running script (20 s at least): about ten reads per script, on the scaled clock. */
+const RUN_COMMAND_POLL_SECONDS = 2;
 
 function status(err: unknown): number | undefined {
   return (err as { statusCode?: number })?.statusCode;
@@ -152,7 +154,7 @@ export class ArmComputeAdapter implements ComputePort {
         const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
           r.resourceGroup, r.name,
           { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
-          { ...this.lro(), abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
+          { updateIntervalInMs: this.o.pollIntervalMs ?? (RUN_COMMAND_POLL_SECONDS * 1000) / scale, abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
         );
         return interpretRunCommand(osType, res.value ?? []);
       } catch (err) {
