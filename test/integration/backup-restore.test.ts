@@ -9,6 +9,7 @@ import { getJob } from '../../src/core/jobs/jobs';
 import type { Job } from '../../src/core/domain/model';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 import { itemKeyFor } from '../../src/core/store/layout';
+import { ArmComputeAdapter } from '../../src/core/adapters/azure/compute';
 
 const MIB = 1024 ** 2, GIB = 1024 ** 3;
 
@@ -25,6 +26,11 @@ describe('backup and restore through the services, Azurite and the compute emula
   beforeAll(async () => {
     // 16 GiB shards and 2 GiB segments: the 64 GiB disk spans 4 shards and fans out over 32 segments.
     stack = await startAppStack({ VMBACKUP_SHARD_SIZE_MIB: String(16 * 1024), VMBACKUP_SEGMENT_SIZE_MIB: '2048', VMBACKUP_DIFF_WINDOW_MIB: '512' });
+    // The guest's freeze watchdog runs on the emulator's compressed time (300 s are 300 ms), so the product's
+    // Run Command waits must run on it too: polled every 2 s of Azure time, not 2 s of wall time, or the watchdog
+    // thaws before the post-script runs and the point is (honestly) only crash-consistent.
+    const emu = stack.emulator;
+    stack.deps.compute = new ArmComputeAdapter({ credential: emu.credential, subscriptionIds: [SUB], endpoint: emu.armEndpoint, clientOptions: { tlsOptions: { ca: emu.caCert } }, timeScale: emu.fidelity.timeScale });
     const vm = stack.emulator.createVm({
       subscriptionId: SUB, resourceGroup: 'prod', name: 'web1', osType: 'Linux',
       disks: [{ name: 'web1-os', sizeBytes: sizes.os, lun: -1 }, { name: 'web1-big', sizeBytes: sizes.big, lun: 0 }, { name: 'web1-small', sizeBytes: sizes.small, lun: 1 }],
@@ -32,7 +38,7 @@ describe('backup and restore through the services, Azurite and the compute emula
     vmId = vm.id;
     await stack.deps.repos.policies.insert({
       name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2,
-      consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 },
+      consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 600, thawAfterSeconds: 300 },
     });
     await requestRegistration(stack.deps, [vmId], 'daily');
     await stack.drain();
