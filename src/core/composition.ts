@@ -66,6 +66,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     subscriptionIds: config.subscriptionIds,
     endpoint: config.arm.endpoint,
     clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies },
+    ...(config.arm.timeScale !== 1 ? { timeScale: config.arm.timeScale } : {}),
   });
 
   return {

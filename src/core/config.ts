@@ -36,6 +36,8 @@ const SettingsSchema = z.object({
   VMBACKUP_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, 'must be letters and digits, starting with a letter').default('vmb'),
   VMBACKUP_ARM_ENDPOINT: z.url().optional(),
   VMBACKUP_ARM_CA_FILE: z.string().optional(),
+  /** Local emulator only: it runs Azure's ARM durations this many times faster, so Run Command waits must too. */
+  VMBACKUP_ARM_TIME_SCALE: int(1, 1_000_000, 1),
   // The timers bind these by name (%VMBACKUP_*_CRON%) and the host refuses an unset one, so a default here
   // would never apply; the command line needs none. Checked when set.
   VMBACKUP_SCHEDULER_CRON: cron,
@@ -67,7 +69,7 @@ export interface Config {
     | { kind: 'identity'; blobUrl: string; queueUrl: string; tableUrl: string };
   backupContainer: string;
   tablePrefix: string;
-  arm: { endpoint?: string; caFile?: string };
+  arm: { endpoint?: string; caFile?: string; timeScale: number };
   copy: { concurrency: number; segmentSize: number; shardSize: number; diffWindow: number };
   sasDurationSeconds: number;
   lockTtlSeconds: number;
@@ -110,7 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'identity', blobUrl: s.VMBACKUP_STORAGE__blobServiceUri!, queueUrl: s.VMBACKUP_STORAGE__queueServiceUri!, tableUrl: s.VMBACKUP_STORAGE__tableServiceUri! },
     backupContainer: s.VMBACKUP_BACKUP_CONTAINER,
     tablePrefix: s.VMBACKUP_TABLE_PREFIX,
-    arm: { endpoint: s.VMBACKUP_ARM_ENDPOINT, caFile: s.VMBACKUP_ARM_CA_FILE },
+    arm: { endpoint: s.VMBACKUP_ARM_ENDPOINT, caFile: s.VMBACKUP_ARM_CA_FILE, timeScale: s.VMBACKUP_ARM_TIME_SCALE },
     copy: {
       concurrency: s.VMBACKUP_COPY_CONCURRENCY,
       segmentSize: s.VMBACKUP_SEGMENT_SIZE_MIB * MIB,

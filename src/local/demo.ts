@@ -69,7 +69,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
 
   const keys = loadOrCreateKeys(dataDir);
   const settings: Record<string, string> = {
-    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: stack.caFile, subscriptionIds: DEMO_SUB }),
+    ...localAppSettings({ storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile: stack.caFile, subscriptionIds: DEMO_SUB, armTimeScale: emulator.fidelity.timeScale }),
     VMBACKUP_SCHEDULER_CRON: o.schedulerCron ?? '0 * * * * *',
     VMBACKUP_DISCOVERY_CRON: '0 0 * * * *',
     VMBACKUP_RETENTION_CRON: '0 30 * * * *',

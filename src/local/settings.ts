@@ -8,13 +8,15 @@ export interface LocalEndpoints {
   armEndpoint: string;
   caFile: string;
   subscriptionIds: string;
+  /** The emulator's ARM time scale, so the app's Run Command waits run on the same compressed time. */
+  armTimeScale?: number;
 }
 
 /** The endpoints of a private Azurite and compute emulator; the emulator's CA goes into a fresh temp folder. */
-export function privateEndpoints(azurite: { connectionString: string }, emulator: { armEndpoint: string; caCert: string }, subscriptionIds: string, prefix = 'vmb-'): LocalEndpoints {
+export function privateEndpoints(azurite: { connectionString: string }, emulator: { armEndpoint: string; caCert: string; fidelity?: { timeScale: number } }, subscriptionIds: string, prefix = 'vmb-'): LocalEndpoints {
   const caFile = path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'ca.pem');
   writeFileSync(caFile, emulator.caCert);
-  return { storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile, subscriptionIds };
+  return { storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile, subscriptionIds, armTimeScale: emulator.fidelity?.timeScale };
 }
 
 /** The app settings every local run of the app shares (npm start, the tests' hosts, child host processes). */
@@ -26,6 +28,7 @@ export function localAppSettings(e: LocalEndpoints): Record<string, string> {
     VMBACKUP_SUBSCRIPTION_IDS: e.subscriptionIds,
     VMBACKUP_ARM_ENDPOINT: e.armEndpoint,
     VMBACKUP_ARM_CA_FILE: e.caFile,
+    ...(e.armTimeScale ? { VMBACKUP_ARM_TIME_SCALE: String(e.armTimeScale) } : {}),
     // Mirrors host.json's queues.maxDequeueCount, as the app's settings require.
     VMBACKUP_MAX_DEQUEUE_COUNT: '5',
   };

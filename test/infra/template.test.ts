@@ -15,6 +15,7 @@ const NOT_DEPLOYED = {
   VMBACKUP_STORAGE: 'a connection string; the deployment uses the identity-based VMBACKUP_STORAGE__*ServiceUri settings',
   VMBACKUP_ARM_ENDPOINT: 'the local compute emulator only',
   VMBACKUP_ARM_CA_FILE: 'the local compute emulator only',
+  VMBACKUP_ARM_TIME_SCALE: 'the local compute emulator only',
 } as const;
 
 const parameters = resolveParameters(template);

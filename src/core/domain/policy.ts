@@ -43,7 +43,12 @@ export const ConsistencySchema = z.strictObject({
   mode: z.enum(['CrashConsistent', 'FileSystemConsistent', 'ApplicationConsistent']),
   preScript: Script.optional(),
   postScript: Script.optional(),
-  scriptTimeoutSeconds: z.number().int().min(10).max(600).default(60),
+  // Run Command takes 20 s at least (azure-compute-docs articles/virtual-machines/linux/run-command.md), so a
+  // shorter wait always gives up on the script, which then runs on unobserved.
+  scriptTimeoutSeconds: z.number().int().min(30, 'must be at least 30: Run Command takes 20 s or more').max(600).default(60),
+  // The guest's watchdog thaws the file systems this long after the pre-script whatever happens to vmbackup;
+  // bounded to stay well inside the 10-minute step that takes the snapshots (workflows/backup/guest-scripts.ts).
+  thawAfterSeconds: z.number().int().min(60).max(300).default(120),
 });
 
 /**
@@ -69,7 +74,7 @@ const PolicyFields = z.strictObject({
   schedule: ScheduleSchema,
   retention: RetentionSchema,
   instantRestoreDays: z.number().int().min(1).max(30).default(DEFAULT_INSTANT_RESTORE_DAYS),
-  consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60 }),
+  consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 }),
 });
 
 export const PolicySchema = PolicyFields.superRefine((p, ctx) => {

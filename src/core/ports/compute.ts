@@ -45,8 +45,17 @@ export interface DiskInfo {
 }
 
 export interface RunCommandResult {
+  /**
+   * The script's own verdict, not the operation's state (Azure keeps that 'succeeded' for failing scripts):
+   * Linux exit status 0; Windows nothing on StdErr (Azure reports no Windows exit code, so a script that
+   * must prove success says so on StdOut, see workflows/backup/guest-scripts.ts).
+   */
   succeeded: boolean;
   output: string;
+  /** Linux: parsed from Azure's message ("Enable succeeded" is 0, "exit status=N" is N). Windows: absent. */
+  exitStatus?: number;
+  stdout?: string;
+  stderr?: string;
 }
 
 export interface ComputePort {

@@ -4,6 +4,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import {
   parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
+import { interpretRunCommand } from './run-command-result';
 
 const GIB = 1024 ** 3;
 
@@ -15,7 +16,14 @@ export interface ArmComputeOptions {
   clientOptions?: ComputeManagementClientOptionalParams;
   /** Long-running operation polling interval; Azure's Retry-After is honoured when it is absent. */
   pollIntervalMs?: number;
+  /** Only for an emulator on compressed time: local duration = Azure duration / timeScale (Run Command waits). */
+  timeScale?: number;
 }
+
+/** Pause before asking again when Run Command answers 409 Conflict (another script still runs on the VM). */
+const RUN_COMMAND_BUSY_RETRY_SECONDS = 5;
+/** Polling of a running script (20 s at least): about ten reads per script, on the scaled clock. */
+const RUN_COMMAND_POLL_SECONDS = 2;
 
 function status(err: unknown): number | undefined {
   return (err as { statusCode?: number })?.statusCode;
@@ -129,15 +137,33 @@ export class ArmComputeAdapter implements ComputePort {
     return vm ? this.toVmInfo(vm, vm) : undefined;
   }
 
+  /**
+   * The action Run Command, waited for at most `timeoutSeconds` (Azure seconds) in all. Azure runs one script at
+   * a time per VM and answers 409 Conflict to the next (azure-compute-docs articles/virtual-machines/linux/
+   * run-command.md, Restrictions; the message quoted in MicrosoftDocs/azure-docs#43356): that one is retried
+   * within the time left, since the script ahead of it (an aborted freeze, say) cannot be cancelled and ends on
+   * its own. An abort stops the waiting only; the script still runs in the guest. The verdict comes from the
+   * script's exit status (run-command-result.ts), not from the operation's state.
+   */
   async runCommand(vmId: string, osType: OsType, script: string, timeoutSeconds: number): Promise<RunCommandResult> {
     const r = parseResourceId(vmId);
-    const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
-      r.resourceGroup, r.name,
-      { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
-      { ...this.lro(), abortSignal: AbortSignal.timeout(timeoutSeconds * 1000) },
-    );
-    const failed = (res.value ?? []).some((s) => /failed/i.test(s.code ?? '') || s.level === 'Error');
-    return { succeeded: !failed, output: (res.value ?? []).map((s) => s.message ?? '').join('\n') };
+    const scale = this.o.timeScale ?? 1;
+    const deadline = Date.now() + (timeoutSeconds * 1000) / scale;
+    for (;;) {
+      try {
+        const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
+          r.resourceGroup, r.name,
+          { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
+          { updateIntervalInMs: this.o.pollIntervalMs ?? (RUN_COMMAND_POLL_SECONDS * 1000) / scale, abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
+        );
+        return interpretRunCommand(osType, res.value ?? []);
+      } catch (err) {
+        const busy = status(err) === 409 && (err as { code?: string }).code === 'Conflict';
+        const pause = (RUN_COMMAND_BUSY_RETRY_SECONDS * 1000) / scale;
+        if (!busy || Date.now() + pause >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   async deallocateVm(vmId: string): Promise<void> {

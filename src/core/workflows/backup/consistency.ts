@@ -3,78 +3,111 @@ import type { VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
+import { verdict, type ScriptRun } from './consistency-verdict';
+import { clampThawAfter, guestOs, linuxPostScript, linuxPreScript } from './guest-scripts';
 
 export interface ConsistencySettings {
   mode: Consistency;
   preScript?: { linux?: string; windows?: string };
   postScript?: { linux?: string; windows?: string };
   scriptTimeoutSeconds?: number;
+  /** The guest thaws itself this long after the pre-script, whatever happens to vmbackup (the watchdog). */
+  thawAfterSeconds?: number;
 }
 
-export const DEFAULT_SCRIPTS = {
-  pre: {
-    linux: 'set -e; sync; for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET | grep -v "^/$"); do fsfreeze -f "$m"; done',
-    windows: 'vssadmin list writers | Out-Null; Write-Output "VSS writers ready"',
-  },
-  post: {
-    linux: 'for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET | grep -v "^/$"); do fsfreeze -u "$m" || true; done',
-    windows: 'Write-Output "VSS snapshot released"',
-  },
-};
+export interface ConsistencyOutcome {
+  snapshots: Map<string, string>;
+  /** The consistency reached, not the one asked for. */
+  consistency: Consistency;
+  /** Why the point is below what the policy asked for (the job completes with warnings). */
+  warnings: string[];
+  /** What the point is, in words, when that is what was asked: the OS disk's share, disks taken independently. */
+  notes: string[];
+  /**
+   * The disks of the point form one write-order-consistent set: there is one disk, or the guest was held
+   * quiesced across every snapshot. Otherwise each disk is crash-consistent on its own (AZURE-FIDELITY M9).
+   */
+  disksConsistentSet: boolean;
+}
+
+/** Run Command takes 20 s at least (run-command.md, Restrictions): a shorter wait always aborts. */
+const MIN_SCRIPT_TIMEOUT_SECONDS = 30;
+const timeoutOf = (s: ConsistencySettings | undefined): number => Math.max(MIN_SCRIPT_TIMEOUT_SECONDS, s?.scriptTimeoutSeconds ?? 60);
 
 /**
- * Quiesces the guest when the policy asks for it, snapshots every disk as close together as possible, and
- * always thaws, even when a snapshot fails. Whatever is not reached is recorded: the backup still runs,
- * crash-consistent, with a warning, because a slightly worse recovery point beats none.
+ * Quiesces the guest when the policy asks for it, snapshots every disk, and always runs the thaw once a
+ * pre-script was sent, whatever its answer: an aborted or unanswered freeze may still happen in the guest.
+ * The guest's watchdog undoes the freeze on its own if the thaw cannot run. What is not reached is recorded:
+ * the backup still runs, crash-consistent, with a warning, because a slightly worse recovery point beats none.
  */
-export async function freezeAndSnapshot(
-  deps: Deps,
-  job: Job,
-  item: ProtectedItem,
-  vm: VmInfo,
-  settings: ConsistencySettings | undefined,
-): Promise<{ snapshots: Map<string, string>; consistency: Consistency; warnings: string[] }> {
-  const warnings: string[] = [];
+export async function freezeAndSnapshot(deps: Deps, job: Job, item: ProtectedItem, vm: VmInfo, settings: ConsistencySettings | undefined): Promise<ConsistencyOutcome> {
   const wanted: Consistency = settings?.mode ?? 'CrashConsistent';
-  const frozen = wanted !== 'CrashConsistent' && (await freeze(deps, vm, settings, warnings));
-  try {
-    return { snapshots: await snapshotDisks(deps, job, item, vm), consistency: frozen ? wanted : 'CrashConsistent', warnings };
-  } finally {
-    if (frozen) await thaw(deps, vm, settings, warnings);
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const scripts = wanted === 'CrashConsistent' ? undefined : scriptsFor(vm, job, settings, warnings);
+  let consistency: Consistency = 'CrashConsistent';
+  let held = false;
+  let snapshots: Map<string, string>;
+  if (!scripts) {
+    snapshots = await snapshotDisks(deps, job, item, vm);
+  } else {
+    const pre = await run(deps, vm, scripts.pre, settings);
+    let post: ScriptRun = { error: 'not run' };
+    try {
+      snapshots = await snapshotDisks(deps, job, item, vm);
+    } finally {
+      post = await run(deps, vm, scripts.post, settings);
+    }
+    const v = verdict(wanted, { os: guestOs(vm.osType), userScripts: scripts.user, thawAfterSeconds: scripts.thawAfter, pre, post });
+    consistency = v.consistency;
+    held = v.heldAcrossSnapshots;
+    warnings.push(...v.warnings);
+    notes.push(...v.notes);
   }
+  const disksConsistentSet = vm.disks.length <= 1 || held;
+  if (!disksConsistentSet) {
+    (wanted === 'CrashConsistent' ? notes : warnings).push(`Disks snapshotted independently: each of the ${vm.disks.length} disks is crash-consistent on its own, but the guest was not held quiesced across the snapshots, so together they are not a write-order-consistent set (data spread over several disks, such as a database and its log, may not recover together).`);
+  }
+  return { snapshots, consistency, warnings, notes, disksConsistentSet };
 }
 
-const osOf = (vm: VmInfo): 'windows' | 'linux' => (vm.osType === 'Windows' ? 'windows' : 'linux');
-const timeoutOf = (settings: ConsistencySettings | undefined): number => settings?.scriptTimeoutSeconds ?? 60;
+interface Scripts { pre: string; post: string; user: boolean; thawAfter: number }
 
-/** True when the pre-script ran and reported success; otherwise why not is in the warnings. */
-async function freeze(deps: Deps, vm: VmInfo, settings: ConsistencySettings | undefined, warnings: string[]): Promise<boolean> {
+/** The scripts to run, or undefined (with the reason in the warnings) when the guest cannot be quiesced. */
+function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefined, warnings: string[]): Scripts | undefined {
   if (vm.powerState !== 'running') {
     warnings.push(`The VM is ${vm.powerState}, so no pre-script ran: this recovery point is crash-consistent.`);
-    return false;
+    return undefined;
   }
   if (!vm.guestAgentReady) {
     warnings.push('The VM guest agent is not ready, so no pre-script ran: this recovery point is crash-consistent. Check the VM agent.');
-    return false;
+    return undefined;
   }
-  const script = settings?.preScript?.[osOf(vm)] ?? DEFAULT_SCRIPTS.pre[osOf(vm)];
-  try {
-    const r = await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings));
-    if (r.succeeded) return true;
-    warnings.push(`The pre-script failed (${redact(r.output).slice(0, 200)}): this recovery point is crash-consistent.`);
-  } catch (err) {
-    warnings.push(`The pre-script could not run (${redact(String((err as Error).message ?? err)).slice(0, 200)}): this recovery point is crash-consistent.`);
+  const thawAfter = clampThawAfter(settings?.thawAfterSeconds);
+  const os = guestOs(vm.osType);
+  const userPre = settings?.preScript?.[os];
+  const userPost = settings?.postScript?.[os];
+  if (os === 'windows') {
+    if (!userPre || !userPost) {
+      // Holding a VSS snapshot across two Run Commands of 20 s or more each cannot work (VSS allows 60 s between
+      // freeze and thaw), so there is no default Windows script that quiesces: say so instead of pretending.
+      warnings.push('Windows VMs are snapshotted without quiescing: vmbackup has no VSS snapshot of its own, so this recovery point is crash-consistent. For more, give the policy a Windows pre- and post-script that quiesce your applications and print VMBACKUP_OK when they succeed.');
+      return undefined;
+    }
+    return { pre: userPre, post: userPost, user: true, thawAfter };
   }
-  return false;
+  if (!userPre !== !userPost) {
+    warnings.push('The policy has only one of the Linux pre- and post-scripts; the default freeze and thaw run instead.');
+  }
+  const user = !!userPre && !!userPost;
+  return { pre: linuxPreScript(job.jobId, thawAfter, user ? userPre : undefined), post: linuxPostScript(user ? userPost : undefined), user, thawAfter };
 }
 
-async function thaw(deps: Deps, vm: VmInfo, settings: ConsistencySettings | undefined, warnings: string[]): Promise<void> {
-  const script = settings?.postScript?.[osOf(vm)] ?? DEFAULT_SCRIPTS.post[osOf(vm)];
+async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun> {
   try {
-    const r = await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings));
-    if (!r.succeeded) warnings.push('The post-script (thaw) reported a failure; check the VM.');
-  } catch {
-    warnings.push('The post-script (thaw) could not run; check the VM.');
+    return { result: await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings)) };
+  } catch (err) {
+    return { error: redact(String((err as Error)?.message ?? err)) };
   }
 }
 
