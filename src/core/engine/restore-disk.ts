@@ -89,13 +89,10 @@ export async function restoreDisk(
   let endCell = Math.ceil(span.end / CELL);
   for (const index of plan.manifest.cells.keys()) if (inSpan(index) && !planned.has(index)) endCell = Math.min(endCell, index);
   const progress = checkpointer(cells.map((c) => c.index), endCell, plan.checkpointEveryCells ?? 16, stats, opts.saveCheckpoint);
-  let stopped = false;
+  const admitted = admitInOrder(cells, opts.admit);
 
   await runPool(cells, limiter, async (cell) => {
-    if (stopped || (opts.admit && !opts.admit(len(cell.span)))) {
-      stopped = true;
-      throw STOP;
-    }
+    if (!admitted.has(cell)) throw STOP;
     const bad = await restoreCell(cell, plan, store, target, call, stats);
     if (bad) mismatched.push(cell.index);
     seen.add(cell.index);
@@ -107,6 +104,7 @@ export async function restoreDisk(
   });
   await progress.flush();
   const nextCell = progress.next();
+  const stopped = admitted.stopped();
   const checkedUpTo = stopped ? nextCell : Infinity;
   for (const index of plan.manifest.cells.keys()) if (inSpan(index) && index < checkedUpTo && !seen.has(index)) mismatched.push(index);
   if (mismatched.length > 0) throw new ManifestMismatchError(mismatched.sort((a, b) => a - b));
@@ -147,6 +145,27 @@ async function restoreCell(cell: CellWork, plan: RestoreDiskPlan, store: BackupS
     stats.putRequests++;
   }
   return bad;
+}
+
+/**
+ * The budget admits cells in disk order whatever order the workers ask in, so what an invocation did is a
+ * prefix of its cells and the checkpoint after it moves forward.
+ */
+function admitInOrder(cells: readonly CellWork[], admit?: (bytes: number) => boolean) {
+  const position = new Map(cells.map((c, i) => [c, i]));
+  let upTo = -1;
+  let stopAt = Infinity;
+  return {
+    has(cell: CellWork): boolean {
+      const p = position.get(cell)!;
+      while (upTo < p && stopAt === Infinity) {
+        if (admit && !admit(len(cells[upTo + 1]!.span))) stopAt = upTo + 1;
+        else upTo++;
+      }
+      return p < stopAt;
+    },
+    stopped: (): boolean => stopAt !== Infinity,
+  };
 }
 
 /** Thrown by a cell the budget did not admit: stops the pool without being an error. */
