@@ -25,11 +25,12 @@ class InjectedCrash extends Error {}
  * the SAS lifetime at the n-th one. Also counts the 403s Storage answers.
  */
 function uploadWatch(stack: () => AppStack) {
-  const w = { bytes: 0, puts: 0, crashAt: 0, fired: 0, expireAt: 0, forbidden: 0 };
+  const w = { bytes: 0, puts: 0, crashAt: 0, fired: 0, expireAt: 0, forbidden: 0, diskPuts: [] as Record<string, any>[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
   const policy: PipelinePolicy = {
     name: 'uploadWatch',
     async sendRequest(req, next) {
       const put = req.method === 'PUT' && /\/md-[^/]+\/abcd\?/.test(req.url) && /comp=page/.test(req.url);
+      if (req.method === 'PUT' && /\/providers\/Microsoft\.Compute\/disks\/[^/?]+\?/i.test(req.url) && typeof req.body === 'string') w.diskPuts.push(JSON.parse(req.body));
       if (put) {
         w.puts++;
         if (w.crashAt > 0 && w.puts === w.crashAt) { w.crashAt = 0; w.fired++; throw new InjectedCrash(`crash injected at put ${w.puts}`); }
@@ -162,5 +163,45 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
     expect(warnings.slice(warned)).toEqual([]);
     const writes = stack.emulator.state.grantLog.filter((g) => g.access === 'Write' && (job.result.disks as { diskId: string }[]).some((d) => EmulatorState.key(d.diskId) === EmulatorState.key(g.resourceId)));
     expect(writes.every((g) => g.revokedAt !== undefined)).toBe(true);
+  });
+
+  it('records each disk\'s SKU, LUN and OS type at backup and creates the restored disks with them (AZURE-FIDELITY M6)', { timeout: 120_000 }, async () => {
+    const data = point.disks.find((d) => d.lun === 0)!;
+    const os = point.disks.find((d) => d.lun < 0)!;
+    expect(data.profile).toMatchObject({ sku: 'StandardSSD_LRS', lun: 0 });
+    expect(os.profile).toMatchObject({ sku: 'Premium_LRS', lun: -1, osType: 'Linux' });
+    w.diskPuts = [];
+    const { job } = await restore();
+    exact(job);
+    // The emulator gives a disk created without a SKU Premium_LRS: a SKU left unrecorded shows here.
+    const restored = job.result.disks as { diskKey: string; diskId: string }[];
+    expect(stack.emulator.state.disk(restored.find((d) => d.diskKey === 'lun-0')!.diskId)!.sku).toBe('StandardSSD_LRS');
+    const osPut = w.diskPuts.find((b) => b.properties?.osType);
+    expect(osPut).toMatchObject({ sku: { name: 'Premium_LRS' }, properties: { osType: 'Linux', creationData: { createOption: 'Upload' } } });
+  });
+
+  it('sends the zone, generation, encryption set and tags a point recorded (the emulator keeps none of them: the request is checked)', { timeout: 120_000 }, async () => {
+    const des = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/des1`;
+    await stack.deps.repos.points.update(itemKey, point.pointId, (p) => {
+      const os = p.disks.find((d) => d.lun < 0)!;
+      os.profile = { ...os.profile!, zones: ['2'], hyperVGeneration: 'V2', diskEncryptionSetId: des, tags: { app: 'shop' } };
+    });
+    point = (await stack.deps.repos.points.get(itemKey, point.pointId))!.doc;
+    w.diskPuts = [];
+    const { job } = await restore();
+    exact(job);
+    const osPut = w.diskPuts.find((b) => b.properties?.osType)!;
+    expect(osPut.zones).toEqual(['2']);
+    expect(osPut.properties).toMatchObject({ hyperVGeneration: 'V2', encryption: { diskEncryptionSetId: des } });
+    expect(osPut.tags).toMatchObject({ app: 'shop', 'vmbackup-restore-job': job.jobId });
+    const dataPut = w.diskPuts.find((b) => !b.properties?.osType)!;
+    expect(dataPut.properties.hyperVGeneration).toBeUndefined();
+  });
+
+  it('refuses a point with a disk over 32 TiB for upload restore, with the reason (AZURE-FIDELITY m7)', async () => {
+    const big = { ...point, pointId: `${point.pointId}-big`, disks: point.disks.map((d) => (d.lun === 0 ? { ...d, sizeBytes: 33 * 1024 ** 4 } : d)) };
+    await stack.deps.repos.points.insert(big);
+    await expect(requestRestore(stack.deps, { itemKey, pointId: big.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'DiskTooLargeForUpload', message: expect.stringMatching(/32 TiB/) });
+    await stack.deps.repos.points.delete(big);
   });
 });
