@@ -39,7 +39,7 @@ describe('backup and restore through the services, Azurite and the compute emula
   });
   afterAll(async () => stack?.stop());
 
-  it('restores every recovery point of 10 generations byte-exact, reading only what changed', { timeout: 300_000 }, async () => {
+  it('restores every recovery point of 10 generations byte-exact, reading only what changed', { timeout: 600_000 }, async () => {
     const itemKey = itemKeyFor(vmId);
     const vm = stack.emulator.state.vm(vmId)!;
     const disks = [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)].map((id) => ({ id, key: EmulatorState.key(id), size: stack.emulator.state.disk(id)!.sizeBytes }));

@@ -7,7 +7,7 @@ import { CancelledError } from '../../engine/stats';
 import type { Deps } from '../../jobs/deps';
 import { cancelPoller } from '../../jobs/cancel';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { acquireItemLock, extendItemLock } from '../../jobs/lock';
+import { extendItemLock } from '../../jobs/lock';
 import { segmentKey } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
 import { dataBytesBelow, getPoint, loadManifest, RESTORE_QUEUES, targetsOf, type RestoreTarget, type SegmentMessage } from './plan';
@@ -26,7 +26,6 @@ export async function restoreSegmentStep(deps: Deps, msg: SegmentMessage): Promi
   if (job.cancelRequested) return deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });
   const row = (await deps.repos.segments.get(job.jobId, segmentKey(target.diskKey, msg.segment)))?.doc;
   if (row?.state === 'Done') return recount(deps, job);
-  await acquireItemLock(deps, job.itemKey, job.jobId);
   const point = await getPoint(deps, job.itemKey, String(job.params.pointId));
   const disk = point.disks.find((d) => d.diskKey === target.diskKey)!;
   const outcome = await restoreSegment(deps, job, target, disk, msg.segment, row);
@@ -52,7 +51,8 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
     const delta = now - reported;
     reported = now;
     if (delta > 0) await updateJob(deps, job.jobId, (j) => { j.bytesDone = Math.min(j.bytesTotal, j.bytesDone + delta); });
-    await extendItemLock(deps, job.itemKey!, job.jobId);
+    // As a backup copy does: the lock lives while checkpoints come; a segment that just ends needs none.
+    if (state === 'Pending') await extendItemLock(deps, job.itemKey!, job.jobId);
   };
   try {
     const out = await restoreDisk(
