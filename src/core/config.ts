@@ -53,6 +53,13 @@ const SettingsSchema = z.object({
   VMBACKUP_SHARD_SIZE_MIB: int(4, 8 * 1024 * 1024, 1024 * 1024),
   VMBACKUP_DIFF_WINDOW_MIB: int(4, 1024 * 1024, 512),
   VMBACKUP_SAS_DURATION_SECONDS: int(300, 86_400, 3600),
+  /**
+   * How long one queue invocation of a long step (a restore segment) works before it checkpoints and queues
+   * its own continuation: host.json's functionTimeout (10 min) less a margin for the checkpoint and the send.
+   */
+  VMBACKUP_STEP_BUDGET_SECONDS: int(10, 86_400, 480),
+  /** Optional cap on the bytes one such invocation reads (0: none, only the time budget). */
+  VMBACKUP_STEP_BUDGET_MIB: int(0, 1024 * 1024, 0),
   VMBACKUP_LOCK_TTL_SECONDS: int(60, 86_400, 900),
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
@@ -72,6 +79,8 @@ export interface Config {
   arm: { endpoint?: string; caFile?: string; timeScale: number };
   copy: { concurrency: number; segmentSize: number; shardSize: number; diffWindow: number };
   sasDurationSeconds: number;
+  /** Per-invocation work budget of resumable steps: seconds, and bytes (0 = no byte cap). */
+  stepBudget: { seconds: number; bytes: number };
   lockTtlSeconds: number;
   softDeleteDays: number;
   /** How long the scheduler waits for the import of an exported first backup before copying the item itself. */
@@ -120,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       diffWindow: s.VMBACKUP_DIFF_WINDOW_MIB * MIB,
     },
     sasDurationSeconds: s.VMBACKUP_SAS_DURATION_SECONDS,
+    stepBudget: { seconds: s.VMBACKUP_STEP_BUDGET_SECONDS, bytes: s.VMBACKUP_STEP_BUDGET_MIB * MIB },
     lockTtlSeconds: s.VMBACKUP_LOCK_TTL_SECONDS,
     softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
     seedWaitDays: s.VMBACKUP_SEED_WAIT_DAYS,

@@ -102,6 +102,31 @@ export interface Job {
   consistency?: Consistency;
 }
 
+/**
+ * What Azure needs to create a restored disk that boots and attaches where the source did, recorded per disk at
+ * backup (AZURE-FIDELITY B4, M6; DiskRP 2025-01-02 disk.json DiskProperties). The VM-side settings (caching,
+ * write accelerator, LUN) belong to the attachment, not the disk, and are kept for a swap or a new VM.
+ */
+export interface DiskRestoreProfile {
+  sku?: string;
+  zones?: string[];
+  osType?: OsType;
+  hyperVGeneration?: 'V1' | 'V2';
+  /** 512 or 4096 (creationData.logicalSectorSize; Ultra and Premium SSD v2 only). */
+  logicalSectorSize?: number;
+  architecture?: string;
+  securityType?: string;
+  diskEncryptionSetId?: string;
+  encryptionType?: string;
+  networkAccessPolicy?: string;
+  diskAccessId?: string;
+  maxShares?: number;
+  tags?: Record<string, string>;
+  lun: number;
+  caching?: string;
+  writeAcceleratorEnabled?: boolean;
+}
+
 export interface RecoveryPointDisk {
   diskKey: string;
   name: string;
@@ -115,6 +140,8 @@ export interface RecoveryPointDisk {
   bytesUploaded: number;
   sourceSnapshotId: string;
   sku?: string;
+  /** Recorded by backups since restore profiles exist; older points restore with Azure's defaults. */
+  profile?: DiskRestoreProfile;
 }
 
 export type RecoveryPointState = 'Available' | 'SoftDeleted' | 'Corrupt';

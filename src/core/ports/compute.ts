@@ -1,7 +1,7 @@
 /** What vmbackup needs from Azure Resource Manager (Microsoft.Compute). IDs are full ARM resource ids. */
-import type { OsType } from '../domain/model';
+import type { DiskRestoreProfile, OsType } from '../domain/model';
 
-export type { OsType };
+export type { DiskRestoreProfile, OsType };
 export type PowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating' | 'unknown';
 
 export interface VmDisk {
@@ -11,6 +11,8 @@ export interface VmDisk {
   name: string;
   sizeBytes: number;
   sku?: string;
+  /** The disk's own settings and its attachment's, as a restore needs them (absent where the adapter cannot tell). */
+  profile?: DiskRestoreProfile;
 }
 
 export interface VmInfo {
@@ -69,7 +71,7 @@ export interface ComputePort {
 
   getDisk(diskId: string): Promise<DiskInfo | undefined>;
   /** A new empty disk in upload state of exactly `sizeBytes` usable bytes. */
-  createUploadDisk(args: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo>;
+  createUploadDisk(args: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string>; profile?: DiskRestoreProfile }): Promise<DiskInfo>;
   grantDiskWrite(diskId: string, durationSeconds: number): Promise<string>;
   revokeDisk(diskId: string): Promise<void>;
   deleteDisk(diskId: string): Promise<void>;

@@ -5,6 +5,7 @@ import {
   parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
 import { interpretRunCommand } from './run-command-result';
+import { armDiskProfile, uploadDiskProperties } from './disk-profile';
 
 const GIB = 1024 ** 3;
 
@@ -80,10 +81,10 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(diskId: string | undefined, sizeGb: number | undefined): Promise<{ bytes: number; sku?: string }> {
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile'] }> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
     const d = await this.getDiskRaw(diskId);
-    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name };
+    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined };
   }
 
   private async getDiskRaw(diskId: string) {
@@ -96,13 +97,13 @@ export class ArmComputeAdapter implements ComputePort {
     const sp = vm.storageProfile ?? {};
     const disks: VmDisk[] = [];
     if (sp.osDisk?.managedDisk?.id) {
-      const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB);
-      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType });
+      const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk);
+      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile });
     }
     for (const d of sp.dataDisks ?? []) {
       if (!d.managedDisk?.id) continue;
-      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB);
-      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType });
+      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d);
+      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile });
     }
     const statuses = withView?.instanceView?.statuses ?? [];
     const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
@@ -191,8 +192,9 @@ export class ArmComputeAdapter implements ComputePort {
     return d ? { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState } : undefined;
   }
 
-  async createUploadDisk(a: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+  async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {
     const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+      ...uploadDiskProperties(a.profile),
       location: a.location,
       sku: a.sku ? { name: a.sku as never } : undefined,
       osType: a.osType,

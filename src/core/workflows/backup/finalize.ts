@@ -8,6 +8,7 @@ import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { releaseItemLock } from '../../jobs/lock';
 import { type FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
+import { withRestoreProfiles } from '../restore/profile';
 import { checkpointBlob, jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
 
 
@@ -37,7 +38,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     pointId,
     createdAt,
     consistency: job.consistency ?? 'CrashConsistent',
-    disks,
+    disks: await withRestoreProfiles(deps, job, disks),
     expiresAt: await expiryForNewPoint(deps, job, createdAt),
     state: 'Available',
     jobId: job.jobId,

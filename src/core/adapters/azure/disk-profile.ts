@@ -1,0 +1,46 @@
+import type { Disk } from '@azure/arm-compute';
+import type { DiskRestoreProfile, OsType } from '../../ports/compute';
+
+/**
+ * The restore profile of a disk from its ARM GET (DiskRP 2025-01-02 disk.json DiskProperties) and the VM's
+ * attachment of it (caching, writeAcceleratorEnabled: VirtualMachine storageProfile dataDisks/osDisk).
+ */
+export function armDiskProfile(d: Disk, lun: number, attach: { caching?: string; writeAcceleratorEnabled?: boolean }): DiskRestoreProfile {
+  return {
+    sku: d.sku?.name,
+    zones: d.zones?.length ? [...d.zones] : undefined,
+    osType: d.osType as OsType | undefined,
+    hyperVGeneration: d.hyperVGeneration as DiskRestoreProfile['hyperVGeneration'],
+    logicalSectorSize: d.creationData?.logicalSectorSize,
+    architecture: d.supportedCapabilities?.architecture,
+    securityType: d.securityProfile?.securityType,
+    diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
+    encryptionType: d.encryption?.type,
+    networkAccessPolicy: d.networkAccessPolicy,
+    diskAccessId: d.diskAccessId,
+    maxShares: d.maxShares,
+    tags: d.tags && Object.keys(d.tags).length ? { ...d.tags } : undefined,
+    lun,
+    caching: attach.caching,
+    writeAcceleratorEnabled: attach.writeAcceleratorEnabled,
+  };
+}
+
+/**
+ * The disk settings an Upload disk takes from a profile. Direct upload names SKU, zone, Hyper-V generation and
+ * OS type as upload-time settings (learn.microsoft.com/powershell/module/az.compute/add-azvhd,
+ * DirectUploadToManagedDiskSet); encryption with a disk encryption set and the network policy are ordinary
+ * disk properties (disk.json Encryption, networkAccessPolicy). A zone only for non-ZRS SKUs: "A disk with sku
+ * 'Premium_ZRS' cannot be created in an availability zone" (AZURE-FIDELITY M6).
+ */
+export function uploadDiskProperties(p: DiskRestoreProfile | undefined): Partial<Disk> {
+  if (!p) return {};
+  const zonal = p.zones?.length && !/_ZRS$/i.test(p.sku ?? '');
+  return {
+    ...(zonal ? { zones: p.zones } : {}),
+    ...(p.hyperVGeneration ? { hyperVGeneration: p.hyperVGeneration } : {}),
+    ...(p.diskEncryptionSetId ? { encryption: { diskEncryptionSetId: p.diskEncryptionSetId, type: p.encryptionType ?? 'EncryptionAtRestWithCustomerKey' } } : {}),
+    ...(p.networkAccessPolicy ? { networkAccessPolicy: p.networkAccessPolicy, ...(p.diskAccessId ? { diskAccessId: p.diskAccessId } : {}) } : {}),
+    ...(p.architecture ? { supportedCapabilities: { architecture: p.architecture } } : {}),
+  };
+}

@@ -1,0 +1,80 @@
+import { PermanentStepError } from '../../errors';
+import type { Job } from '../../domain/model';
+import { vhdFooter } from '../../engine/vhd';
+import type { Deps } from '../../jobs/deps';
+import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
+import { segmentKey } from '../../store/layout';
+import { restoredOf, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
+import { renewingUploadTarget } from './upload-target';
+
+/**
+ * Step 3 of a restore: once every segment of every disk is done (each verified cell by cell against the
+ * manifest as it was written), end each upload (the VHD footer, then revoking write access, which makes the
+ * disk usable), swap the disks in for replaceDisks, and release the item. A rerun skips what it did.
+ */
+export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Promise<void> {
+  const job = await getJob(deps, msg.jobId);
+  if (isTerminal(job) || !job.itemKey) return;
+  const targets = targetsOf(job);
+  if (!targets) return;
+  if (job.cancelRequested) return cancelRestore(deps, job);
+  const rows = await deps.repos.segments.all(job.jobId);
+  const done = new Map(rows.filter((r) => r.state === 'Done').map((r) => [r.segmentKey, r]));
+  // Every segment of every disk, by name: a count alone would let a duplicate row stand in for a missing one.
+  if (!targets.every((t) => [...Array(t.segments).keys()].every((n) => done.has(segmentKey(t.diskKey, n))))) return;
+  await acquireItemLock(deps, job.itemKey, job.jobId);
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'FinishDisks'; });
+  const restored = restoredOf(job);
+  for (const t of targets) {
+    if (restored.some((r) => r.diskKey === t.diskKey)) continue;
+    await sealUpload(deps, t);
+    const bytesWritten = [...Array(t.segments).keys()].reduce((n, i) => n + (done.get(segmentKey(t.diskKey, i))!.stats.bytesWritten ?? 0), 0);
+    restored.push({ diskKey: t.diskKey, lun: t.lun, diskId: t.diskId, bytesWritten, dataBytes: t.dataBytes });
+    await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, disks: restored }; });
+  }
+  if (job.params.mode === 'replaceDisks') {
+    const item = (await deps.repos.items.get(job.itemKey))?.doc;
+    await swapIntoVm(deps, job, item?.vmId ?? '', restored);
+  }
+  await releaseItemLock(deps, job.itemKey, job.jobId);
+  await updateJob(deps, job.jobId, (j) => { j.bytesDone = j.bytesTotal; j.segmentsDone = j.segmentsTotal; });
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+/** The footer makes the upload a fixed VHD of the disk's size; revoking ends the upload (Azure checks the footer). */
+async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
+  const disk = await deps.compute.getDisk(t.diskId);
+  if (!disk) throw new PermanentStepError('RestoredDiskMissing', `The disk '${t.name}' was being restored into was deleted.`, 'Run the restore again.');
+  if (disk.state !== 'ReadyToUpload' && disk.state !== 'ActiveUpload') return; // sealed by an earlier run
+  await renewingUploadTarget(deps, t.diskId).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
+  await deps.compute.revokeDisk(t.diskId);
+}
+
+/** The disks not sealed yet are useless half-written: deleted (which revokes their SAS). Sealed ones stay. */
+export async function deleteUnfinished(deps: Deps, job: Job): Promise<void> {
+  const sealed = new Set(restoredOf(job).map((r) => r.diskKey));
+  for (const t of targetsOf(job) ?? []) if (!sealed.has(t.diskKey)) await deps.compute.deleteDisk(t.diskId);
+}
+
+async function cancelRestore(deps: Deps, job: Job): Promise<void> {
+  await deleteUnfinished(deps, job);
+  if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Cancelled');
+}
+
+// The swap is today's (AZURE-FIDELITY B2 describes what Azure rejects in it); its rewrite is separate work.
+async function swapIntoVm(deps: Deps, job: Job, vmId: string, restored: RestoredDisk[]): Promise<void> {
+  if (job.result.swapped) return;
+  const vm = vmId ? await deps.compute.getVm(vmId) : undefined;
+  if (!vm) throw new PermanentStepError('VmNotFound', 'The VM to replace disks on no longer exists.', 'Restore with mode newDisks and create a VM from the restored disks.');
+  const os = restored.find((r) => r.lun < 0);
+  if (!os) throw new PermanentStepError('NoOsDisk', 'The recovery point has no OS disk to swap in.', 'Restore with mode newDisks.');
+  const wasRunning = vm.powerState === 'running';
+  const previous = vm.disks.map((d) => ({ lun: d.lun, diskId: d.diskId }));
+  await updateJob(deps, job.jobId, (j) => { j.phase = 'ReplaceDisks'; j.result = { ...j.result, previousDisks: previous, wasRunning }; });
+  if (wasRunning) await deps.compute.deallocateVm(vmId);
+  await deps.compute.setVmDisks(vmId, os.diskId, restored.filter((r) => r.lun >= 0).map((r) => ({ lun: r.lun, diskId: r.diskId })));
+  if (wasRunning) await deps.compute.startVm(vmId);
+  await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, swapped: true }; });
+}
