@@ -11,7 +11,7 @@ import { emulatorDataPlaneOptions, type AzureProfile } from '../src/local/azure-
 import { localAppSettings, privateEndpoints } from '../src/local/settings';
 import { CORE_STEPS, drainQueues, type DrainOptions } from '../src/local/queue-drain';
 import { clientFaults, type ClientFaults } from './faults';
-import { type Logger } from '../src/core/ports/logger';
+import type { Logger } from '../src/core/ports/logger';
 import { KINDS } from '../src/core/workflows/kinds';
 
 export const SUB = '00000000-0000-0000-0000-00000000bbbb';

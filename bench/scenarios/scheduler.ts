@@ -6,7 +6,7 @@ import { AdaptiveLimiter } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
 import { createRepos } from '../../src/core/store/repos';
 import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
-import { type Deps } from '../../src/core/jobs/deps';
+import type { Deps } from '../../src/core/jobs/deps';
 import { loadConfig, QUEUES } from '../../src/core/config';
 import { row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';

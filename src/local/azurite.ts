@@ -77,7 +77,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
       output += chunk.toString();
       for (const line of output.split('\n')) {
         const m = READY.exec(line);
-        if (m && m[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
+        if (m?.[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
       }
       if (endpoints.blob && endpoints.queue && endpoints.table) {
         clearTimeout(timer);

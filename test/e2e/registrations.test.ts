@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadApp } from '../../src/local/host/load';
-import { QUEUES } from '../../src/core/config';
 import { parseNcrontab } from '../../src/local/host/ncrontab';
 import { KINDS } from '../../src/core/workflows/kinds';
 

@@ -9,7 +9,6 @@ import { getJob } from '../../src/core/jobs/jobs';
 import type { Job } from '../../src/core/domain/model';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 import { itemKeyFor } from '../../src/core/store/layout';
-import { ArmComputeAdapter } from '../../src/core/adapters/azure/compute';
 
 const MIB = 1024 ** 2, GIB = 1024 ** 3;
 /** Many generations (a whole-disk trim at 4, shard-line writes at 0 and 5): each costs a full backup cycle. */

@@ -4,7 +4,6 @@ import { startOutsideStack, type ChildHost, type OutsideStack } from './child-ho
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
-import { QUEUES } from '../../src/core/config';
 import { ensureResources } from '../../src/core/composition';
 import { getJob, isTerminal } from '../../src/core/jobs/jobs';
 import { reconcile } from '../../src/core/jobs/reconciler';

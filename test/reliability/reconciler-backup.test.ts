@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
-import { QUEUES } from '../../src/core/config';
 import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { snapshotStep } from '../../src/core/workflows/backup/plan';
 import { copyStep } from '../../src/core/workflows/backup/copy';

@@ -7,7 +7,7 @@ import { createRepos } from '../../src/core/store/repos';
 import { MemoryTableFactory } from '../../src/core/adapters/memory/tables';
 import { MemoryQueueFactory } from '../../src/core/adapters/memory/queues';
 import { retentionRun } from '../../src/core/workflows/protection/retention';
-import { type Deps } from '../../src/core/jobs/deps';
+import type { Deps } from '../../src/core/jobs/deps';
 import { newestFirstKey } from '../../src/core/store/layout';
 import { silentLogger } from '../../src/core/ports/logger';
 

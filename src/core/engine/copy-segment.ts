@@ -1,5 +1,5 @@
 import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
-import { AdaptiveLimiter, type RetryOptions, pacedCalls } from './pacer';
+import { type AdaptiveLimiter, type RetryOptions, pacedCalls } from './pacer';
 import { listSplitting } from './range-listing';
 import { isAllZero, sha256, type CellDelta } from './manifest';
 import { coalesce, len, planCells, rangesCover, type CellWork, type Range } from '../domain/ranges';

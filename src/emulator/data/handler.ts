@@ -209,7 +209,7 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
 
     if (req.method === 'PUT' && comp === 'page') {
       const disk = state.disk(grant.resourceId);
-      if (!disk || disk.state !== 'ActiveUpload') throw new StorageError(409, 'OperationNotAllowed', 'Pages can only be written to a disk in upload state.');
+      if (disk?.state !== 'ActiveUpload') throw new StorageError(409, 'OperationNotAllowed', 'Pages can only be written to a disk in upload state.');
       const r = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range);
       if (!r || r.end === Number.MAX_SAFE_INTEGER) throw new StorageError(400, 'MissingRequiredHeader', 'x-ms-range is required.');
       const len = r.end - r.start + 1;

@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../../core/config';
 import { createAzureDeps, ensureResources } from '../../core/composition';
 import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
-import { type Logger } from '../../core/ports/logger';
+import type { Logger } from '../../core/ports/logger';
 import { KINDS } from '../../core/workflows/kinds';
 
 let cached: Promise<Deps> | undefined;

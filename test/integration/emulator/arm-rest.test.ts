@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import { PageBlobClient } from '@azure/storage-blob';
 import type { ComputeEmulator } from '../../../src/emulator/server';
 import { computeClientFor, SUB, withEmulator } from '../../support/emulator';

@@ -11,12 +11,12 @@ it('smoke', async () => {
   
   const diskId = vm.storageProfile!.dataDisks![0]!.managedDisk!.id!;
   emu.store.write(diskId.toLowerCase(), 4096, Buffer.alloc(8192, 7));
-  const s = await c.snapshots.beginCreateOrUpdateAndWait('rg1', 'snap1', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
+  const _s = await c.snapshots.beginCreateOrUpdateAndWait('rg1', 'snap1', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
   
   const g = await c.snapshots.beginGrantAccessAndWait('rg1', 'snap1', { access: 'Read', durationInSeconds: 600 });
   
   const pb = new PageBlobClient(g.accessSAS!);
-  const r = await pb.getPageRanges(0, 128 * 1024 * 1024);
+  const _r = await pb.getPageRanges(0, 128 * 1024 * 1024);
   
   const b = await pb.downloadToBuffer(4096, 512);
   expect(b[0]).toBe(7);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDiskStore } from '../../../src/emulator/disk/store';
-import { DiskStoreError } from '../../../src/emulator/disk/types';
+import type { DiskStoreError } from '../../../src/emulator/disk/types';
 import { ReferenceDisk, pagesOf, P } from '../../support/reference-disk';
 
 const GIB = 1024 ** 3, MIB = 1024 ** 2;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportDisk, newExportStats, type DiskImageReader } from '../../../src/core/engine/package-export';
 import { checkPackageFiles } from '../../../src/core/engine/package-import';
-import { COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, diskManifestOf, encodePackageManifest, parsePackage, type PackageManifest } from '../../../src/core/engine/package-format';
+import { COMPLETE_FILE, MANIFEST_FILE, type PackageError, completeMarker, diskManifestOf, encodePackageManifest, parsePackage, type PackageManifest } from '../../../src/core/engine/package-format';
 import { manifestDigest, sha256 } from '../../../src/core/engine/manifest';
 import { CELL, coalesce, type Range } from '../../../src/core/domain/ranges';
 import type { PackageStore } from '../../../src/core/ports/packages';

@@ -45,18 +45,6 @@ describe('job leases (memory adapters)', () => {
     expect(uploads).toHaveLength(2); // one disk per recovery-point disk, not one per delivery
     expect(uploads.every((d) => d.state === 'Unattached')).toBe(true);
   });
-
-  it('lets a restore go on after a runner that died holding the lease, once the lease runs out', async () => {
-    const s = memoryDeps();
-    const vm = await registeredVm(s);
-    const b = await backupNow(s.deps, vm.itemKey);
-    await s.drain();
-    await finished(s, b.jobId);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks' });
-    const t0 = s.clock.ms;
-    await s.deps.repos.jobs.update(job.jobId, (j) => takeLease(j, 'runner', 'dead', t0, 40_000));
-    await s.drain();
-    await finished(s, job.jobId);
-    expect(s.clock.ms).toBeGreaterThanOrEqual(t0 + 40_000);
-  });
+  // A restore no longer holds a runner lease: its segments are idempotent by their rows, so a dead delivery
+  // only delays its own segment (restore-segmented.test.ts kills deliveries at random points).
 });

@@ -74,10 +74,10 @@ describe('restore workflow (memory adapters)', () => {
     await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
   });
 
-  // EXPECTED FAILURE: product bug restore-corrupt-masked-by-revoke. restoreOneDisk revokes the write SAS in a
-  // `finally`; the footer was never written, so Azure's revoke answers 400 InvalidVhd (AzureStorageExplorer#8800)
-  // and that error replaces the RecoveryPointCorrupt one: the job is retried 5 times and ends InternalError.
-  it.fails('fails RecoveryPointCorrupt when the shard data no longer matches the manifest', async () => {
+  // Was a product bug (restore-corrupt-masked-by-revoke): the old restore revoked the write SAS in a `finally`,
+  // and Azure's revoke of a disk without its footer (400 InvalidVhd, AzureStorageExplorer#8800) replaced the
+  // RecoveryPointCorrupt error. The segmented restore revokes only in its finish step.
+  it('fails RecoveryPointCorrupt when the shard data no longer matches the manifest', async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     const point = (await s.deps.repos.points.get(vm.itemKey, pointId))!.doc;

@@ -1,6 +1,6 @@
 import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
 import type { DataPlane, RangeDiff, SourceSnapshot, TargetDisk } from '../../ports/storage';
-import { MemoryCloud, type CloudDisk, type CloudSnapshot } from './cloud';
+import type { MemoryCloud, CloudDisk, CloudSnapshot } from './cloud';
 import { MemoryServiceError } from './pages';
 
 /**

@@ -10,10 +10,10 @@ import type { Deps } from '../../jobs/deps';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { extendItemLock } from '../../jobs/lock';
 import { cancelPoller } from '../../jobs/cancel';
-import { type CopyMessage, type FinalizeMessage } from './plan';
+import type { CopyMessage, FinalizeMessage } from './plan';
 import { sharedSnapshotRead } from './grants';
 import { checkpointBlob, segmentKey, shardBlobName } from '../../store/layout';
-import { type SegmentRow } from '../../store/records';
+import type { SegmentRow } from '../../store/records';
 
 async function loadPreviousCells(deps: Deps, manifestName: string | undefined): Promise<Set<number>> {
   if (!manifestName) return new Set();

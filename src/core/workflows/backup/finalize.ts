@@ -6,7 +6,7 @@ import { EntityExistsError } from '../../ports/tables';
 import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { releaseItemLock } from '../../jobs/lock';
-import { type FinalizeMessage } from './plan';
+import type { FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
 import { withRestoreProfiles } from '../restore/profile';
 import { checkpointBlob, jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';

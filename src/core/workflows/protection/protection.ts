@@ -8,7 +8,7 @@ import { reapplyRetention } from '../backup/expiry';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, isItemBusy, releaseItemLock } from '../../jobs/lock';
-import { type SnapshotMessage } from '../backup/plan';
+import type { SnapshotMessage } from '../backup/plan';
 import { diskKeyFor, itemKeyFor } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_RETENTION_DAYS } from '../../domain/retention';

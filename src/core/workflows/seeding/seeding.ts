@@ -1,7 +1,7 @@
 import { QUEUES } from '../../config';
 import { busy, ConflictError, itemNotFound, PermanentStepError, ValidationError } from '../../errors';
 import type { Job } from '../../domain/model';
-import { PackageError, type PackageErrorCode } from '../../engine/package-format';
+import type { PackageError, PackageErrorCode } from '../../engine/package-format';
 import type { PackageLocation, PackageStore } from '../../ports/packages';
 import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
