@@ -106,7 +106,7 @@ export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSy
  * Test and demo controls under /_emulator: seed VMs, act as the guest on a disk, read digests, see Run Command
  * history and frozen guests, move the clock. Resource ids travel URL-encoded in the `id` query parameter.
  */
-export function adminRouter(r: ComputeResources, clock: { advance(ms: number): void }, guests: GuestFileSystems, stats: () => unknown): Router {
+export function adminRouter(r: ComputeResources, clock: { advance(ms: number): void }, guests: GuestFileSystems): Router {
   const id = (u: URL): string => {
     const v = u.searchParams.get('id');
     if (!v || !r.store.get(EmulatorState.key(v))) throw Object.assign(new Error(`unknown resource ${v}`), { status: 404 });
@@ -137,7 +137,6 @@ export function adminRouter(r: ComputeResources, clock: { advance(ms: number): v
     .add('POST', '/_emulator/guest/workload', safe((c) => { const b = body(c.body); sendJson(c.res, 200, { ops: randomWorkload(r.store, writable(id(c.url)), { seed: b.seed ?? 1, ops: b.ops ?? 10, maxWriteBytes: b.maxWriteBytes }).length }); }))
     // Every guest with a frozen file system: a test asserts `items` is empty when no guest is left frozen.
     .add('GET', '/_emulator/guests/frozen', (c) => sendJson(c.res, 200, { items: guests.allFrozen(), blockedWrites: guests.blockedWrites }))
-    .add('GET', '/_emulator/stats', (c) => sendJson(c.res, 200, stats()))
     .add('GET', '/_emulator/digest', safe((c) => {
       const key = id(c.url);
       const full = c.url.searchParams.get('sha256') === 'true';

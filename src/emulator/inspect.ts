@@ -8,7 +8,7 @@ import { contentDigest } from './guest';
  * Read-only controls under /_emulator for people trying the local stack: is a restored disk the same as its
  * source, how many bytes did the data plane serve, how much memory do the disks hold. Not an Azure API.
  */
-export function inspectRouter(r: ComputeResources, stats: DataPlaneStats): Router {
+export function inspectRouter(r: ComputeResources, stats: DataPlaneStats, armStats: () => object = () => ({})): Router {
   const known = (u: URL, name: string): string => {
     const v = u.searchParams.get(name);
     if (!v || !r.store.get(EmulatorState.key(v))) throw Object.assign(new Error(`unknown disk or snapshot '${v ?? ''}' in query parameter '${name}'`), { status: 404 });
@@ -37,6 +37,7 @@ export function inspectRouter(r: ComputeResources, stats: DataPlaneStats): Route
       if (u.searchParams.get('gc') === 'true' && gc) { gc(); gc(); }
       const m = process.memoryUsage();
       return {
+        ...armStats(), // the ARM side's counters (429s, Run Commands), for the soak and the fidelity tests
         dataPlane: { ...stats },
         resources: { vms: r.state.vms.size, disks: r.state.disks.size, snapshots: r.state.snapshots.size },
         storedBytes: r.store.storedBytes(),

@@ -105,11 +105,11 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const runCommands = new RunCommandEngine(state, guests, fidelity, stats, now);
   const throttle = fidelity.throttle ? new ArmThrottle(fidelity.throttle, fidelity.timeScale, now) : undefined;
   const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults, runCommands });
-  const admin = adminRouter(resources, { advance: (ms) => (skew += ms) }, guests, () => armStatsNow());
+  const admin = adminRouter(resources, { advance: (ms) => (skew += ms) }, guests);
   const armStatsNow = (): ArmFidelityStats & { runCommandsUncollected: number } => Object.assign(stats, { runCommandsUncollected: runCommands.uncollected().length });
   const dataStats = newDataPlaneStats();
   const data = dataPlaneHandler(state, store, sas, dataStats, { ...DEFAULT_DATA_PLANE, ...options.dataPlane });
-  const inspect = inspectRouter(resources, dataStats);
+  const inspect = inspectRouter(resources, dataStats, () => armStatsNow());
   const operations = new OperationLog();
   const operationsRoute = operations.router();
 

@@ -51,7 +51,9 @@ describe('function keys and destructive operations', () => {
       }
       throw new Error('job did not end');
     };
-    const a = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'auth', name: 'a1', disks: [{ name: 'a1-os', sizeBytes: 32 * MIB, lun: -1 }] });
+    // An attached-OS-disk VM: the swap this test confirms is the one shape the product's replaceDisks gets through
+    // until its Azure-correct rewrite lands (AZURE-FIDELITY B2; image-based VMs answer PropertyChangeNotAllowed).
+    const a = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'auth', name: 'a1', osCreateOption: 'Attach', disks: [{ name: 'a1-os', sizeBytes: 32 * MIB, lun: -1 }] });
     const b = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'auth', name: 'b1', disks: [{ name: 'b1-os', sizeBytes: 32 * MIB, lun: -1 }] });
     fill(s.emulator.store, EmulatorState.key(a.osDiskId), 0, 2 * MIB, 3);
     for (const p of ['keep', 'drop1', 'drop2']) {
