@@ -7,7 +7,7 @@ import { applyDeltas, type DiskManifest } from '../../../src/core/engine/manifes
 import { shardLayout, segmentLayout, MIB } from '../../../src/core/engine/shards';
 import type { BackupStore } from '../../../src/core/ports/storage';
 import { PageModel, sourceOf, modelTarget } from '../../support/page-model';
-import { MemoryBackupStore } from '../../support/memory-backup-store';
+import { MemoryBackupStore } from '../../../src/core/adapters/memory/backup-store';
 import { uniqueName } from '../../support/names';
 
 function rng(seed: number): () => number {
