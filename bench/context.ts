@@ -8,6 +8,7 @@ import { startAzurite, type AzuriteInstance } from '../src/local/azurite';
 import { BlobBackupStore } from '../src/core/adapters/azure/blob-backup-store';
 import { SasDataPlane } from '../src/core/adapters/azure/sas-data-plane';
 import { copySegment, type SegmentCopyResult } from '../src/core/engine/copy-segment';
+import type { CostModel, PreviousImage } from '../src/core/engine/copy-cell';
 import { applyDeltas, type DiskManifest } from '../src/core/engine/manifest';
 import { withRetry } from '../src/core/engine/pacer';
 import { startEmulatorProcess, timedCpu, type CpuSplit, type EmulatorProcess } from './support';
@@ -157,12 +158,19 @@ export class BenchContext {
   }
 
   /** Our engine's copy of [0, size) of a snapshot into one shard, as the backup-copy step runs it. */
-  async copy(sas: string, size: number, shard: string, base?: string, previousCells: ReadonlySet<number> = new Set()): Promise<SegmentCopyResult> {
+  async copy(sas: string, size: number, shard: string, base?: string, previous?: PreviousImage, cost?: CostModel): Promise<SegmentCopyResult> {
     await this.store.ensureShard(shard, size);
     return copySegment(
-      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, baseSasUrl: base, previousCells, concurrency: CONCURRENCY, diffWindow: 512 * MIB },
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, baseSasUrl: base, previous, cost, concurrency: CONCURRENCY, diffWindow: 512 * MIB },
       { source: this.dataPlane.openSource(sas), store: this.store },
     );
+  }
+
+  /** The recovery point a copy just made, as the next incremental sees it: its cells and a snapshot of the shard. */
+  async pointOf(result: SegmentCopyResult, shard: string, size: number, before?: PreviousImage): Promise<PreviousImage> {
+    const cells = new Map(before?.cells ?? []);
+    for (const [i, h] of result.delta) (h ? cells.set(i, h) : cells.delete(i));
+    return { diskSize: size, cells, snapshots: [await this.store.snapshotShard(shard)] };
   }
 
   /** The full backup of a disk with `written` bytes: made once, shared by scenarios 1, 4, 5 and 8. */

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const res = await copySegment(
-    { segment: { start: 0, end: job.size }, diskSize: job.size, shardSize: job.size, shardName: () => job.shard, previousCells: new Set(), concurrency: job.concurrency, diffWindow: 512 * 1024 * 1024 },
+    { segment: { start: 0, end: job.size }, diskSize: job.size, shardSize: job.size, shardName: () => job.shard, concurrency: job.concurrency, diffWindow: 512 * 1024 * 1024 },
     { source, store },
   );
   const ms = Number(process.hrtime.bigint() - t) / 1e6;

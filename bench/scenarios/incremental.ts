@@ -1,4 +1,3 @@
-import { applyDeltas } from '../../src/core/engine/manifest';
 import { MIB, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 
@@ -19,7 +18,7 @@ export const incremental: Scenario = {
       const full = await ctx.copy(s0, ctx.diskSize, shard);
       for (const f of fills) await ctx.fill(d.diskId, f.offset, f.length, 999 + f.offset / 512);
       const s1 = await d.snapshot();
-      const previous = new Set(applyDeltas(undefined, ctx.diskSize, [full.delta]).cells.keys());
+      const previous = await ctx.pointOf(full, shard, ctx.diskSize);
       const inc = await timed(() => ctx.copy(s1, ctx.diskSize, shard, s0, previous));
       const st = inc.value.stats;
       const eff = (st.bytesUploaded + st.zeroBytesSkipped) / st.changedBytes;

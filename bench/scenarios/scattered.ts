@@ -36,7 +36,7 @@ export const scattered: Scenario = {
     const cellRuns = coalesced.reduce((n, r) => n + Math.floor((r.end - 1) / CELL) - Math.floor(r.start / CELL) + 1, 0);
     await runPool(pages, new AdaptiveLimiter(32), async (p) => void (await ctx.fill(d.diskId, p * PAGE, PAGE, p + 7)));
     const s1 = await d.snapshot();
-    const inc = await timed(() => ctx.copy(s1, size, shard, s0, new Set()));
+    const inc = await timed(() => ctx.copy(s1, size, shard, s0));
     const st = inc.value.stats;
     const moving = st.sourceReads + st.putRequests + st.clearRequests;
     return [

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DiskStore } from './disk/types';
-import { DIGEST_CELL, digestFromCells } from './digest';
+import { DIGEST_CELL, digestFromCells, ghashCell, imageDigestFromCells } from './digest';
 
 const PAGE = 512;
 
@@ -69,25 +69,31 @@ export function randomWorkload(store: DiskStore, diskId: string, opts: WorkloadO
   return ops;
 }
 
-/** SHA-256 of every cell that is not all zero, reading only valid ranges. */
-export function cellHashes(store: DiskStore, id: string): { index: number; sha256: Buffer }[] {
+/** SHA-256 and GHASH of every cell that is not all zero, reading only valid ranges. */
+export function cellHashes(store: DiskStore, id: string): { index: number; sha256: Buffer; ghash: Buffer }[] {
   const size = store.get(id)!.sizeBytes;
   const cells = new Set<number>();
   for (const r of store.validRanges(id)) {
     for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) cells.add(c);
   }
   const zero = Buffer.alloc(DIGEST_CELL);
-  const out: { index: number; sha256: Buffer }[] = [];
+  const out: { index: number; sha256: Buffer; ghash: Buffer }[] = [];
   for (const c of [...cells].sort((a, b) => a - b)) {
     const start = c * DIGEST_CELL;
     const data = store.read(id, start, Math.min(DIGEST_CELL, size - start));
     if (data.equals(zero.subarray(0, data.length))) continue;
-    out.push({ index: c, sha256: createHash('sha256').update(data).digest() });
+    out.push({ index: c, sha256: createHash('sha256').update(data).digest(), ghash: ghashCell(data) });
   }
   return out;
 }
 
+/** The digest a recovery point of this content records (format 2). */
 export function contentDigest(store: DiskStore, id: string): string {
+  return imageDigestFromCells(store.get(id)!.sizeBytes, cellHashes(store, id));
+}
+
+/** The format-1 digest: what a seeding package (and a point written before format 2) records. */
+export function contentDigestV1(store: DiskStore, id: string): string {
   return digestFromCells(store.get(id)!.sizeBytes, cellHashes(store, id));
 }
 

@@ -22,6 +22,8 @@ export interface ProtectedDisk {
   baseSizeBytes?: number;
   /** Manifest blob of the last recovery point (the shards' current image). */
   lastManifest?: string;
+  /** The shard size of this disk's backup blobs: kept for the disk's lifetime, whatever the setting says later. */
+  shardSize?: number;
 }
 
 export interface ProtectedItem {
@@ -71,6 +73,8 @@ export interface BackupDiskPlan {
   /** Why a disk that had backups before is copied whole this time. */
   fullReason?: string;
   segments: number;
+  /** The segment size the job cut this disk with (one manifest part per segment); older jobs: the config's. */
+  segmentSize?: number;
   shardSize: number;
   /** Filled by finalize: the blob snapshot of each shard. */
   shardSnapshots?: string[];

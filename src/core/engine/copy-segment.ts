@@ -1,9 +1,9 @@
 import type { BackupStore, RangeDiff, SourceSnapshot } from '../ports/storage';
 import { type AdaptiveLimiter, type RetryOptions, pacedCalls } from './pacer';
 import { listSplitting } from './range-listing';
-import { isAllZero, sha256, type CellDelta } from './manifest';
-import { coalesce, len, planCells, rangesCover, type CellWork, type Range } from '../domain/ranges';
-import { toShardPieces } from './shards';
+import type { CellDelta } from './manifest';
+import { coalesce, len, planCells, type Range } from '../domain/ranges';
+import { copyCell, type CostModel, type PreviousImage } from './copy-cell';
 import { CancelledError, newCopyStats, type CopyStats } from './stats';
 
 export interface SegmentCopyPlan {
@@ -14,8 +14,13 @@ export interface SegmentCopyPlan {
   shardName: (index: number) => string;
   /** SAS URL of the base snapshot for a diff; absent = full copy of the valid ranges. */
   baseSasUrl?: string;
-  /** Cells that are non-zero in the previous recovery point; others are known to be zero in the shards. */
-  previousCells: ReadonlySet<number>;
+  /**
+   * The previous recovery point (absent for a full copy): the digests of its non-zero cells in this segment (others
+   * are zero in the shards) and the blob snapshots to read old bytes from.
+   */
+  previous?: PreviousImage;
+  /** Per-blob request and byte rates the per-cell choice between whole cells and fragments weighs. */
+  cost?: CostModel;
   /** Resume point: every planned cell with index below this is done and in `delta`. */
   resumeFromCell?: number;
   resumeDelta?: CellDelta;
@@ -41,9 +46,9 @@ export interface SegmentCopyResult {
 }
 
 /**
- * Copies one segment of a disk: only changed pages are read from the source; each touched 4 MiB cell is
- * rebuilt in memory (from the previous image only where the change does not cover it and the cell was not
- * zero before), written as Put Page / Clear Pages into its shard and hashed for the manifest.
+ * Copies one segment of a disk: only changed pages are read from the source and written into the shard; each
+ * touched 4 MiB cell's digest moves forward from the old bytes of just those pages (copy-cell.ts), or the cell
+ * is copied whole where that costs fewer request-seconds than its fragments.
  */
 export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps): Promise<SegmentCopyResult> {
   const stats = newCopyStats();
@@ -78,7 +83,7 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
   };
 
   await runPool(cells, limiter, async (cell) => {
-    delta.set(cell.index, await copyCell(cell, plan, sourceCall, call, deps.store, stats));
+    delta.set(cell.index, await copyCell(cell, { ...plan, store: deps.store, source: sourceCall, call, stats }));
     done.add(cell.index);
     stats.cellsDone++;
     deps.onProgress?.(stats);
@@ -95,7 +100,6 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
   return { delta, stats };
 }
 
-type Caller = <T>(fn: () => Promise<T>) => Promise<T>;
 type SourceCaller = <T>(fn: (s: SourceSnapshot) => Promise<T>) => Promise<T>;
 
 async function listChanges(plan: SegmentCopyPlan, sourceCall: SourceCaller, stats: CopyStats): Promise<RangeDiff> {
@@ -122,65 +126,6 @@ async function listChanges(plan: SegmentCopyPlan, sourceCall: SourceCaller, stat
     size = found < 256 ? Math.min(size * 4, plan.diffWindow * 64) : plan.diffWindow;
   }
   return { changed: coalesce(changed), cleared: coalesce(cleared) };
-}
-
-async function copyCell(
-  cell: CellWork,
-  plan: SegmentCopyPlan,
-  sourceCall: SourceCaller,
-  call: Caller,
-  store: BackupStore,
-  stats: CopyStats,
-): Promise<Buffer | null> {
-  const { span } = cell;
-  const covered = rangesCover([...cell.changed, ...cell.cleared], span);
-  const [piece] = toShardPieces(span, plan.shardSize);
-  const shard = plan.shardName(piece!.shard);
-  const shardBase = piece!.shard * plan.shardSize;
-  // A cell changed end to end (every cell of a full copy) is the one read itself: no second 4 MiB buffer,
-  // no copy, half the allocations the garbage collector has to chase at concurrency 16.
-  const whole = cell.changed.length === 1 && cell.cleared.length === 0 && cell.changed[0]!.start === span.start && cell.changed[0]!.end === span.end;
-  let image: Buffer;
-  if (whole) {
-    image = await sourceCall((s) => s.read(span));
-    stats.sourceBytesRead += image.length;
-    stats.sourceReads++;
-  } else {
-    if (!covered && plan.previousCells.has(cell.index)) {
-      image = await call(() => store.readShard(shard, { start: span.start - shardBase, end: span.end - shardBase }));
-      stats.backupBytesRead += image.length;
-    } else {
-      image = Buffer.alloc(len(span));
-    }
-    for (const r of cell.cleared) image.fill(0, r.start - span.start, r.end - span.start);
-    for (const r of cell.changed) {
-      const data = await sourceCall((s) => s.read(r));
-      stats.sourceBytesRead += data.length;
-      stats.sourceReads++;
-      data.copy(image, r.start - span.start);
-    }
-  }
-  const imageIsZero = isAllZero(image);
-  // A resume rebuilds the whole cell from the (possibly half-written) shard plus every change, so a cell cut
-  // off between two writes still ends byte-exact.
-  for (const r of cell.changed) {
-    const part = image.subarray(r.start - span.start, r.end - span.start);
-    const local = { start: r.start - shardBase, end: r.end - shardBase };
-    if (imageIsZero || (!whole && isAllZero(part))) {
-      await call(() => store.clearPages(shard, local));
-      stats.clearRequests++;
-      stats.zeroBytesSkipped += part.length;
-    } else {
-      await call(() => store.putPages(shard, local.start, part));
-      stats.putRequests++;
-      stats.bytesUploaded += part.length;
-    }
-  }
-  for (const r of cell.cleared) {
-    await call(() => store.clearPages(shard, { start: r.start - shardBase, end: r.end - shardBase }));
-    stats.clearRequests++;
-  }
-  return imageIsZero ? null : sha256(image);
 }
 
 /** Runs `work` over items with at most limiter.limit in flight; the first failure stops new work. */

@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import { CELL } from '../domain/ranges';
 
 /**
- * A recovery point's manifest for one disk: the SHA-256 of every 4 MiB grid cell that is not entirely zero.
- * Missing cells are zero. It describes the complete image (not a delta), so any point can be verified alone.
+ * A recovery point's manifest for one disk: the digest of every 4 MiB grid cell that is not entirely zero
+ * (cell-digest.ts: a 16-byte GHASH, or a 32-byte SHA-256 in cells last written before format 2). Missing cells are
+ * zero. It describes the complete image (not a delta), so any point can be verified alone. This file holds
+ * format 1 (one blob per disk, SHA-256 cells, still read for older points and written by package imports) and
+ * the segment deltas; manifest-parts.ts holds format 2.
  */
 export interface DiskManifest {
   diskSize: number;
@@ -42,23 +45,44 @@ export function decodeManifest(buf: Buffer): DiskManifest {
   return { diskSize, cells };
 }
 
-/** Cell updates of one segment: a hash, or null when the cell became all zero. */
+/** Cell updates of one segment: a digest, or null when the cell became all zero. */
 export type CellDelta = Map<number, Buffer | null>;
 
+const DELTA_MAGIC = Buffer.from('VMBD0002');
+
+/** 'VMBD0002', count u64, then per cell: index u64, digest length u8 (0 = zero cell), digest. */
 export function encodeDelta(d: CellDelta): Buffer {
-  const out = Buffer.alloc(8 + d.size * (8 + 1 + 32));
-  out.writeBigUInt64BE(BigInt(d.size), 0);
-  let o = 8;
-  for (const [i, h] of [...d.entries()].sort((a, b) => a[0] - b[0])) {
+  const entries = [...d.entries()].sort((a, b) => a[0] - b[0]);
+  const out = Buffer.alloc(16 + entries.reduce((n, [, h]) => n + 9 + (h?.length ?? 0), 0));
+  DELTA_MAGIC.copy(out, 0);
+  out.writeBigUInt64BE(BigInt(d.size), 8);
+  let o = 16;
+  for (const [i, h] of entries) {
     out.writeBigUInt64BE(BigInt(i), o);
-    out[o + 8] = h ? 1 : 0;
-    if (h) h.copy(out, o + 9);
-    o += 41;
+    out[o + 8] = h?.length ?? 0;
+    h?.copy(out, o + 9);
+    o += 9 + (h?.length ?? 0);
   }
   return out;
 }
 
 export function decodeDelta(buf: Buffer): CellDelta {
+  if (!buf.subarray(0, 8).equals(DELTA_MAGIC)) return decodeDeltaV1(buf);
+  const count = Number(buf.readBigUInt64BE(8));
+  const d: CellDelta = new Map();
+  let o = 16;
+  for (let k = 0; k < count; k++) {
+    const n = buf[o + 8];
+    if (n === undefined || o + 9 + n > buf.length) throw new ManifestFormatError('segment checkpoint is truncated');
+    d.set(Number(buf.readBigUInt64BE(o)), n ? Buffer.from(buf.subarray(o + 9, o + 9 + n)) : null);
+    o += 9 + n;
+  }
+  if (o !== buf.length) throw new ManifestFormatError('segment checkpoint has trailing bytes');
+  return d;
+}
+
+/** Checkpoints written before format 2 (fixed 41-byte entries): a job in flight across an upgrade resumes. */
+function decodeDeltaV1(buf: Buffer): CellDelta {
   const count = Number(buf.readBigUInt64BE(0));
   if (buf.length !== 8 + count * 41) throw new ManifestFormatError('segment checkpoint is truncated');
   const d: CellDelta = new Map();
@@ -92,9 +116,7 @@ export function manifestDigest(m: DiskManifest): string {
   return h.digest('hex');
 }
 
-export function sha256(buf: Buffer): Buffer {
-  return createHash('sha256').update(buf).digest();
-}
+export { sha256 } from './cell-digest';
 
 const ZEROS = Buffer.alloc(CELL);
 

@@ -1,6 +1,7 @@
 import type { BackupStore, TargetDisk } from '../ports/storage';
 import { type RetryOptions, pacedCalls } from './pacer';
-import { isAllZero, sha256, type DiskManifest } from './manifest';
+import { isAllZero, type DiskManifest } from './manifest';
+import { digestMatches } from './cell-digest';
 import { CELL, clip, coalesce, len, planCells, windows, type CellWork, type Range } from '../domain/ranges';
 import { runPool } from './copy-segment';
 import { listSplitting } from './range-listing';
@@ -10,6 +11,7 @@ export interface RestoreDiskPlan {
   shardSize: number;
   /** Shard blob name and the blob snapshot that holds this recovery point, per shard index. */
   shards: { name: string; snapshot: string }[];
+  /** The manifest's cells, at least those inside `span`. */
   manifest: DiskManifest;
   concurrency: number;
   rangeWindow: number;
@@ -145,7 +147,7 @@ async function restoreCell(cell: CellWork, plan: RestoreDiskPlan, store: BackupS
   }
   const expected = plan.manifest.cells.get(cell.index);
   const zero = isAllZero(image);
-  const bad = zero ? expected !== undefined : !expected || !sha256(image).equals(expected);
+  const bad = zero ? expected !== undefined : !expected || !digestMatches(expected, image);
   stats.cellsVerified++;
   for (const r of cell.changed) {
     const part = image.subarray(r.start - cell.span.start, r.end - cell.span.start);

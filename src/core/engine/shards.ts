@@ -56,3 +56,21 @@ export function segmentLayout(diskSize: number, segmentSize: number): Range[] {
   for (let s = 0; s < diskSize; s += segmentSize) out.push({ start: s, end: Math.min(diskSize, s + segmentSize) });
   return out;
 }
+
+/**
+ * Reorders work so consecutive items fall in different lanes (page blobs): one page blob serves about 60 MiB/s
+ * (Azure's scalability targets for a single blob), so work taken in disk order would queue on one blob at a time.
+ * Items keep their order within a lane.
+ */
+export function roundRobin<T>(items: readonly T[], laneOf: (item: T) => string): T[] {
+  const lanes = new Map<string, T[]>();
+  for (const it of items) {
+    const k = laneOf(it);
+    if (!lanes.has(k)) lanes.set(k, []);
+    lanes.get(k)!.push(it);
+  }
+  const out: T[] = [];
+  const all = [...lanes.values()];
+  for (let i = 0; out.length < items.length; i++) for (const l of all) if (i < l.length) out.push(l[i]!);
+  return out;
+}

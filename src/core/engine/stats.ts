@@ -9,6 +9,8 @@ export interface CopyStats {
   clearRequests: number;
   zeroBytesSkipped: number;
   backupBytesRead: number;
+  /** Reads of old bytes from the previous recovery point. */
+  backupReads: number;
   cellsPlanned: number;
   cellsDone: number;
   throttled: number;
@@ -18,7 +20,7 @@ export interface CopyStats {
 export function newCopyStats(): CopyStats {
   return {
     changedBytes: 0, sourceBytesRead: 0, sourceReads: 0, rangeRequests: 0, bytesUploaded: 0, putRequests: 0,
-    clearRequests: 0, zeroBytesSkipped: 0, backupBytesRead: 0, cellsPlanned: 0, cellsDone: 0, throttled: 0, sasRenewals: 0,
+    clearRequests: 0, zeroBytesSkipped: 0, backupBytesRead: 0, backupReads: 0, cellsPlanned: 0, cellsDone: 0, throttled: 0, sasRenewals: 0,
   };
 }
 

@@ -38,6 +38,16 @@ export function manifestBlob(itemKey: string, pointId: string, diskKey: string):
   return `manifests/${itemKey}/${pointId}/${diskKey}`;
 }
 
+/** Every manifest blob of one point (a failed or cancelled backup leaves parts here that go with it). */
+export function manifestPrefix(itemKey: string, pointId: string): string {
+  return `manifests/${itemKey}/${pointId}/`;
+}
+
+/** Part n of a format-2 manifest (engine/manifest-parts.ts), next to its header blob `manifest`. */
+export function manifestPartBlob(manifest: string, part: number): string {
+  return `${manifest}.parts/${String(part).padStart(6, '0')}`;
+}
+
 /** Scratch of one job (checkpoints, deltas): deleted when the job ends, whatever its outcome. */
 export function jobWorkPrefix(jobId: string): string {
   return `work/${jobId}/`;

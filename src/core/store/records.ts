@@ -7,6 +7,8 @@ export interface SegmentRow {
   state: 'Pending' | 'Done' | 'Cancelled';
   nextCell: number;
   stats: Record<string, number>;
+  /** Set with Done since manifest format 2: the segment's manifest part is written; its cell count and lane sum. */
+  part?: { cells: number; sum: string };
 }
 
 /** An idempotency key of a job-creating request. */

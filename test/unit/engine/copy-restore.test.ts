@@ -10,6 +10,9 @@ import { PageModel, sourceOf, modelTarget } from '../../support/page-model';
 import { MemoryBackupStore } from '../../../src/core/adapters/memory/backup-store';
 import { uniqueName } from '../../support/names';
 
+/** A cost model under which a request costs nothing: every cell is copied by its fragments, as before format 2. */
+const REQUESTS_FREE = { requestsPerSecond: Number.POSITIVE_INFINITY, bytesPerSecond: 60 * MIB };
+
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
@@ -84,7 +87,7 @@ describe.each(STORES)('copy and restore engine on $name', ({ generations, scatte
           {
             segment, diskSize: size, shardSize, shardName, concurrency: 4, diffWindow: 16 * MIB,
             baseSasUrl: prev ? `base-${gen - 1}` : undefined,
-            previousCells: new Set(manifest?.cells.keys() ?? []),
+            previous: prev ? { diskSize: size, cells: prev.manifest.cells, snapshots: prev.shards.map((x) => x.snapshot) } : undefined,
           },
           { source: sourceOf(snap, bases, counters), store },
         );
@@ -113,7 +116,7 @@ describe.each(STORES)('copy and restore engine on $name', ({ generations, scatte
     const name = 'corrupt/shard-0';
     await store.ensureShard(name, size);
     const { delta } = await copySegment(
-      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => name, concurrency: 2, diffWindow: size, previousCells: new Set() },
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => name, concurrency: 2, diffWindow: size },
       { source: sourceOf(disk, new Map()), store },
     );
     await store.putPages(name, 4096, Buffer.alloc(512, 2)); // bit rot after the backup
@@ -132,7 +135,7 @@ describe.each(STORES)('copy and restore engine on $name', ({ generations, scatte
     const counters = { reads: 0, bytes: 0 };
     await store.ensureShard('scatter/shard-0', size);
     const res = await copySegment(
-      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => 'scatter/shard-0', concurrency: 8, diffWindow: 64 * MIB, previousCells: new Set() },
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => 'scatter/shard-0', concurrency: 8, diffWindow: 64 * MIB, cost: REQUESTS_FREE },
       { source: sourceOf(disk, new Map(), counters), store },
     );
     const runs = disk.ranges({ start: 0, end: size });

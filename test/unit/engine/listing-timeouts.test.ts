@@ -42,7 +42,7 @@ describe('listing timeouts and 500 OperationTimedOut (AZURE-FIDELITY B1, M2, m4)
     const name = `${uniqueName('split')}/shard-0`;
     await store.ensureShard(name, size);
     const { delta } = await copySegment(
-      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => name, concurrency: 2, diffWindow: 64 * MIB, previousCells: new Set() },
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => name, concurrency: 2, diffWindow: 64 * MIB },
       { source: sourceOf(disk, new Map()), store },
     );
     const snapshot = await store.snapshotShard(name);

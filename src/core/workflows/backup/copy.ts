@@ -2,7 +2,7 @@ import { QUEUES } from '../../config';
 import { PermanentStepError } from '../../errors';
 import type { BackupDiskPlan, Job } from '../../domain/model';
 import { copySegment } from '../../engine/copy-segment';
-import { decodeDelta, decodeManifest, encodeDelta, type CellDelta } from '../../engine/manifest';
+import { decodeDelta, encodeDelta, type CellDelta } from '../../engine/manifest';
 import { segmentLayout } from '../../engine/shards';
 import { CancelledError, type CopyStats } from '../../engine/stats';
 import type { SourceSnapshot } from '../../ports/storage';
@@ -14,13 +14,7 @@ import type { CopyMessage, FinalizeMessage } from './plan';
 import { sharedSnapshotRead } from './grants';
 import { checkpointBlob, segmentKey, shardBlobName } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
-
-async function loadPreviousCells(deps: Deps, manifestName: string | undefined): Promise<Set<number>> {
-  if (!manifestName) return new Set();
-  const buf = await deps.store.getObject(manifestName);
-  if (!buf) throw new PermanentStepError('ManifestMissing', `The manifest '${manifestName}' of the previous recovery point is missing.`, 'Run a verify on the item; the next backup will need a full copy.');
-  return new Set(decodeManifest(buf).cells.keys());
-}
+import { previousImage, segmentCells, segmentSizeOf, writeSegmentPart } from './manifest-io';
 
 /**
  * Step 2 of a backup, one message per segment of one disk. Resumes from its checkpoint after a redelivery;
@@ -33,7 +27,8 @@ export async function copyStep(deps: Deps, msg: CopyMessage): Promise<void> {
   if (!disk) throw new PermanentStepError('InvalidMessage', `Disk '${msg.diskKey}' is not part of job ${job.jobId}.`, 'No action needed: the message is discarded.');
   const key = segmentKey(disk.diskKey, msg.segment);
   const existing = await deps.repos.segments.get(job.jobId, key);
-  if (existing?.doc.state !== 'Done') {
+  // Done without a manifest part: finished by a version before manifest format 2; its checkpoint completes it.
+  if (existing?.doc.state !== 'Done' || !existing.doc.part) {
     if (await copyOneSegment(deps, job, disk, msg.segment, existing?.doc)) return countDone(deps, job);
     return;
   }
@@ -44,22 +39,20 @@ export async function copyStep(deps: Deps, msg: CopyMessage): Promise<void> {
 /** Copies one segment; true when it finished now (false when the job was cancelled). */
 async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index: number, row: SegmentRow | undefined): Promise<boolean> {
   const itemKey = job.itemKey!;
-  const segment = segmentLayout(disk.sizeBytes, deps.config.copy.segmentSize)[index];
+  const segment = segmentLayout(disk.sizeBytes, segmentSizeOf(deps, disk))[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${disk.name}'.`, 'No action needed: the message is discarded.');
   const key = segmentKey(disk.diskKey, index);
   const checkpoint = checkpointBlob(job.jobId, disk.diskKey, index);
-  const item = (await deps.repos.items.get(itemKey))?.doc;
-  const previous = disk.full ? undefined : item?.disks.find((d) => d.diskKey === disk.diskKey)?.lastManifest;
-  const previousCells = await loadPreviousCells(deps, previous);
+  const previous = await previousImage(deps, (await deps.repos.items.get(itemKey))?.doc, disk, segment);
   // The job's shared SAS (grants.ts); a 403 renews it once for every segment, not once per segment.
   let sourceUrl: string | undefined;
   const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource((sourceUrl = await sharedSnapshotRead(deps, job.jobId, disk.snapshotId, sourceUrl)));
   const baseSasUrl = disk.baseSnapshotId ? await sharedSnapshotRead(deps, job.jobId, disk.baseSnapshotId) : undefined;
   const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpoint) : undefined;
   const report = progressReporter(deps, job.jobId);
-  const save = async (state: SegmentRow['state'], nextCell: number, delta: CellDelta, stats: CopyStats): Promise<void> => {
+  const save = async (state: SegmentRow['state'], nextCell: number, delta: CellDelta, stats: CopyStats, part?: SegmentRow['part']): Promise<void> => {
     await deps.store.putObject(checkpoint, encodeDelta(delta));
-    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state, nextCell, stats: { ...stats } });
+    await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state, nextCell, stats: { ...stats }, ...(part ? { part } : {}) });
     await report(stats);
   };
   try {
@@ -70,7 +63,7 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
         shardSize: disk.shardSize,
         shardName: (n) => shardBlobName(itemKey, disk.diskKey, n),
         baseSasUrl,
-        previousCells,
+        previous,
         resumeFromCell: resumeBlob ? row!.nextCell : undefined,
         resumeDelta: resumeBlob ? decodeDelta(resumeBlob) : undefined,
         concurrency: deps.config.copy.concurrency,
@@ -87,7 +80,8 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
         },
       },
     );
-    await save('Done', segment.end, result.delta, result.stats);
+    const part = await writeSegmentPart(deps, itemKey, job.jobId, disk, index, segment, segmentCells(previous, result.delta, segment));
+    await save('Done', segment.end, result.delta, result.stats, part);
     return true;
   } catch (err) {
     if (!(err instanceof CancelledError)) throw err;

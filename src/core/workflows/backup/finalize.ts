@@ -1,6 +1,5 @@
 import { snapshotsOf } from './grants';
 import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
-import { applyDeltas, decodeDelta, decodeManifest, encodeManifest, manifestDigest, type CellDelta } from '../../engine/manifest';
 import { shardLayout } from '../../engine/shards';
 import { EntityExistsError } from '../../ports/tables';
 import type { Deps } from '../../jobs/deps';
@@ -9,7 +8,11 @@ import { releaseItemLock } from '../../jobs/lock';
 import type { FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
 import { withRestoreProfiles } from '../restore/profile';
-import { checkpointBlob, jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
+import { jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
+import type { SegmentRow } from '../../store/records';
+import { QUEUES } from '../../config';
+import { dropUnfinishedManifest, writeManifestHeader } from './manifest-io';
+import type { CopyMessage } from './plan';
 
 
 /**
@@ -24,13 +27,13 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   const rows = await deps.repos.segments.all(job.jobId);
   const done = new Map(rows.filter((r) => r.state === 'Done').map((r) => [r.segmentKey, r]));
   if (done.size < job.segmentsTotal) return; // another segment will send finalize when it is the last
+  if (await completeOldSegments(deps, job, [...done.values()])) return;
 
   await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
   const pointId = job.jobId;
   const disks: RecoveryPointDisk[] = [];
   for (const d of job.plan) {
-    const stats = [...Array(d.segments).keys()].map((n) => done.get(segmentKey(d.diskKey, n))!.stats);
-    disks.push(await finalizeDisk(deps, job, d, pointId, stats));
+    disks.push(await finalizeDisk(deps, job, d, pointId, [...Array(d.segments).keys()].map((n) => done.get(segmentKey(d.diskKey, n))!)));
   }
   const createdAt = job.startedAt ?? job.createdAt;
   const point: RecoveryPoint = {
@@ -60,6 +63,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
       baseSnapshotId: p.snapshotId,
       baseSizeBytes: p.sizeBytes,
       lastManifest: manifestBlob(job.itemKey!, pointId, p.diskKey),
+      shardSize: p.shardSize,
     }));
     item.lastBackupAt = createdAt;
     item.lastRecoveryPointId = pointId;
@@ -72,23 +76,10 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   await finishJob(deps, job.jobId, 'Completed');
 }
 
-async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: string, stats: Record<string, number>[]): Promise<RecoveryPointDisk> {
+async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: string, rows: SegmentRow[]): Promise<RecoveryPointDisk> {
   const itemKey = job.itemKey!;
-  const name = manifestBlob(itemKey, pointId, d.diskKey);
-  let manifestBuf = await deps.store.getObject(name);
-  if (!manifestBuf) {
-    const item = (await deps.repos.items.get(itemKey))?.doc;
-    const prevName = d.full ? undefined : item?.disks.find((x) => x.diskKey === d.diskKey)?.lastManifest;
-    const prevBuf = prevName ? await deps.store.getObject(prevName) : undefined;
-    const deltas: CellDelta[] = [];
-    for (let n = 0; n < d.segments; n++) {
-      const buf = await deps.store.getObject(checkpointBlob(job.jobId, d.diskKey, n));
-      if (!buf) throw new Error(`checkpoint of segment ${n} of disk ${d.diskKey} is missing`);
-      deltas.push(decodeDelta(buf));
-    }
-    manifestBuf = encodeManifest(applyDeltas(prevBuf ? decodeManifest(prevBuf) : undefined, d.sizeBytes, deltas));
-    await deps.store.putObject(name, manifestBuf);
-  }
+  const { name, digest } = await writeManifestHeader(deps, itemKey, pointId, d, rows.map((r) => r.part!));
+  const stats = rows.map((r) => r.stats);
   let shardSnapshots = d.shardSnapshots;
   if (!shardSnapshots) {
     const taken: string[] = [];
@@ -112,11 +103,24 @@ async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: st
     shardSize: d.shardSize,
     shards: shardSnapshots.map((snapshot, i) => ({ name: shardBlobName(itemKey, d.diskKey, i), snapshot })),
     manifest: name,
-    digest: manifestDigest(decodeManifest(manifestBuf)),
+    digest,
     changedBytes: sum('changedBytes'),
     bytesUploaded: sum('bytesUploaded'),
     sourceSnapshotId: d.snapshotId,
   };
+}
+
+/**
+ * Segments a version before manifest format 2 finished have no part yet: each goes back to its copy step, which
+ * resumes at its end from its checkpoint and writes the part. True when finalize has to wait for them.
+ */
+async function completeOldSegments(deps: Deps, job: Job, done: SegmentRow[]): Promise<boolean> {
+  const old = done.filter((r) => !r.part);
+  for (const r of old) {
+    const [diskKey, n] = r.segmentKey.split('~');
+    await deps.queues.queue(QUEUES.copy).send({ jobId: job.jobId, diskKey: diskKey!, segment: Number(n) } satisfies CopyMessage);
+  }
+  return old.length > 0;
 }
 
 async function revokeAll(deps: Deps, job: Job): Promise<void> {
@@ -128,6 +132,7 @@ export async function cancelBackup(deps: Deps, job: Job): Promise<void> {
   await revokeAll(deps, job);
   for (const d of job.plan ?? []) await deps.compute.deleteSnapshot(d.snapshotId);
   await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
+  await dropUnfinishedManifest(deps, job);
   if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Cancelled');
 }

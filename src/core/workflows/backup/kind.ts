@@ -6,6 +6,7 @@ import { releaseJobSnapshots } from '../../jobs/job-snapshots';
 import { jobWorkPrefix } from '../../store/layout';
 import { copyStep } from './copy';
 import { finalizeStep } from './finalize';
+import { dropUnfinishedManifest } from './manifest-io';
 import { enqueuePendingSegments, snapshotStep } from './plan';
 
 const CopyMessage = JobMessage.extend({ diskKey: z.string().min(1).max(64), segment: z.number().int().min(0) });
@@ -21,10 +22,12 @@ export const backupKind: Kind = {
   async cleanup(deps, job) {
     await releaseJobSnapshots(deps, job, 'failed');
     await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
+    await dropUnfinishedManifest(deps, job);
   },
   async sweep(deps, job) {
     await releaseJobSnapshots(deps, job, 'sweep');
     await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
+    await dropUnfinishedManifest(deps, job);
   },
   async redrive(deps, job) {
     const msg = { jobId: job.jobId };

@@ -11,6 +11,7 @@ import { freezeAndSnapshot } from './consistency';
 import { grantJobSnapshots } from './grants';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { diskKeyFor, segmentKey, shardBlobName } from '../../store/layout';
+import { fanOutOrder, shardSizeFor } from './fan-out';
 
 export interface SnapshotMessage { jobId: string }
 export interface CopyMessage { jobId: string; diskKey: string; segment: number }
@@ -91,11 +92,12 @@ async function planDisks(
   vm: VmInfo,
   snapshots: Map<string, string>,
 ): Promise<BackupDiskPlan[]> {
-  const { shardSize, segmentSize } = deps.config.copy;
+  const { segmentSize } = deps.config.copy;
   const plan: BackupDiskPlan[] = [];
   for (const disk of vm.disks) {
     const diskKey = diskKeyFor(disk.lun);
     const known = item.disks.find((d) => d.diskKey === diskKey);
+    const shardSize = await shardSizeFor(deps, item, known);
     const sameDisk = known?.diskId.toLowerCase() === disk.diskId.toLowerCase();
     const base = sameDisk && known?.baseSnapshotId ? await deps.compute.getSnapshot(known.baseSnapshotId) : undefined;
     // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
@@ -126,6 +128,7 @@ async function planDisks(
       full,
       fullReason,
       segments: segmentLayout(disk.sizeBytes, segmentSize).length,
+      segmentSize,
       shardSize,
     });
   }
@@ -146,10 +149,8 @@ export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void
   await grantJobSnapshots(deps, job);
   const q = deps.queues.queue(QUEUES.copy);
   const sends: Promise<void>[] = [];
-  for (const d of job.plan ?? []) {
-    for (let n = 0; n < d.segments; n++) {
-      if (!done.has(segmentKey(d.diskKey, n))) sends.push(q.send({ jobId: job.jobId, diskKey: d.diskKey, segment: n } satisfies CopyMessage));
-    }
+  for (const m of fanOutOrder(job.plan ?? [], deps.config.copy.segmentSize)) {
+    if (!done.has(segmentKey(m.diskKey, m.segment))) sends.push(q.send({ jobId: job.jobId, ...m } satisfies CopyMessage));
   }
   await Promise.all(sends);
   if (sends.length === 0) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);

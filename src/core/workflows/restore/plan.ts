@@ -2,12 +2,14 @@ import { z } from 'zod';
 import { QUEUES } from '../../config';
 import { PermanentStepError, pointNotFound } from '../../errors';
 import type { Job, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
-import { CELL } from '../../domain/ranges';
-import { decodeManifest, type DiskManifest } from '../../engine/manifest';
+import { CELL, type Range } from '../../domain/ranges';
+import type { DiskManifest } from '../../engine/manifest';
+import { openManifest, type ManifestReader } from '../../engine/manifest-parts';
+import { roundRobin } from '../../engine/shards';
 import { JobMessage } from '../../jobs/kind';
 import type { Deps } from '../../jobs/deps';
 import { updateJob } from '../../jobs/jobs';
-import { segmentKey } from '../../store/layout';
+import { manifestPartBlob, segmentKey } from '../../store/layout';
 
 /**
  * A restore runs like a backup copy: a start step plans the disks and creates the upload disks, one message per
@@ -29,6 +31,8 @@ export interface RestoreTarget {
   sizeBytes: number;
   segmentSize: number;
   segments: number;
+  /** The point's shard size (restores planned before it was recorded go in disk order). */
+  shardSize?: number;
   /** Bytes of the cells the manifest holds: what the restore of this disk covers. */
   dataBytes: number;
 }
@@ -49,10 +53,23 @@ export async function getPoint(deps: Deps, itemKey: string, pointId: string): Pr
   return p.doc;
 }
 
-export async function loadManifest(deps: Deps, disk: RecoveryPointDisk): Promise<DiskManifest> {
-  const buf = await deps.store.getObject(disk.manifest);
-  if (!buf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
-  return decodeManifest(buf);
+export async function openPointManifest(deps: Deps, disk: RecoveryPointDisk): Promise<ManifestReader> {
+  const reader = await openManifest((n) => deps.store.getObject(n), disk.manifest, manifestPartBlob);
+  if (!reader) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${disk.name}' is missing from the backup storage.`, 'Restore another recovery point and run verify on this one.');
+  return reader;
+}
+
+/** The manifest's cells inside `span` (a restore segment reads only the part that covers it). */
+export async function loadManifest(deps: Deps, disk: RecoveryPointDisk, span: Range): Promise<DiskManifest> {
+  return { diskSize: disk.sizeBytes, cells: await (await openPointManifest(deps, disk)).cells(span) };
+}
+
+/** Bytes of the point's data on one disk: every non-zero cell, the last one as long as the disk leaves it. */
+export async function manifestDataBytes(deps: Deps, disk: RecoveryPointDisk): Promise<number> {
+  const reader = await openPointManifest(deps, disk);
+  const last = Math.ceil(disk.sizeBytes / CELL) - 1;
+  const tail = await reader.cells({ start: last * CELL, end: disk.sizeBytes });
+  return reader.count * CELL - (tail.has(last) ? CELL - (disk.sizeBytes - last * CELL) : 0);
 }
 
 /**
@@ -89,10 +106,10 @@ export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void
   }
   const q = deps.queues.queue(RESTORE_QUEUES.segment);
   const sends: Promise<void>[] = [];
-  for (const t of targetsOf(job) ?? []) {
-    for (let n = 0; n < t.segments; n++) {
-      if (!done.has(segmentKey(t.diskKey, n))) sends.push(q.send({ jobId: job.jobId, diskKey: t.diskKey, segment: n } satisfies SegmentMessage));
-    }
+  // Shards are separate page blobs: the segments go out round robin over them, so they are read in parallel.
+  const all = (targetsOf(job) ?? []).flatMap((t) => Array.from({ length: t.segments }, (_, n) => ({ t, n })));
+  for (const { t, n } of roundRobin(all, ({ t, n }) => `${t.diskKey}/${t.shardSize ? Math.floor((n * t.segmentSize) / t.shardSize) : 0}`)) {
+    if (!done.has(segmentKey(t.diskKey, n))) sends.push(q.send({ jobId: job.jobId, diskKey: t.diskKey, segment: n } satisfies SegmentMessage));
   }
   await Promise.all(sends);
   if (sends.length === 0) await deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });

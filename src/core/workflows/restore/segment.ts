@@ -37,7 +37,7 @@ export async function restoreSegmentStep(deps: Deps, msg: SegmentMessage): Promi
 async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: RecoveryPointDisk, index: number, row: SegmentRow | undefined): Promise<'done' | 'yielded' | 'cancelled'> {
   const segment = segmentLayout(t.sizeBytes, t.segmentSize)[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${t.name}'.`, 'No action needed: the message is discarded.');
-  const manifest = await loadManifest(deps, disk);
+  const manifest = await loadManifest(deps, disk, segment);
   const key = segmentKey(t.diskKey, index);
   const from = Math.max(segment.start, (row?.nextCell ?? 0) * CELL);
   const doneBytes = dataBytesBelow(manifest, t.sizeBytes, segment.start, segment.end);

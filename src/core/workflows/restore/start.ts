@@ -5,7 +5,7 @@ import type { Deps } from '../../jobs/deps';
 import { startItemStep } from '../../jobs/item-step';
 import { updateJob } from '../../jobs/jobs';
 import { TAGS } from '../../store/layout';
-import { dataBytesBelow, enqueuePendingSegments, getPoint, loadManifest, restoreDiskId, restoreDiskName, targetsOf, type RestoreTarget } from './plan';
+import { enqueuePendingSegments, getPoint, manifestDataBytes, restoreDiskId, restoreDiskName, targetsOf, type RestoreTarget } from './plan';
 import { uploadProfile } from './profile';
 
 /** uploadSizeBytes is at most 32 TiB + 512 bytes (DiskRP 2025-01-02 diskRPCommon.json CreationData; AZURE-FIDELITY m7). */
@@ -51,7 +51,7 @@ export async function restoreStartStep(deps: Deps, msg: { jobId: string }): Prom
 }
 
 async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: RecoveryPointDisk, warnings: string[]): Promise<RestoreTarget> {
-  const manifest = await loadManifest(deps, disk);
+  const dataBytes = await manifestDataBytes(deps, disk);
   const id = restoreDiskId(job, item.subscriptionId, item.vmName, disk.diskKey);
   // A disk of this job out of upload state before the targets were recorded is an attempt of unknown content.
   const earlier = await deps.compute.getDisk(id);
@@ -78,6 +78,7 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
     sizeBytes: disk.sizeBytes,
     segmentSize,
     segments: segmentLayout(disk.sizeBytes, segmentSize).length,
-    dataBytes: dataBytesBelow(manifest, disk.sizeBytes, 0, disk.sizeBytes)(Infinity),
+    shardSize: disk.shardSize,
+    dataBytes,
   };
 }
