@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CELL, type Range } from '../domain/ranges';
-import { decodeManifest, ManifestFormatError } from './manifest';
+import { decodeManifest, ManifestFormatError, manifestDigest } from './manifest';
 
 /**
  * Format 2 of a disk's manifest: a small header blob and one part blob per copy segment, so a segment reads and
@@ -132,6 +132,10 @@ export interface ManifestReader {
   readonly partCells?: number;
   /** Non-zero cells of the whole image. */
   readonly count: number;
+  /** Format 1: the digest of the whole manifest, as points recorded it then (format 2 sums its parts as read). */
+  readonly legacyDigest?: string;
+  /** Format 2: the lane sum the header records (verify checks the parts add up to it). */
+  readonly sum?: Buffer;
   cells(range: Range): Promise<Map<number, Buffer>>;
 }
 
@@ -140,7 +144,7 @@ export async function openManifest(get: (name: string) => Promise<Buffer | undef
   if (!buf) return undefined;
   if (!isHeader(buf)) {
     const m = decodeManifest(buf);
-    return { format: 1, diskSize: m.diskSize, count: m.cells.size, cells: async (r) => inRange(m.cells, r) };
+    return { format: 1, diskSize: m.diskSize, count: m.cells.size, legacyDigest: manifestDigest(m), cells: async (r) => inRange(m.cells, r) };
   }
   const h = decodeHeader(buf);
   return {
@@ -148,6 +152,7 @@ export async function openManifest(get: (name: string) => Promise<Buffer | undef
     diskSize: h.diskSize,
     partCells: h.partCells,
     count: h.cells,
+    sum: h.sum,
     async cells(r) {
       const out = new Map<number, Buffer>();
       const first = Math.floor(r.start / CELL);

@@ -4,6 +4,7 @@ import { requestRestore } from '../../../src/core/workflows/restore/restore';
 import { deletePoint } from '../../../src/core/workflows/protection/retention';
 import { ConflictError, httpStatusFor } from '../../../src/core/errors';
 import { failing, memoryDeps, MIB, type MemoryStack } from '../../support/memory-deps';
+import { manifestPartBlob } from '../../../src/core/store/layout';
 import { finished, pattern, registeredVm, type TestVm } from '../../support/memory-fixtures';
 
 async function backedUp(s: MemoryStack): Promise<{ vm: TestVm; pointId: string; os: Buffer; data: Buffer }> {
@@ -81,10 +82,9 @@ describe('restore workflow (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     const point = (await s.deps.repos.points.get(vm.itemKey, pointId))!.doc;
-    // Swap the os disk's manifest for the data disk's: the hashes of every cell differ.
-    const other = await s.store.getObject(point.disks.find((d) => d.diskKey === 'lun-0')!.manifest);
-    const osManifest = point.disks.find((d) => d.diskKey === 'os')!.manifest;
-    await s.store.putObject(osManifest, other!);
+    // The os disk's first manifest part swapped for the data disk's: the digests of its cells differ.
+    const part = (d: string): string => manifestPartBlob(point.disks.find((x) => x.diskKey === d)!.manifest, 0);
+    await s.store.putObject(part('os'), (await s.store.getObject(part('lun-0')))!);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
     await s.drain();
     const done = await finished(s, job.jobId, 'Failed');

@@ -2,6 +2,7 @@ import { PermanentStepError } from '../../errors';
 import type { Job, RecoveryPointDisk } from '../../domain/model';
 import { CELL } from '../../domain/ranges';
 import { ManifestMismatchError, restoreDisk, type RestoreStats } from '../../engine/restore-disk';
+import { ManifestFormatError } from '../../engine/manifest';
 import { segmentLayout } from '../../engine/shards';
 import { CancelledError } from '../../engine/stats';
 import type { Deps } from '../../jobs/deps';
@@ -34,10 +35,16 @@ export async function restoreSegmentStep(deps: Deps, msg: SegmentMessage): Promi
   await countDone(deps, job);
 }
 
+const unreadable = (disk: RecoveryPointDisk, err: Error): PermanentStepError =>
+  new PermanentStepError('RecoveryPointCorrupt', `The manifest of disk '${disk.name}' cannot be read (${err.message}).`, 'Restore another recovery point; run verify on this one to mark it.');
+
 async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: RecoveryPointDisk, index: number, row: SegmentRow | undefined): Promise<'done' | 'yielded' | 'cancelled'> {
   const segment = segmentLayout(t.sizeBytes, t.segmentSize)[index];
   if (!segment) throw new PermanentStepError('InvalidMessage', `Segment ${index} is outside disk '${t.name}'.`, 'No action needed: the message is discarded.');
-  const manifest = await loadManifest(deps, disk, segment);
+  const manifest = await loadManifest(deps, disk, segment).catch((err: unknown) => {
+    if (err instanceof ManifestFormatError) throw unreadable(disk, err);
+    throw err;
+  });
   const key = segmentKey(t.diskKey, index);
   const from = Math.max(segment.start, (row?.nextCell ?? 0) * CELL);
   const doneBytes = dataBytesBelow(manifest, t.sizeBytes, segment.start, segment.end);
@@ -68,6 +75,7 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
       await deps.repos.segments.upsert({ jobId: job.jobId, segmentKey: key, state: 'Cancelled', nextCell: 0, stats: {} });
       return 'cancelled';
     }
+    if (err instanceof ManifestFormatError) throw unreadable(disk, err);
     if (err instanceof ManifestMismatchError) {
       throw new PermanentStepError('RecoveryPointCorrupt', `The backup data of disk '${disk.name}' does not match its manifest (${err.cells.length} cell(s)).`, 'Restore another recovery point; run verify on this one to mark it.');
     }

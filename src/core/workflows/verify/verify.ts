@@ -1,7 +1,8 @@
 import type { Job, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { CELL } from '../../domain/ranges';
-import { openManifest, type ManifestReader } from '../../engine/manifest-parts';
+import { imageDigest, openManifest, sumCells, type ManifestReader } from '../../engine/manifest-parts';
 import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
+import { ManifestFormatError } from '../../engine/manifest';
 import { runPool } from '../../engine/copy-segment';
 import { AdaptiveLimiter } from '../../engine/pacer';
 import { roundRobin, segmentLayout } from '../../engine/shards';
@@ -38,8 +39,18 @@ export async function verifyPoint(deps: Deps, itemKey: string, pointId: string, 
       disks.push({ diskKey: d.diskKey, ok: false, problem: 'manifest missing' });
       continue;
     }
-    const bad = await verifyDisk(deps, d, reader, (bytes) => onProgress?.(Math.min(total, (done += bytes)), total));
-    disks.push(bad === 0 ? { diskKey: d.diskKey, ok: true } : { diskKey: d.diskKey, ok: false, problem: `${bad} cell(s) differ from the manifest` });
+    const outcome = await verifyDisk(deps, d, reader, (bytes) => onProgress?.(Math.min(total, (done += bytes)), total)).catch((err: unknown) => {
+      if (err instanceof ManifestFormatError) return err;
+      throw err;
+    });
+    if (outcome instanceof ManifestFormatError) {
+      disks.push({ diskKey: d.diskKey, ok: false, problem: `the manifest cannot be read (${outcome.message})` });
+      continue;
+    }
+    const { bad, digestOk } = outcome;
+    if (bad > 0) disks.push({ diskKey: d.diskKey, ok: false, problem: `${bad} cell(s) differ from the manifest` });
+    else if (!digestOk) disks.push({ diskKey: d.diskKey, ok: false, problem: "the manifest does not add up to the point's digest" });
+    else disks.push({ diskKey: d.diskKey, ok: true });
   }
   const ok = disks.every((d) => d.ok);
   await deps.repos.points.update(itemKey, pointId, (x) => {
@@ -49,15 +60,17 @@ export async function verifyPoint(deps: Deps, itemKey: string, pointId: string, 
   return { pointId, state: ok ? 'Verified' : 'Corrupt', disks };
 }
 
-/** Cells of one disk that differ from the manifest. */
-async function verifyDisk(deps: Deps, d: RecoveryPointDisk, reader: ManifestReader, onBytes: (n: number) => void): Promise<number> {
+/** Cells of one disk that differ from the manifest, and whether the manifest adds up to the point's digest. */
+async function verifyDisk(deps: Deps, d: RecoveryPointDisk, reader: ManifestReader, onBytes: (n: number) => void): Promise<{ bad: number; digestOk: boolean }> {
   const spanSize = (reader.partCells ?? deps.config.copy.segmentSize / CELL) * CELL;
   const spans = roundRobin(segmentLayout(d.sizeBytes, spanSize), (s) => String(Math.floor(s.start / d.shardSize)));
   const per = Math.max(1, Math.floor(deps.config.copy.concurrency / SPANS_AT_ONCE));
   let bad = 0;
+  const sum = Buffer.alloc(32);
   await runPool(spans, new AdaptiveLimiter(SPANS_AT_ONCE), async (span) => {
     let read = 0;
     const manifest = { diskSize: d.sizeBytes, cells: await reader.cells(span) };
+    sumCells(manifest.cells, sum);
     try {
       await restoreDisk(
         { diskSize: d.sizeBytes, shardSize: d.shardSize, shards: d.shards, manifest, span, concurrency: per, rangeWindow: deps.config.copy.diffWindow },
@@ -70,7 +83,10 @@ async function verifyDisk(deps: Deps, d: RecoveryPointDisk, reader: ManifestRead
       bad += err.cells.length;
     }
   });
-  return bad;
+  // The parts read must add up to the image the point recorded: a part swapped for another disk's, or left over
+  // from an older point, matches its own data but not this digest.
+  const digest = reader.legacyDigest ?? imageDigest(d.sizeBytes, sum);
+  return { bad, digestOk: digest === d.digest && (!reader.sum || reader.sum.equals(sum)) };
 }
 
 /** Spans verified at once, taken round robin over the shards. */
