@@ -57,14 +57,16 @@ async function backupReadingOnlyChanges(stack: AppStack, itemKey: string, disks:
   const job = await backupNow(stack.deps, itemKey);
   await stack.drain();
   const done = await getJob(stack.deps, job.jobId);
-  expect(done.status, JSON.stringify(done.error)).toBe('Completed');
+  expect(done.status, JSON.stringify([done.error, done.warnings])).toBe('Completed');
   expect(done.consistency).toBe('FileSystemConsistent');
   expect(done.plan).toHaveLength(disks);
   const rows = await stack.deps.repos.segments.all(job.jobId);
   const changed = rows.reduce((n, r) => n + (r.stats.changedBytes ?? 0), 0);
   const read = rows.reduce((n, r) => n + (r.stats.sourceBytesRead ?? 0), 0);
-  expect(read).toBe(changed);
-  expect(stack.emulator.dataStats.readBytes - before).toBe(changed);
+  // Cells with many fragments are read whole where that costs fewer request-seconds (engine/copy-cell.ts).
+  const whole = rows.reduce((n, r) => n + (r.stats.wholeCellExtraBytes ?? 0), 0);
+  expect(read).toBe(changed + whole);
+  expect(stack.emulator.dataStats.readBytes - before).toBe(read);
   stack.emulator.clock.advance(60_000); // Azure allows 7 incremental snapshots per disk per 5 minutes
   return { job: done, changed };
 }

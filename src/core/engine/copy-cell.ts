@@ -62,6 +62,11 @@ export function planCell(cell: CellWork, ctx: Pick<CellContext, 'previous' | 'co
 export async function copyCell(cell: CellWork, ctx: CellContext): Promise<Buffer | null> {
   const plan = planCell(cell, ctx);
   if (plan === 'fragments') return copyFragments(cell, ctx);
+  const changed = cell.changed.reduce((n, r) => n + len(r), 0);
+  if (plan === 'whole' && changed < len(cell.span)) {
+    ctx.stats.wholeCells++;
+    ctx.stats.wholeCellExtraBytes += len(cell.span) - changed;
+  }
   const image = plan === 'whole' ? await readSource(ctx, cell.span) : await rebuild(cell, ctx);
   const target = locate(cell.span, ctx);
   if (isAllZero(image)) {

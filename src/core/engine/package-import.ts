@@ -2,6 +2,8 @@ import type { PackageStore } from '../ports/packages';
 import type { BackupStore } from '../ports/storage';
 import { type RetryOptions, pacedCalls } from './pacer';
 import { sha256 } from './manifest';
+import { cellTag } from './cell-digest';
+import { CELL } from '../domain/ranges';
 import { runPool } from './copy-segment';
 import { shardLayout, toShardPieces } from './shards';
 import { decompressChunk, PackageError, type PackageDisk, type PackageManifest } from './package-format';
@@ -40,7 +42,7 @@ export async function importDisk(
   pkg: PackageStore,
   store: BackupStore,
   shardName: (index: number) => string,
-  opts: { concurrency: number; retry?: RetryOptions; onProgress?: (s: ImportStats) => void; isCancelled?: () => Promise<boolean>; stats?: ImportStats },
+  opts: { concurrency: number; retry?: RetryOptions; onProgress?: (s: ImportStats) => void; isCancelled?: () => Promise<boolean>; stats?: ImportStats; onCell?: (index: number, digest: Buffer) => void },
 ): Promise<ImportStats> {
   const stats = opts.stats ?? { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
   const { limiter, call } = pacedCalls(opts.concurrency, opts.retry);
@@ -62,6 +64,8 @@ export async function importDisk(
     }
     stats.chunksVerified++;
     stats.dataBytes += data.length;
+    // The point's manifest gets the format-2 digest of each cell, so later incrementals need no read-back.
+    opts.onCell?.(c.offset / CELL, cellTag(data));
     const [piece] = toShardPieces({ start: c.offset, end: c.offset + c.length }, disk.shardSize);
     for (const run of nonZeroRuns(data)) {
       await call(() => store.putPages(shardName(piece!.shard), piece!.local.start + run.start, data.subarray(run.start, run.end)));

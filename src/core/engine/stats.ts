@@ -11,6 +11,9 @@ export interface CopyStats {
   backupBytesRead: number;
   /** Reads of old bytes from the previous recovery point. */
   backupReads: number;
+  /** Cells the cost model copied whole although only fragments changed, and the unchanged bytes that read. */
+  wholeCells: number;
+  wholeCellExtraBytes: number;
   cellsPlanned: number;
   cellsDone: number;
   throttled: number;
@@ -20,7 +23,7 @@ export interface CopyStats {
 export function newCopyStats(): CopyStats {
   return {
     changedBytes: 0, sourceBytesRead: 0, sourceReads: 0, rangeRequests: 0, bytesUploaded: 0, putRequests: 0,
-    clearRequests: 0, zeroBytesSkipped: 0, backupBytesRead: 0, backupReads: 0, cellsPlanned: 0, cellsDone: 0, throttled: 0, sasRenewals: 0,
+    clearRequests: 0, zeroBytesSkipped: 0, backupBytesRead: 0, backupReads: 0, wholeCells: 0, wholeCellExtraBytes: 0, cellsPlanned: 0, cellsDone: 0, throttled: 0, sasRenewals: 0,
   };
 }
 

@@ -3,7 +3,7 @@ import type { BackupDiskPlan, ProtectedItem } from '../../domain/model';
 import { CELL, type Range } from '../../domain/ranges';
 import type { PreviousImage } from '../../engine/copy-cell';
 import type { CellDelta } from '../../engine/manifest';
-import { addLanes, decodeHeader, encodeHeader, encodePart, imageDigest, openManifest, sumCells, type ManifestReader } from '../../engine/manifest-parts';
+import { addLanes, decodeHeader, encodeHeader, encodePart, imageDigest, isHeader, openManifest, sumCells, type ManifestReader } from '../../engine/manifest-parts';
 import type { Deps } from '../../jobs/deps';
 import { manifestBlob, manifestPartBlob, manifestPrefix } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
@@ -72,4 +72,28 @@ export async function writeManifestHeader(deps: Deps, itemKey: string, pointId: 
 export async function dropUnfinishedManifest(deps: Deps, job: { jobId: string; itemKey?: string }): Promise<void> {
   if (!job.itemKey || (await deps.repos.points.get(job.itemKey, job.jobId))) return;
   await deps.store.deletePrefix(manifestPrefix(job.itemKey, job.jobId));
+}
+
+/**
+ * A whole format-2 manifest at once, cut into parts of `partCells` cells (a package import, which has every
+ * cell's digest at hand); returns the image digest. Parts first, the header last: a header means it is complete.
+ */
+export async function writeWholeManifest(deps: Deps, name: string, diskSize: number, partCells: number, cells: ReadonlyMap<number, Buffer>): Promise<string> {
+  const parts = Math.max(1, Math.ceil(Math.ceil(diskSize / CELL) / partCells));
+  const sum = Buffer.alloc(32);
+  for (let p = 0; p < parts; p++) {
+    const firstCell = p * partCells;
+    const spanCells = Math.min(partCells, Math.ceil(diskSize / CELL) - firstCell);
+    const mine = new Map([...cells].filter(([i]) => i >= firstCell && i < firstCell + spanCells));
+    sumCells(mine, sum);
+    await deps.store.putObject(manifestPartBlob(name, p), encodePart({ firstCell, spanCells, cells: mine }));
+  }
+  await deps.store.putObject(name, encodeHeader({ diskSize, partCells, parts, cells: cells.size, sum }));
+  return imageDigest(diskSize, sum);
+}
+
+/** The image digest a format-2 header records, or undefined when `name` holds no format-2 header. */
+export async function headerDigest(deps: Deps, name: string): Promise<string | undefined> {
+  const buf = await deps.store.getObject(name);
+  return buf && isHeader(buf) ? imageDigest(decodeHeader(buf).diskSize, decodeHeader(buf).sum) : undefined;
 }

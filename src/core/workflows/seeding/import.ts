@@ -10,6 +10,8 @@ import type { Deps } from '../../jobs/deps';
 import { startItemStep } from '../../jobs/item-step';
 import { finishJob, getJob, updateJob } from '../../jobs/jobs';
 import { extendItemLock, releaseItemLock } from '../../jobs/lock';
+import { dropUnfinishedManifest, headerDigest, writeWholeManifest } from '../backup/manifest-io';
+import { CELL } from '../../domain/ranges';
 import { expiryForNewPoint } from '../backup/expiry';
 import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
 import { itemBackupsPrefix, manifestBlob, shardBlobName } from '../../store/layout';
@@ -67,19 +69,25 @@ async function writeShards(deps: Deps, job: Job, pkg: PackageStore, m: PackageMa
   }, SAVE_EVERY_MS);
   try {
     for (const [i, d] of m.disks.entries()) {
+      const cells = new Map<number, Buffer>();
       await importDisk({ ...d, shardSize }, pkg, deps.store, (n) => shardBlobName(itemKey, d.diskKey, n), {
         concurrency: deps.config.copy.concurrency,
         stats,
+        onCell: (index, digest) => cells.set(index, digest),
         isCancelled: cancelPoller(deps, job.jobId),
         onProgress: (s) => {
           hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
           saver.poke();
         },
       });
+      await writeWholeManifest(deps, manifestBlob(itemKey, job.jobId, d.diskKey), d.sizeBytes, deps.config.copy.segmentSize / CELL, cells);
     }
     await saver.flush().catch(() => undefined); // progress is advisory here; the row below is what counts
   } catch (err) {
-    if (err instanceof PackageError || err instanceof CancelledError) await removeImported(deps, itemKey);
+    if (err instanceof PackageError || err instanceof CancelledError) {
+      await removeImported(deps, itemKey);
+      await dropUnfinishedManifest(deps, job);
+    }
     if (err instanceof PackageError) throw packageFailure(err);
     if (!(err instanceof CancelledError)) throw err;
     await releaseItemLock(deps, itemKey, job.jobId);
@@ -109,7 +117,12 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
   const itemKey = job.itemKey!;
   const manifest = diskManifestOf(d);
   const name = manifestBlob(itemKey, job.jobId, d.diskKey);
-  if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
+  // Written in format 2 with the shards; an import begun by a version before it has none yet: format 1 then.
+  let digest = await headerDigest(deps, name);
+  if (!digest) {
+    if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
+    digest = manifestDigest(manifest);
+  }
   let snaps = ((job.result.shardSnapshots ?? {}) as Record<string, string[]>)[d.diskKey];
   if (!snaps) {
     const taken: string[] = [];
@@ -128,7 +141,7 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
     disk: {
       diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
       shards: snaps.map((snapshot, i) => ({ name: shardBlobName(itemKey, d.diskKey, i), snapshot })),
-      manifest: name, digest: manifestDigest(manifest), changedBytes: d.dataBytes, bytesUploaded: d.dataBytes,
+      manifest: name, digest, changedBytes: d.dataBytes, bytesUploaded: d.dataBytes,
       sourceSnapshotId: d.sourceSnapshot.id,
     },
   };
@@ -163,7 +176,7 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = m.disks.map((d): ProtectedDisk => ({
       ...byKey.get(d.diskKey), diskKey: d.diskKey, diskId: d.sourceDiskId || byKey.get(d.diskKey)?.diskId || '', name: d.name, lun: d.lun,
-      sizeBytes: d.sizeBytes, baseSnapshotId: bases.get(d.diskKey), baseSizeBytes: d.sizeBytes, lastManifest: manifestBlob(itemKey, pointId, d.diskKey),
+      sizeBytes: d.sizeBytes, baseSnapshotId: bases.get(d.diskKey), baseSizeBytes: d.sizeBytes, lastManifest: manifestBlob(itemKey, pointId, d.diskKey), shardSize: d.shardSize,
     }));
     item.lastBackupAt = createdAt;
     item.lastRecoveryPointId = pointId;
