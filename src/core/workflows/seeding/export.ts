@@ -1,6 +1,7 @@
 import { itemNotFound, PermanentStepError } from '../../errors';
 import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../../domain/model';
-import { decodeManifest } from '../../engine/manifest';
+import type { DiskManifest } from '../../engine/manifest';
+import { openManifest } from '../../engine/manifest-parts';
 import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../../engine/package-export';
 import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../../engine/package-format';
 import { CancelledError } from '../../engine/stats';
@@ -12,11 +13,11 @@ import { acquireItemLock, extendItemLock, releaseItemLock } from '../../jobs/loc
 import { freezeAndSnapshot } from '../backup/consistency';
 import { getPoint } from '../restore/restore';
 import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
-import { diskKeyFor } from '../../store/layout';
+import { diskKeyFor, manifestPartBlob } from '../../store/layout';
 import { cancelPoller } from '../../jobs/cancel';
 import { progressSaver } from '../../jobs/progress-saver';
 
-interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<ReturnType<typeof decodeManifest>> }
+interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<DiskManifest> }
 
 /**
  * The Export job, one message: claims the package location, (first backup) snapshots every disk and records
@@ -188,9 +189,9 @@ async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
     },
     reader: async () => pointImageReader(deps.store, d.shards, d.shardSize),
     expected: async () => {
-      const buf = await deps.store.getObject(d.manifest);
-      if (!buf) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${d.name}' is missing from the backup storage.`, 'Export another recovery point and run verify on this one.');
-      return decodeManifest(buf);
+      const reader = await openManifest((n) => deps.store.getObject(n), d.manifest, manifestPartBlob);
+      if (!reader) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${d.name}' is missing from the backup storage.`, 'Export another recovery point and run verify on this one.');
+      return { diskSize: d.sizeBytes, cells: await reader.cells({ start: 0, end: d.sizeBytes }) };
     },
   }));
 }
