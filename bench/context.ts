@@ -40,6 +40,8 @@ export interface BenchDisk {
   diskId: string;
   /** A new incremental snapshot of the disk and its read SAS. */
   snapshot(): Promise<string>;
+  /** The resource id of the newest snapshot snapshot() made. */
+  lastSnapshotId(): string;
 }
 
 export interface FullBackup {
@@ -145,6 +147,7 @@ export class BenchContext {
     return {
       name,
       diskId,
+      lastSnapshotId: () => `/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Compute/snapshots/${name}-s${s - 1}`,
       snapshot: async () => {
         const snap = await this.compute.snapshots.beginCreateOrUpdateAndWait('bench', `${name}-s${s++}`, { location: 'w', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
         return (await this.compute.snapshots.beginGrantAccessAndWait('bench', snap.name!, { access: 'Read', durationInSeconds: 3600 })).accessSAS!;
