@@ -23,6 +23,11 @@ const cron = z
   .regex(/^\S+(\s+\S+){5}$/, 'must be a six-field NCRONTAB schedule (seconds minutes hours days months weekdays)')
   .optional();
 
+export const AUTH_MODES = ['keys', 'entra', 'local'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+// Empty is unset, as the template's default for an optional secure parameter is ''.
+const secret = z.union([z.literal(''), z.string().min(32, 'must be at least 32 characters')]).optional();
+
 const SettingsSchema = z.object({
   VMBACKUP_SUBSCRIPTION_IDS: z
     .string({ message: 'is required: the comma-separated subscription ids whose VMs are discovered' })
@@ -64,6 +69,16 @@ const SettingsSchema = z.object({
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Who may call the API: 'keys' (function keys checked by the host, as before), 'entra' (App Service
+   * Authentication in front: the x-ms-client-principal header and its app roles) or 'local' (the same header,
+   * signed with VMBACKUP_LOCAL_PRINCIPAL_KEY, for the local stack and its tests).
+   */
+  VMBACKUP_AUTH_MODE: z.enum(AUTH_MODES).default('keys'),
+  /** Local stack only: the HMAC key of signed test principals (VMBACKUP_AUTH_MODE=local). */
+  VMBACKUP_LOCAL_PRINCIPAL_KEY: secret,
+  /** With entra or local, the host no longer checks keys: automation sends this key (a function key) instead. */
+  VMBACKUP_AUTOMATION_KEY: secret,
 });
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
@@ -88,6 +103,28 @@ export interface Config {
   confirmationSecret?: string;
   maxDequeueCount: number;
   adminKey?: string;
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /**
+   * WEBSITE_AUTH_ENABLED=True: App Service injects it when its authentication is on, and only then does it strip
+   * client-sent x-ms-client-principal headers (https://learn.microsoft.com/azure/app-service/reference-app-settings,
+   * https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities).
+   */
+  platformAuthEnabled: boolean;
+  localPrincipalKey?: string;
+  automationKey?: string;
+}
+
+/**
+ * The mode alone, for the HTTP registrations (read at load, before loadConfig runs): a mode it cannot read is
+ * 'keys', so a typo keeps the routes keyed by the host while loadConfig reports the problem.
+ */
+export function authModeOf(env: Record<string, string | undefined>): AuthMode {
+  const m = env.VMBACKUP_AUTH_MODE;
+  return (AUTH_MODES as readonly string[]).includes(m ?? '') ? (m as AuthMode) : 'keys';
 }
 
 export class ConfigError extends Error {
@@ -112,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (s && (s.VMBACKUP_SHARD_SIZE_MIB * MIB) % (4 * MIB) !== 0) problems.push('VMBACKUP_SHARD_SIZE_MIB: must be a multiple of 4');
   if (s && s.VMBACKUP_SEGMENT_SIZE_MIB % 4 !== 0) problems.push('VMBACKUP_SEGMENT_SIZE_MIB: must be a multiple of 4');
+  problems.push(...authProblems(env, s));
   if (problems.length > 0 || !s) throw new ConfigError(problems);
 
   return {
@@ -136,5 +174,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
     maxDequeueCount: s.VMBACKUP_MAX_DEQUEUE_COUNT,
     adminKey: s.VMBACKUP_ADMIN_KEY || undefined,
+    auth: {
+      mode: s.VMBACKUP_AUTH_MODE,
+      platformAuthEnabled: (env.WEBSITE_AUTH_ENABLED ?? '').toLowerCase() === 'true',
+      localPrincipalKey: s.VMBACKUP_LOCAL_PRINCIPAL_KEY || undefined,
+      automationKey: s.VMBACKUP_AUTOMATION_KEY || undefined,
+    },
   };
+}
+
+function authProblems(env: Record<string, string | undefined>, s: { VMBACKUP_AUTH_MODE: AuthMode; VMBACKUP_LOCAL_PRINCIPAL_KEY?: string } | undefined): string[] {
+  if (s?.VMBACKUP_AUTH_MODE !== 'local') return [];
+  const out: string[] = [];
+  if (!s.VMBACKUP_LOCAL_PRINCIPAL_KEY) out.push('VMBACKUP_LOCAL_PRINCIPAL_KEY: is required with VMBACKUP_AUTH_MODE=local (the key that signs test principals)');
+  // WEBSITE_SITE_NAME is set by App Service on every app: a signed test principal has no place there.
+  if (env.WEBSITE_SITE_NAME) out.push('VMBACKUP_AUTH_MODE: local is for the local stack only; in Azure use entra (App Service Authentication) or keys');
+  return out;
 }

@@ -32,6 +32,7 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/jobs/{jobId}', summary: 'One job with progress', params: ['jobId'] },
   { method: 'post', path: '/jobs/{jobId}/cancel', summary: 'Cancel a queued or running job', params: ['jobId'] },
   { method: 'get', path: '/dashboard', summary: 'Items by state, jobs of the last 24 h, storage' },
+  { method: 'get', path: '/me', summary: 'The caller (signed-in principal or key), its app roles and what they allow' },
 ];
 
 export function openApiDocument(policySchema?: z.ZodType): Record<string, unknown> {
@@ -54,7 +55,7 @@ export function openApiDocument(policySchema?: z.ZodType): Record<string, unknow
       parameters,
       ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
       security: op.anonymous ? [] : [{ functionKey: [] }],
-      responses: { default: { description: 'Errors: { error: { code, message, recommendedAction } } with 400, 401, 404, 409 or 413' } },
+      responses: { default: { description: 'Errors: { error: { code, message, recommendedAction } } with 400, 401, 403, 404, 409 or 413' } },
     };
   }
   return {
