@@ -4,7 +4,7 @@ import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/h
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
 import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/workflows/protection/protection';
 import { getItem, itemView } from '../core/views/queries';
-import { API_AUTH_LEVEL, confirmDestructive } from './lib/auth';
+import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('registerVms', {
   methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/register',
@@ -56,6 +56,7 @@ app.http('stopProtection', {
   handler: route(async (req, _ctx, deps, caller) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, StopProtectionBody);
+    if (b.deleteData) authorizeAction(caller, 'stopProtectionDeleteData');
     await getItem(deps, itemKey);
     if (b.deleteData) confirmDestructive(deps, caller, 'stopProtectionDeleteData', itemKey, b.confirmationToken);
     const item = await stopProtection(deps, itemKey, b.deleteData);

@@ -5,7 +5,7 @@ import { listPoints, pointView } from '../core/views/queries';
 import { getPoint, requestRestore } from '../core/workflows/restore/restore';
 import { deletePoint, undeletePoint } from '../core/workflows/protection/retention';
 import { requestVerify } from '../core/workflows/verify/verify';
-import { API_AUTH_LEVEL, confirmDestructive } from './lib/auth';
+import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('listRecoveryPoints', {
   methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints',
@@ -31,6 +31,7 @@ app.http('restore', {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const pointId = pathParam(req, 'pointId', PointId);
     const b = await body(req, RestoreBody);
+    if (b.mode === 'replaceDisks') authorizeAction(caller, 'restoreReplaceDisks');
     await getPoint(deps, itemKey, pointId);
     if (b.mode === 'replaceDisks') confirmDestructive(deps, caller, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken);
     const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, idempotencyKey: idempotencyKey(req) });

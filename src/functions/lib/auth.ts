@@ -108,8 +108,13 @@ export function authorize(caller: Caller, needed: Requirement, what: string): vo
   );
 }
 
+/** The role an action of ACTION_ROLES needs; called before any lookup, so a 403 never reveals what exists. */
+export function authorizeAction(caller: Caller, action: string): void {
+  authorize(caller, ACTION_ROLES[action] ?? 'Admin', action);
+}
+
 /** A destructive action: the caller's role first (403), then the two-step confirmation (409). */
 export function confirmDestructive(deps: Deps, caller: Caller, action: string, target: string, token: string | undefined): void {
-  authorize(caller, ACTION_ROLES[action] ?? 'Admin', action);
+  authorizeAction(caller, action);
   requireConfirmation(deps, action, target, token, caller.skipsConfirmation);
 }
