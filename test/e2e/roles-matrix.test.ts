@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostStack, TEST_KEYS, type HostStack } from '../support/host-stack';
 import { signLocalPrincipal } from '../../src/functions/lib/principal';
+import { AUTOMATION_KEY, LOCAL_AUTH, principal } from '../support/principals';
 import { requirementOf, ROUTE_ROLES, satisfies, type Role } from '../../src/functions/lib/roles';
 
-/** Fixed and local: the tests' host signs its own principals, as App Service would inject its own. */
-export const LOCAL_PRINCIPAL_KEY = 'local-principal-key-for-tests-only-0001';
-export const AUTOMATION_KEY = 'automation-key-for-tests-only-00000001';
-export const LOCAL_AUTH = { VMBACKUP_AUTH_MODE: 'local', VMBACKUP_LOCAL_PRINCIPAL_KEY: LOCAL_PRINCIPAL_KEY, VMBACKUP_AUTOMATION_KEY: AUTOMATION_KEY };
 
 type CallerName = 'anonymous' | Role | 'automation key' | 'host function key';
 const CALLERS: Record<CallerName, { roles: Role[]; headers: Record<string, string> }> = {
   anonymous: { roles: [], headers: {} },
-  Reader: { roles: ['Reader'], headers: signLocalPrincipal({ name: 'rita@contoso.example', roles: ['Reader'] }, LOCAL_PRINCIPAL_KEY) },
-  Operator: { roles: ['Operator'], headers: signLocalPrincipal({ name: 'otto@contoso.example', roles: ['Operator'] }, LOCAL_PRINCIPAL_KEY) },
-  Admin: { roles: ['Admin'], headers: signLocalPrincipal({ name: 'ada@contoso.example', roles: ['Admin'] }, LOCAL_PRINCIPAL_KEY) },
+  Reader: { roles: ['Reader'], headers: principal('rita@contoso.example', ['Reader']) },
+  Operator: { roles: ['Operator'], headers: principal('otto@contoso.example', ['Operator']) },
+  Admin: { roles: ['Admin'], headers: principal('ada@contoso.example', ['Admin']) },
   'automation key': { roles: ['Reader', 'Operator', 'Admin'], headers: { 'x-functions-key': AUTOMATION_KEY } },
   // With principals on, the routes are anonymous to the host, so a host key is one the app cannot check.
   'host function key': { roles: [], headers: { 'x-functions-key': TEST_KEYS.FUNCTIONS_FUNCTION_KEY } },
@@ -87,7 +84,7 @@ describe('every HTTP route × every kind of caller (app roles; signed local prin
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ name: 'otto@contoso.example', kind: 'principal', roles: ['Operator'], authMode: 'local' });
     expect(me.body.can).toMatchObject({ backupNow: true, restore: true, restoreReplaceDisks: false, stopProtectionDeleteData: false, deletePolicy: false, listJobs: true });
-    const none = await s.call('GET', 'me', undefined, '', signLocalPrincipal({ name: 'nobody', roles: [] }, LOCAL_PRINCIPAL_KEY));
+    const none = await s.call('GET', 'me', undefined, '', principal('nobody', []));
     expect(none.status).toBe(200);
     expect(none.body.roles).toEqual([]);
     const open = Object.entries(none.body.can as Record<string, boolean>).filter(([what, ok]) => ok && !['anonymous', 'authenticated'].includes(requirementOf(what)));

@@ -16,7 +16,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
       h('fieldset', {}, h('legend', {}, 'Restore into'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks' }), ' Replace the VM’s disks (destructive)')),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)')),
       h('div', { class: 'field', id: 'rg-field' }, h('label', { for: 'target-rg' }, 'Target resource group'), rg,
         h('p', { id: 'rg-help', class: 'hint' }, 'New managed disks are created here, in the VM’s subscription and region.')),
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: m.close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Next')));
