@@ -16,6 +16,7 @@ const NOT_DEPLOYED = {
   VMBACKUP_ARM_ENDPOINT: 'the local compute emulator only',
   VMBACKUP_ARM_CA_FILE: 'the local compute emulator only',
   VMBACKUP_ARM_TIME_SCALE: 'the local compute emulator only',
+  VMBACKUP_LOCAL_PRINCIPAL_KEY: 'the local stack only: signs test principals (VMBACKUP_AUTH_MODE=local, which Azure refuses)',
 } as const;
 
 const parameters = resolveParameters(template);
