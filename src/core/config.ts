@@ -17,6 +17,8 @@ export const QUEUES = {
 const int = (min: number, max: number, def: number) =>
   z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
 
+const price = (def: number) => z.coerce.number({ message: 'must be a number' }).min(0, 'must not be negative').max(1000).default(def);
+
 const cron = z
   .string()
   .trim()
@@ -64,6 +66,16 @@ const SettingsSchema = z.object({
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Version-level immutability on each recovery point's shard snapshots and manifests until the point expires
+   * (docs/ARCHITECTURE.md, Immutable recovery points). Off by default: the container must support version-level
+   * immutability first (the template enables it and sets Unlocked).
+   */
+  VMBACKUP_IMMUTABILITY: z.enum(['Off', 'Unlocked', 'Locked'], { message: 'must be Off, Unlocked or Locked' }).default('Off'),
+  /** Prices for the report's monthly estimate, per GiB-month stored (examples; use your region's price list). */
+  VMBACKUP_PRICE_GIB_MONTH_VAULT: price(0.045),
+  VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: price(0.05),
+  VMBACKUP_REPORT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD').default('USD'),
 });
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
@@ -88,7 +100,13 @@ export interface Config {
   confirmationSecret?: string;
   maxDequeueCount: number;
   adminKey?: string;
+  /** Immutability given to new recovery points when their policy does not say. */
+  immutability: ImmutabilityMode;
+  /** The backup report's prices per GiB-month: the vault (shard snapshots) and the source-disk snapshot tier. */
+  prices: { vaultGiBMonth: number; snapshotGiBMonth: number; currency: string };
 }
+
+export type ImmutabilityMode = 'Off' | 'Unlocked' | 'Locked';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -136,5 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
     maxDequeueCount: s.VMBACKUP_MAX_DEQUEUE_COUNT,
     adminKey: s.VMBACKUP_ADMIN_KEY || undefined,
+    immutability: s.VMBACKUP_IMMUTABILITY,
+    prices: { vaultGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_VAULT, snapshotGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT, currency: s.VMBACKUP_REPORT_CURRENCY },
   };
 }
