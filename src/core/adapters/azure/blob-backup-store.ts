@@ -110,7 +110,7 @@ export class BlobBackupStore implements BackupStore {
   }
 
   async putObject(name: string, data: Buffer): Promise<void> {
-    await this.container.getBlockBlobClient(name).uploadData(data);
+    await immutableAware(name, () => this.container.getBlockBlobClient(name).uploadData(data));
   }
 
   async getObject(name: string): Promise<Buffer | undefined> {
