@@ -17,6 +17,8 @@ export const QUEUES = {
 const int = (min: number, max: number, def: number) =>
   z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
 
+const price = (def: number) => z.coerce.number({ message: 'must be a number' }).min(0, 'must not be negative').max(1000).default(def);
+
 const cron = z
   .string()
   .trim()
@@ -79,6 +81,16 @@ const SettingsSchema = z.object({
   VMBACKUP_LOCAL_PRINCIPAL_KEY: secret,
   /** With entra or local, the host no longer checks keys: automation sends this key (a function key) instead. */
   VMBACKUP_AUTOMATION_KEY: secret,
+  /**
+   * Version-level immutability on each recovery point's shard snapshots and manifests until the point expires
+   * (docs/ARCHITECTURE.md, Immutable recovery points). Off by default: the container must support version-level
+   * immutability first (the template enables it and sets Unlocked).
+   */
+  VMBACKUP_IMMUTABILITY: z.enum(['Off', 'Unlocked', 'Locked'], { message: 'must be Off, Unlocked or Locked' }).default('Off'),
+  /** Prices for the report's monthly estimate, per GiB-month stored (examples; use your region's price list). */
+  VMBACKUP_PRICE_GIB_MONTH_VAULT: price(0.045),
+  VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: price(0.05),
+  VMBACKUP_REPORT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD').default('USD'),
 });
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
@@ -103,6 +115,10 @@ export interface Config {
   confirmationSecret?: string;
   maxDequeueCount: number;
   adminKey?: string;
+  /** Immutability given to new recovery points when their policy does not say. */
+  immutability: ImmutabilityMode;
+  /** The backup report's prices per GiB-month: the vault (shard snapshots) and the source-disk snapshot tier. */
+  prices: { vaultGiBMonth: number; snapshotGiBMonth: number; currency: string };
   auth: AuthConfig;
 }
 
@@ -126,6 +142,8 @@ export function authModeOf(env: Record<string, string | undefined>): AuthMode {
   const m = env.VMBACKUP_AUTH_MODE;
   return (AUTH_MODES as readonly string[]).includes(m ?? '') ? (m as AuthMode) : 'keys';
 }
+
+export type ImmutabilityMode = 'Off' | 'Unlocked' | 'Locked';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -180,6 +198,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       localPrincipalKey: s.VMBACKUP_LOCAL_PRINCIPAL_KEY || undefined,
       automationKey: s.VMBACKUP_AUTOMATION_KEY || undefined,
     },
+    immutability: s.VMBACKUP_IMMUTABILITY,
+    prices: { vaultGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_VAULT, snapshotGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT, currency: s.VMBACKUP_REPORT_CURRENCY },
   };
 }
 

@@ -6,6 +6,7 @@ import { policiesPage } from './pages/policies.js';
 import { jobsPage, jobPage } from './pages/jobs.js';
 import { pointsPage } from './pages/points.js';
 import { setMe, signedIn, watchNeeds, type Me } from './session.js';
+import { reportPage } from './pages/report.js';
 
 /** A page draws into `main` and returns what stops its refresh timers when the operator leaves. */
 export type Page = (main: HTMLElement, params: URLSearchParams, path: string[]) => Promise<(() => void) | void>;
@@ -15,6 +16,7 @@ const NAV: { hash: string; label: string }[] = [
   { hash: '#/vms', label: 'Virtual machines' },
   { hash: '#/policies', label: 'Policies' },
   { hash: '#/jobs', label: 'Jobs' },
+  { hash: '#/report', label: 'Report' },
 ];
 
 const main = document.getElementById('main') as HTMLElement;
@@ -99,7 +101,7 @@ async function render(): Promise<void> {
     else a.removeAttribute('aria-current');
   }
   const page: Page = top === 'vms' ? vmsPage : top === 'policies' ? policiesPage : top === 'jobs' && path[1] ? jobPage
-    : top === 'jobs' ? jobsPage : top === 'items' ? pointsPage : dashboardPage;
+    : top === 'jobs' ? jobsPage : top === 'items' ? pointsPage : top === 'report' ? reportPage : dashboardPage;
   main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
   try {
     const c = await page(main, params, path);

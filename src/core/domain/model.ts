@@ -157,4 +157,7 @@ export interface RecoveryPoint {
   deletedAt?: Date;
   jobId: string;
   verifiedAt?: Date;
+  /** The immutability policy set on the point's shard snapshots and manifests (workflows/protection/immutability.ts). */
+  immutableUntil?: Date;
+  immutabilityMode?: 'Unlocked' | 'Locked';
 }

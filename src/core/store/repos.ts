@@ -4,7 +4,7 @@ import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
 import type { DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
 
-const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt']);
+const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt', 'immutableUntil']);
 
 /**
  * Table Storage caps a string property at 64 KiB, which is 32,768 UTF-16 characters; 30,000 leaves room for

@@ -33,6 +33,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/jobs/{jobId}/cancel', summary: 'Cancel a queued or running job', params: ['jobId'] },
   { method: 'get', path: '/dashboard', summary: 'Items by state, jobs of the last 24 h, storage' },
   { method: 'get', path: '/me', summary: 'The caller (signed-in principal or key), its app roles and what they allow' },
+  { method: 'get', path: '/report', summary: 'Backup report per item (last backup, RPO, points by tier, stored bytes, monthly estimate); ?format=json (default) or csv' },
 ];
 
 export function openApiDocument(policySchema?: z.ZodType): Record<string, unknown> {

@@ -27,6 +27,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   previewPolicy: 'Reader',
   listJobs: 'Reader',
   getJob: 'Reader',
+  backupReport: 'Reader',
   discover: 'Operator',
   registerVms: 'Operator',
   protectItems: 'Operator',
