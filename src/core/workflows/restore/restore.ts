@@ -42,7 +42,9 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   const source = req.source ?? 'vault';
   let instant = false;
   if (source !== 'vault') {
-    const a = await instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
+    const check = instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
+    // auto does not fail on Compute being unreachable now: the start step asks again and may use the vault.
+    const a = source === 'auto' ? await check.catch(() => ({ available: false, reason: undefined })) : await check;
     if (source === 'snapshot' && !a.available) {
       throw new ConflictError('InstantRestoreUnavailable', `Recovery point '${req.pointId}' cannot be restored from its source snapshots: ${a.reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
     }
