@@ -1,7 +1,8 @@
 import { app } from '@azure/functions';
 import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/http';
 import { ItemKey, PageQuery, PointId, RestoreBody } from './lib/schemas';
-import { listPoints, pointView } from '../core/views/queries';
+import { pointView } from '../core/views/queries';
+import { pointViewsWithInstant, pointViewWithInstant } from '../core/views/point-instant';
 import { getPoint, requestRestore } from '../core/workflows/restore/restore';
 import { deletePoint, undeletePoint } from '../core/workflows/protection/retention';
 import { requestVerify } from '../core/workflows/verify/verify';
@@ -12,16 +13,14 @@ app.http('listRecoveryPoints', {
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const q = query(req, PageQuery);
-    const points = await listPoints(deps, itemKey, q.includeDeleted === 'true');
-    return { jsonBody: { items: points.map(pointView) } };
+    return { jsonBody: { items: await pointViewsWithInstant(deps, itemKey, q.includeDeleted === 'true') } };
   }),
 });
 
 app.http('getRecoveryPoint', {
   methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}',
   handler: route(async (req, _ctx, deps) => {
-    const p = await getPoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
-    return { jsonBody: pointView(p) };
+    return { jsonBody: await pointViewWithInstant(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId)) };
   }),
 });
 
@@ -34,7 +33,7 @@ app.http('restore', {
     if (b.mode === 'replaceDisks') authorizeAction(caller, 'restoreReplaceDisks');
     await getPoint(deps, itemKey, pointId);
     if (b.mode === 'replaceDisks') confirmDestructive(deps, caller, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken);
-    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, idempotencyKey: idempotencyKey(req) });
+    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, source: b.source, idempotencyKey: idempotencyKey(req) });
     return accepted(req, job.jobId);
   }),
 });

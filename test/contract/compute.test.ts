@@ -82,6 +82,29 @@ function computeContract(name: string, make: WorldFactory): void {
       await expect(w.compute.grantSnapshotRead(s.id, 3600)).rejects.toMatchObject({ statusCode: 404 });
     });
 
+    // createOption Copy (DiskRP disk.json CreationData; disks-incremental-snapshots.md, "create a disk from the
+    // snapshot"): the platform copies, within the snapshot's region only (another region's snapshot is not found:
+    // Azure/azure-cli#9732, #11909).
+    it('creates a disk from a snapshot with its size and content, in its region only, idempotent by name', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      const dataId = vm.disks[1]!.diskId;
+      w.write(dataId, 3 * MIB, Buffer.alloc(8192, 7));
+      const snap = await w.compute.createIncrementalSnapshot(snapshotArgs(dataId, 'snap-c'));
+      expect(snap.location).toBe('westeurope');
+      w.write(dataId, 3 * MIB, Buffer.alloc(8192, 9)); // after the snapshot: not in the copy
+      const args = { snapshotId: snap.id, subscriptionId: SUB, resourceGroup: 'rg', name: 'from-snap', location: 'westeurope', sku: 'StandardSSD_LRS', tags: { a: 'b' } };
+      const d = await w.compute.createDiskFromSnapshot(args);
+      expect(d).toMatchObject({ name: 'from-snap', sizeBytes: 24 * MIB });
+      expect(d.state).not.toMatch(/Upload/);
+      expect(w.read(d.id, 3 * MIB, 8192).equals(Buffer.alloc(8192, 7))).toBe(true);
+      expect((await w.compute.createDiskFromSnapshot(args)).id).toBe(d.id);
+      await expect(w.compute.createDiskFromSnapshot({ ...args, name: 'elsewhere', location: 'northeurope' })).rejects.toMatchObject({ statusCode: 404 });
+      await w.compute.deleteSnapshot(snap.id);
+      await expect(w.compute.createDiskFromSnapshot({ ...args, name: 'gone' })).rejects.toMatchObject({ statusCode: 404 });
+      expect(w.read(d.id, 3 * MIB, 8192).equals(Buffer.alloc(8192, 7))).toBe(true); // the copy outlives its snapshot
+    });
+
     it('enforces the snapshot limits: seven per disk in five minutes (409, retry later), a total per disk (SnapshotLimitReached)', async () => {
       const w = await world({ maxIncrementalSnapshotsPerDisk: 9 });
       const vm = await twoDiskVm(w);

@@ -36,6 +36,7 @@ export interface SnapshotInfo {
   sizeBytes: number;
   incremental: boolean;
   createdAt?: string;
+  location?: string;
 }
 
 export interface DiskInfo {
@@ -72,6 +73,11 @@ export interface ComputePort {
   getDisk(diskId: string): Promise<DiskInfo | undefined>;
   /** A new empty disk in upload state of exactly `sizeBytes` usable bytes. */
   createUploadDisk(args: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string>; profile?: DiskRestoreProfile }): Promise<DiskInfo>;
+  /**
+   * A new disk holding a snapshot's content (createOption Copy): made by the platform, no data through the caller.
+   * Its size is the snapshot's; the profile's settings (SKU, zone, generation...) apply where given.
+   */
+  createDiskFromSnapshot(args: { snapshotId: string; subscriptionId: string; resourceGroup: string; name: string; location: string; sku?: string; osType?: OsType; tags?: Record<string, string>; profile?: DiskRestoreProfile }): Promise<DiskInfo>;
   grantDiskWrite(diskId: string, durationSeconds: number): Promise<string>;
   revokeDisk(diskId: string): Promise<void>;
   deleteDisk(diskId: string): Promise<void>;

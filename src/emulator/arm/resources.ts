@@ -54,7 +54,7 @@ export class ComputeResources {
     if (!body.location) throw invalid("The property 'location' is required.");
     const cd = props.creationData ?? {};
     const key = EmulatorState.key(id);
-    const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra);
+    const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra, body.location);
     const d: DiskRecord = {
       id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku,
       state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,

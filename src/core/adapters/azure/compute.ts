@@ -5,7 +5,7 @@ import {
   parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
 import { interpretRunCommand } from './run-command-result';
-import { armDiskProfile, uploadDiskProperties } from './disk-profile';
+import { armDiskProfile, copyDiskProperties, uploadDiskProperties } from './disk-profile';
 
 const GIB = 1024 ** 3;
 
@@ -205,6 +205,19 @@ export class ArmComputeAdapter implements ComputePort {
     return { id: d.id!, name: d.name!, sizeBytes: a.sizeBytes, state: d.diskState };
   }
 
+  /** A disk from a snapshot with createOption Copy (disks-incremental-snapshots.md, "Restore ... create a disk"). */
+  async createDiskFromSnapshot(a: Parameters<ComputePort['createDiskFromSnapshot']>[0]): Promise<DiskInfo> {
+    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+      ...copyDiskProperties(a.profile),
+      location: a.location,
+      sku: a.sku ? { name: a.sku as never } : undefined,
+      osType: a.osType,
+      tags: a.tags,
+      creationData: { createOption: 'Copy', sourceResourceId: a.snapshotId },
+    }, this.lro());
+    return { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState };
+  }
+
   async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
     const r = parseResourceId(diskId);
     const g = await this.client(r.subscriptionId).disks.beginGrantAccessAndWait(r.resourceGroup, r.name, { access: 'Write', durationInSeconds: durationSeconds }, this.lro());
@@ -236,7 +249,7 @@ export class ArmComputeAdapter implements ComputePort {
     }
   }
 
-  private toSnapshot(s: { id?: string; name?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {
+  private toSnapshot(s: { id?: string; name?: string; location?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {
     return {
       id: s.id!,
       name: s.name!,
@@ -244,6 +257,7 @@ export class ArmComputeAdapter implements ComputePort {
       sizeBytes: s.diskSizeBytes ?? (s.diskSizeGB ?? 0) * GIB,
       incremental: !!s.incremental,
       createdAt: s.timeCreated ? new Date(s.timeCreated).toISOString() : undefined,
+      location: s.location,
       tags: s.tags ?? {},
     };
   }

@@ -103,6 +103,25 @@ export class MemoryCompute implements ComputePort {
     return { id, name: a.name, sizeBytes: a.sizeBytes, state: d.state };
   }
 
+  /**
+   * createOption Copy from a snapshot: the disk gets the snapshot's size and content. Only in the snapshot's
+   * region: another region's snapshot is not found there (404 ResourceNotFound, Azure/azure-cli#9732 and #11909;
+   * a cross-region copy needs CopyStart). A PUT of an existing disk is an update: the disk stays what it is.
+   */
+  async createDiskFromSnapshot(a: Parameters<ComputePort['createDiskFromSnapshot']>[0]): Promise<DiskInfo> {
+    const id = resourceId(a.subscriptionId, a.resourceGroup, 'disks', a.name);
+    const existing = this.cloud.disk(id);
+    if (existing) return { id: existing.id, name: existing.name, sizeBytes: existing.sizeBytes, managedBy: existing.managedBy, state: existing.state };
+    const s = this.cloud.snapshot(a.snapshotId);
+    if (!s || s.location.toLowerCase() !== a.location.toLowerCase()) throw new MemoryServiceError(404, 'ResourceNotFound', `Resource '${a.snapshotId}' is not found in location '${a.location}'.`);
+    const d: CloudDisk = {
+      id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: s.sizeBytes,
+      sku: a.sku ?? 'Standard_LRS', state: 'Unattached', osType: a.osType, tags: a.tags ?? {}, content: s.content.copy(),
+    };
+    this.cloud.disks.set(MemoryCloud.key(id), d);
+    return { id, name: a.name, sizeBytes: d.sizeBytes, state: d.state };
+  }
+
   async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
     const d = this.cloud.requireDisk(diskId);
     if (!uploading(d)) throw notAllowed(`Disk '${d.name}' is not ready for upload: Write access needs a disk created with createOption Upload.`);
@@ -140,7 +159,7 @@ export class MemoryCompute implements ComputePort {
   }
 
   private snapshotInfo(s: CloudSnapshot): SnapshotInfo & { tags: Record<string, string> } {
-    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), tags: { ...s.tags } };
+    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), location: s.location, tags: { ...s.tags } };
   }
 
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
