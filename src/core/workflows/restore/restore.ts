@@ -5,6 +5,7 @@ import { createJobOnce } from '../../jobs/idempotency';
 import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
 import { getPoint, RESTORE_QUEUES } from './plan';
 import { tooLargeForUpload, tooLargeMessage } from './start';
+import { precheckReplace } from './replace-checks';
 
 export { getPoint };
 
@@ -33,6 +34,8 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   }
   const big = tooLargeForUpload(point);
   if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
+  // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
+  if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
   const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup };
   const { job } = await createJobOnce(
     deps,
