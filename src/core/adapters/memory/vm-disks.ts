@@ -6,7 +6,7 @@ import { MemoryServiceError } from './pages';
  * The VM updates of a disk replace on a MemoryCloud, with the checks Microsoft.Compute makes (the compute
  * emulator's vm-model.ts models the same, with the same sources):
  * - a data disk's `managedDisk.id` cannot change at a LUN in one update (409 PropertyChangeNotAllowed,
- *   Azure/azure-sdk-for-java#2925): the old disk is detached first;
+ *   Azure/azure-sdk-for-java#2925): the old disk is detached first, and an attach at a LUN in use is a LUN used twice;
  * - a zonal VM takes disks of its zone or ZRS disks (disks-redundancy.md; jrudlin/Azure#7, 400 BadRequest);
  * - an OS disk swap needs no stopped VM ("You don't need to stop the VM", linux/os-disk-swap.md), but the same
  *   Hyper-V generation (MicrosoftDocs/SupportArticles-docs#214), security type, disk encryption set and size
@@ -58,7 +58,8 @@ export function attachDataDisks(cloud: MemoryCloud, vmId: string, disks: DataDis
   for (const d of fresh) {
     if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63 || luns.has(d.lun)) throw new MemoryServiceError(400, 'InvalidParameter', `LUN ${d.lun} is invalid or used twice.`);
     luns.add(d.lun);
-    if (vm.dataDisks.some((x) => x.lun === d.lun)) throw conflict('PropertyChangeNotAllowed', "Changing property 'dataDisk.managedDisk.id' is not allowed.");
+    // The update lists the disk already there and the new one at the same LUN: refused as a duplicate LUN.
+    if (vm.dataDisks.some((x) => x.lun === d.lun)) throw new MemoryServiceError(400, 'InvalidParameter', `LUN ${d.lun} is used twice.`);
   }
   const attached = fresh.map((d) => ({ a: d, disk: usable(cloud, vm, d.diskId) }));
   for (const { a, disk } of attached) {
