@@ -54,7 +54,7 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
 
   // Was AZURE-FIDELITY B2: the old swap sent osDisk.createOption 'Attach' to this image-based VM and a new
   // managedDisk.id at an existing LUN (409 PropertyChangeNotAllowed), after deallocating it.
-  it('replaces the VM disks with a restored point (deallocate, swap, start), keeping the old disks', { timeout: 60_000 }, async () => {
+  it('replaces the VM disks with a restored point (deallocate, swap, start), keeping the old disks', { timeout: 180_000 }, async () => {
     const before = s.emulator.state.vm(vmId)!;
     const oldOs = before.osDiskId;
     const pointId = await backup();
