@@ -167,3 +167,17 @@ export function policyNotFound(name: string): NotFoundError {
 export function pointNotFound(pointId: string): NotFoundError {
   return new NotFoundError('RecoveryPointNotFound', `No recovery point '${pointId}' exists for this item.`, 'List the recovery points of the item and pick one of them.');
 }
+
+/**
+ * Why a replace of a VM's disks is refused before anything on the VM is touched (AZURE-FIDELITY B2): each is a
+ * rule Azure enforces on the VM update, checked first so the VM is never left deallocated by a rejected update.
+ */
+export type ReplaceRefusal =
+  | 'ReplaceVmNotFound' | 'ReplaceVmNotReady' | 'ReplaceEphemeralOsDisk' | 'ReplaceNoOsDisk' | 'ReplaceGenerationMismatch'
+  | 'ReplaceSecurityTypeMismatch' | 'ReplaceSizeMismatch' | 'ReplaceZoneMismatch' | 'ReplaceEncryptionSetMismatch'
+  | 'ReplaceDiskStateInvalid' | 'ReplaceVmChanged';
+
+/** At request time a 409 the caller sees at once; inside the job a permanent step error the job ends with. */
+export function replaceRefused(code: ReplaceRefusal, message: string, recommendedAction: string, atRequest: boolean): ConflictError | PermanentStepError {
+  return atRequest ? new ConflictError(code, message, recommendedAction) : new PermanentStepError(code, message, recommendedAction);
+}

@@ -185,10 +185,9 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     expect(errors).toEqual([]);
   });
 
-  // EXPECTED FAILURE: product bug replaceDisks swap (the VM update sends osDisk.createOption 'Attach', which Azure
-  // refuses with PropertyChangeNotAllowed), see AZURE-FIDELITY B2. The dashboard's part (the wizard, the API's
-  // confirmation step, the resend with the token) runs up to the job; the job then ends Failed.
-  it.fails('restores in place after the confirmation step: the VM’s data disk is swapped for the restored one', { timeout: 600_000 }, async () => {
+  // Was AZURE-FIDELITY B2 (the swap sent osDisk.createOption 'Attach', refused with PropertyChangeNotAllowed):
+  // the replace now swaps the OS disk by id and name and detaches the data disk before attaching the restored one.
+  it('restores in place after the confirmation step: the VM’s data disk is swapped for the restored one', { timeout: 600_000 }, async () => {
     const vm = s.emulator.state.vm(vmId)!;
     const originalDataDisk = vm.dataDisks[0]!.diskId;
     const sourceSnapshots = [...s.emulator.state.snapshots.values()].filter((x) => x.sourceDiskId.toLowerCase().includes('web1-data'));

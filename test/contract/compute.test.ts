@@ -31,18 +31,35 @@ function computeContract(name: string, make: WorldFactory): void {
       expect(await w.compute.getDisk(vm.disks[0]!.diskId)).toMatchObject({ name: 'vm1-os', sizeBytes: 32 * MIB, managedBy: vm.id });
     });
 
-    it('runs commands only on a running VM; swaps the OS disk only while it is deallocated', async () => {
+    it('runs commands only on a running VM; refuses to swap in a disk attached elsewhere', async () => {
       const w = await world();
       const vm = await twoDiskVm(w);
       expect((await w.compute.runCommand(vm.id, 'Linux', 'sync', 60)).succeeded).toBe(true);
       const other = await twoDiskVm(w, 'vm2');
-      await expect(w.compute.setVmDisks(vm.id, other.disks[0]!.diskId, [])).rejects.toMatchObject({ statusCode: 409 }); // running
       await w.compute.deallocateVm(vm.id);
       expect((await w.compute.getVm(vm.id))!.powerState).toBe('deallocated');
       await expect(w.compute.runCommand(vm.id, 'Linux', 'sync', 60)).rejects.toMatchObject({ statusCode: 409 });
       await w.compute.deallocateVm(other.id);
-      await expect(w.compute.setVmDisks(vm.id, other.disks[0]!.diskId, [])).rejects.toMatchObject({ statusCode: 409 }); // attached to vm2
+      await expect(w.compute.swapOsDisk(vm.id, { diskId: other.disks[0]!.diskId, name: 'vm2-os' })).rejects.toMatchObject({ statusCode: 409 }); // attached to vm2
       await expect(w.compute.deleteDisk(other.disks[1]!.diskId)).rejects.toMatchObject({ statusCode: 409 }); // attached
+    });
+
+    // Azure/azure-sdk-for-java#2925: a new managedDisk.id at a LUN in use is refused; detach first, then attach.
+    // os-disk-swap.md: the swap changes the disk id and name only; createOption stays (Azure/azure-sdk-for-net#37285).
+    it('swaps the OS disk by id and name, detaches data disks, and attaches at a free LUN only, keeping the settings', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      const spare = await twoDiskVm(w, 'vm2');
+      await w.compute.deallocateVm(spare.id);
+      await w.compute.detachDataDisks(spare.id, [3]);
+      await expect(w.compute.attachDataDisks(vm.id, [{ lun: 3, diskId: spare.disks[1]!.diskId }])).rejects.toMatchObject({ statusCode: 400 }); // LUN in use
+      await w.compute.detachDataDisks(vm.id, [3]);
+      expect((await w.compute.getDisk(vm.disks[1]!.diskId))!.state).toBe('Unattached');
+      await w.compute.attachDataDisks(vm.id, [{ lun: 3, diskId: spare.disks[1]!.diskId, caching: 'None', deleteOption: 'Delete' }]);
+      const after = (await w.compute.getVm(vm.id))!;
+      expect(after.disks.filter((d) => d.lun >= 0).map((d) => [d.lun, d.name, d.profile?.caching, d.deleteOption])).toEqual([[3, 'vm2-d3', 'None', 'Delete']]);
+      expect(after.osCreateOption).toBe('FromImage');
+      expect(after.powerState).toBe('running'); // data disks attach and detach on a running VM
     });
 
     it('creates upload disks of N MiB from 20 MiB, writable only in upload state, deletable once unattached', async () => {

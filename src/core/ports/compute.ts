@@ -13,6 +13,8 @@ export interface VmDisk {
   sku?: string;
   /** The disk's own settings and its attachment's, as a restore needs them (absent where the adapter cannot tell). */
   profile?: DiskRestoreProfile;
+  /** What happens to the disk when the VM is deleted (Delete or Detach), kept when a replace re-attaches at this LUN. */
+  deleteOption?: string;
 }
 
 export interface VmInfo {
@@ -27,6 +29,25 @@ export interface VmInfo {
   guestAgentReady: boolean;
   tags: Record<string, string>;
   disks: VmDisk[];
+  /** The VM's availability zone, if it is zonal: its disks must be in it (or ZRS). */
+  zones?: string[];
+  /** securityProfile.securityType of the VM (absent: Standard). */
+  securityType?: string;
+  /** properties.provisioningState (Succeeded, Updating, Failed…). */
+  provisioningState?: string;
+  /** How the OS disk was created (FromImage, Attach): Azure never lets an update change it. */
+  osCreateOption?: string;
+  /** The OS disk is ephemeral (diffDiskSettings): it cannot be swapped. */
+  ephemeralOsDisk?: boolean;
+}
+
+/** A data disk at a LUN with the attachment settings the VM model keeps for it. */
+export interface DataDiskAttachment {
+  lun: number;
+  diskId: string;
+  caching?: string;
+  writeAcceleratorEnabled?: boolean;
+  deleteOption?: string;
 }
 
 export interface SnapshotInfo {
@@ -45,6 +66,11 @@ export interface DiskInfo {
   sizeBytes: number;
   managedBy?: string;
   state?: string;
+  zones?: string[];
+  sku?: string;
+  hyperVGeneration?: string;
+  securityType?: string;
+  diskEncryptionSetId?: string;
 }
 
 export interface RunCommandResult {
@@ -67,8 +93,15 @@ export interface ComputePort {
   runCommand(vmId: string, osType: OsType, script: string, timeoutSeconds: number): Promise<RunCommandResult>;
   deallocateVm(vmId: string): Promise<void>;
   startVm(vmId: string): Promise<void>;
-  /** Swaps the OS disk and sets the data disks (by LUN) of a VM. */
-  setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void>;
+  /**
+   * Swaps the OS disk as Azure documents it: only `osDisk.managedDisk.id` and `osDisk.name` change, the rest of
+   * the OS disk (createOption above all) is sent as the VM has it (azure-compute-docs windows/os-disk-swap.md).
+   */
+  swapOsDisk(vmId: string, disk: { diskId: string; name: string }): Promise<void>;
+  /** One update that removes the data disks at these LUNs from the VM (the disks stay, Unattached). */
+  detachDataDisks(vmId: string, luns: number[]): Promise<void>;
+  /** One update that attaches these disks at their LUNs, with their caching, write accelerator and delete option. */
+  attachDataDisks(vmId: string, disks: DataDiskAttachment[]): Promise<void>;
 
   getDisk(diskId: string): Promise<DiskInfo | undefined>;
   /** A new empty disk in upload state of exactly `sizeBytes` usable bytes. */

@@ -94,7 +94,12 @@ export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boo
       dataDisks: [
         ...vm.dataDisks.map((dd) => {
           const d = state.disk(dd.diskId);
-          return { lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined };
+          return compact({
+            lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined,
+            // Defaults as the DataDisk reference states them (learn.microsoft.com/javascript/api/@azure/arm-compute/datadisk):
+            // caching "None for Standard storage. ReadOnly for Premium storage", deleteOption "The default value is set to Detach".
+            caching: dd.caching ?? (/^premium/i.test(d?.sku ?? '') ? 'ReadOnly' : 'None'), writeAcceleratorEnabled: dd.writeAcceleratorEnabled, deleteOption: dd.deleteOption ?? 'Detach',
+          });
         }),
         // Unmanaged disks: a VHD URI and no managedDisk.
         ...vm.unmanagedDataDisks.map((u) => ({ lun: u.lun, name: u.name, createOption: 'Attach', vhd: { uri: u.vhdUri } })),

@@ -13,7 +13,8 @@ export interface VmRecord {
   agentReady: boolean;
   tags: Record<string, string>;
   osDiskId: string;
-  dataDisks: { lun: number; diskId: string }[];
+  /** Each attachment keeps its own settings (VirtualMachine storageProfile.dataDisks: caching, writeAcceleratorEnabled, deleteOption). */
+  dataDisks: { lun: number; diskId: string; caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }[];
   vmId: string;
   /** What Run Command answers on this VM (tests set failures here): a forced outcome, instead of the guest model's. */
   runCommandResult: { succeeded: boolean; output: string };

@@ -2,11 +2,11 @@ import { PermanentStepError } from '../../errors';
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
+  parseResourceId, type ComputePort, type DataDiskAttachment, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
 import { interpretRunCommand } from './run-command-result';
 import { armDiskProfile, copyDiskProperties, uploadDiskProperties } from './disk-profile';
-
+import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 const GIB = 1024 ** 3;
 
 export interface ArmComputeOptions {
@@ -26,9 +26,7 @@ const RUN_COMMAND_BUSY_RETRY_SECONDS = 5;
 /** Polling of a running script (20 s at least): about ten reads per script, on the scaled clock. */
 const RUN_COMMAND_POLL_SECONDS = 2;
 
-function status(err: unknown): number | undefined {
-  return (err as { statusCode?: number })?.statusCode;
-}
+const status = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
@@ -98,12 +96,12 @@ export class ArmComputeAdapter implements ComputePort {
     const disks: VmDisk[] = [];
     if (sp.osDisk?.managedDisk?.id) {
       const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk);
-      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile });
+      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile, deleteOption: sp.osDisk.deleteOption });
     }
     for (const d of sp.dataDisks ?? []) {
       if (!d.managedDisk?.id) continue;
       const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d);
-      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile });
+      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile, deleteOption: d.deleteOption });
     }
     const statuses = withView?.instanceView?.statuses ?? [];
     const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
@@ -120,6 +118,11 @@ export class ArmComputeAdapter implements ComputePort {
       guestAgentReady: agent,
       tags: vm.tags ?? {},
       disks,
+      zones: vm.zones?.length ? [...vm.zones] : undefined,
+      securityType: vm.securityProfile?.securityType,
+      provisioningState: vm.provisioningState,
+      osCreateOption: sp.osDisk?.createOption,
+      ephemeralOsDisk: !!sp.osDisk?.diffDiskSettings?.option,
     };
   }
 
@@ -177,19 +180,25 @@ export class ArmComputeAdapter implements ComputePort {
     await this.client(r.subscriptionId).virtualMachines.beginStartAndWait(r.resourceGroup, r.name, this.lro());
   }
 
-  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
-    const r = parseResourceId(vmId);
-    await this.client(r.subscriptionId).virtualMachines.beginUpdateAndWait(r.resourceGroup, r.name, {
-      storageProfile: {
-        osDisk: { createOption: 'Attach', managedDisk: { id: osDiskId }, name: parseResourceId(osDiskId).name },
-        dataDisks: dataDisks.map((d) => ({ lun: d.lun, createOption: 'Attach', managedDisk: { id: d.diskId }, name: parseResourceId(d.diskId).name })),
-      },
-    }, this.lro());
+  async swapOsDisk(vmId: string, disk: { diskId: string; name: string }): Promise<void> {
+    await swapOsDisk(this.client(parseResourceId(vmId).subscriptionId), vmId, disk, this.lro());
+  }
+
+  async detachDataDisks(vmId: string, luns: number[]): Promise<void> {
+    await detachDataDisks(this.client(parseResourceId(vmId).subscriptionId), vmId, luns, this.lro());
+  }
+
+  async attachDataDisks(vmId: string, disks: DataDiskAttachment[]): Promise<void> {
+    await attachDataDisks(this.client(parseResourceId(vmId).subscriptionId), vmId, disks, this.lro());
   }
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = await this.getDiskRaw(diskId);
-    return d ? { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState } : undefined;
+    return d ? {
+      id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState,
+      zones: d.zones?.length ? [...d.zones] : undefined, sku: d.sku?.name, hyperVGeneration: d.hyperVGeneration, securityType: d.securityProfile?.securityType,
+      diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
+    } : undefined;
   }
 
   async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {

@@ -1,8 +1,9 @@
 import { PermanentStepError } from '../../errors';
 import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
-import type { ComputePort, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
+import type { ComputePort, DataDiskAttachment, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
 import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
 import { MemoryServiceError, PageMap } from './pages';
+import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 
 const MIB = 1024 * 1024;
 const notAllowed = (message: string): MemoryServiceError => new MemoryServiceError(409, 'OperationNotAllowed', message);
@@ -11,7 +12,7 @@ const uploading = (d: CloudDisk): boolean => d.state === 'ReadyToUpload' || d.st
 /**
  * ComputePort on a MemoryCloud, with the rules Microsoft.Compute enforces (and the compute emulator models):
  * upload disks, write SAS only in upload state, the VHD footer checked when upload access is revoked,
- * attached disks not deletable, the OS disk swapped only while the VM is stopped, snapshot limits.
+ * attached disks not deletable, the VM updates of a disk replace (vm-disks.ts), snapshot limits.
  */
 export class MemoryCompute implements ComputePort {
   constructor(readonly cloud: MemoryCloud) {}
@@ -19,12 +20,15 @@ export class MemoryCompute implements ComputePort {
   private vmInfo(vm: CloudVm): VmInfo {
     const disk = (lun: number, id: string) => {
       const d = this.cloud.requireDisk(id);
-      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku };
+      const a = vm.dataDisks.find((x) => x.lun === lun);
+      const profile = { lun, sku: d.sku, zones: d.zones, hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId, caching: a?.caching, writeAcceleratorEnabled: a?.writeAcceleratorEnabled };
+      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku, profile, deleteOption: a?.deleteOption };
     };
     return {
       id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType,
       powerState: vm.powerState, guestAgentReady: vm.powerState === 'running' && vm.agentReady, tags: { ...vm.tags },
       disks: [disk(-1, vm.osDiskId), ...vm.dataDisks.map((d) => disk(d.lun, d.diskId))],
+      zones: vm.zones, securityType: vm.securityType, provisioningState: vm.provisioningState ?? 'Succeeded', osCreateOption: vm.osCreateOption ?? 'FromImage',
     };
   }
 
@@ -54,32 +58,21 @@ export class MemoryCompute implements ComputePort {
     this.cloud.requireVm(vmId).powerState = 'running';
   }
 
-  /** https://learn.microsoft.com/azure/virtual-machines/windows/os-disk-swap: the VM must be stopped (deallocated) to swap its OS disk. */
-  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
-    const vm = this.cloud.requireVm(vmId);
-    if (osDiskId.toLowerCase() !== vm.osDiskId.toLowerCase() && vm.powerState === 'running') throw notAllowed(`The OS disk of VM '${vm.name}' can only be swapped while the VM is stopped or deallocated.`);
-    const luns = new Set<number>();
-    for (const d of dataDisks) {
-      if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63 || luns.has(d.lun)) throw new MemoryServiceError(400, 'InvalidParameter', `LUN ${d.lun} is invalid or used twice.`);
-      luns.add(d.lun);
-    }
-    const wanted = [osDiskId, ...dataDisks.map((d) => d.diskId)].map((id) => this.cloud.requireDisk(id));
-    for (const d of wanted) {
-      if (d.managedBy && d.managedBy.toLowerCase() !== vm.id.toLowerCase()) throw new MemoryServiceError(409, 'Conflict', `Disk '${d.name}' is already attached to VM '${d.managedBy}'.`);
-      if (uploading(d)) throw notAllowed(`Disk '${d.name}' is still in upload state.`);
-    }
-    for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
-      const d = this.cloud.disk(id);
-      if (d) { d.managedBy = undefined; d.state = 'Unattached'; }
-    }
-    for (const d of wanted) { d.managedBy = vm.id; d.state = 'Attached'; }
-    vm.osDiskId = wanted[0]!.id;
-    vm.dataDisks = dataDisks.map((d) => ({ lun: d.lun, diskId: this.cloud.requireDisk(d.diskId).id })).sort((a, b) => a.lun - b.lun);
+  async swapOsDisk(vmId: string, disk: { diskId: string; name: string }): Promise<void> {
+    swapOsDisk(this.cloud, vmId, disk.diskId);
+  }
+
+  async detachDataDisks(vmId: string, luns: number[]): Promise<void> {
+    detachDataDisks(this.cloud, vmId, luns);
+  }
+
+  async attachDataDisks(vmId: string, disks: DataDiskAttachment[]): Promise<void> {
+    attachDataDisks(this.cloud, vmId, disks);
   }
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = this.cloud.disk(diskId);
-    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state } : undefined;
+    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state, zones: d.zones, sku: d.sku, hyperVGeneration: d.hyperVGeneration, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId } : undefined;
   }
 
   /**
@@ -87,7 +80,7 @@ export class MemoryCompute implements ComputePort {
    * (https://learn.microsoft.com/dotnet/api/azure.resourcemanager.compute.models.diskcreationdata.uploadsizebytes).
    * A PUT of an existing disk is an update: the disk stays what it is.
    */
-  async createUploadDisk(a: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+  async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {
     const id = resourceId(a.subscriptionId, a.resourceGroup, 'disks', a.name);
     const existing = this.cloud.disk(id);
     if (existing) return { id: existing.id, name: existing.name, sizeBytes: existing.sizeBytes, managedBy: existing.managedBy, state: existing.state };
@@ -98,6 +91,8 @@ export class MemoryCompute implements ComputePort {
     const d: CloudDisk = {
       id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: a.sizeBytes,
       sku: a.sku ?? 'Premium_LRS', state: 'ReadyToUpload', uploadSizeBytes: upload, osType: a.osType, tags: a.tags ?? {}, content: new PageMap(upload),
+      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
+      securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
     return { id, name: a.name, sizeBytes: a.sizeBytes, state: d.state };

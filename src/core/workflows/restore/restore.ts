@@ -7,6 +7,7 @@ import { getPoint, RESTORE_QUEUES } from './plan';
 import { tooLargeForUpload, tooLargeMessage } from './start';
 import type { RestoreSource } from './instant';
 import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
+import { precheckReplace } from './replace-checks';
 
 export { getPoint };
 export type { RestoreSource };
@@ -52,6 +53,8 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   }
   const big = instant ? [] : tooLargeForUpload(point);
   if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
+  // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
+  if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
   const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}) };
   const { job } = await createJobOnce(
     deps,
