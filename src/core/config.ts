@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MINUTE_MS } from './domain/time';
 
 const MIB = 1024 * 1024;
 
@@ -64,7 +65,22 @@ const SettingsSchema = z.object({
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Set by the Functions platform when Application Insights is attached: turns on OpenTelemetry traces and metrics. */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** A Teams or Slack incoming webhook (empty: no webhook alerts). It is a credential: never logged. */
+  VMBACKUP_ALERT_WEBHOOK_URL: z.string().trim().refine((v) => v === '' || webhookUrlOk(v), 'must be an https URL (http only on a loopback address), or empty').optional(),
+  /** How long after a due slot a backup may still be running before the item counts as having missed it. */
+  VMBACKUP_MISSED_BACKUP_GRACE_MINUTES: int(0, 7 * 24 * 60, 180),
 });
+
+function webhookUrlOk(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && /^(localhost|127\.[\d.]+|\[::1\])$/.test(u.hostname));
+  } catch {
+    return false;
+  }
+}
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
 export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as readonly (keyof typeof SettingsSchema.shape)[];
@@ -88,6 +104,9 @@ export interface Config {
   confirmationSecret?: string;
   maxDequeueCount: number;
   adminKey?: string;
+  /** Application Insights; absent: no telemetry beyond the log lines. */
+  telemetry: { connectionString?: string };
+  alerts: { webhookUrl?: string; missedBackupGraceMs: number };
 }
 
 export class ConfigError extends Error {
@@ -136,5 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
     maxDequeueCount: s.VMBACKUP_MAX_DEQUEUE_COUNT,
     adminKey: s.VMBACKUP_ADMIN_KEY || undefined,
+    telemetry: { connectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined },
+    alerts: { webhookUrl: s.VMBACKUP_ALERT_WEBHOOK_URL || undefined, missedBackupGraceMs: s.VMBACKUP_MISSED_BACKUP_GRACE_MINUTES * MINUTE_MS },
   };
 }
