@@ -48,7 +48,8 @@ export async function alertSweep(deps: Deps, now = deps.clock()): Promise<AlertS
  * cover a slot, workflows/protection/scheduler.ts). Items not under a policy, or waiting for a seed import, miss nothing.
  */
 export function missedSlot(item: ProtectedItem, policy: Policy | undefined, now: Date, graceMs: number): Date | undefined {
-  if (item.state !== 'Protected' || !policy || item.seed) return undefined;
+  // ProtectionPending is an item under a policy that has no backup yet: its first slot can be missed too.
+  if ((item.state !== 'Protected' && item.state !== 'ProtectionPending') || !policy || item.seed) return undefined;
   const due = latestSlotAtOrBefore(policy.schedule, policy.timeZone, new Date(now.getTime() - graceMs));
   if (!due || due.getTime() <= (item.protectedAt ?? item.createdAt).getTime()) return undefined;
   const prev = latestSlotAtOrBefore(policy.schedule, policy.timeZone, new Date(due.getTime() - 1));
