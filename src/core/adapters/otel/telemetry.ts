@@ -58,8 +58,13 @@ export class OtelTelemetry implements Telemetry {
     this.pointAge = meter.createObservableGauge(METRICS.pointAge, { unit: 's', description: 'Age of each protected item\'s newest recovery point (its current RPO)' });
   }
 
+  /**
+   * INTERNAL, not CONSUMER: Azure Monitor makes a consumer span a request and names requests from messaging or
+   * HTTP attributes, which a step has none of, so it would arrive nameless; an internal span arrives as an
+   * in-process dependency under its own name, in its job's operation.
+   */
   startStep(info: StepInfo): StepSpan {
-    const span = this.tracer.startSpan(`${info.jobType ?? 'job'} ${info.step}`, { kind: SpanKind.CONSUMER, attributes: stepAttributes(info) }, jobTraceContext(info.jobId));
+    const span = this.tracer.startSpan(`${info.jobType ?? 'job'} ${info.step}`, { kind: SpanKind.INTERNAL, attributes: stepAttributes(info) }, jobTraceContext(info.jobId));
     return {
       end: (outcome = {}) => {
         if (outcome.code) {
