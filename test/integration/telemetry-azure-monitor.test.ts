@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:https';
-import { generate } from 'selfsigned';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { ingestion, quietAzureMonitorEnv } from '../support/ingestion';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { startAppStack, type AppStack } from '../support/app-stack';
@@ -20,31 +17,6 @@ import { secretsIn, telemetryTexts } from '../support/secrets';
 
 const MIB = 1024 ** 2;
 
-/**
- * Application Insights' ingestion endpoint on loopback, over HTTPS with a certificate of its own (the exporter
- * turns an http endpoint into https): takes the exporter's POSTs (gzip JSON envelopes) and answers as ingestion does.
- */
-async function ingestion(): Promise<{ url: string; ca: string; payloads: string[]; server: Server }> {
-  const payloads: string[] = [];
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec', algorithm: 'sha256', days: 1,
-    extensions: [{ name: 'basicConstraints', cA: true }, { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  } as Parameters<typeof generate>[1]);
-  const server = createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-      payloads.push(text);
-      const n = (() => { try { const v = JSON.parse(text); return Array.isArray(v) ? v.length : 1; } catch { return text.split('\n').filter(Boolean).length; } })();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ itemsReceived: n, itemsAccepted: n, errors: [] }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`, ca: pems.cert, payloads, server };
-}
-
 describe('telemetry through the Azure Monitor distro on the local Azure stack', () => {
   const spans = new InMemorySpanExporter();
   const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -54,9 +26,7 @@ describe('telemetry through the Azure Monitor distro on the local Azure stack', 
   let backup: Job, restore: Job, failed: Job;
 
   beforeAll(async () => {
-    // As on Azure Functions: the resource detector finds the platform (so it probes no instance metadata
-    // endpoint), and the SDK's own usage statistics stay home.
-    Object.assign(process.env, { WEBSITE_SITE_NAME: 'vmbackup-test', FUNCTIONS_VERSION: '4', WEBSITE_SKU: 'FlexConsumption', APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true', APPLICATIONINSIGHTS_SDKSTATS_DISABLED: 'true' });
+    quietAzureMonitorEnv();
     ingest = await ingestion();
     const cs = `InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=${ingest.url}`;
     // Started first with the test's in-memory exporters beside Azure's; the composition root below finds it running.
