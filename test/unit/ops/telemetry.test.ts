@@ -25,17 +25,18 @@ describe('telemetry of a backup and a restore (OpenTelemetry adapter, in-memory 
   let failed: Job;
 
   beforeAll(async () => {
-    s = memoryDeps({ deps: (d) => withOps(d, { telemetry: otel.telemetry }) });
-    await createPolicy(s.deps, DAILY_POLICY);
-    vm = await registeredVm(s, 'vm1', { policyName: DAILY_POLICY.name });
-    backup = await finishedAfterDrain(s, (await backupNow(s.deps, vm.itemKey)).jobId);
-    restore = await finishedAfterDrain(s, (await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: backup.jobId, mode: 'newDisks' })).jobId);
-    // A second stack on the same telemetry whose shard writes fail with a SAS URL in the error, until the job fails.
+    // A stack on the same telemetry whose shard writes fail with a SAS URL in the error, until the job fails.
+    // First: the stack wired last is the one the recovery-point age gauge reads.
     const bad = memoryDeps({ deps: (d) => withOps({ ...d, store: failing(d.store, 'putPages', () => new Error(LEAKY)) }, { telemetry: otel.telemetry }) });
     const badVm = await registeredVm(bad, 'vm2');
     const j = await backupNow(bad.deps, badVm.itemKey);
     await bad.drain({ maxDequeueCount: 2 });
     failed = await finished(bad, j.jobId, 'Failed');
+    s = memoryDeps({ deps: (d) => withOps(d, { telemetry: otel.telemetry }) });
+    await createPolicy(s.deps, DAILY_POLICY);
+    vm = await registeredVm(s, 'vm1', { policyName: DAILY_POLICY.name });
+    backup = await finishedAfterDrain(s, (await backupNow(s.deps, vm.itemKey)).jobId);
+    restore = await finishedAfterDrain(s, (await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: backup.jobId, mode: 'newDisks' })).jobId);
     s.clock.advance(HOUR_MS);
   });
   afterAll(() => otel.stop());

@@ -47,7 +47,7 @@ export class OtelTelemetry implements Telemetry {
   private readonly duration;
   private readonly failures;
   private readonly alerts;
-  private readonly pointAge;
+  private ageSource?: { read: () => Promise<PointAge[]>; clock: () => Date };
 
   constructor(private readonly tracer: Tracer, meter: Meter, private readonly flushProviders: () => Promise<void> = async () => {}) {
     this.bytesCopied = meter.createCounter(METRICS.bytesCopied, { unit: 'By', description: 'Bytes read from source disks by backup jobs' });
@@ -55,7 +55,14 @@ export class OtelTelemetry implements Telemetry {
     this.duration = meter.createHistogram(METRICS.jobDuration, { unit: 's', description: 'Time from a job\'s creation to its end' });
     this.failures = meter.createCounter(METRICS.jobFailures, { description: 'Jobs that ended Failed, by error code' });
     this.alerts = meter.createCounter(METRICS.alerts, { description: 'Alerts raised, by type' });
-    this.pointAge = meter.createObservableGauge(METRICS.pointAge, { unit: 's', description: 'Age of each protected item\'s newest recovery point (its current RPO)' });
+    const pointAge = meter.createObservableGauge(METRICS.pointAge, { unit: 's', description: 'Age of each protected item\'s newest recovery point (its current RPO)' });
+    pointAge.addCallback(async (result) => {
+      if (!this.ageSource) return;
+      // A failed read reports nothing this round rather than failing the whole collection.
+      const ages = await this.ageSource.read().catch(() => []);
+      const now = this.ageSource.clock().getTime();
+      for (const a of ages) result.observe(Math.max(0, (now - a.lastPointAt.getTime()) / 1000), { itemKey: a.itemKey });
+    });
   }
 
   /**
@@ -96,13 +103,9 @@ export class OtelTelemetry implements Telemetry {
     this.alerts.add(1, { 'vmbackup.alert.type': type });
   }
 
+  /** One source per process (the app builds its deps once); a later call replaces it, so no item is observed twice. */
   observePointAges(read: () => Promise<PointAge[]>, clock: () => Date): void {
-    this.pointAge.addCallback(async (result) => {
-      // A failed read reports nothing this round rather than failing the whole collection.
-      const ages = await read().catch(() => []);
-      const now = clock().getTime();
-      for (const a of ages) result.observe(Math.max(0, (now - a.lastPointAt.getTime()) / 1000), { itemKey: a.itemKey });
-    });
+    this.ageSource = { read, clock };
   }
 
   flush(): Promise<void> {
