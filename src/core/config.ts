@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MINUTE_MS } from './domain/time';
 
 const MIB = 1024 * 1024;
 
@@ -91,7 +92,22 @@ const SettingsSchema = z.object({
   VMBACKUP_PRICE_GIB_MONTH_VAULT: price(0.045),
   VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: price(0.05),
   VMBACKUP_REPORT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD').default('USD'),
+  /** Set by the Functions platform when Application Insights is attached: turns on OpenTelemetry traces and metrics. */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** A Teams or Slack incoming webhook (empty: no webhook alerts). It is a credential: never logged. */
+  VMBACKUP_ALERT_WEBHOOK_URL: z.string().trim().refine((v) => v === '' || webhookUrlOk(v), 'must be an https URL (http only on a loopback address), or empty').optional(),
+  /** How long after a due slot a backup may still be running before the item counts as having missed it. */
+  VMBACKUP_MISSED_BACKUP_GRACE_MINUTES: int(0, 7 * 24 * 60, 180),
 });
+
+function webhookUrlOk(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && /^(localhost|127\.[\d.]+|\[::1\])$/.test(u.hostname));
+  } catch {
+    return false;
+  }
+}
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
 export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as readonly (keyof typeof SettingsSchema.shape)[];
@@ -120,6 +136,9 @@ export interface Config {
   /** The backup report's prices per GiB-month: the vault (shard snapshots) and the source-disk snapshot tier. */
   prices: { vaultGiBMonth: number; snapshotGiBMonth: number; currency: string };
   auth: AuthConfig;
+  /** Application Insights; absent: no telemetry beyond the log lines. */
+  telemetry: { connectionString?: string };
+  alerts: { webhookUrl?: string; missedBackupGraceMs: number };
 }
 
 export interface AuthConfig {
@@ -200,6 +219,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     immutability: s.VMBACKUP_IMMUTABILITY,
     prices: { vaultGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_VAULT, snapshotGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT, currency: s.VMBACKUP_REPORT_CURRENCY },
+    telemetry: { connectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined },
+    alerts: { webhookUrl: s.VMBACKUP_ALERT_WEBHOOK_URL || undefined, missedBackupGraceMs: s.VMBACKUP_MISSED_BACKUP_GRACE_MINUTES * MINUTE_MS },
   };
 }
 
