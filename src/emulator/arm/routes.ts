@@ -172,7 +172,7 @@ export function armRouter(o: ArmRouteOptions): Router {
     .add('POST', `${RG}/snapshots/{name}/beginGetAccess`, (c) => {
       const s = r.requireSnapshot(...p(c), c.params.name!);
       const body = json(c);
-      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
+      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true, body.fileFormat);
       startLro(c, 202, undefined, () => grant);
     })
     .add('POST', `${RG}/snapshots/{name}/endGetAccess`, (c) => {
