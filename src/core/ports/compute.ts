@@ -13,6 +13,17 @@ export interface VmDisk {
   sku?: string;
   /** The disk's own settings and its attachment's, as a restore needs them (absent where the adapter cannot tell). */
   profile?: DiskRestoreProfile;
+  /** An ephemeral OS disk (`diffDiskSettings`): it lives on the host and Azure cannot snapshot it. */
+  ephemeral?: boolean;
+  /** `AzureActiveDirectory` when export needs an Entra token as well as the SAS (disks-secure-upload-download.md). */
+  dataAccessAuthMode?: string;
+}
+
+/** A data disk that is a VHD blob in a storage account (`vhd.uri`), outside Microsoft.Compute: no managed snapshots. */
+export interface UnmanagedDisk {
+  lun: number;
+  name: string;
+  vhdUri: string;
 }
 
 export interface VmInfo {
@@ -27,6 +38,8 @@ export interface VmInfo {
   guestAgentReady: boolean;
   tags: Record<string, string>;
   disks: VmDisk[];
+  /** Unmanaged (VHD) disks, which `disks` does not hold: a backup would silently miss them. */
+  unmanagedDisks?: UnmanagedDisk[];
 }
 
 export interface SnapshotInfo {
@@ -36,7 +49,25 @@ export interface SnapshotInfo {
   sizeBytes: number;
   incremental: boolean;
   createdAt?: string;
+  /**
+   * Background copy of a Premium SSD v2 / Ultra snapshot: below 100 the snapshot cannot be downloaded; "Snapshots
+   * of other disk types always report 100%" (disks-incremental-snapshots.md). Absent: ready.
+   */
+  completionPercent?: number;
+  /** snapshotAccessState (Pending, InstantAccess, AvailableWithInstantAccess, Available; diskRPCommon.json). */
+  accessState?: string;
+  /** Why the background copy failed (copyCompletionError), when it did. */
+  copyError?: string;
+  /** 4096-byte-sector snapshots are stored as VHDX and need fileFormat VHDX in the grant. */
+  logicalSectorSize?: number;
+  /** creationData.sourceUniqueId: the instance of the source disk, new when a disk is recreated under the same name. */
+  sourceUniqueId?: string;
+  /** "Get Page Range Diff API can only be called on incremental snapshots with the same family id" (snapshot.json). */
+  familyId?: string;
 }
+
+/** GrantAccessData.fileFormat: "Used to specify the file format when making request for SAS on a VHDX file format snapshot". */
+export type SnapshotFileFormat = 'VHD' | 'VHDX';
 
 export interface DiskInfo {
   id: string;
@@ -80,7 +111,7 @@ export interface ComputePort {
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }>;
   deleteSnapshot(snapshotId: string): Promise<void>;
-  grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string>;
+  grantSnapshotRead(snapshotId: string, durationSeconds: number, options?: { fileFormat?: SnapshotFileFormat }): Promise<string>;
   revokeSnapshot(snapshotId: string): Promise<void>;
 }
 

@@ -1,9 +1,9 @@
-import { PermanentStepError } from '../../errors';
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
+  parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotFileFormat, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
+import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
 import { armDiskProfile, uploadDiskProperties } from './disk-profile';
 
@@ -47,21 +47,6 @@ async function ignore404(p: Promise<unknown>): Promise<void> {
   }
 }
 
-/**
- * Azure refuses a new incremental snapshot when the disk already has the most it allows (500): retrying cannot
- * help, the job fails with what to do. The short-window limit (a few per 5 minutes) is left to the retries.
- */
-function snapshotLimitError(err: unknown, diskId: string): PermanentStepError | undefined {
-  const e = err as { code?: string; message?: string };
-  if (status(err) !== 409 || e.code !== 'OperationNotAllowed' || !/incremental snapshots; the limit|maximum number of incremental snapshots/i.test(e.message ?? '')) return undefined;
-  const disk = diskId.split('/').pop();
-  return new PermanentStepError(
-    'SnapshotLimitReached',
-    `Disk '${disk}' already has the maximum number of incremental snapshots Azure allows, so no new backup snapshot can be taken.`,
-    'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.',
-  );
-}
-
 /** ComputePort on @azure/arm-compute: one client per subscription. */
 export class ArmComputeAdapter implements ComputePort {
   private clients = new Map<string, ComputeManagementClient>();
@@ -81,10 +66,10 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile'] }> {
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
     const d = await this.getDiskRaw(diskId);
-    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined };
+    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined, dataAccessAuthMode: d?.dataAccessAuthMode };
   }
 
   private async getDiskRaw(diskId: string) {
@@ -97,13 +82,28 @@ export class ArmComputeAdapter implements ComputePort {
     const sp = vm.storageProfile ?? {};
     const disks: VmDisk[] = [];
     if (sp.osDisk?.managedDisk?.id) {
-      const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk);
-      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile });
+      // An ephemeral OS disk is no resource ARM can GET (ephemeral-os-disks.md): its size comes from the VM.
+      const ephemeral = !!sp.osDisk.diffDiskSettings?.option;
+      const s = ephemeral ? { bytes: (sp.osDisk.diskSizeGB ?? 0) * GIB } : await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk);
+      disks.push({
+        lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes,
+        sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile ?? (sp.osDisk.writeAcceleratorEnabled ? { lun: -1, writeAcceleratorEnabled: true } : undefined),
+        ...(ephemeral ? { ephemeral } : {}), ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
+      });
     }
+    const unmanaged: NonNullable<VmInfo['unmanagedDisks']> = [];
+    // An unmanaged OS disk has a vhd uri and no managedDisk (VirtualMachine OSDisk.vhd).
+    if (!sp.osDisk?.managedDisk?.id && sp.osDisk?.vhd?.uri) unmanaged.push({ lun: -1, name: sp.osDisk.name ?? 'osdisk', vhdUri: sp.osDisk.vhd.uri });
     for (const d of sp.dataDisks ?? []) {
-      if (!d.managedDisk?.id) continue;
+      if (!d.managedDisk?.id) {
+        if (d.vhd?.uri) unmanaged.push({ lun: d.lun, name: d.name ?? `disk${d.lun}`, vhdUri: d.vhd.uri });
+        continue;
+      }
       const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d);
-      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile });
+      disks.push({
+        lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile,
+        ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
+      });
     }
     const statuses = withView?.instanceView?.statuses ?? [];
     const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
@@ -120,6 +120,7 @@ export class ArmComputeAdapter implements ComputePort {
       guestAgentReady: agent,
       tags: vm.tags ?? {},
       disks,
+      ...(unmanaged.length ? { unmanagedDisks: unmanaged } : {}),
     };
   }
 
@@ -232,20 +233,27 @@ export class ArmComputeAdapter implements ComputePort {
       }, this.lro());
       return this.toSnapshot(s);
     } catch (err) {
-      throw snapshotLimitError(err, a.diskId) ?? err;
+      throw (await this.snapshotRefusal(err, a.diskId)) ?? err;
     }
   }
 
-  private toSnapshot(s: { id?: string; name?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {
-    return {
-      id: s.id!,
-      name: s.name!,
-      sourceDiskId: s.creationData?.sourceResourceId ?? '',
-      sizeBytes: s.diskSizeBytes ?? (s.diskSizeGB ?? 0) * GIB,
-      incremental: !!s.incremental,
-      createdAt: s.timeCreated ? new Date(s.timeCreated).toISOString() : undefined,
-      tags: s.tags ?? {},
-    };
+  /** A 409 or 400 on create is judged by the disk's snapshot count, not the message (snapshot-info.ts). */
+  private async snapshotRefusal(err: unknown, diskId: string): Promise<Error | undefined> {
+    const st = status(err);
+    if (st !== 409 && st !== 400) return undefined;
+    const mine: SnapshotInfo[] = [];
+    try {
+      for await (const s of this.client(parseResourceId(diskId).subscriptionId).snapshots.list()) {
+        if (s.incremental && s.creationData?.sourceResourceId?.toLowerCase() === diskId.toLowerCase()) mine.push(snapshotInfoOf(s));
+      }
+    } catch {
+      return undefined; // the count could not be taken: the original error stands
+    }
+    return snapshotLimitError(diskId, mine, Date.now());
+  }
+
+  private toSnapshot(s: Parameters<typeof snapshotInfoOf>[0]): SnapshotInfo & { tags: Record<string, string> } {
+    return snapshotInfoOf(s);
   }
 
   async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
@@ -263,9 +271,10 @@ export class ArmComputeAdapter implements ComputePort {
     await ignore404(this.client(r.subscriptionId).snapshots.beginDeleteAndWait(r.resourceGroup, r.name, this.lro()));
   }
 
-  async grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string> {
+  async grantSnapshotRead(snapshotId: string, durationSeconds: number, options: { fileFormat?: SnapshotFileFormat } = {}): Promise<string> {
     const r = parseResourceId(snapshotId);
-    const g = await this.client(r.subscriptionId).snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, { access: 'Read', durationInSeconds: durationSeconds }, this.lro());
+    const data = { access: 'Read', durationInSeconds: durationSeconds, ...(options.fileFormat ? { fileFormat: options.fileFormat } : {}) } as const;
+    const g = await this.client(r.subscriptionId).snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, data, this.lro());
     return g.accessSAS!;
   }
 

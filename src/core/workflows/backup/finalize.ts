@@ -38,6 +38,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     pointId,
     createdAt,
     consistency: job.consistency ?? 'CrashConsistent',
+    disksConsistentSet: job.disksConsistentSet,
     disks: await withRestoreProfiles(deps, job, disks),
     expiresAt: await expiryForNewPoint(deps, job, createdAt),
     state: 'Available',
