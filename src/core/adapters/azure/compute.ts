@@ -19,6 +19,8 @@ export interface ArmComputeOptions {
   pollIntervalMs?: number;
   /** Only for an emulator on compressed time: local duration = Azure duration / timeScale (Run Command waits). */
   timeScale?: number;
+  /** Azure's incremental snapshots per disk (default 500, snapshot-info.ts). */
+  snapshotsPerDisk?: number;
 }
 
 /** Pause before asking again when Run Command answers 409 Conflict (another script still runs on the VM). */
@@ -249,7 +251,7 @@ export class ArmComputeAdapter implements ComputePort {
     } catch {
       return undefined; // the count could not be taken: the original error stands
     }
-    return snapshotLimitError(diskId, mine, Date.now());
+    return snapshotLimitError(diskId, mine, Date.now(), this.o.snapshotsPerDisk);
   }
 
   private toSnapshot(s: Parameters<typeof snapshotInfoOf>[0]): SnapshotInfo & { tags: Record<string, string> } {

@@ -36,12 +36,12 @@ export const SNAPSHOTS_PER_WINDOW = 7;
 export const SNAPSHOT_WINDOW_MS = 5 * 60_000;
 
 /** What a refused snapshot create means, given the disk's incremental snapshots; undefined when no limit explains it. */
-export function snapshotLimitError(diskId: string, mine: { createdAt?: string }[], now: number): PermanentStepError | TransientError | undefined {
+export function snapshotLimitError(diskId: string, mine: { createdAt?: string }[], now: number, perDisk = INCREMENTAL_SNAPSHOTS_PER_DISK): PermanentStepError | TransientError | undefined {
   const disk = diskId.split('/').pop();
-  if (mine.length >= INCREMENTAL_SNAPSHOTS_PER_DISK) {
+  if (mine.length >= perDisk) {
     return new PermanentStepError(
       'SnapshotLimitReached',
-      `Disk '${disk}' has ${mine.length} incremental snapshots, and Azure allows ${INCREMENTAL_SNAPSHOTS_PER_DISK} per disk at any time, so no new backup snapshot can be taken.`,
+      `Disk '${disk}' has ${mine.length} incremental snapshots, and Azure allows ${perDisk} per disk at any time, so no new backup snapshot can be taken.`,
       'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.',
     );
   }

@@ -112,10 +112,14 @@ async function run(deps: Deps, vm: VmInfo, script: string, settings: Consistency
   }
 }
 
-/** One incremental snapshot per disk, all started together so they are as close in time as possible. */
+/**
+ * One incremental snapshot per disk, all started together so they are as close in time as possible. If one is
+ * refused, the others of this attempt are deleted (best effort): the step runs again under a new freeze, and
+ * snapshots left from this one would then join a set the new freeze did not hold.
+ */
 async function snapshotDisks(deps: Deps, job: Job, item: ProtectedItem, vm: VmInfo): Promise<Map<string, SnapshotInfo>> {
   const snapshots = new Map<string, SnapshotInfo>();
-  await Promise.all(
+  const results = await Promise.allSettled(
     vm.disks.map(async (d) => {
       const s = await deps.compute.createIncrementalSnapshot({
         diskId: d.diskId,
@@ -127,5 +131,8 @@ async function snapshotDisks(deps: Deps, job: Job, item: ProtectedItem, vm: VmIn
       snapshots.set(d.diskId, s);
     }),
   );
-  return snapshots;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return snapshots;
+  await Promise.all([...snapshots.values()].map((s) => deps.compute.deleteSnapshot(s.id).catch(() => undefined)));
+  throw failed.reason;
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../../config';
-import { itemNotFound, PermanentStepError } from '../../errors';
+import { itemNotFound, PermanentStepError, TransientError } from '../../errors';
 import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { segmentLayout, shardLayout } from '../../engine/shards';
 import type { Deps } from '../../jobs/deps';
-import { acquireItemLock } from '../../jobs/lock';
+import { acquireItemLock, extendItemLock } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { freezeAndSnapshot } from './consistency';
 import { grantJobSnapshots } from './grants';
@@ -85,10 +85,20 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
     } catch (err) {
       // Give the planning lease back so the redelivery can try at once and count toward the poison limit.
       await releaseLease(deps, job.jobId, 'planner', me);
-      throw err;
+      if (!(err instanceof TransientError && err.code === 'SnapshotRateLimited')) throw err;
+      // Azure's 7 snapshots per disk per 5 minutes: come back when the window allows one, without a delivery spent.
+      await waitForSnapshotWindow(deps, job, err);
+      return;
     }
   }
   await enqueuePendingSegments(deps, job);
+}
+
+async function waitForSnapshotWindow(deps: Deps, job: Job, err: TransientError): Promise<void> {
+  const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / deps.config.arm.timeScale / 1000));
+  await updateJob(deps, job.jobId, (j) => { j.phase = `Waiting for snapshot window: ${err.message}`; });
+  if (job.itemKey) await extendItemLock(deps, job.itemKey, job.jobId);
+  await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: seconds });
 }
 
 async function planDisks(
