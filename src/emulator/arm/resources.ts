@@ -183,6 +183,12 @@ export class ComputeResources {
     return s;
   }
 
+  /**
+   * "Up to seven incremental snapshots per disk can be created every five minutes"; "A total of 500 ... at any given
+   * time" (includes/virtual-machines-disks-incremental-snapshots-restrictions.md). Azure's status, code and message
+   * for either are undocumented (AZURE-FIDELITY m1, Appendix B item 3): 409 OperationNotAllowed is the ARM shape
+   * used here, and its wording is this emulator's own, which no client should parse.
+   */
   private checkSnapshotLimits(disk: DiskRecord): void {
     const mine = [...this.state.snapshots.values()].filter((s) => s.incremental && s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
     if (mine.length >= this.limits.maxIncrementalSnapshotsPerDisk) {

@@ -7,7 +7,7 @@ import { segmentLayout, shardLayout } from '../../engine/shards';
 import type { Deps } from '../../jobs/deps';
 import { acquireItemLock, extendItemLock } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { freezeAndSnapshot } from './consistency';
+import { freezeAndSnapshot, type ConsistencyOutcome } from './consistency';
 import { grantJobSnapshots } from './grants';
 import { decideCopy } from './lineage';
 import { snapshotsReady } from './readiness';
@@ -69,19 +69,7 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
       const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
       const plan = await planDisks(deps, item, vm, shot.snapshots);
-      job = await updateJob(deps, job.jobId, (j) => {
-        if (j.plan) return false; // a concurrent delivery got here first; its plan stands
-        j.plan = plan;
-        j.consistency = shot.consistency;
-        j.disksConsistentSet = shot.disksConsistentSet;
-        j.result = { ...j.result, disksConsistentSet: shot.disksConsistentSet };
-        j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
-        j.phase = 'Copy';
-        j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
-        // The planned work is the span of every disk the segments cover; bytesDone (source bytes read) stays
-        // within it, and the percent follows the segments, which an incremental backup mostly skips through.
-        j.bytesTotal = plan.reduce((n, d) => n + d.sizeBytes, 0);
-      });
+      job = await recordPlan(deps, job.jobId, plan, shot);
     } catch (err) {
       // Give the planning lease back so the redelivery can try at once and count toward the poison limit.
       await releaseLease(deps, job.jobId, 'planner', me);
@@ -92,6 +80,23 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
     }
   }
   await enqueuePendingSegments(deps, job);
+}
+
+/** Writes the plan on the job, unless a concurrent delivery got there first (its plan stands). */
+async function recordPlan(deps: Deps, jobId: string, plan: BackupDiskPlan[], shot: ConsistencyOutcome): Promise<Job> {
+  return updateJob(deps, jobId, (j) => {
+    if (j.plan) return false; // a concurrent delivery got here first; its plan stands
+    j.plan = plan;
+    j.consistency = shot.consistency;
+    j.disksConsistentSet = shot.disksConsistentSet;
+    j.result = { ...j.result, disksConsistentSet: shot.disksConsistentSet };
+    j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
+    j.phase = 'Copy';
+    j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
+    // The planned work is the span of every disk the segments cover; bytesDone (source bytes read) stays
+    // within it, and the percent follows the segments, which an incremental backup mostly skips through.
+    j.bytesTotal = plan.reduce((n, d) => n + d.sizeBytes, 0);
+  });
 }
 
 async function waitForSnapshotWindow(deps: Deps, job: Job, err: TransientError): Promise<void> {
