@@ -6,6 +6,7 @@ import { contentDigest, fill } from '../../src/emulator/guest';
 import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
+import { requestCancel } from '../../src/core/jobs/run-step';
 import { QUEUES } from '../../src/core/config';
 import { itemKeyFor } from '../../src/core/store/layout';
 import type { Logger } from '../../src/core/ports/logger';
@@ -80,6 +81,27 @@ describe('a Premium SSD v2 disk, through the services, Azurite and the emulator'
     expect(disk.changedBytes).toBe(4 * MIB + 512);
     expect(disk.digest).toBe(contentDigest(stack.emulator.store, EmulatorState.key(pv2.snapshotId)));
     expect(stack.emulator.state.grants.size).toBe(0);
+  });
+});
+
+describe('a Premium SSD v2 backup cancelled while it waits for the snapshot copy', () => {
+  let stack: AppStack;
+  beforeAll(async () => { stack = await startAppStack({}, [], {}, { fidelity: { snapshotCopyMs: 60_000 } }); }, 60_000);
+  afterAll(async () => stack?.stop());
+
+  it('ends Cancelled at once, with its snapshots deleted and the item free', { timeout: 120_000 }, async () => {
+    const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'pv2', name: 'db2', zones: ['1'], disks: [{ name: 'db2-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'db2-data', sizeBytes: 32 * MIB, lun: 0, sku: 'PremiumV2_LRS' }] });
+    const itemKey = await registered(stack, vm.id);
+    const job = await backupNow(stack.deps, itemKey);
+    await stack.drain({
+      beforeStep: async (queue, msg) => {
+        if (queue === QUEUES.snapshot && msg.jobId === job.jobId && (await getJob(stack.deps, job.jobId)).phase?.startsWith('Waiting for snapshot')) await requestCancel(stack.deps, job.jobId);
+      },
+    });
+    const done = await getJob(stack.deps, job.jobId);
+    expect(done.status).toBe('Cancelled');
+    expect([...stack.emulator.state.snapshots.values()].filter((s) => s.tags['vmbackup-job'] === job.jobId)).toEqual([]);
+    expect((await stack.deps.repos.items.get(itemKey))!.doc.lockOwner).toBeUndefined();
   });
 });
 

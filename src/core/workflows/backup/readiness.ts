@@ -30,6 +30,11 @@ const percentOf = (s: SnapshotInfo): number => s.completionPercent ?? 100;
 export async function snapshotsReady(deps: Deps, job: Job): Promise<boolean> {
   const pending = (job.plan ?? []).filter((d) => d.copyPending);
   if (pending.length === 0) return true;
+  // Cancelled while waiting: finalize undoes the backup (its snapshots deleted) instead of waiting on.
+  if (job.cancelRequested) {
+    await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId });
+    return false;
+  }
   const looks = await Promise.all(pending.map(async (d) => ({ d, s: await deps.compute.getSnapshot(d.snapshotId) })));
   for (const { d, s } of looks) {
     if (!s) throw new PermanentStepError('SnapshotNotFound', `The snapshot of disk '${d.name}' was deleted while its background copy ran.`, 'Run the backup again; keep other tools from deleting snapshots tagged by vmbackup.');
