@@ -73,6 +73,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     endpoint: config.arm.endpoint,
     clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies },
     ...(config.arm.timeScale !== 1 ? { timeScale: config.arm.timeScale } : {}),
+    snapshotsPerDisk: config.snapshotsPerDisk,
   });
 
   // Application Insights when its connection string is set (the platform sets it when one is attached).

@@ -69,6 +69,12 @@ const SettingsSchema = z.object({
   /** Optional cap on the bytes one such invocation reads (0: none, only the time budget). */
   VMBACKUP_STEP_BUDGET_MIB: int(0, 1024 * 1024, 0),
   VMBACKUP_LOCK_TTL_SECONDS: int(60, 86_400, 900),
+  /**
+   * Azure's incremental snapshots per disk at any time (500 today, 200 before: includes/virtual-machines-disks-
+   * incremental-snapshots-restrictions.md). Azure's error for it is undocumented, so a refused snapshot on a disk
+   * with this many is what SnapshotLimitReached means.
+   */
+  VMBACKUP_SNAPSHOTS_PER_DISK: int(1, 100_000, 500),
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -125,6 +131,7 @@ export interface Config {
   /** Per-invocation work budget of resumable steps: seconds, and bytes (0 = no byte cap). */
   stepBudget: { seconds: number; bytes: number };
   lockTtlSeconds: number;
+  snapshotsPerDisk: number;
   softDeleteDays: number;
   /** How long the scheduler waits for the import of an exported first backup before copying the item itself. */
   seedWaitDays: number;
@@ -206,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sasDurationSeconds: s.VMBACKUP_SAS_DURATION_SECONDS,
     stepBudget: { seconds: s.VMBACKUP_STEP_BUDGET_SECONDS, bytes: s.VMBACKUP_STEP_BUDGET_MIB * MIB },
     lockTtlSeconds: s.VMBACKUP_LOCK_TTL_SECONDS,
+    snapshotsPerDisk: s.VMBACKUP_SNAPSHOTS_PER_DISK,
     softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
     seedWaitDays: s.VMBACKUP_SEED_WAIT_DAYS,
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,

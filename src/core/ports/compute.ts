@@ -15,6 +15,17 @@ export interface VmDisk {
   profile?: DiskRestoreProfile;
   /** What happens to the disk when the VM is deleted (Delete or Detach), kept when a replace re-attaches at this LUN. */
   deleteOption?: string;
+  /** An ephemeral OS disk (`diffDiskSettings`): it lives on the host and Azure cannot snapshot it. */
+  ephemeral?: boolean;
+  /** `AzureActiveDirectory` when export needs an Entra token as well as the SAS (disks-secure-upload-download.md). */
+  dataAccessAuthMode?: string;
+}
+
+/** A data disk that is a VHD blob in a storage account (`vhd.uri`), outside Microsoft.Compute: no managed snapshots. */
+export interface UnmanagedDisk {
+  lun: number;
+  name: string;
+  vhdUri: string;
 }
 
 export interface VmInfo {
@@ -39,6 +50,8 @@ export interface VmInfo {
   osCreateOption?: string;
   /** The OS disk is ephemeral (diffDiskSettings): it cannot be swapped. */
   ephemeralOsDisk?: boolean;
+  /** Unmanaged (VHD) disks, which `disks` does not hold: a backup would silently miss them. */
+  unmanagedDisks?: UnmanagedDisk[];
 }
 
 /** A data disk at a LUN with the attachment settings the VM model keeps for it. */
@@ -58,7 +71,25 @@ export interface SnapshotInfo {
   incremental: boolean;
   createdAt?: string;
   location?: string;
+  /**
+   * Background copy of a Premium SSD v2 / Ultra snapshot: below 100 the snapshot cannot be downloaded; "Snapshots
+   * of other disk types always report 100%" (disks-incremental-snapshots.md). Absent: ready.
+   */
+  completionPercent?: number;
+  /** snapshotAccessState (Pending, InstantAccess, AvailableWithInstantAccess, Available; diskRPCommon.json). */
+  accessState?: string;
+  /** Why the background copy failed (copyCompletionError), when it did. */
+  copyError?: string;
+  /** 4096-byte-sector snapshots are stored as VHDX and need fileFormat VHDX in the grant. */
+  logicalSectorSize?: number;
+  /** creationData.sourceUniqueId: the instance of the source disk, new when a disk is recreated under the same name. */
+  sourceUniqueId?: string;
+  /** "Get Page Range Diff API can only be called on incremental snapshots with the same family id" (snapshot.json). */
+  familyId?: string;
 }
+
+/** GrantAccessData.fileFormat: "Used to specify the file format when making request for SAS on a VHDX file format snapshot". */
+export type SnapshotFileFormat = 'VHD' | 'VHDX';
 
 export interface DiskInfo {
   id: string;
@@ -119,7 +150,7 @@ export interface ComputePort {
   getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }>;
   deleteSnapshot(snapshotId: string): Promise<void>;
-  grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string>;
+  grantSnapshotRead(snapshotId: string, durationSeconds: number, options?: { fileFormat?: SnapshotFileFormat }): Promise<string>;
   revokeSnapshot(snapshotId: string): Promise<void>;
 }
 

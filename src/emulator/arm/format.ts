@@ -1,6 +1,6 @@
 import type { DiskRecord, EmulatorState, SnapshotRecord, VmRecord } from './state';
 import { accessState, completionPercent } from './snapshot-copy';
-import { uniqueIdOf } from './resources';
+import { diskUniqueId } from './resources';
 
 const GIB = 1024 ** 3;
 
@@ -36,7 +36,7 @@ export function diskJson(d: DiskRecord): Record<string, unknown> {
       diskAccessId: d.diskAccessId,
       provisioningState: 'Succeeded',
       timeCreated: d.timeCreated,
-      uniqueId: uniqueIdOf(d.id),
+      uniqueId: diskUniqueId(d),
     }),
   });
 }

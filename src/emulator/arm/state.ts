@@ -58,6 +58,12 @@ export interface DiskRecord {
   diskAccessId?: string;
   /** Ephemeral OS disks live on the host: the resource is hidden from ARM (GET 404, no snapshot). */
   ephemeral?: boolean;
+  /**
+   * The disk instance's `uniqueId` (disk.json "Unique Guid identifying the resource"): a disk deleted and created
+   * again under the same name is another instance, so its snapshots get another sourceUniqueId and family.
+   * Absent on state saved before it was kept (then derived from the id).
+   */
+  uniqueId?: string;
 }
 
 export interface SnapshotRecord {

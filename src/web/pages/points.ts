@@ -61,7 +61,7 @@ export async function pointsPage(main: HTMLElement, _params: URLSearchParams, pa
           h('caption', { class: 'sr-only' }, `Recovery points of ${item.vmName}, newest first`),
           h('thead', {}, h('tr', {}, ...['Created', 'Consistency', 'State', 'Size', 'Changed', 'Uploaded', 'Expires', 'Verified', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, ...shown.map((p) => h('tr', { 'data-point': p.pointId, 'data-state': p.state },
-            h('th', { scope: 'row' }, when(p.createdAt)), h('td', {}, p.consistency.replace(/([a-z])([A-Z])/g, '$1 $2')), h('td', {}, badge(p.state)),
+            h('th', { scope: 'row' }, when(p.createdAt)), h('td', {}, p.consistency.replace(/([a-z])([A-Z])/g, '$1 $2'), p.disksConsistentSet === false ? h('span', { class: 'hint' }, ' · disks taken independently') : null), h('td', {}, badge(p.state)),
             h('td', {}, bytes(p.sizeBytes)), h('td', {}, bytes(p.changedBytes)), h('td', {}, bytes(p.bytesUploaded)),
             h('td', {}, p.state === 'SoftDeleted' ? `deleted ${when(p.deletedAt)}` : when(p.expiresAt)), h('td', {}, when(p.verifiedAt)),
             h('td', {}, h('div', { class: 'row-actions' }, ...pointActions(item, p))))))));

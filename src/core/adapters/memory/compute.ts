@@ -1,4 +1,4 @@
-import { PermanentStepError } from '../../errors';
+import { PermanentStepError, TransientError } from '../../errors';
 import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
 import type { ComputePort, DataDiskAttachment, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
 import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
@@ -182,9 +182,11 @@ export class MemoryCompute implements ComputePort {
       // What ArmComputeAdapter makes of Azure's 409 for this limit: retrying cannot help.
       throw new PermanentStepError('SnapshotLimitReached', `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`, 'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.');
     }
-    const recent = mine.filter((s) => s.createdAtMs > this.cloud.clock() - limits.snapshotWindowMs);
+    const now = this.cloud.clock();
+    const recent = mine.filter((s) => s.createdAtMs > now - limits.snapshotWindowMs).sort((a, b) => a.createdAtMs - b.createdAtMs);
     if (recent.length >= limits.maxSnapshotsPerWindow) {
-      throw notAllowed(`Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${limits.maxSnapshotsPerWindow} are allowed. Retry later.`);
+      // What ArmComputeAdapter makes of the refusal (adapters/azure/snapshot-info.ts): wait for the window.
+      throw new TransientError('SnapshotRateLimited', `Disk '${disk.name}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`, Math.max(1, recent[0]!.createdAtMs + limits.snapshotWindowMs - now));
     }
   }
 

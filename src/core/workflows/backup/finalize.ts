@@ -39,6 +39,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     pointId,
     createdAt,
     consistency: job.consistency ?? 'CrashConsistent',
+    disksConsistentSet: job.disksConsistentSet,
     disks: await withRestoreProfiles(deps, job, disks),
     expiresAt: await expiryForNewPoint(deps, job, createdAt),
     state: 'Available',
