@@ -8,6 +8,7 @@ import { scattered } from './scattered';
 import { scheduler } from './scheduler';
 import { naive } from './naive';
 import { packageSize } from './package';
+import { instantRestore } from './instant-restore';
 
 /** Every scenario, in the order they run (the longest last); add a new one here. */
-export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, packageSize, scheduler, scattered];
+export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, packageSize, scheduler, scattered, instantRestore];

@@ -15,6 +15,10 @@ import { attachPolicy } from './adapters/azure/attach-policy';
 import { packageStoreFactory } from './adapters/azure/blob-package-store';
 import { type Logger, silentLogger } from './ports/logger';
 import { KINDS } from './workflows/kinds';
+import type { Telemetry } from './ports/telemetry';
+import { startAzureMonitor } from './adapters/otel/azure-monitor';
+import { WebhookChannel } from './adapters/webhook/channel';
+import { withOps } from './ops/wire';
 
 export interface CompositionOptions {
   credential?: TokenCredential;
@@ -22,6 +26,8 @@ export interface CompositionOptions {
   policies?: PipelinePolicy[];
   log?: Logger;
   clock?: () => Date;
+  /** Telemetry to use instead of the one the config picks (tests pass in-memory exporters). */
+  telemetry?: Telemetry;
 }
 
 /** A fixed token for the local compute emulator, which checks that one is sent, not what it says. */
@@ -67,9 +73,13 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     endpoint: config.arm.endpoint,
     clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies },
     ...(config.arm.timeScale !== 1 ? { timeScale: config.arm.timeScale } : {}),
+    snapshotsPerDisk: config.snapshotsPerDisk,
   });
 
-  return {
+  // Application Insights when its connection string is set (the platform sets it when one is attached).
+  const telemetry = options.telemetry ?? (config.telemetry.connectionString ? startAzureMonitor(config.telemetry.connectionString) : undefined);
+  const channel = config.alerts.webhookUrl ? new WebhookChannel(config.alerts.webhookUrl) : undefined;
+  return withOps({
     config,
     repos: createRepos(tables, config.tablePrefix),
     queues,
@@ -80,7 +90,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     log: options.log ?? silentLogger,
     packages: packageStoreFactory(blobService),
     kinds: KINDS,
-  };
+  }, { telemetry, channel });
 }
 
 /** Creates what the app needs to exist: container, tables, queues. Idempotent; run at start. */

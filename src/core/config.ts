@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MINUTE_MS } from './domain/time';
 
 const MIB = 1024 * 1024;
 
@@ -17,11 +18,18 @@ export const QUEUES = {
 const int = (min: number, max: number, def: number) =>
   z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
 
+const price = (def: number) => z.coerce.number({ message: 'must be a number' }).min(0, 'must not be negative').max(1000).default(def);
+
 const cron = z
   .string()
   .trim()
   .regex(/^\S+(\s+\S+){5}$/, 'must be a six-field NCRONTAB schedule (seconds minutes hours days months weekdays)')
   .optional();
+
+export const AUTH_MODES = ['keys', 'entra', 'local'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+// Empty is unset, as the template's default for an optional secure parameter is ''.
+const secret = z.union([z.literal(''), z.string().min(32, 'must be at least 32 characters')]).optional();
 
 const SettingsSchema = z.object({
   VMBACKUP_SUBSCRIPTION_IDS: z
@@ -61,10 +69,51 @@ const SettingsSchema = z.object({
   /** Optional cap on the bytes one such invocation reads (0: none, only the time budget). */
   VMBACKUP_STEP_BUDGET_MIB: int(0, 1024 * 1024, 0),
   VMBACKUP_LOCK_TTL_SECONDS: int(60, 86_400, 900),
+  /**
+   * Azure's incremental snapshots per disk at any time (500 today, 200 before: includes/virtual-machines-disks-
+   * incremental-snapshots-restrictions.md). Azure's error for it is undocumented, so a refused snapshot on a disk
+   * with this many is what SnapshotLimitReached means.
+   */
+  VMBACKUP_SNAPSHOTS_PER_DISK: int(1, 100_000, 500),
   VMBACKUP_SOFT_DELETE_DAYS: int(1, 90, 14),
   VMBACKUP_SEED_WAIT_DAYS: int(1, 365, 30),
   VMBACKUP_CONFIRMATION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Who may call the API: 'keys' (function keys checked by the host, as before), 'entra' (App Service
+   * Authentication in front: the x-ms-client-principal header and its app roles) or 'local' (the same header,
+   * signed with VMBACKUP_LOCAL_PRINCIPAL_KEY, for the local stack and its tests).
+   */
+  VMBACKUP_AUTH_MODE: z.enum(AUTH_MODES).default('keys'),
+  /** Local stack only: the HMAC key of signed test principals (VMBACKUP_AUTH_MODE=local). */
+  VMBACKUP_LOCAL_PRINCIPAL_KEY: secret,
+  /** With entra or local, the host no longer checks keys: automation sends this key (a function key) instead. */
+  VMBACKUP_AUTOMATION_KEY: secret,
+  /**
+   * Version-level immutability on each recovery point's shard snapshots and manifests until the point expires
+   * (docs/ARCHITECTURE.md, Immutable recovery points). Off by default: the container must support version-level
+   * immutability first (the template enables it and sets Unlocked).
+   */
+  VMBACKUP_IMMUTABILITY: z.enum(['Off', 'Unlocked', 'Locked'], { message: 'must be Off, Unlocked or Locked' }).default('Off'),
+  /** Prices for the report's monthly estimate, per GiB-month stored (examples; use your region's price list). */
+  VMBACKUP_PRICE_GIB_MONTH_VAULT: price(0.045),
+  VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: price(0.05),
+  VMBACKUP_REPORT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD').default('USD'),
+  /** Set by the Functions platform when Application Insights is attached: turns on OpenTelemetry traces and metrics. */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** A Teams or Slack incoming webhook (empty: no webhook alerts). It is a credential: never logged. */
+  VMBACKUP_ALERT_WEBHOOK_URL: z.string().trim().refine((v) => v === '' || webhookUrlOk(v), 'must be an https URL (http only on a loopback address), or empty').optional(),
+  /** How long after a due slot a backup may still be running before the item counts as having missed it. */
+  VMBACKUP_MISSED_BACKUP_GRACE_MINUTES: int(0, 7 * 24 * 60, 180),
 });
+
+function webhookUrlOk(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && /^(localhost|127\.[\d.]+|\[::1\])$/.test(u.hostname));
+  } catch {
+    return false;
+  }
+}
 
 /** Every setting loadConfig reads, for checks that a deployment sets them (test/infra/template.test.ts). */
 export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as readonly (keyof typeof SettingsSchema.shape)[];
@@ -82,13 +131,45 @@ export interface Config {
   /** Per-invocation work budget of resumable steps: seconds, and bytes (0 = no byte cap). */
   stepBudget: { seconds: number; bytes: number };
   lockTtlSeconds: number;
+  snapshotsPerDisk: number;
   softDeleteDays: number;
   /** How long the scheduler waits for the import of an exported first backup before copying the item itself. */
   seedWaitDays: number;
   confirmationSecret?: string;
   maxDequeueCount: number;
   adminKey?: string;
+  /** Immutability given to new recovery points when their policy does not say. */
+  immutability: ImmutabilityMode;
+  /** The backup report's prices per GiB-month: the vault (shard snapshots) and the source-disk snapshot tier. */
+  prices: { vaultGiBMonth: number; snapshotGiBMonth: number; currency: string };
+  auth: AuthConfig;
+  /** Application Insights; absent: no telemetry beyond the log lines. */
+  telemetry: { connectionString?: string };
+  alerts: { webhookUrl?: string; missedBackupGraceMs: number };
 }
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /**
+   * WEBSITE_AUTH_ENABLED=True: App Service injects it when its authentication is on, and only then does it strip
+   * client-sent x-ms-client-principal headers (https://learn.microsoft.com/azure/app-service/reference-app-settings,
+   * https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities).
+   */
+  platformAuthEnabled: boolean;
+  localPrincipalKey?: string;
+  automationKey?: string;
+}
+
+/**
+ * The mode alone, for the HTTP registrations (read at load, before loadConfig runs): a mode it cannot read is
+ * 'keys', so a typo keeps the routes keyed by the host while loadConfig reports the problem.
+ */
+export function authModeOf(env: Record<string, string | undefined>): AuthMode {
+  const m = env.VMBACKUP_AUTH_MODE;
+  return (AUTH_MODES as readonly string[]).includes(m ?? '') ? (m as AuthMode) : 'keys';
+}
+
+export type ImmutabilityMode = 'Off' | 'Unlocked' | 'Locked';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -112,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (s && (s.VMBACKUP_SHARD_SIZE_MIB * MIB) % (4 * MIB) !== 0) problems.push('VMBACKUP_SHARD_SIZE_MIB: must be a multiple of 4');
   if (s && s.VMBACKUP_SEGMENT_SIZE_MIB % 4 !== 0) problems.push('VMBACKUP_SEGMENT_SIZE_MIB: must be a multiple of 4');
+  problems.push(...authProblems(env, s));
   if (problems.length > 0 || !s) throw new ConfigError(problems);
 
   return {
@@ -131,10 +213,30 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sasDurationSeconds: s.VMBACKUP_SAS_DURATION_SECONDS,
     stepBudget: { seconds: s.VMBACKUP_STEP_BUDGET_SECONDS, bytes: s.VMBACKUP_STEP_BUDGET_MIB * MIB },
     lockTtlSeconds: s.VMBACKUP_LOCK_TTL_SECONDS,
+    snapshotsPerDisk: s.VMBACKUP_SNAPSHOTS_PER_DISK,
     softDeleteDays: s.VMBACKUP_SOFT_DELETE_DAYS,
     seedWaitDays: s.VMBACKUP_SEED_WAIT_DAYS,
     confirmationSecret: s.VMBACKUP_CONFIRMATION_SECRET,
     maxDequeueCount: s.VMBACKUP_MAX_DEQUEUE_COUNT,
     adminKey: s.VMBACKUP_ADMIN_KEY || undefined,
+    auth: {
+      mode: s.VMBACKUP_AUTH_MODE,
+      platformAuthEnabled: (env.WEBSITE_AUTH_ENABLED ?? '').toLowerCase() === 'true',
+      localPrincipalKey: s.VMBACKUP_LOCAL_PRINCIPAL_KEY || undefined,
+      automationKey: s.VMBACKUP_AUTOMATION_KEY || undefined,
+    },
+    immutability: s.VMBACKUP_IMMUTABILITY,
+    prices: { vaultGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_VAULT, snapshotGiBMonth: s.VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT, currency: s.VMBACKUP_REPORT_CURRENCY },
+    telemetry: { connectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING || undefined },
+    alerts: { webhookUrl: s.VMBACKUP_ALERT_WEBHOOK_URL || undefined, missedBackupGraceMs: s.VMBACKUP_MISSED_BACKUP_GRACE_MINUTES * MINUTE_MS },
   };
+}
+
+function authProblems(env: Record<string, string | undefined>, s: { VMBACKUP_AUTH_MODE: AuthMode; VMBACKUP_LOCAL_PRINCIPAL_KEY?: string } | undefined): string[] {
+  if (s?.VMBACKUP_AUTH_MODE !== 'local') return [];
+  const out: string[] = [];
+  if (!s.VMBACKUP_LOCAL_PRINCIPAL_KEY) out.push('VMBACKUP_LOCAL_PRINCIPAL_KEY: is required with VMBACKUP_AUTH_MODE=local (the key that signs test principals)');
+  // WEBSITE_SITE_NAME is set by App Service on every app: a signed test principal has no place there.
+  if (env.WEBSITE_SITE_NAME) out.push('VMBACKUP_AUTH_MODE: local is for the local stack only; in Azure use entra (App Service Authentication) or keys');
+  return out;
 }

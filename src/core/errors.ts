@@ -2,7 +2,7 @@
  * The error taxonomy. Every error a caller or an operator can see has a stable code, a message that says what
  * happened, and a recommended action. HTTP mapping lives in one place (httpStatusFor).
  */
-export type ErrorKind = 'Validation' | 'NotFound' | 'Conflict' | 'Transient' | 'PermanentStep' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'Unauthorized';
+export type ErrorKind = 'Validation' | 'NotFound' | 'Conflict' | 'Transient' | 'PermanentStep' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'Unauthorized' | 'Forbidden';
 
 export abstract class VmBackupError extends Error {
   abstract readonly kind: ErrorKind;
@@ -58,8 +58,16 @@ export class UnsupportedMediaTypeError extends VmBackupError {
 
 export class UnauthorizedError extends VmBackupError {
   readonly kind = 'Unauthorized' as const;
-  constructor(message = 'A valid key is required for this route.') {
-    super('Unauthorized', message, 'Send the function key in the x-functions-key header.');
+  constructor(message = 'A valid key is required for this route.', code = 'Unauthorized', recommendedAction = 'Send the function key in the x-functions-key header.', details?: unknown) {
+    super(code, message, recommendedAction, details);
+  }
+}
+
+/** The caller is known but its role does not allow the operation: 403. */
+export class ForbiddenError extends VmBackupError {
+  readonly kind = 'Forbidden' as const;
+  constructor(code: string, message: string, recommendedAction: string, details?: unknown) {
+    super(code, message, recommendedAction, details);
   }
 }
 
@@ -95,6 +103,7 @@ export function httpStatusFor(err: unknown): number {
   switch (err.kind) {
     case 'Validation': return 400;
     case 'Unauthorized': return 401;
+    case 'Forbidden': return 403;
     case 'NotFound': return 404;
     case 'Conflict': return 409;
     case 'PayloadTooLarge': return 413;
@@ -157,4 +166,18 @@ export function policyNotFound(name: string): NotFoundError {
 
 export function pointNotFound(pointId: string): NotFoundError {
   return new NotFoundError('RecoveryPointNotFound', `No recovery point '${pointId}' exists for this item.`, 'List the recovery points of the item and pick one of them.');
+}
+
+/**
+ * Why a replace of a VM's disks is refused before anything on the VM is touched (AZURE-FIDELITY B2): each is a
+ * rule Azure enforces on the VM update, checked first so the VM is never left deallocated by a rejected update.
+ */
+export type ReplaceRefusal =
+  | 'ReplaceVmNotFound' | 'ReplaceVmNotReady' | 'ReplaceEphemeralOsDisk' | 'ReplaceNoOsDisk' | 'ReplaceGenerationMismatch'
+  | 'ReplaceSecurityTypeMismatch' | 'ReplaceSizeMismatch' | 'ReplaceZoneMismatch' | 'ReplaceEncryptionSetMismatch'
+  | 'ReplaceDiskStateInvalid' | 'ReplaceVmChanged';
+
+/** At request time a 409 the caller sees at once; inside the job a permanent step error the job ends with. */
+export function replaceRefused(code: ReplaceRefusal, message: string, recommendedAction: string, atRequest: boolean): ConflictError | PermanentStepError {
+  return atRequest ? new ConflictError(code, message, recommendedAction) : new PermanentStepError(code, message, recommendedAction);
 }

@@ -17,6 +17,10 @@ export interface VmDiskSpec {
   networkAccessPolicy?: 'AllowAll' | 'AllowPrivate' | 'DenyAll';
   diskAccessId?: string;
   diskEncryptionSetId?: string;
+  /** The data disk attachment's settings (VirtualMachine storageProfile.dataDisks). */
+  caching?: 'None' | 'ReadOnly' | 'ReadWrite';
+  writeAcceleratorEnabled?: boolean;
+  deleteOption?: 'Delete' | 'Detach';
   /** Where a Linux guest mounts this disk (default `/` for the OS disk, `/data<lun>` for data disks) and its type. */
   mount?: { target: string; fsType?: string };
 }
@@ -88,7 +92,7 @@ export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSy
           ...(spec.writeAcceleratedOs ? { writeAcceleratorEnabled: true } : {}),
         },
         dataDisks: [
-          ...spec.disks.map((d, i) => ({ d, i })).filter(({ i }) => i !== osIndex).map(({ d, i }) => ({ lun: d.lun, managedDisk: { id: made[i]!.id } })),
+          ...spec.disks.map((d, i) => ({ d, i })).filter(({ i }) => i !== osIndex).map(({ d, i }) => ({ lun: d.lun, managedDisk: { id: made[i]!.id }, caching: d.caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled, deleteOption: d.deleteOption })),
           ...(spec.unmanagedDataDisks ?? []).map((u) => ({ lun: u.lun, name: u.name, vhd: { uri: u.vhdUri } })),
         ],
       },

@@ -2,14 +2,15 @@ import { app } from '@azure/functions';
 import { route } from './lib/http';
 import { getDeps } from './lib/runtime';
 import { runDiscovery } from '../core/workflows/protection/discovery';
+import { API_AUTH_LEVEL } from './lib/auth';
 
 app.http('discover', {
-  methods: ['POST'], authLevel: 'function', route: 'discovery',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'discovery',
   handler: route(async (_req, _ctx, deps) => ({ jsonBody: await runDiscovery(deps) })),
 });
 
 app.http('listVms', {
-  methods: ['GET'], authLevel: 'function', route: 'vms',
+  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'vms',
   handler: route(async (_req, _ctx, deps) => {
     const vms = await deps.repos.discovered.all();
     const items = new Map((await deps.repos.items.all()).map((i) => [i.itemKey, i]));

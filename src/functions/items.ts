@@ -4,11 +4,10 @@ import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/h
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
 import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/workflows/protection/protection';
 import { getItem, itemView } from '../core/views/queries';
-import { requireConfirmation } from '../core/views/confirm';
-import { isAdminRequest } from './lib/auth';
+import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('registerVms', {
-  methods: ['POST'], authLevel: 'function', route: 'items/register',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/register',
   handler: route(async (req, _ctx, deps) => {
     const b = await body(req, RegisterBody);
     const jobs = await requestRegistration(deps, b.vmIds, b.policyName);
@@ -17,7 +16,7 @@ app.http('registerVms', {
 });
 
 app.http('protectItems', {
-  methods: ['POST'], authLevel: 'function', route: 'items/protect',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/protect',
   handler: route(async (req, _ctx, deps) => {
     const b = await body(req, ProtectBody);
     const jobs = await requestProtection(deps, b.itemKeys, b.policyName);
@@ -26,7 +25,7 @@ app.http('protectItems', {
 });
 
 app.http('listItems', {
-  methods: ['GET'], authLevel: 'function', route: 'items',
+  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items',
   handler: route(async (req, _ctx, deps) => {
     query(req, PageQuery);
     const items = await deps.repos.items.all();
@@ -35,7 +34,7 @@ app.http('listItems', {
 });
 
 app.http('getItem', {
-  methods: ['GET'], authLevel: 'function', route: 'items/{itemKey}',
+  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     return { jsonBody: itemView(await getItem(deps, itemKey), deps.clock()) };
@@ -43,7 +42,7 @@ app.http('getItem', {
 });
 
 app.http('backupNow', {
-  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/backup',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/backup',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, BackupNowBody);
@@ -53,12 +52,13 @@ app.http('backupNow', {
 });
 
 app.http('stopProtection', {
-  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/stop',
-  handler: route(async (req, _ctx, deps) => {
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/stop',
+  handler: route(async (req, _ctx, deps, caller) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, StopProtectionBody);
+    if (b.deleteData) authorizeAction(caller, 'stopProtectionDeleteData');
     await getItem(deps, itemKey);
-    if (b.deleteData) requireConfirmation(deps, 'stopProtectionDeleteData', itemKey, b.confirmationToken, isAdminRequest(req, deps.config));
+    if (b.deleteData) confirmDestructive(deps, caller, 'stopProtectionDeleteData', itemKey, b.confirmationToken);
     const item = await stopProtection(deps, itemKey, b.deleteData);
     return { jsonBody: itemView(item, deps.clock()) };
   }),

@@ -2,9 +2,10 @@ import { app } from '@azure/functions';
 import { requestExport, requestImport } from '../core/workflows/seeding/seeding';
 import { accepted, body, pathParam, route } from './lib/http';
 import { ExportBody, ImportBody, ItemKey } from './lib/schemas';
+import { API_AUTH_LEVEL } from './lib/auth';
 
 app.http('exportItem', {
-  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/export',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/export',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ExportBody);
@@ -14,7 +15,7 @@ app.http('exportItem', {
 });
 
 app.http('importItem', {
-  methods: ['POST'], authLevel: 'function', route: 'items/{itemKey}/import',
+  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/import',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ImportBody);

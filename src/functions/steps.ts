@@ -2,7 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { runStep } from '../core/jobs/run-step';
 import type { Step } from '../core/jobs/deps';
 import { KINDS } from '../core/workflows/kinds';
-import { getDeps } from './lib/runtime';
+import { depsFor } from './lib/runtime';
 
 /** Each step: validate the message (a malformed one is dropped with a log line, never retried forever). */
 function register(step: Step): void {
@@ -15,9 +15,10 @@ function register(step: Step): void {
         ctx.error(`${step.name}: dropping a malformed message: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         return;
       }
-      const deps = await getDeps();
+      const deps = await depsFor(ctx);
       const dequeueCount = Number(ctx.triggerMetadata?.dequeueCount ?? 1);
-      await runStep(deps, parsed.data.jobId, { dequeueCount, maxDequeueCount: deps.config.maxDequeueCount }, () => step.run(deps, parsed.data));
+      const attempt = { dequeueCount, maxDequeueCount: deps.config.maxDequeueCount, step: step.name, message: parsed.data };
+      await runStep(deps, parsed.data.jobId, attempt, () => step.run(deps, parsed.data));
     },
   });
 }

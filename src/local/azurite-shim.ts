@@ -4,6 +4,7 @@ type AddPolicyOptions = NonNullable<Parameters<Pipeline['addPolicy']>[1]>;
 import { PageListPager, PagingError, pageListXml, parsePageListXml } from '../emulator/data/page-list';
 import { BlobThrottle, PAGE_BLOB_TARGETS, type Admission } from '../emulator/data/throttle';
 import { strictProfile, type AzureProfile } from './azure-profile';
+import { completeSetPolicy, refuseIfImmutable, takeSetPolicy, withPolicyHeaders, type Answer } from './azurite-immutability';
 
 /**
  * Azurite answers the backup account's page-blob calls as a single, unthrottled server: Get Page Ranges never
@@ -12,6 +13,8 @@ import { strictProfile, type AzureProfile } from './azure-profile';
  * NextMarker and continued from `marker` (https://learn.microsoft.com/rest/api/storageservices/get-page-ranges),
  * and the per-page-blob targets of 60 MiB/s and 500 requests/s with 503 ServerBusy / 500 OperationTimedOut
  * (includes/storage-blob-scale-targets.md), using the emulator's own pager and buckets.
+ *
+ * It also gives Azurite version-level immutability policies, which it lacks (./azurite-immutability.ts).
  *
  * It acts only on servers that name themselves Azurite-Blob (the compute emulator's data plane has its own).
  * It sits below the SDK's deserialization and retry policies, so its answers are parsed, and retried where the
@@ -38,6 +41,13 @@ function errorResponse(req: PipelineRequest, status: number, code: string, messa
   };
 }
 
+function answerFor(req: PipelineRequest): Answer {
+  return (status, code, message, headers = {}) => {
+    if (code) return errorResponse(req, status, code, message ?? code);
+    return { request: req, status, headers: createHttpHeaders({ 'x-ms-request-id': req.requestId, 'x-ms-version': req.headers.get('x-ms-version') ?? '', 'content-length': '0', ...headers }) };
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function rangeBytes(req: PipelineRequest): number {
@@ -52,8 +62,10 @@ function bodyBytes(req: PipelineRequest): number {
   return Number(req.headers.get('content-length') ?? 0);
 }
 
+/** Origins that answered as Azurite-Blob, shared by every shim: a server is Azurite for every client of it. */
+const azurite = new Set<string>();
+
 export function azuriteAsAzureShim(profile: AzureProfile = strictProfile()): AzureShimPolicy {
-  const azurite = new Set<string>();
   const pager = new PageListPager({ rangesPerAnswer: profile.pageRangesPerAnswer, randomSeed: profile.randomPageCuts });
   const throttle = new BlobThrottle({ timeScale: profile.timeScale, burstSeconds: profile.burstSeconds, maxQueueSeconds: profile.maxQueueSeconds });
   const stats: ShimStats = { pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0 };
@@ -78,6 +90,14 @@ export function azuriteAsAzureShim(profile: AzureProfile = strictProfile()): Azu
     async sendRequest(req, next) {
       const url = new URL(req.url);
       const known = azurite.has(url.origin);
+      if (known) {
+        const answer = answerFor(req);
+        const refused = refuseIfImmutable(req, url, answer);
+        if (refused) return refused;
+        const { refused: badPolicy, pending } = takeSetPolicy(req, url, answer);
+        if (badPolicy) return badPolicy;
+        if (pending) return completeSetPolicy(await next(req), pending, answer);
+      }
       const pageList = req.method === 'GET' && url.searchParams.get('comp') === 'pagelist';
       let query: { marker: string | null; maxresults: string | null } = { marker: null, maxresults: null };
       if (known) {
@@ -99,6 +119,7 @@ export function azuriteAsAzureShim(profile: AzureProfile = strictProfile()): Azu
       }
       const res = await next(req);
       if ((res.headers.get('server') ?? '').startsWith('Azurite-Blob')) azurite.add(url.origin);
+      withPolicyHeaders(req, url, res);
       if (!pageList || res.status !== 200 || !azurite.has(url.origin) || res.bodyAsText == null) return res;
       try {
         const before = pager.cuts;

@@ -13,6 +13,9 @@ export function stepsOf(types: readonly JobType[]): Record<string, Step> {
   return out;
 }
 
+/** The registered function name of a queue's step, as the host's span would name it. */
+const stepName = (queue: string): string => KINDS.kinds.flatMap((k) => k.steps).find((s) => s.queue === queue)?.name ?? queue;
+
 /** The backup, restore and protection steps; seeding steps are added by the stacks that need them. */
 export const CORE_STEPS: Record<string, Step> = stepsOf(['Backup', 'Restore', 'Register', 'ConfigureProtection']);
 
@@ -35,7 +38,7 @@ export async function drainQueues(qs: QueueServiceClient, steps: Record<string, 
     const msg = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as { jobId: string };
     try {
       await opts.beforeStep?.(queue, msg);
-      await runStep(deps, msg.jobId, { dequeueCount, maxDequeueCount: opts.maxDequeueCount }, () => step(deps, msg));
+      await runStep(deps, msg.jobId, { dequeueCount, maxDequeueCount: opts.maxDequeueCount, step: stepName(queue), message: msg }, () => step(deps, msg));
       return true;
     } catch {
       return false; // left invisible: redelivered after the visibility timeout

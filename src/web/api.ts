@@ -60,5 +60,5 @@ export interface Job {
 }
 export interface Item { itemKey: string; vmId: string; vmName: string; resourceGroup: string; location: string; osType: string; state: string; policyName?: string; lastBackupAt?: string; busy: boolean; activeJobId?: string; disks: { name: string; sizeBytes: number }[] }
 export interface Vm { id: string; name: string; resourceGroup: string; location: string; osType: string; powerState: string; itemKey: string; registration: string; policyName?: string; tags: Record<string, string>; disks: unknown[] }
-export interface Point { pointId: string; itemKey: string; createdAt: string; consistency: string; state: string; expiresAt?: string; sizeBytes: number; changedBytes: number; bytesUploaded: number; verifiedAt?: string; deletedAt?: string; disks: { name: string; lun: number; sizeBytes: number }[] }
+export interface Point { pointId: string; itemKey: string; createdAt: string; consistency: string; disksConsistentSet?: boolean; state: string; expiresAt?: string; sizeBytes: number; changedBytes: number; bytesUploaded: number; verifiedAt?: string; deletedAt?: string; disks: { name: string; lun: number; sizeBytes: number }[]; instantRestore?: boolean; instantRestoreUntil?: string }
 export const TERMINAL = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);

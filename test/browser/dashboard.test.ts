@@ -37,8 +37,8 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'web1', disks: [{ name: 'web1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'web1-data', sizeBytes: 256 * MIB, lun: 0 }] });
     vmId = (vm as { id: string }).id;
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'db1', osType: 'Windows', disks: [{ name: 'db1-os', sizeBytes: 64 * MIB, lun: -1 }] });
-    // Its Ultra disk cannot be snapshotted incrementally: registering it fails with a recommended action.
-    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'ultra1', disks: [{ name: 'ultra1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'ultra1-data', sizeBytes: 64 * MIB, lun: 0, sku: 'UltraSSD_LRS' }] });
+    // Its shared disk (maxShares 2) cannot be backed up from one VM: registering it fails with a recommended action.
+    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'ultra1', disks: [{ name: 'ultra1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'ultra1-data', sizeBytes: 64 * MIB, lun: 0, maxShares: 2 }] });
     b = await launch();
     page = b.page;
     page.setDefaultTimeout(120_000);
@@ -111,7 +111,7 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await row.getByText('Protection Pending').waitFor({ timeout: JOB_TIMEOUT });
     const ultraJob = page.locator('ul.started li', { hasText: 'ultra1' });
     await ultraJob.getByText('Failed').waitFor({ timeout: JOB_TIMEOUT });
-    expect(await ultraJob.getByRole('alert').textContent()).toMatch(/UnsupportedDiskType: .*UltraSSD_LRS.*Recommended action: Exclude the VM/);
+    expect(await ultraJob.getByRole('alert').textContent()).toMatch(/SharedDiskNotSupported: .*maxShares 2.*Recommended action: Back up the clustered application/);
     await shot(page, dir, '05-virtual-machines');
 
     // The guest writes, then "Back up now" leads to the job, which the page follows to Completed.
@@ -162,7 +162,7 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.locator('tbody[data-job]').first().waitFor();
     expect(await page.locator('tbody[data-job] > tr:first-child > th').allTextContents()).toEqual(['Restore', 'Backup', 'Register', 'Register']);
-    expect(await page.locator('tr.error-row').textContent()).toMatch(/UnsupportedDiskType: .*Recommended action: Exclude the VM/);
+    expect(await page.locator('tr.error-row').textContent()).toMatch(/SharedDiskNotSupported: .*Recommended action: Back up the clustered application/);
     await shot(page, dir, '11-jobs');
     await page.getByLabel('Type').selectOption('Restore');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -185,10 +185,9 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     expect(errors).toEqual([]);
   });
 
-  // EXPECTED FAILURE: product bug replaceDisks swap (the VM update sends osDisk.createOption 'Attach', which Azure
-  // refuses with PropertyChangeNotAllowed), see AZURE-FIDELITY B2. The dashboard's part (the wizard, the API's
-  // confirmation step, the resend with the token) runs up to the job; the job then ends Failed.
-  it.fails('restores in place after the confirmation step: the VM’s data disk is swapped for the restored one', { timeout: 600_000 }, async () => {
+  // Was AZURE-FIDELITY B2 (the swap sent osDisk.createOption 'Attach', refused with PropertyChangeNotAllowed):
+  // the replace now swaps the OS disk by id and name and detaches the data disk before attaching the restored one.
+  it('restores in place after the confirmation step: the VM’s data disk is swapped for the restored one', { timeout: 600_000 }, async () => {
     const vm = s.emulator.state.vm(vmId)!;
     const originalDataDisk = vm.dataDisks[0]!.diskId;
     const sourceSnapshots = [...s.emulator.state.snapshots.values()].filter((x) => x.sourceDiskId.toLowerCase().includes('web1-data'));

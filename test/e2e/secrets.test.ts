@@ -3,24 +3,45 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
-import { allTableRows, SECRET } from '../support/secrets';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { allTableRows, SECRET, telemetryTexts } from '../support/secrets';
+import { connectionStringFor, ingestion, quietAzureMonitorEnv } from '../support/ingestion';
+
+// The built app in the host loads its modules with Node's require; the distro is started through the same
+// module instance first, with in-memory exporters beside Azure's, so the app's composition root finds it running.
+type AzureMonitorModule = typeof import('../../src/core/adapters/otel/azure-monitor');
+const builtAzureMonitor = (): AzureMonitorModule => createRequire(__filename)(path.resolve('dist/src/core/adapters/otel/azure-monitor.js')) as AzureMonitorModule;
 
 const MIB = 1024 ** 2;
 
 describe('no secret leaks into logs, rows or responses, even when steps fail', () => {
   let s: HostStack;
   const seen: string[] = [];
+  const spans = new InMemorySpanExporter();
+  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+  let ingest: Awaited<ReturnType<typeof ingestion>>;
+  let telemetry: ReturnType<AzureMonitorModule['startAzureMonitor']>;
   beforeAll(async () => {
+    quietAzureMonitorEnv();
+    ingest = await ingestion();
+    telemetry = builtAzureMonitor().startAzureMonitor(connectionStringFor(ingest.url), { spanProcessors: [new SimpleSpanProcessor(spans)], metricReaders: [reader], exporter: { tlsOptions: { ca: ingest.ca }, disableOfflineStorage: true } });
     for (const m of ['log', 'info', 'warn', 'error'] as const) {
       const orig = console[m].bind(console);
       vi.spyOn(console, m).mockImplementation((...args: unknown[]) => { seen.push(args.map(String).join(' ')); void orig; });
     }
     // The job fails on its second delivery instead of its fifth: the same path, a shorter test.
-    s = await startHostStack({ VMBACKUP_MAX_DEQUEUE_COUNT: '2' });
+    // The steps log through their invocation context, which the host forwards (to Application Insights on Azure).
+    s = await startHostStack({ VMBACKUP_MAX_DEQUEUE_COUNT: '2', APPLICATIONINSIGHTS_CONNECTION_STRING: connectionStringFor(ingest.url) }, { log: (line) => seen.push(line) });
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'sec', name: 'sec1', disks: [{ name: 'sec1-os', sizeBytes: 64 * MIB, lun: -1 }] });
   }, 60_000);
   afterAll(async () => {
     vi.restoreAllMocks();
+    await builtAzureMonitor().stopAzureMonitor();
+    ingest?.server.close();
     await s?.stop();
   });
 
@@ -61,7 +82,14 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
     const rows = await allTableRows(s.azurite.connectionString);
     expect(rows.length).toBeGreaterThan(5);
     expect(seen.length).toBeGreaterThan(0); // the failing step did log
-    for (const [where, texts] of [['rows', rows], ['responses', responses], ['logs', seen]] as const) {
+    expect(seen.some((l) => l.includes('step failed; the job ends Failed'))).toBe(true); // through its invocation context
+    // Telemetry: the spans and metrics in memory and what the exporter sent to the ingestion endpoint.
+    await telemetry.flush();
+    const failedSpans = spans.getFinishedSpans().filter((x) => x.attributes.jobId === bad.body.jobId && x.attributes['vmbackup.error.code']);
+    expect(failedSpans.length).toBeGreaterThan(0); // the failing steps were traced
+    expect(ingest.payloads.join('\n')).toContain(bad.body.jobId);
+    const telemetryOut = [...telemetryTexts(spans.getFinishedSpans(), metricExporter.getMetrics()), ...ingest.payloads];
+    for (const [where, texts] of [['rows', rows], ['responses', responses], ['logs', seen], ['telemetry', telemetryOut]] as const) {
       for (const t of texts) for (const re of SECRET) expect(re.test(t), `${where}: ${t.slice(0, 300)}`).toBe(false);
     }
   });

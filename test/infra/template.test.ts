@@ -16,6 +16,7 @@ const NOT_DEPLOYED = {
   VMBACKUP_ARM_ENDPOINT: 'the local compute emulator only',
   VMBACKUP_ARM_CA_FILE: 'the local compute emulator only',
   VMBACKUP_ARM_TIME_SCALE: 'the local compute emulator only',
+  VMBACKUP_LOCAL_PRINCIPAL_KEY: 'the local stack only: signs test principals (VMBACKUP_AUTH_MODE=local, which Azure refuses)',
 } as const;
 
 const parameters = resolveParameters(template);
@@ -110,6 +111,15 @@ describe('infra/azuredeploy.json', () => {
     expect(blob.properties.deleteRetentionPolicy.enabled).toBe(true);
     expect(evaluate(blob.properties.deleteRetentionPolicy.days, scope)).toBeGreaterThanOrEqual(1);
     expect(blob.properties.containerDeleteRetentionPolicy.enabled).toBe(true);
+    // Version-level immutability (VMBACKUP_IMMUTABILITY) needs versioning and support enabled on the account,
+    // which Azure allows only at creation (https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies).
+    expect(account.properties.immutableStorageWithVersioning).toEqual({ enabled: true });
+    expect(blob.properties.isVersioningEnabled).toBe(true);
+    expect(appSettings().VMBACKUP_IMMUTABILITY).toBe('Unlocked');
+    // Versioning keeps every overwritten or deleted block blob (checkpoints, grants) as a previous version: a
+    // lifecycle rule deletes those; one still under an immutability policy is left alone by the service.
+    const lifecycle = named('Microsoft.Storage/storageAccounts/managementPolicies', `${variables.backupAccount}/default`);
+    expect(lifecycle.properties.policy.rules[0].definition.actions.version.delete.daysAfterCreationGreaterThan).toBeDefined();
     for (const a of byType('Microsoft.Storage/storageAccounts')) {
       expect(a.properties.allowBlobPublicAccess).toBe(false);
       expect(a.properties.minimumTlsVersion).toBe('TLS1_2');

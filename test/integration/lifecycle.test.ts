@@ -52,9 +52,9 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     for (const d of point.disks) expect(d.digest).toBe(contentDigest(s.emulator.store, EmulatorState.key(d.sourceSnapshotId)));
   });
 
-  // EXPECTED FAILURE: product bug replaceDisks-createOption-Attach, see AZURE-FIDELITY B2 (setVmDisks sends
-  // osDisk.createOption 'Attach' to an image-based VM and swaps managedDisk.id at an existing LUN: 409 PropertyChangeNotAllowed).
-  it.fails('replaces the VM disks with a restored point (deallocate, swap, start), keeping the old disks', { timeout: 60_000 }, async () => {
+  // Was AZURE-FIDELITY B2: the old swap sent osDisk.createOption 'Attach' to this image-based VM and a new
+  // managedDisk.id at an existing LUN (409 PropertyChangeNotAllowed), after deallocating it.
+  it('replaces the VM disks with a restored point (deallocate, swap, start), keeping the old disks', { timeout: 180_000 }, async () => {
     const before = s.emulator.state.vm(vmId)!;
     const oldOs = before.osDiskId;
     const pointId = await backup();

@@ -25,7 +25,7 @@ export interface HostStack {
 }
 
 /** The built app (dist/, made by `npm test`'s pretest build) in the local Functions host, on a private stack. */
-export async function startHostStack(extra: Record<string, string> = {}): Promise<HostStack> {
+export async function startHostStack(extra: Record<string, string> = {}, o: { log?: (line: string) => void } = {}): Promise<HostStack> {
   const azurite = await startAzurite();
   const emulator = await withEmulator({ lroDelayMs: 0 });
   const settings: Record<string, string> = {
@@ -37,7 +37,8 @@ export async function startHostStack(extra: Record<string, string> = {}): Promis
     ...TEST_KEYS,
     ...extra,
   };
-  const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: () => {} });
+  // Host lines (the invocation contexts' logs among them) are dropped unless a test reads them.
+  const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: o.log ?? (() => {}) });
   return {
     azurite, emulator, host,
     async call(method, route, body, key = settings.FUNCTIONS_FUNCTION_KEY, headers = {}) {

@@ -75,7 +75,7 @@ export async function drainMemory(deps: Deps, queues: DrainableQueues, clock: Fa
           const deliver = async (): Promise<boolean> => {
             try {
               await opts.beforeStep?.(step.queue, parsed.data);
-              await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount }, () => step.run(deps, parsed.data));
+              await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount, step: step.name, message: parsed.data }, () => step.run(deps, parsed.data));
               return true;
             } catch {
               return false;

@@ -14,3 +14,19 @@ export async function allTableRows(connectionString: string): Promise<string[]> 
   }
   return rows;
 }
+
+/**
+ * Telemetry as a secret scan reads it: every span's name, attributes, status and events, and every metric
+ * point's name and attributes, one JSON text each (what an exporter would send to Application Insights).
+ */
+export function telemetryTexts(spans: readonly { name: string; attributes: unknown; status: unknown; events: readonly unknown[] }[], metrics: readonly unknown[]): string[] {
+  return [
+    ...spans.map((s) => JSON.stringify({ name: s.name, attributes: s.attributes, status: s.status, events: s.events })),
+    ...metrics.map((m) => JSON.stringify(m)),
+  ];
+}
+
+/** The texts that match a secret pattern, with the pattern: an empty list is a clean scan. */
+export function secretsIn(texts: readonly string[]): string[] {
+  return texts.flatMap((t) => SECRET.filter((re) => re.test(t)).map((re) => `${re}: ${t.slice(0, 300)}`));
+}

@@ -12,7 +12,7 @@ const FLOORS: [string, number][] = [
   ['src/core/ports', 2],
   ['src/core/engine', 3], ['src/core/store', 3],
   ['src/core/jobs', 4], ['src/core/adapters', 4],
-  ['src/core/workflows', 5], ['src/core/views', 5], ['src/core/composition.ts', 5],
+  ['src/core/workflows', 5], ['src/core/views', 5], ['src/core/ops', 5], ['src/core/composition.ts', 5],
 ];
 const floorOf = (f: string): number | undefined => FLOORS.find(([p]) => f === p || f.startsWith(`${p}/`))?.[1];
 // Workflows may use one another's services (restore reads points, seeding snapshots like backup), views read workflows.
@@ -50,6 +50,12 @@ describe('layers', () => {
   it('only adapters and the composition root import Azure SDKs', () => {
     const sdk = /^@azure\/(storage-|data-tables|arm-|identity|core-rest-pipeline)/;
     const bad = [...graph].flatMap(([f, imps]) => (f.startsWith('src/core') && !f.startsWith('src/core/adapters/azure') && f !== 'src/core/composition.ts' ? imps.filter((i) => sdk.test(i.spec)).map((i) => `${f} -> ${i.spec}`) : []));
+    expect(bad).toEqual([]);
+  });
+
+  it('only the OpenTelemetry adapter imports a telemetry SDK; core speaks to the Telemetry port', () => {
+    const otel = /^(@opentelemetry\/|@azure\/monitor-)/;
+    const bad = [...graph].flatMap(([f, imps]) => (f.startsWith('src/') && !f.startsWith('src/core/adapters/otel/') ? imps.filter((i) => otel.test(i.spec)).map((i) => `${f} -> ${i.spec}`) : []));
     expect(bad).toEqual([]);
   });
 

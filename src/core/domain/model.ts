@@ -79,6 +79,10 @@ export interface BackupDiskPlan {
   /** Filled by finalize: the blob snapshot of each shard. */
   shardSnapshots?: string[];
   manifest?: string;
+  /** The snapshot's background copy (Premium SSD v2, Ultra) had not finished when last looked at. */
+  copyPending?: boolean;
+  /** 4096 for VHDX snapshots (Premium SSD v2, Ultra), which are granted with fileFormat VHDX. */
+  logicalSectorSize?: number;
 }
 
 export interface Job {
@@ -104,6 +108,8 @@ export interface Job {
   result: Record<string, unknown>;
   plan?: BackupDiskPlan[];
   consistency?: Consistency;
+  /** The disks of the backup form one write-order-consistent set (one disk, or the guest held quiesced across all). */
+  disksConsistentSet?: boolean;
 }
 
 /**
@@ -161,4 +167,9 @@ export interface RecoveryPoint {
   deletedAt?: Date;
   jobId: string;
   verifiedAt?: Date;
+  /** The immutability policy set on the point's shard snapshots and manifests (workflows/protection/immutability.ts). */
+  immutableUntil?: Date;
+  immutabilityMode?: 'Unlocked' | 'Locked';
+  /** See Job.disksConsistentSet; absent on points from before it was recorded. */
+  disksConsistentSet?: boolean;
 }

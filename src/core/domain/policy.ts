@@ -75,6 +75,8 @@ const PolicyFields = z.strictObject({
   retention: RetentionSchema,
   instantRestoreDays: z.number().int().min(1).max(30).default(DEFAULT_INSTANT_RESTORE_DAYS),
   consistency: ConsistencySchema.default({ mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 }),
+  /** Immutability of the points this policy makes; absent: the app's VMBACKUP_IMMUTABILITY. */
+  immutability: z.enum(['Off', 'Unlocked', 'Locked'], { message: 'must be Off, Unlocked or Locked' }).optional(),
 });
 
 export const PolicySchema = PolicyFields.superRefine((p, ctx) => {

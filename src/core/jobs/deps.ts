@@ -6,6 +6,9 @@ import type { Repos } from '../store/repos';
 import type { PackageStoreFactory } from '../ports/packages';
 import type { JobKind, KindRegistry, StepDef } from './kind';
 import type { Logger } from '../ports/logger';
+import type { Telemetry } from '../ports/telemetry';
+import type { AlertChannel } from '../ports/alerts';
+import type { Job } from '../domain/model';
 
 /** Everything a service needs, chosen once by the composition root. */
 export interface Deps {
@@ -21,6 +24,12 @@ export interface Deps {
   kinds: KindRegistry<Deps>;
   /** Staging locations of recovery-point packages (export / import). */
   packages?: PackageStoreFactory;
+  /** Traces and metrics (ports/telemetry.ts); absent: none. */
+  telemetry?: Telemetry;
+  /** Where alerts are posted (a Teams or Slack webhook); absent: alerts are recorded and counted, not posted. */
+  alertChannel?: AlertChannel;
+  /** Called once when a job reaches a terminal status (the alerts of src/core/ops); must not throw. */
+  onJobEnded?: (job: Job) => Promise<void>;
 }
 
 export type Kind = JobKind<Deps>;

@@ -64,12 +64,27 @@ export function toJobError(err: unknown): JobError {
 }
 
 export async function finishJob(deps: Deps, jobId: string, status: JobStatus, error?: JobError): Promise<Job> {
-  return updateJob(deps, jobId, (j) => {
+  let ended = false;
+  const job = await updateJob(deps, jobId, (j) => {
+    ended = false;
     if (TERMINAL.has(j.status)) return false;
     j.status = status === 'Completed' && j.warnings.length > 0 ? 'CompletedWithWarnings' : status;
     j.endedAt = deps.clock();
     if (error) j.error = error;
+    ended = true;
   });
+  // Only the call that ended the job reports it: a redelivered finalize finds it terminal and stays quiet.
+  if (ended) await jobEnded(deps, job);
+  return job;
+}
+
+async function jobEnded(deps: Deps, job: Job): Promise<void> {
+  try {
+    deps.telemetry?.jobEnded(job);
+    await deps.onJobEnded?.(job);
+  } catch (err) {
+    deps.log.warn('job-end telemetry or alert failed; the alert sweep retries alerts', { jobId: job.jobId, code: toJobError(err).code });
+  }
 }
 
 export function isTerminal(j: Job): boolean {

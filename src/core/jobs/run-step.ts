@@ -4,35 +4,65 @@ import type { Job } from '../domain/model';
 import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
+import type { StepSpan } from '../ports/telemetry';
+
+/** Which delivery this is, and, for telemetry, which step and message (a segment message names its disk). */
+export interface StepAttempt {
+  dequeueCount: number;
+  maxDequeueCount: number;
+  step?: string;
+  message?: { jobId: string; diskKey?: unknown; segment?: unknown };
+}
 
 /**
  * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
  * host will make) end the job Failed with its code, message and recommended action, and free the item;
  * everything else is thrown again so the queue redelivers the message after its visibility timeout.
+ * Each delivery is one span of the job's trace (ports/telemetry.ts), ended with the error code if it failed.
  */
-export async function runStep(
-  deps: Deps,
-  jobId: string,
-  attempt: { dequeueCount: number; maxDequeueCount: number },
-  step: () => Promise<void>,
-): Promise<void> {
+export async function runStep(deps: Deps, jobId: string, attempt: StepAttempt, step: () => Promise<void>): Promise<void> {
+  const span = await startStepSpan(deps, jobId, attempt);
   try {
     await step();
+    span.end();
   } catch (err) {
     const last = attempt.dequeueCount >= attempt.maxDequeueCount;
-    if (err instanceof CancelledError) return;
+    if (err instanceof CancelledError) {
+      span.end();
+      return;
+    }
+    const code = toJobError(err).code;
     if (err instanceof PermanentStepError || last) {
-      deps.log.error('step failed; the job ends Failed', { jobId, code: toJobError(err).code });
+      span.end({ code });
+      deps.log.error('step failed; the job ends Failed', { jobId, code });
       await failJob(deps, jobId, err);
       return;
     }
+    span.end({ code, willRetry: true });
     if (err instanceof ConflictError || err instanceof TransientError) {
       deps.log.warn('step will be retried', { jobId, code: err.code });
     } else {
-      deps.log.warn('step failed and will be retried', { jobId, code: toJobError(err).code });
+      deps.log.warn('step failed and will be retried', { jobId, code });
     }
     throw err;
   }
+}
+
+/** The job row gives the span its item and kind; read only when telemetry records, and never fatal. */
+async function startStepSpan(deps: Deps, jobId: string, attempt: StepAttempt): Promise<StepSpan> {
+  const t = deps.telemetry;
+  if (!t?.recording) return { end() {} };
+  const job = await deps.repos.jobs.get(jobId).catch(() => undefined);
+  const m = attempt.message ?? { jobId };
+  return t.startStep({
+    jobId,
+    step: attempt.step ?? 'step',
+    jobType: job?.doc.type,
+    itemKey: job?.doc.itemKey,
+    diskKey: typeof m.diskKey === 'string' ? m.diskKey : undefined,
+    segment: typeof m.segment === 'number' ? m.segment : undefined,
+    attempt: attempt.dequeueCount,
+  });
 }
 
 export async function failJob(deps: Deps, jobId: string, err: unknown): Promise<void> {

@@ -23,6 +23,24 @@ export interface DataPlane {
   openTarget(sasUrl: string): TargetDisk;
 }
 
+/** A version-level immutability policy (time-based retention) on one blob, or one blob snapshot. */
+export interface ImmutabilityPolicy {
+  until: Date;
+  mode: 'Unlocked' | 'Locked';
+}
+
+/**
+ * What the store refused because an immutability policy protects the blob (Azure: 409 BlobImmutableDueToPolicy,
+ * https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes): retention leaves such a point
+ * for a later run instead of failing.
+ */
+export class BlobImmutableError extends Error {
+  constructor(readonly blob: string, message: string) {
+    super(message);
+    this.name = 'BlobImmutableError';
+  }
+}
+
 /**
  * The backup account: shard page blobs (whose blob snapshots are the recovery points' vault copies) and small
  * objects (manifests, checkpoints) as block blobs. Names are blob names inside the backup container.
@@ -44,4 +62,9 @@ export interface BackupStore {
   getObject(name: string): Promise<Buffer | undefined>;
   deleteObject(name: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Sets (or moves) the immutability policy of a block blob, or of a shard's snapshot when `snapshot` is given.
+   * An unlocked policy may move either way; a locked one only later (BlobImmutableError otherwise).
+   */
+  setImmutability(name: string, snapshot: string | undefined, policy: ImmutabilityPolicy): Promise<void>;
 }

@@ -85,3 +85,9 @@ export const tagValue = (v: string): string => v.slice(0, 256);
 export function sourceSnapshotTags(itemKey: string, jobId: string): Record<string, string> {
   return { [TAGS.item]: tagValue(itemKey), [TAGS.job]: jobId };
 }
+
+/** Row key of an alert event: its type and what it is about (an item's key is hashed: it is long and has `;`). */
+export function alertEventKey(type: string, parts: { itemKey?: string; id?: string }): string {
+  const item = parts.itemKey ? createHash('sha256').update(parts.itemKey).digest('hex').slice(0, 16) : '';
+  return [type, item, parts.id ?? ''].filter(Boolean).join('~');
+}

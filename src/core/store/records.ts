@@ -40,3 +40,23 @@ export interface Lease {
   holder: string;
   expiresAt: Date;
 }
+
+/** An alert event, once: its row key names the event, so raising it again finds the row (src/core/ops/alerts.ts). */
+export interface AlertRecord {
+  eventKey: string;
+  type: string;
+  text: string;
+  itemKey?: string;
+  jobId?: string;
+  pointId?: string;
+  /** Recorded: raised while no webhook is configured (counted in telemetry only). */
+  state: 'Pending' | 'Sent' | 'GaveUp' | 'Recorded';
+  attempts: number;
+  createdAt: Date;
+  /** A deliverer's claim, so two sweeps do not post the same alert at once; expires if that deliverer dies. */
+  claimUntil?: Date;
+  sentAt?: Date;
+  lastError?: string;
+  /** A soft-deleted point's alert stays open until the point is purged (the purge alert) or undeleted. */
+  open?: boolean;
+}

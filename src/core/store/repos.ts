@@ -2,9 +2,9 @@ import type { Entity, EntityTable, Stored, TableFactory } from '../ports/tables'
 import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
-import type { DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
+import type { AlertRecord, DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
 
-const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt']);
+const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt', 'immutableUntil', 'claimUntil', 'sentAt']);
 
 /**
  * Table Storage caps a string property at 64 KiB, which is 32,768 UTF-16 characters; 30,000 leaves room for
@@ -165,11 +165,13 @@ export interface Repos {
   slotClaims: KeyedCollection<SlotClaim>;
   /** Short-lived named leases (discovery runs). */
   leases: KeyedCollection<Lease>;
+  /** Alert events, one row each: raised once, delivered until the webhook takes them. */
+  alerts: KeyedCollection<AlertRecord>;
   ensure(): Promise<void>;
 }
 
 /** The one partition of each single-partition table; nothing outside store/ names them. */
-const PARTITIONS = { item: 'item', job: 'job', policy: 'policy', vm: 'vm', request: 'request', slot: 'slot', lease: 'lease' } as const;
+const PARTITIONS = { item: 'item', job: 'job', policy: 'policy', vm: 'vm', request: 'request', slot: 'slot', lease: 'lease', alert: 'alert' } as const;
 
 function keyed<T extends object>(
   table: EntityTable,
@@ -192,8 +194,9 @@ export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
     requests: keyed<RequestRecord>(t('requests'), PARTITIONS.request, (r) => r.keyHash),
     slotClaims: keyed<SlotClaim>(t('requests'), PARTITIONS.slot, (c) => c.claimKey),
     leases: keyed<Lease>(t('leases'), PARTITIONS.lease, (l) => l.name),
+    alerts: keyed<AlertRecord>(t('alerts'), PARTITIONS.alert, (a) => a.eventKey, (a) => ({ state: a.state, type: a.type, open: !!a.open })),
     async ensure() {
-      const all = [repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests, repos.leases];
+      const all = [repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests, repos.leases, repos.alerts];
       await Promise.all(all.map((c) => c.table.ensure()));
     },
   };

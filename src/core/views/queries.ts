@@ -92,6 +92,8 @@ export function pointView(p: RecoveryPoint): Record<string, unknown> {
     itemKey: p.itemKey,
     createdAt: p.createdAt,
     consistency: p.consistency,
+    // Whether the disks together are write-order consistent (one disk, or the guest held quiesced across all).
+    disksConsistentSet: p.disksConsistentSet,
     state: p.state,
     expiresAt: p.expiresAt,
     deletedAt: p.deletedAt,

@@ -18,6 +18,7 @@ export function createDiskContent(
   props: Body,
   cd: Body,
   extra: ReturnType<typeof diskPropsFrom>,
+  location?: string,
 ): { size: number; state: DiskRecord['state']; uploadSizeBytes?: number } {
   let size: number;
   let state: DiskRecord['state'] = 'Unattached';
@@ -32,6 +33,12 @@ export function createDiskContent(
       const srcDisk = ctx.state.disk(cd.sourceResourceId ?? '');
       const src = snap ?? (srcDisk && !srcDisk.ephemeral ? srcDisk : undefined);
       if (!src) throw new ArmError(404, 'NotFound', `Source '${cd.sourceResourceId}' was not found.`);
+      // Copy works within the source's region: a source in another region is looked up in the target's and not
+      // found (Azure/azure-cli#9732 "Resource ... is not found", #11909 ResourceNotFound); across regions a
+      // snapshot is copied with CopyStart (disks-copy-incremental-snapshot-across-regions.md).
+      if (location && src.location.toLowerCase() !== location.toLowerCase()) {
+        throw new ArmError(404, 'ResourceNotFound', `The Resource '${cd.sourceResourceId}' was not found in location '${location}'.`);
+      }
       if (snap && accessState(snap, ctx.clock()) === 'Pending') {
         // "can't be used to create new disks until the background process ... has completed"
         // (disks-incremental-snapshots.md); Azure's error code is not documented, this is the closest ARM shape.

@@ -1,6 +1,6 @@
 import type { DiskRecord, EmulatorState, SnapshotRecord, VmRecord } from './state';
 import { accessState, completionPercent } from './snapshot-copy';
-import { uniqueIdOf } from './resources';
+import { diskUniqueId } from './resources';
 
 const GIB = 1024 ** 3;
 
@@ -36,7 +36,7 @@ export function diskJson(d: DiskRecord): Record<string, unknown> {
       diskAccessId: d.diskAccessId,
       provisioningState: 'Succeeded',
       timeCreated: d.timeCreated,
-      uniqueId: uniqueIdOf(d.id),
+      uniqueId: diskUniqueId(d),
     }),
   });
 }
@@ -94,7 +94,12 @@ export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boo
       dataDisks: [
         ...vm.dataDisks.map((dd) => {
           const d = state.disk(dd.diskId);
-          return { lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined };
+          return compact({
+            lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined,
+            // Defaults as the DataDisk reference states them (learn.microsoft.com/javascript/api/@azure/arm-compute/datadisk):
+            // caching "None for Standard storage. ReadOnly for Premium storage", deleteOption "The default value is set to Detach".
+            caching: dd.caching ?? (/^premium/i.test(d?.sku ?? '') ? 'ReadOnly' : 'None'), writeAcceleratorEnabled: dd.writeAcceleratorEnabled, deleteOption: dd.deleteOption ?? 'Detach',
+          });
         }),
         // Unmanaged disks: a VHD URI and no managedDisk.
         ...vm.unmanagedDataDisks.map((u) => ({ lun: u.lun, name: u.name, createOption: 'Attach', vhd: { uri: u.vhdUri } })),

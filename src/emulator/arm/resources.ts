@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MemoryDiskStore } from '../disk/store';
 import type { SasIssuer } from '../data/sas';
 import { ArmError, invalid, notAllowed, notFound } from './errors';
@@ -6,7 +7,7 @@ import { parseFooter } from '../vhd-check';
 import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type ArmFidelityStats } from './fidelity';
 import { diskPropsFrom, grantRequirements, hasGuestState, isBackgroundCopySku } from './disk-props';
 import { applyStorage, detach, newVm } from './vm-model';
-import { accessState, checkPendingCopies, snapshotReadable } from './snapshot-copy';
+import { accessState, checkFileFormat, checkPendingCopies, snapshotReadable } from './snapshot-copy';
 import { createDiskContent, sizeOf } from './disk-create';
 
 export interface Limits {
@@ -54,11 +55,11 @@ export class ComputeResources {
     if (!body.location) throw invalid("The property 'location' is required.");
     const cd = props.creationData ?? {};
     const key = EmulatorState.key(id);
-    const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra);
+    const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra, body.location);
     const d: DiskRecord = {
       id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku,
       state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,
-      ...extra,
+      uniqueId: randomUUID(), ...extra,
     };
     this.state.disks.set(key, d);
     return d;
@@ -175,13 +176,19 @@ export class ComputeResources {
       instantAccessUntilMs: background && instantMin > 0 ? now + (instantMin * 60_000) / this.fidelity.timeScale : undefined,
       hyperVGeneration: disk.hyperVGeneration, securityType: disk.securityProfile?.securityType, osType: disk.osType,
       logicalSectorSize: disk.logicalSectorSize, dataAccessAuthMode: props.dataAccessAuthMode ?? disk.dataAccessAuthMode,
-      networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy, sourceUniqueId: uniqueIdOf(disk.id),
+      networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy, sourceUniqueId: diskUniqueId(disk),
     };
     this.state.snapshots.set(key, s);
     if (hasGuestState(s.securityType)) this.store.createDisk(EmulatorState.key(guestStateId(s.id)), 4 * 1024 * 1024);
     return s;
   }
 
+  /**
+   * "Up to seven incremental snapshots per disk can be created every five minutes"; "A total of 500 ... at any given
+   * time" (includes/virtual-machines-disks-incremental-snapshots-restrictions.md). Azure's status, code and message
+   * for either are undocumented (AZURE-FIDELITY m1, Appendix B item 3): 409 OperationNotAllowed is the ARM shape
+   * used here, and its wording is this emulator's own, which no client should parse.
+   */
   private checkSnapshotLimits(disk: DiskRecord): void {
     const mine = [...this.state.snapshots.values()].filter((s) => s.incremental && s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
     if (mine.length >= this.limits.maxIncrementalSnapshotsPerDisk) {
@@ -200,7 +207,7 @@ export class ComputeResources {
     this.state.snapshots.delete(EmulatorState.key(s.id));
   }
 
-  grantSnapshot(s: SnapshotRecord, access: string, seconds: number, guestState = false): { accessSAS: string; securityDataAccessSAS?: string } {
+  grantSnapshot(s: SnapshotRecord, access: string, seconds: number, guestState = false, fileFormat?: unknown): { accessSAS: string; securityDataAccessSAS?: string } {
     if (access !== 'Read') throw invalid(`access '${access}' is not valid for a snapshot; use Read.`);
     if (!snapshotReadable(s, this.clock())) {
       // "CompletionPercent must be 100 before you can ... generate a SAS URI for downloading" (disks-incremental-
@@ -210,6 +217,7 @@ export class ComputeResources {
       throw notAllowed(`Snapshot '${s.name}' cannot be downloaded yet: its background copy is not complete (snapshotAccessState ${accessState(s, this.clock())}).`);
     }
     if (s.networkAccessPolicy === 'DenyAll') throw notAllowed(`Snapshot '${s.name}' has networkAccessPolicy DenyAll: it cannot be exported.`);
+    checkFileFormat(s, fileFormat);
     const open = this.state.grantsOf(s.id).some((g) => g.expiresAt > this.clock());
     if (!open && this.sas.openSnapshotsOf(s.sourceDiskId) >= this.limits.maxOpenSnapshotSasPerDisk) {
       throw notAllowed(`At most ${this.limits.maxOpenSnapshotSasPerDisk} snapshots of one disk can have an active SAS. Revoke access to another snapshot of this disk first.`);
@@ -278,6 +286,9 @@ export class ComputeResources {
 
 /** Where a Trusted Launch / CVM snapshot's VM guest state is kept (store key and grant resource). */
 export const guestStateId = (id: string): string => `${id}/guestState`;
+
+/** The disk instance's uniqueId: kept on the record, or derived from the id for state saved before it was kept. */
+export const diskUniqueId = (d: Pick<DiskRecord, 'id' | 'uniqueId'>): string => d.uniqueId ?? uniqueIdOf(d.id);
 
 /** A stable per-resource id, as Azure's uniqueId / sourceUniqueId. */
 export function uniqueIdOf(id: string): string {

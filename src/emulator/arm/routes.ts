@@ -96,7 +96,9 @@ export function armRouter(o: ArmRouteOptions): Router {
       sendJson(c.res, 200, result);
     })
     // virtual machines
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines', (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, false))))
+    // statusOnly=true: "enables fetching run time status of all Virtual Machines in the subscription"
+    // (https://learn.microsoft.com/rest/api/compute/virtual-machines/list-all): each VM with its instanceView.
+    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines', (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, c.url.searchParams.get('statusOnly') === 'true'))))
     .add('GET', `${RG}/virtualMachines`, (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, false))))
     .add('GET', `${RG}/virtualMachines/{name}`, (c) => {
       const vm = r.requireVm(...p(c), c.params.name!);
@@ -172,7 +174,7 @@ export function armRouter(o: ArmRouteOptions): Router {
     .add('POST', `${RG}/snapshots/{name}/beginGetAccess`, (c) => {
       const s = r.requireSnapshot(...p(c), c.params.name!);
       const body = json(c);
-      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
+      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true, body.fileFormat);
       startLro(c, 202, undefined, () => grant);
     })
     .add('POST', `${RG}/snapshots/{name}/endGetAccess`, (c) => {

@@ -13,7 +13,8 @@ export interface VmRecord {
   agentReady: boolean;
   tags: Record<string, string>;
   osDiskId: string;
-  dataDisks: { lun: number; diskId: string }[];
+  /** Each attachment keeps its own settings (VirtualMachine storageProfile.dataDisks: caching, writeAcceleratorEnabled, deleteOption). */
+  dataDisks: { lun: number; diskId: string; caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }[];
   vmId: string;
   /** What Run Command answers on this VM (tests set failures here): a forced outcome, instead of the guest model's. */
   runCommandResult: { succeeded: boolean; output: string };
@@ -57,6 +58,12 @@ export interface DiskRecord {
   diskAccessId?: string;
   /** Ephemeral OS disks live on the host: the resource is hidden from ARM (GET 404, no snapshot). */
   ephemeral?: boolean;
+  /**
+   * The disk instance's `uniqueId` (disk.json "Unique Guid identifying the resource"): a disk deleted and created
+   * again under the same name is another instance, so its snapshots get another sourceUniqueId and family.
+   * Absent on state saved before it was kept (then derived from the id).
+   */
+  uniqueId?: string;
 }
 
 export interface SnapshotRecord {

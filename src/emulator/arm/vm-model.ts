@@ -39,8 +39,8 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
   if (isUpdate && sp.osDisk?.createOption !== undefined && String(sp.osDisk.createOption).toLowerCase() !== vm.osCreateOption.toLowerCase()) throw changeNotAllowed('osDisk.createOption');
   const osId: string = sp.osDisk?.managedDisk?.id ?? vm.osDiskId;
   const entries: Body[] = sp.dataDisks ?? [];
-  const managed: { lun: number; diskId: string }[] = sp.dataDisks
-    ? entries.filter((d) => !d.vhd?.uri).map((d) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? '') }))
+  const managed: VmRecord['dataDisks'] = sp.dataDisks
+    ? entries.filter((d) => !d.vhd?.uri).map((d) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? ''), ...attachment(d) }))
     : vm.dataDisks;
   const unmanaged = sp.dataDisks
     ? entries.filter((d) => d.vhd?.uri).map((d) => ({ lun: Number(d.lun), name: String(d.name ?? `disk${d.lun}`), vhdUri: String(d.vhd.uri) }))
@@ -66,8 +66,12 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
     const holders = disk.managedByExtended?.length ?? (disk.managedBy ? 1 : 0);
     if (!mine && holders > 0 && holders >= (disk.maxShares ?? 1)) throw new ArmError(409, 'Conflict', `Disk '${disk.name}' is already attached to VM '${disk.managedBy}'.`);
     if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is still in upload state.`);
-    if (vm.zones?.length && disk.zones?.length && !disk.zones.includes(vm.zones[0]!)) {
-      // Message as reported (jrudlin/Azure#7); the error code itself is not documented.
+    // A zonal VM takes disks of its zone, and ZRS disks, which "can be attached to a virtual machine (VM) in a
+    // different zone" (azure-compute-docs articles/virtual-machines/disks-redundancy.md). A disk created without a
+    // zone is refused too: "Disks created have no zone and they fail to get attached to a vm/vmss that is on a
+    // zone" (Azure/azure-sdk-for-net#39112), with the message of jrudlin/Azure#7 (a disk made by New-AzDiskConfig
+    // without -Zone). The error code is BadRequest as quoted there; jenkins-infra/azure#1406 shows the same code.
+    if (vm.zones?.length && !/_zrs$/i.test(disk.sku) && !(disk.zones ?? []).includes(vm.zones[0]!)) {
       throw new ArmError(400, 'BadRequest', `Disk ${disk.id} cannot be attached to the VM because it is not in zone '${vm.zones[0]}'.`);
     }
   }
@@ -78,8 +82,17 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
   }
   for (const id of wanted) attach(state.disk(id)!, vm.id);
   vm.osDiskId = state.disk(osId)!.id;
-  vm.dataDisks = managed.map((d) => ({ lun: d.lun, diskId: state.disk(d.diskId)!.id })).sort((a, b) => a.lun - b.lun);
+  vm.dataDisks = managed.map((d) => ({ ...d, diskId: state.disk(d.diskId)!.id })).sort((a, b) => a.lun - b.lun);
   vm.unmanagedDataDisks = unmanaged.sort((a, b) => a.lun - b.lun);
+}
+
+/** The attachment settings of a data disk entry, as sent (caching None/ReadOnly/ReadWrite, deleteOption Delete/Detach). */
+function attachment(d: Body): { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string } {
+  const caching = d.caching === undefined ? undefined : String(d.caching);
+  if (caching !== undefined && !['None', 'ReadOnly', 'ReadWrite'].includes(caching)) throw invalid(`caching '${caching}' is invalid; use None, ReadOnly or ReadWrite.`);
+  const deleteOption = d.deleteOption === undefined ? undefined : String(d.deleteOption);
+  if (deleteOption !== undefined && !['Delete', 'Detach'].includes(deleteOption)) throw invalid(`deleteOption '${deleteOption}' is invalid; use Delete or Detach.`);
+  return { caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled === true ? true : undefined, deleteOption };
 }
 
 function checkOsSwap(_state: EmulatorState, vm: VmRecord, current: DiskRecord | undefined, next: DiskRecord, checkSize: boolean): void {

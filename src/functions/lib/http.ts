@@ -6,16 +6,24 @@ import type { Deps } from '../../core/jobs/deps';
 import { redact } from '../../core/redact';
 import { checkIdempotencyKey } from '../../core/jobs/idempotency';
 import { getDeps } from './runtime';
+import { authorize, resolveCaller, type Caller } from './auth';
+import { requirementOf } from './roles';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
-export type Handler = (req: HttpRequest, ctx: InvocationContext, deps: Deps) => Promise<HttpResponseInit>;
+export type Handler = (req: HttpRequest, ctx: InvocationContext, deps: Deps, caller: Caller) => Promise<HttpResponseInit>;
 
-/** Every route: typed errors to their status and body; anything else is a 500 that says nothing inside. */
+/**
+ * Every route: the caller and its role first (401/403, before the body is read), then the handler; typed errors
+ * to their status and body; anything else is a 500 that says nothing inside.
+ */
 export function route(handler: Handler): (req: HttpRequest, ctx: InvocationContext) => Promise<HttpResponseInit> {
   return async (req, ctx) => {
     try {
-      return await handler(req, ctx, await getDeps());
+      const deps = await getDeps();
+      const caller = resolveCaller(req, deps.config);
+      authorize(caller, requirementOf(ctx.functionName), ctx.functionName);
+      return await handler(req, ctx, deps, caller);
     } catch (err) {
       if (err instanceof ConfigError) {
         ctx.error(err.message);

@@ -16,9 +16,9 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/items/{itemKey}/export', summary: 'Export the first backup or a recovery point as a package (202 + job)', body: S.ExportBody, params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/import', summary: 'Import a package as the first recovery point (202 + job)', body: S.ImportBody, params: ['itemKey'] },
   { method: 'post', path: '/items/{itemKey}/stop', summary: 'Stop protection (retain or delete data)', body: S.StopProtectionBody, params: ['itemKey'] },
-  { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first', query: S.PageQuery, params: ['itemKey'] },
+  { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first, with whether each can restore instantly and until when', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
+  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore from the source snapshots (instant) or the backup storage (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/undelete', summary: 'Undelete a soft-deleted point', params: ['itemKey', 'pointId'] },
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
@@ -32,6 +32,8 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/jobs/{jobId}', summary: 'One job with progress', params: ['jobId'] },
   { method: 'post', path: '/jobs/{jobId}/cancel', summary: 'Cancel a queued or running job', params: ['jobId'] },
   { method: 'get', path: '/dashboard', summary: 'Items by state, jobs of the last 24 h, storage' },
+  { method: 'get', path: '/me', summary: 'The caller (signed-in principal or key), its app roles and what they allow' },
+  { method: 'get', path: '/report', summary: 'Backup report per item (last backup, RPO, points by tier, stored bytes, monthly estimate); ?format=json (default) or csv' },
 ];
 
 export function openApiDocument(policySchema?: z.ZodType): Record<string, unknown> {
@@ -54,7 +56,7 @@ export function openApiDocument(policySchema?: z.ZodType): Record<string, unknow
       parameters,
       ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
       security: op.anonymous ? [] : [{ functionKey: [] }],
-      responses: { default: { description: 'Errors: { error: { code, message, recommendedAction } } with 400, 401, 404, 409 or 413' } },
+      responses: { default: { description: 'Errors: { error: { code, message, recommendedAction } } with 400, 401, 403, 404, 409 or 413' } },
     };
   }
   return {

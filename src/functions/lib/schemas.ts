@@ -19,6 +19,9 @@ export const RestoreBody = z.strictObject({
   mode: z.enum(['newDisks', 'replaceDisks']),
   targetResourceGroup: ResourceGroup.optional(),
   confirmationToken: Token,
+  source: z.enum(['auto', 'snapshot', 'vault']).optional().describe(
+    'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: vault.',
+  ),
 });
 export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });
 

@@ -97,7 +97,7 @@ export async function jobsPage(main: HTMLElement, params: URLSearchParams): Prom
             h('th', { scope: 'row' }, h('a', { href: `#/jobs/${enc(j.jobId)}` }, j.type)),
             h('td', {}, vmNameOf(j.itemKey)), h('td', {}, badge(j.status)), h('td', {}, when(j.createdAt)),
             ...progressCells(j), h('td', {}, j.trigger ?? '-'),
-            h('td', {}, !j.cancellable ? null : h('button', { type: 'button', onclick: () => void cancel(j, status, load) }, 'Cancel'))),
+            h('td', {}, !j.cancellable ? null : h('button', { type: 'button', 'data-needs': 'cancelJob', onclick: () => void cancel(j, status, load) }, 'Cancel'))),
           errorRow(j, cols)))),
       r.continuation ? h('p', { class: 'hint' }, 'Showing the newest 50; narrow the filters to see older jobs.') : null);
     if (r.items.some((j) => !TERMINAL.has(j.status))) timer = window.setTimeout(() => void load().catch((e) => fill(status, errorBox(e))), REFRESH_MS);
@@ -137,7 +137,7 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
         progressBar(j.status.startsWith('Completed') ? 100 : j.progress.percent, `Progress of this ${j.type} job`),
         h('p', { class: 'hint' }, progressText(j)),
         h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v as Node | string)])),
-        j.cancellable ? h('button', { type: 'button', onclick: () => void cancel(j, status, load) }, 'Cancel job') : null,
+        j.cancellable ? h('button', { type: 'button', 'data-needs': 'cancelJob', onclick: () => void cancel(j, status, load) }, 'Cancel job') : null,
         j.status === 'Cancelling' ? h('p', { class: 'hint', role: 'status' }, 'Cancellation requested: the job stops at its next checkpoint.') : null),
       j.error ? errorBox(new ApiError(0, j.error.code, j.error.message, j.error.recommendedAction)) : null,
       j.warnings.length ? h('div', { class: 'card' }, h('h2', {}, 'Warnings'), h('ul', {}, ...j.warnings.map((w) => h('li', {}, w)))) : null,

@@ -33,7 +33,7 @@ export async function pointsPage(main: HTMLElement, _params: URLSearchParams, pa
 
     const actions: HTMLElement[] = [];
     if (item.state !== 'ProtectionStoppedDataDeleted') {
-      const backup = h('button', { type: 'button', class: 'primary' }, 'Back up now');
+      const backup = h('button', { type: 'button', class: 'primary', 'data-needs': 'backupNow' }, 'Back up now');
       backup.addEventListener('click', async () => {
         try {
           const r = await api<{ jobId: string }>('POST', `items/${enc(itemKey)}/backup`, {});
@@ -45,7 +45,7 @@ export async function pointsPage(main: HTMLElement, _params: URLSearchParams, pa
     }
     actions.push(h('a', { class: 'button', href: `#/jobs?itemKey=${enc(itemKey)}` }, 'Jobs of this VM'));
     if (!STOPPED.has(item.state)) {
-      actions.push(h('button', { type: 'button', onclick: (e: Event) => openStopProtection(item, e.currentTarget as HTMLElement, async () => { showDeleted = undefined; fill(status); await reload(); }) }, 'Stop protection…'));
+      actions.push(h('button', { type: 'button', 'data-needs': 'stopProtection', onclick: (e: Event) => openStopProtection(item, e.currentTarget as HTMLElement, async () => { showDeleted = undefined; fill(status); await reload(); }) }, 'Stop protection…'));
     }
     const toggle = h('input', { type: 'checkbox', id: 'show-deleted', checked: showDeleted });
     toggle.addEventListener('change', () => { showDeleted = toggle.checked; void reload(); });
@@ -61,7 +61,7 @@ export async function pointsPage(main: HTMLElement, _params: URLSearchParams, pa
           h('caption', { class: 'sr-only' }, `Recovery points of ${item.vmName}, newest first`),
           h('thead', {}, h('tr', {}, ...['Created', 'Consistency', 'State', 'Size', 'Changed', 'Uploaded', 'Expires', 'Verified', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, ...shown.map((p) => h('tr', { 'data-point': p.pointId, 'data-state': p.state },
-            h('th', { scope: 'row' }, when(p.createdAt)), h('td', {}, p.consistency.replace(/([a-z])([A-Z])/g, '$1 $2')), h('td', {}, badge(p.state)),
+            h('th', { scope: 'row' }, when(p.createdAt)), h('td', {}, p.consistency.replace(/([a-z])([A-Z])/g, '$1 $2'), p.disksConsistentSet === false ? h('span', { class: 'hint' }, ' · disks taken independently') : null), h('td', {}, badge(p.state)),
             h('td', {}, bytes(p.sizeBytes)), h('td', {}, bytes(p.changedBytes)), h('td', {}, bytes(p.bytesUploaded)),
             h('td', {}, p.state === 'SoftDeleted' ? `deleted ${when(p.deletedAt)}` : when(p.expiresAt)), h('td', {}, when(p.verifiedAt)),
             h('td', {}, h('div', { class: 'row-actions' }, ...pointActions(item, p))))))));
@@ -70,13 +70,13 @@ export async function pointsPage(main: HTMLElement, _params: URLSearchParams, pa
   function pointActions(item: Item, p: Point): HTMLElement[] {
     const reload = (): Promise<void> => load().catch((e) => void fill(status, errorBox(e)));
     const named = (label: string): string => `${label} the point of ${when(p.createdAt)}`;
-    if (p.state === 'SoftDeleted') return [h('button', { type: 'button', 'aria-label': named('Undelete'), onclick: () => void undelete(item, p, status, reload) }, 'Undelete')];
+    if (p.state === 'SoftDeleted') return [h('button', { type: 'button', 'data-needs': 'undeleteRecoveryPoint', 'aria-label': named('Undelete'), onclick: () => void undelete(item, p, status, reload) }, 'Undelete')];
     const out: HTMLElement[] = [];
     if (p.state === 'Available') {
-      out.push(h('button', { type: 'button', onclick: (e: Event) => openRestoreWizard(item, p, e.currentTarget as HTMLElement) }, 'Restore…'));
-      out.push(h('button', { type: 'button', 'aria-label': named('Verify'), onclick: (e: Event) => { (e.currentTarget as HTMLButtonElement).disabled = true; void verify(item, p, status, later, reload); } }, 'Verify'));
+      out.push(h('button', { type: 'button', 'data-needs': 'restore', onclick: (e: Event) => openRestoreWizard(item, p, e.currentTarget as HTMLElement) }, 'Restore…'));
+      out.push(h('button', { type: 'button', 'data-needs': 'verifyRecoveryPoint', 'aria-label': named('Verify'), onclick: (e: Event) => { (e.currentTarget as HTMLButtonElement).disabled = true; void verify(item, p, status, later, reload); } }, 'Verify'));
     }
-    out.push(h('button', { type: 'button', 'aria-label': named('Delete'), onclick: (e: Event) => openDeletePoint(item, p, e.currentTarget as HTMLElement, status, async () => { showDeleted = true; await reload(); }) }, 'Delete…'));
+    out.push(h('button', { type: 'button', 'data-needs': 'deleteRecoveryPoint', 'aria-label': named('Delete'), onclick: (e: Event) => openDeletePoint(item, p, e.currentTarget as HTMLElement, status, async () => { showDeleted = true; await reload(); }) }, 'Delete…'));
     return out;
   }
 

@@ -30,7 +30,7 @@ export async function policiesPage(main: HTMLElement, params: URLSearchParams): 
   // The list again, in place: the hash does not change, so the router would not redraw it.
   const redraw = (): void => void policiesPage(main, params).catch((err) => main.replaceChildren(pageHeader('Policies'), errorBox(err)));
   main.replaceChildren(
-    pageHeader('Policies', h('a', { class: 'button primary', href: '#/policies?new=1' }, 'New policy')),
+    pageHeader('Policies', h('a', { class: 'button primary', href: '#/policies?new=1', 'data-needs': 'createPolicy' }, 'New policy')),
     list.items.length === 0 ? h('p', { class: 'empty' }, 'No policies yet. A policy says when backups run and how long recovery points are kept.') :
       h('table', { class: 'data' },
         h('caption', { class: 'sr-only' }, 'Backup policies'),
@@ -40,8 +40,8 @@ export async function policiesPage(main: HTMLElement, params: URLSearchParams): 
           h('td', {}, (p.consistency?.mode ?? 'CrashConsistent').replace(/([a-z])([A-Z])/g, '$1 $2')),
           h('td', {}, users(p.name).length ? users(p.name).map((i) => i.vmName).join(', ') : '-'),
           h('td', {}, h('div', { class: 'row-actions' },
-            h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}` }, 'Edit'),
-            h('button', { type: 'button', 'aria-label': `Delete ${p.name}`, onclick: (e: Event) => openDeletePolicy(p.name, users(p.name), e.currentTarget as HTMLElement, redraw) }, 'Delete…'))))))));
+            h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}`, 'data-needs': 'updatePolicy' }, 'Edit'),
+            h('button', { type: 'button', 'aria-label': `Delete ${p.name}`, 'data-needs': 'deletePolicy', onclick: (e: Event) => openDeletePolicy(p.name, users(p.name), e.currentTarget as HTMLElement, redraw) }, 'Delete…'))))))));
   return () => document.querySelector('dialog.wizard')?.remove();
 }
 
@@ -86,7 +86,7 @@ function editor(main: HTMLElement, p: PolicyJson, isEdit: boolean): () => void {
   const preview = h('div', { class: 'preview-body' });
   const form = h('form', { class: 'policy-form', 'aria-label': 'Policy' },
     policyFields(p, isEdit), status,
-    h('div', { class: 'form-actions' }, h('a', { class: 'button', href: '#/policies' }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, isEdit ? 'Save policy' : 'Create policy')));
+    h('div', { class: 'form-actions' }, h('a', { class: 'button', href: '#/policies' }, 'Cancel'), h('button', { type: 'submit', class: 'primary', 'data-needs': isEdit ? 'updatePolicy' : 'createPolicy' }, isEdit ? 'Save policy' : 'Create policy')));
   let timer: number | undefined;
   let seq = 0;
 

@@ -8,6 +8,8 @@ import { confirmationStep, openModal, showIn } from '../dialog.js';
  */
 export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): void {
   const m = openModal('wiz-title', opener);
+  // Where the disks come from: the point's source snapshots while they exist (instant), or the backup storage.
+  let source = p.instantRestore ? 'auto' : 'vault';
 
   const step1 = (): void => {
     const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: `${item.resourceGroup}-restore`, 'aria-describedby': 'rg-help' });
@@ -16,7 +18,12 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
       h('fieldset', {}, h('legend', {}, 'Restore into'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks' }), ' Replace the VM’s disks (destructive)')),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)')),
+      h('fieldset', {}, h('legend', {}, 'Restore from'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'auto', checked: source === 'auto' }), ' Snapshots if they still exist, else the backup storage'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'snapshot', disabled: !p.instantRestore }),
+          p.instantRestore ? ` Snapshots only (instant${p.instantRestoreUntil ? `, until ${when(p.instantRestoreUntil)}` : ''})` : ' Snapshots only (not available: the snapshots are gone)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'vault', checked: source === 'vault' }), ' Backup storage (copies every byte)')),
       h('div', { class: 'field', id: 'rg-field' }, h('label', { for: 'target-rg' }, 'Target resource group'), rg,
         h('p', { id: 'rg-help', class: 'hint' }, 'New managed disks are created here, in the VM’s subscription and region.')),
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: m.close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Next')));
@@ -24,6 +31,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const mode = String(new FormData(form).get('mode'));
+      source = String(new FormData(form).get('source') ?? source);
       step2(mode, mode === 'newDisks' ? rg.value.trim() || undefined : undefined);
     });
     showIn(m, form);
@@ -31,7 +39,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
   };
 
   const send = (mode: string, targetResourceGroup?: string, confirmationToken?: string) =>
-    api<{ jobId: string }>('POST', `items/${enc(item.itemKey)}/recoveryPoints/${enc(p.pointId)}/restore`, { mode, targetResourceGroup, confirmationToken });
+    api<{ jobId: string }>('POST', `items/${enc(item.itemKey)}/recoveryPoints/${enc(p.pointId)}/restore`, { mode, targetResourceGroup, confirmationToken, source });
 
   const started = (jobId: string): void => {
     toast(`Restore of ${item.vmName} started.`);
@@ -42,7 +50,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
   const step2 = (mode: string, targetResourceGroup?: string): void => {
     const status = h('div', { 'aria-live': 'assertive' });
     const what = mode === 'newDisks'
-      ? [`${p.disks.length} new managed disk(s) are created in resource group ${targetResourceGroup ?? item.resourceGroup} and filled with this recovery point.`, 'The VM and its current disks are not changed.']
+      ? [`${p.disks.length} new managed disk(s) are created in resource group ${targetResourceGroup ?? item.resourceGroup} and filled with this recovery point.`, 'The VM and its current disks are not changed.', source === 'vault' ? 'The data is copied from the backup storage.' : 'Disks are created from the point’s snapshots while they exist (nothing is copied through the app).']
       : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.'];
     const confirm = h('button', { type: 'button', class: mode === 'newDisks' ? 'primary' : 'danger' }, mode === 'newDisks' ? 'Start restore' : 'Review replacement');
     showIn(m,

@@ -10,7 +10,7 @@ export function openStopProtection(item: Item, opener: HTMLElement, done: () => 
   const m = openModal('stop-title', opener);
   const status = h('div', { 'aria-live': 'assertive' });
   const retain = h('input', { type: 'radio', name: 'deleteData', value: 'retain', id: 'stop-retain', checked: true });
-  const del = h('input', { type: 'radio', name: 'deleteData', value: 'delete', id: 'stop-delete' });
+  const del = h('input', { type: 'radio', name: 'deleteData', value: 'delete', id: 'stop-delete', 'data-needs': 'stopProtectionDeleteData' });
   const go = h('button', { type: 'submit', class: 'primary' }, 'Stop protection');
   const form = h('form', {},
     h('h2', { id: 'stop-title', tabindex: -1 }, `Stop protection of ${item.vmName}`),

@@ -19,7 +19,7 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
     const count = h('span', { id: 'selected-count' }, '0 selected');
     const policySel = h('select', { id: 'bulk-policy', name: 'policy' },
       ...(policies.items.length ? policies.items.map((p) => h('option', { value: p.name }, p.name)) : [h('option', { value: '' }, 'No policies yet')]));
-    const go = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Register and protect');
+    const go = h('button', { type: 'submit', class: 'primary', disabled: true, 'data-needs': 'registerVms' }, 'Register and protect');
     const update = (): void => { count.textContent = `${selected.size} selected`; go.disabled = selected.size === 0 || !policySel.value; };
     const bulk = h('form', { class: 'toolbar', 'aria-label': 'Bulk protection' },
       count,
@@ -39,7 +39,7 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
       boxes.push(box);
       const actions: HTMLElement[] = [];
       if (item && item.state !== 'Registered') actions.push(h('a', { class: 'button', href: `#/items/${enc(v.itemKey)}` }, 'Recovery points'));
-      if (item && (item.state === 'Protected' || item.state === 'ProtectionPending')) actions.push(h('button', { type: 'button', onclick: () => void backup(v, item) }, 'Back up now'));
+      if (item && (item.state === 'Protected' || item.state === 'ProtectionPending')) actions.push(h('button', { type: 'button', 'data-needs': 'backupNow', onclick: () => void backup(v, item) }, 'Back up now'));
       return h('tr', {},
         h('td', {}, box),
         h('th', { scope: 'row' }, v.name),
@@ -98,7 +98,7 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
     } catch (err) { fill(status, errorBox(err)); }
   }
 
-  const discoverBtn = h('button', { type: 'button', class: 'primary' }, 'Discover VMs');
+  const discoverBtn = h('button', { type: 'button', class: 'primary', 'data-needs': 'discover' }, 'Discover VMs');
   discoverBtn.addEventListener('click', () => void discover(discoverBtn));
   main.replaceChildren(pageHeader('Virtual machines', discoverBtn), status, progress, body);
   await load();

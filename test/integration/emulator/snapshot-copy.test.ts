@@ -52,7 +52,11 @@ describe('incremental snapshots of Premium SSD v2 and Ultra disks copy in the ba
     const done = await c.snapshots.get('rg', 'p1');
     expect(done.completionPercent).toBe(100);
     expect(done.snapshotAccessState).toBe('Available');
-    expect((await c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600 }, fast)).accessSAS).toMatch(/^http/);
+    // Stored as VHDX (4096-byte sectors): the grant names the format (snapshots/grant-access, GrantAccessData.fileFormat).
+    const noFormat = await failure(c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600 }, fast));
+    expect([noFormat.status, noFormat.message]).toEqual([409, expect.stringMatching(/fileFormat VHDX/)]);
+    expect((await failure(c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600, fileFormat: 'VHD' }, fast))).status).toBe(409);
+    expect((await c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600, fileFormat: 'VHDX' }, fast)).accessSAS).toMatch(/^http/);
     expect((await c.disks.beginCreateOrUpdateAndWait('rg', 'from-p1', { location: 'westeurope', sku: { name: 'PremiumV2_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } }, fast)).provisioningState).toBe('Succeeded');
     expect(emu.armStats.snapshotsRefusedNotReady).toBe(2);
   });

@@ -1,13 +1,25 @@
 import { createHash } from 'node:crypto';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
-import type { BackupStore } from '../../ports/storage';
+import { BlobImmutableError, type BackupStore, type ImmutabilityPolicy } from '../../ports/storage';
 import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
 import { downloadRange } from './download';
 import { listValidRanges } from './page-list';
 
 function isStatus(err: unknown, status: number): boolean {
   return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
+}
+
+/** Azure answers a delete or write of a protected blob with 409 BlobImmutableDueToPolicy (blob-service-error-codes). */
+async function immutableAware<T>(blob: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isStatus(err, 409) && (err as { code?: string }).code === 'BlobImmutableDueToPolicy') {
+      throw new BlobImmutableError(blob, `'${blob}' is protected by an immutability policy and cannot be deleted or changed before it expires.`);
+    }
+    throw err;
+  }
 }
 
 /** BackupStore on an Azure Storage (or Azurite) container. */
@@ -91,14 +103,14 @@ export class BlobBackupStore implements BackupStore {
 
   async deleteShardSnapshot(name: string, snapshot: string): Promise<void> {
     try {
-      await this.page(name, snapshot).delete();
+      await immutableAware(`${name}?snapshot=${snapshot}`, () => this.page(name, snapshot).delete());
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
     }
   }
 
   async putObject(name: string, data: Buffer): Promise<void> {
-    await this.container.getBlockBlobClient(name).uploadData(data);
+    await immutableAware(name, () => this.container.getBlockBlobClient(name).uploadData(data));
   }
 
   async getObject(name: string): Promise<Buffer | undefined> {
@@ -111,12 +123,23 @@ export class BlobBackupStore implements BackupStore {
   }
 
   async deleteObject(name: string): Promise<void> {
-    await this.container.getBlobClient(name).deleteIfExists();
+    await immutableAware(name, () => this.container.getBlobClient(name).deleteIfExists());
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     for await (const b of this.container.listBlobsFlat({ prefix })) {
-      await this.container.getBlobClient(b.name).deleteIfExists({ deleteSnapshots: 'include' });
+      await immutableAware(b.name, () => this.container.getBlobClient(b.name).deleteIfExists({ deleteSnapshots: 'include' }));
     }
+  }
+
+  /**
+   * Set Blob Immutability Policy (https://learn.microsoft.com/rest/api/storageservices/set-blob-immutability-policy):
+   * on a snapshot through its `snapshot` parameter, on a manifest's current version otherwise. The container
+   * (or account) must have version-level immutability support enabled (infra/azuredeploy.json does).
+   */
+  async setImmutability(name: string, snapshot: string | undefined, policy: ImmutabilityPolicy): Promise<void> {
+    const blob = this.container.getBlobClient(name);
+    const target = snapshot ? blob.withSnapshot(snapshot) : blob;
+    await immutableAware(snapshot ? `${name}?snapshot=${snapshot}` : name, () => target.setImmutabilityPolicy({ expiriesOn: policy.until, policyMode: policy.mode }));
   }
 }

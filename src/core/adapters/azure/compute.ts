@@ -1,12 +1,13 @@
-import { PermanentStepError } from '../../errors';
-import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type VirtualMachine } from '@azure/arm-compute';
+import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type Disk, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  parseResourceId, type ComputePort, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotInfo, type VmDisk, type VmInfo,
+  parseResourceId, type ComputePort, type DataDiskAttachment, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotFileFormat, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
+import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
-import { armDiskProfile, uploadDiskProperties } from './disk-profile';
-
+import { ignore404, orUndefined, status } from './arm-status';
+import { armDiskProfile, copyDiskProperties, uploadDiskProperties } from './disk-profile';
+import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 const GIB = 1024 ** 3;
 
 export interface ArmComputeOptions {
@@ -19,48 +20,14 @@ export interface ArmComputeOptions {
   pollIntervalMs?: number;
   /** Only for an emulator on compressed time: local duration = Azure duration / timeScale (Run Command waits). */
   timeScale?: number;
+  /** Azure's incremental snapshots per disk (default 500, snapshot-info.ts). */
+  snapshotsPerDisk?: number;
 }
 
 /** Pause before asking again when Run Command answers 409 Conflict (another script still runs on the VM). */
 const RUN_COMMAND_BUSY_RETRY_SECONDS = 5;
 /** Polling of a running script (20 s at least): about ten reads per script, on the scaled clock. */
 const RUN_COMMAND_POLL_SECONDS = 2;
-
-function status(err: unknown): number | undefined {
-  return (err as { statusCode?: number })?.statusCode;
-}
-
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (err) {
-    if (status(err) === 404) return undefined;
-    throw err;
-  }
-}
-
-async function ignore404(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (status(err) !== 404) throw err;
-  }
-}
-
-/**
- * Azure refuses a new incremental snapshot when the disk already has the most it allows (500): retrying cannot
- * help, the job fails with what to do. The short-window limit (a few per 5 minutes) is left to the retries.
- */
-function snapshotLimitError(err: unknown, diskId: string): PermanentStepError | undefined {
-  const e = err as { code?: string; message?: string };
-  if (status(err) !== 409 || e.code !== 'OperationNotAllowed' || !/incremental snapshots; the limit|maximum number of incremental snapshots/i.test(e.message ?? '')) return undefined;
-  const disk = diskId.split('/').pop();
-  return new PermanentStepError(
-    'SnapshotLimitReached',
-    `Disk '${disk}' already has the maximum number of incremental snapshots Azure allows, so no new backup snapshot can be taken.`,
-    'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.',
-  );
-}
 
 /** ComputePort on @azure/arm-compute: one client per subscription. */
 export class ArmComputeAdapter implements ComputePort {
@@ -81,10 +48,10 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile'] }> {
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}, listed?: Map<string, Disk>): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
-    const d = await this.getDiskRaw(diskId);
-    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined };
+    const d = listed?.get(diskId.toLowerCase()) ?? (await this.getDiskRaw(diskId));
+    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined, dataAccessAuthMode: d?.dataAccessAuthMode };
   }
 
   private async getDiskRaw(diskId: string) {
@@ -92,18 +59,33 @@ export class ArmComputeAdapter implements ComputePort {
     return orUndefined(this.client(r.subscriptionId).disks.get(r.resourceGroup, r.name));
   }
 
-  private async toVmInfo(vm: VirtualMachine, withView: VirtualMachine | undefined): Promise<VmInfo> {
+  private async toVmInfo(vm: VirtualMachine, withView: VirtualMachine | undefined, listed?: Map<string, Disk>): Promise<VmInfo> {
     const r = parseResourceId(vm.id!);
     const sp = vm.storageProfile ?? {};
     const disks: VmDisk[] = [];
     if (sp.osDisk?.managedDisk?.id) {
-      const s = await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk);
-      disks.push({ lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile });
+      // An ephemeral OS disk is no resource ARM can GET (ephemeral-os-disks.md): its size comes from the VM.
+      const ephemeral = !!sp.osDisk.diffDiskSettings?.option;
+      const s = ephemeral ? { bytes: (sp.osDisk.diskSizeGB ?? 0) * GIB } : await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk, listed);
+      disks.push({
+        lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes,
+        sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile ?? (sp.osDisk.writeAcceleratorEnabled ? { lun: -1, writeAcceleratorEnabled: true } : undefined),
+        deleteOption: sp.osDisk.deleteOption, ...(ephemeral ? { ephemeral } : {}), ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
+      });
     }
+    const unmanaged: NonNullable<VmInfo['unmanagedDisks']> = [];
+    // An unmanaged OS disk has a vhd uri and no managedDisk (VirtualMachine OSDisk.vhd).
+    if (!sp.osDisk?.managedDisk?.id && sp.osDisk?.vhd?.uri) unmanaged.push({ lun: -1, name: sp.osDisk.name ?? 'osdisk', vhdUri: sp.osDisk.vhd.uri });
     for (const d of sp.dataDisks ?? []) {
-      if (!d.managedDisk?.id) continue;
-      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d);
-      disks.push({ lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile });
+      if (!d.managedDisk?.id) {
+        if (d.vhd?.uri) unmanaged.push({ lun: d.lun, name: d.name ?? `disk${d.lun}`, vhdUri: d.vhd.uri });
+        continue;
+      }
+      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d, listed);
+      disks.push({
+        lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile, deleteOption: d.deleteOption,
+        ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
+      });
     }
     const statuses = withView?.instanceView?.statuses ?? [];
     const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
@@ -120,16 +102,29 @@ export class ArmComputeAdapter implements ComputePort {
       guestAgentReady: agent,
       tags: vm.tags ?? {},
       disks,
+      zones: vm.zones?.length ? [...vm.zones] : undefined,
+      securityType: vm.securityProfile?.securityType,
+      provisioningState: vm.provisioningState,
+      osCreateOption: sp.osDisk?.createOption,
+      ephemeralOsDisk: !!sp.osDisk?.diffDiskSettings?.option,
+      ...(unmanaged.length ? { unmanagedDisks: unmanaged } : {}),
     };
   }
 
+  /**
+   * Three paged lists per subscription instead of a GET per VM and per disk (AZURE-FIDELITY m9): the VMs, their
+   * run-time status ("statusOnly=true enables fetching run time status of all Virtual Machines in the
+   * subscription", https://learn.microsoft.com/rest/api/compute/virtual-machines/list-all), and the disks
+   * (https://learn.microsoft.com/rest/api/compute/disks/list). Joined by id, so nothing depends on what else the
+   * status list carries.
+   */
   async *listVms(subscriptionId: string): AsyncIterable<VmInfo> {
     const c = this.client(subscriptionId);
-    for await (const vm of c.virtualMachines.listAll()) {
-      const r = parseResourceId(vm.id!);
-      const view = await orUndefined(c.virtualMachines.get(r.resourceGroup, r.name, { expand: 'instanceView' }));
-      yield this.toVmInfo(view ?? vm, view);
-    }
+    const views = new Map<string, VirtualMachine>();
+    for await (const v of c.virtualMachines.listAll({ statusOnly: 'true' })) if (v.id) views.set(v.id.toLowerCase(), v);
+    const disks = new Map<string, Disk>();
+    for await (const d of c.disks.list()) if (d.id) disks.set(d.id.toLowerCase(), d);
+    for await (const vm of c.virtualMachines.listAll()) yield this.toVmInfo(vm, views.get(vm.id!.toLowerCase()), disks);
   }
 
   async getVm(vmId: string): Promise<VmInfo | undefined> {
@@ -177,19 +172,25 @@ export class ArmComputeAdapter implements ComputePort {
     await this.client(r.subscriptionId).virtualMachines.beginStartAndWait(r.resourceGroup, r.name, this.lro());
   }
 
-  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
-    const r = parseResourceId(vmId);
-    await this.client(r.subscriptionId).virtualMachines.beginUpdateAndWait(r.resourceGroup, r.name, {
-      storageProfile: {
-        osDisk: { createOption: 'Attach', managedDisk: { id: osDiskId }, name: parseResourceId(osDiskId).name },
-        dataDisks: dataDisks.map((d) => ({ lun: d.lun, createOption: 'Attach', managedDisk: { id: d.diskId }, name: parseResourceId(d.diskId).name })),
-      },
-    }, this.lro());
+  async swapOsDisk(vmId: string, disk: { diskId: string; name: string }): Promise<void> {
+    await swapOsDisk(this.client(parseResourceId(vmId).subscriptionId), vmId, disk, this.lro());
+  }
+
+  async detachDataDisks(vmId: string, luns: number[]): Promise<void> {
+    await detachDataDisks(this.client(parseResourceId(vmId).subscriptionId), vmId, luns, this.lro());
+  }
+
+  async attachDataDisks(vmId: string, disks: DataDiskAttachment[]): Promise<void> {
+    await attachDataDisks(this.client(parseResourceId(vmId).subscriptionId), vmId, disks, this.lro());
   }
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = await this.getDiskRaw(diskId);
-    return d ? { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState } : undefined;
+    return d ? {
+      id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState,
+      zones: d.zones?.length ? [...d.zones] : undefined, sku: d.sku?.name, hyperVGeneration: d.hyperVGeneration, securityType: d.securityProfile?.securityType,
+      diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
+    } : undefined;
   }
 
   async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {
@@ -203,6 +204,19 @@ export class ArmComputeAdapter implements ComputePort {
       creationData: { createOption: 'Upload', uploadSizeBytes: a.sizeBytes + 512 },
     }, this.lro());
     return { id: d.id!, name: d.name!, sizeBytes: a.sizeBytes, state: d.diskState };
+  }
+
+  /** A disk from a snapshot with createOption Copy (disks-incremental-snapshots.md, "Restore ... create a disk"). */
+  async createDiskFromSnapshot(a: Parameters<ComputePort['createDiskFromSnapshot']>[0]): Promise<DiskInfo> {
+    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
+      ...copyDiskProperties(a.profile),
+      location: a.location,
+      sku: a.sku ? { name: a.sku as never } : undefined,
+      osType: a.osType,
+      tags: a.tags,
+      creationData: { createOption: 'Copy', sourceResourceId: a.snapshotId },
+    }, this.lro());
+    return { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState };
   }
 
   async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
@@ -232,20 +246,27 @@ export class ArmComputeAdapter implements ComputePort {
       }, this.lro());
       return this.toSnapshot(s);
     } catch (err) {
-      throw snapshotLimitError(err, a.diskId) ?? err;
+      throw (await this.snapshotRefusal(err, a.diskId)) ?? err;
     }
   }
 
-  private toSnapshot(s: { id?: string; name?: string; creationData?: { sourceResourceId?: string }; diskSizeBytes?: number; diskSizeGB?: number; incremental?: boolean; timeCreated?: Date; tags?: Record<string, string> }): SnapshotInfo & { tags: Record<string, string> } {
-    return {
-      id: s.id!,
-      name: s.name!,
-      sourceDiskId: s.creationData?.sourceResourceId ?? '',
-      sizeBytes: s.diskSizeBytes ?? (s.diskSizeGB ?? 0) * GIB,
-      incremental: !!s.incremental,
-      createdAt: s.timeCreated ? new Date(s.timeCreated).toISOString() : undefined,
-      tags: s.tags ?? {},
-    };
+  /** A 409 or 400 on create is judged by the disk's snapshot count, not the message (snapshot-info.ts). */
+  private async snapshotRefusal(err: unknown, diskId: string): Promise<Error | undefined> {
+    const st = status(err);
+    if (st !== 409 && st !== 400) return undefined;
+    const mine: SnapshotInfo[] = [];
+    try {
+      for await (const s of this.client(parseResourceId(diskId).subscriptionId).snapshots.list()) {
+        if (s.incremental && s.creationData?.sourceResourceId?.toLowerCase() === diskId.toLowerCase()) mine.push(snapshotInfoOf(s));
+      }
+    } catch {
+      return undefined; // the count could not be taken: the original error stands
+    }
+    return snapshotLimitError(diskId, mine, Date.now(), this.o.snapshotsPerDisk);
+  }
+
+  private toSnapshot(s: Parameters<typeof snapshotInfoOf>[0]): SnapshotInfo & { tags: Record<string, string> } {
+    return snapshotInfoOf(s);
   }
 
   async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
@@ -263,9 +284,10 @@ export class ArmComputeAdapter implements ComputePort {
     await ignore404(this.client(r.subscriptionId).snapshots.beginDeleteAndWait(r.resourceGroup, r.name, this.lro()));
   }
 
-  async grantSnapshotRead(snapshotId: string, durationSeconds: number): Promise<string> {
+  async grantSnapshotRead(snapshotId: string, durationSeconds: number, options: { fileFormat?: SnapshotFileFormat } = {}): Promise<string> {
     const r = parseResourceId(snapshotId);
-    const g = await this.client(r.subscriptionId).snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, { access: 'Read', durationInSeconds: durationSeconds }, this.lro());
+    const data = { access: 'Read', durationInSeconds: durationSeconds, ...(options.fileFormat ? { fileFormat: options.fileFormat } : {}) } as const;
+    const g = await this.client(r.subscriptionId).snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, data, this.lro());
     return g.accessSAS!;
   }
 

@@ -44,3 +44,20 @@ export function uploadDiskProperties(p: DiskRestoreProfile | undefined): Partial
     ...(p.architecture ? { supportedCapabilities: { architecture: p.architecture } } : {}),
   };
 }
+
+/**
+ * The settings a disk created from a snapshot (createOption Copy) takes from a profile: those of an upload disk,
+ * plus what Copy keeps that an upload cannot: the security type, whose VM guest state a Trusted Launch snapshot
+ * carries (snapshots answer getSecureVMGuestStateSAS: diskRPCommon.json GrantAccessData) and which a disk is
+ * given at creation (securityProfile.securityType, disk.json; Set-AzDiskSecurityProfile,
+ * learn.microsoft.com/powershell/module/az.compute/set-azdisksecurityprofile), and maxShares (disk.json). Size and
+ * sector size come from the snapshot.
+ */
+export function copyDiskProperties(p: DiskRestoreProfile | undefined): Partial<Disk> {
+  if (!p) return {};
+  return {
+    ...uploadDiskProperties(p),
+    ...(p.securityType && p.securityType !== 'Standard' ? { securityProfile: { securityType: p.securityType as never } } : {}),
+    ...(p.maxShares && p.maxShares > 1 ? { maxShares: p.maxShares } : {}),
+  };
+}

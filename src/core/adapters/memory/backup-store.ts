@@ -1,5 +1,5 @@
 import { MAX_PUT_PAGE, type Range } from '../../domain/ranges';
-import type { BackupStore } from '../../ports/storage';
+import { BlobImmutableError, type BackupStore, type ImmutabilityPolicy } from '../../ports/storage';
 import { MemoryServiceError, PageMap } from './pages';
 
 /** A page blob can be at most 8 TiB (https://learn.microsoft.com/rest/api/storageservices/put-blob). */
@@ -21,6 +21,8 @@ export class MemoryBackupStore implements BackupStore {
   private readonly blobs = new Map<string, PageBlob>();
   private readonly objects = new Map<string, Buffer>();
   private lastSnapshotMs = 0;
+  /** Immutability policies by `name\nsnapshot` ('' for a block blob's current version). */
+  private readonly policies = new Map<string, ImmutabilityPolicy>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -82,10 +84,12 @@ export class MemoryBackupStore implements BackupStore {
   }
 
   async deleteShardSnapshot(name: string, snapshot: string): Promise<void> {
+    this.refuseIfProtected(name, snapshot);
     this.blobs.get(name)?.snapshots.delete(snapshot);
   }
 
   async putObject(name: string, data: Buffer): Promise<void> {
+    this.refuseIfProtected(name, '');
     this.objects.set(name, Buffer.from(data));
   }
 
@@ -95,13 +99,44 @@ export class MemoryBackupStore implements BackupStore {
   }
 
   async deleteObject(name: string): Promise<void> {
+    this.refuseIfProtected(name, '');
     this.objects.delete(name);
   }
 
   /** Blobs under the prefix, their snapshots with them. */
   async deletePrefix(prefix: string): Promise<void> {
+    for (const [name, snaps] of [...this.blobs].map(([n, b]) => [n, [...b.snapshots.keys()]] as const)) {
+      if (name.startsWith(prefix)) for (const s of snaps) this.refuseIfProtected(name, s);
+    }
+    for (const n of this.objects.keys()) if (n.startsWith(prefix)) this.refuseIfProtected(n, '');
     for (const n of [...this.blobs.keys()]) if (n.startsWith(prefix)) this.blobs.delete(n);
     for (const n of [...this.objects.keys()]) if (n.startsWith(prefix)) this.objects.delete(n);
+  }
+
+  /**
+   * The rules of version-level immutability (https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies):
+   * a date in the past is refused; an unlocked policy moves either way or becomes locked; a locked one only
+   * moves later. The Azure adapter is tested against the same rules on the local stack's Azurite shim.
+   */
+  async setImmutability(name: string, snapshot: string | undefined, policy: ImmutabilityPolicy): Promise<void> {
+    const exists = snapshot ? this.blobs.get(name)?.snapshots.has(snapshot) : this.objects.has(name);
+    if (!exists) throw notFound(snapshot ? `${name}?snapshot=${snapshot}` : name);
+    if (policy.until.getTime() <= this.clock()) throw new MemoryServiceError(400, 'InvalidHeaderValue', 'x-ms-immutability-policy-until-date must be in the future.');
+    const key = `${name}\n${snapshot ?? ''}`;
+    const cur = this.policies.get(key);
+    if (cur?.mode === 'Locked' && cur.until.getTime() > this.clock() && (policy.mode !== 'Locked' || policy.until < cur.until)) {
+      throw new BlobImmutableError(name, `The locked immutability policy of '${name}' can only be extended.`);
+    }
+    this.policies.set(key, { ...policy });
+  }
+
+  immutability(name: string, snapshot = ''): ImmutabilityPolicy | undefined {
+    return this.policies.get(`${name}\n${snapshot}`);
+  }
+
+  private refuseIfProtected(name: string, snapshot: string): void {
+    const p = this.policies.get(`${name}\n${snapshot}`);
+    if (p && p.until.getTime() > this.clock()) throw new BlobImmutableError(snapshot ? `${name}?snapshot=${snapshot}` : name, `'${name}' is protected by an immutability policy until ${p.until.toISOString()}.`);
   }
 
   /** Every blob name (page and block), for tests that check what a job left behind. */

@@ -23,6 +23,7 @@ export interface CloudDisk {
   id: string; name: string; subscriptionId: string; resourceGroup: string; location: string;
   sizeBytes: number; sku: string; state: DiskState; managedBy?: string; uploadSizeBytes?: number;
   osType?: OsType; tags: Record<string, string>; content: PageMap;
+  zones?: string[]; hyperVGeneration?: string; securityType?: string; diskEncryptionSetId?: string;
 }
 
 export interface CloudSnapshot {
@@ -36,7 +37,8 @@ export interface CloudSnapshot {
 export interface CloudVm {
   id: string; name: string; subscriptionId: string; resourceGroup: string; location: string;
   osType: OsType; powerState: VmPower; agentReady: boolean; tags: Record<string, string>;
-  osDiskId: string; dataDisks: { lun: number; diskId: string }[];
+  osDiskId: string; dataDisks: { lun: number; diskId: string; caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }[];
+  zones?: string[]; securityType?: string; osCreateOption?: string; provisioningState?: string;
   /** What Run Command answers (tests set failures here). */
   runCommandResult: { succeeded: boolean; output: string };
 }

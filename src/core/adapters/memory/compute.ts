@@ -1,8 +1,9 @@
-import { PermanentStepError } from '../../errors';
+import { PermanentStepError, TransientError } from '../../errors';
 import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
-import type { ComputePort, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
+import type { ComputePort, DataDiskAttachment, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
 import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
 import { MemoryServiceError, PageMap } from './pages';
+import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 
 const MIB = 1024 * 1024;
 const notAllowed = (message: string): MemoryServiceError => new MemoryServiceError(409, 'OperationNotAllowed', message);
@@ -11,7 +12,7 @@ const uploading = (d: CloudDisk): boolean => d.state === 'ReadyToUpload' || d.st
 /**
  * ComputePort on a MemoryCloud, with the rules Microsoft.Compute enforces (and the compute emulator models):
  * upload disks, write SAS only in upload state, the VHD footer checked when upload access is revoked,
- * attached disks not deletable, the OS disk swapped only while the VM is stopped, snapshot limits.
+ * attached disks not deletable, the VM updates of a disk replace (vm-disks.ts), snapshot limits.
  */
 export class MemoryCompute implements ComputePort {
   constructor(readonly cloud: MemoryCloud) {}
@@ -19,12 +20,15 @@ export class MemoryCompute implements ComputePort {
   private vmInfo(vm: CloudVm): VmInfo {
     const disk = (lun: number, id: string) => {
       const d = this.cloud.requireDisk(id);
-      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku };
+      const a = vm.dataDisks.find((x) => x.lun === lun);
+      const profile = { lun, sku: d.sku, zones: d.zones, hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId, caching: a?.caching, writeAcceleratorEnabled: a?.writeAcceleratorEnabled };
+      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku, profile, deleteOption: a?.deleteOption };
     };
     return {
       id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType,
       powerState: vm.powerState, guestAgentReady: vm.powerState === 'running' && vm.agentReady, tags: { ...vm.tags },
       disks: [disk(-1, vm.osDiskId), ...vm.dataDisks.map((d) => disk(d.lun, d.diskId))],
+      zones: vm.zones, securityType: vm.securityType, provisioningState: vm.provisioningState ?? 'Succeeded', osCreateOption: vm.osCreateOption ?? 'FromImage',
     };
   }
 
@@ -54,32 +58,21 @@ export class MemoryCompute implements ComputePort {
     this.cloud.requireVm(vmId).powerState = 'running';
   }
 
-  /** https://learn.microsoft.com/azure/virtual-machines/windows/os-disk-swap: the VM must be stopped (deallocated) to swap its OS disk. */
-  async setVmDisks(vmId: string, osDiskId: string, dataDisks: { lun: number; diskId: string }[]): Promise<void> {
-    const vm = this.cloud.requireVm(vmId);
-    if (osDiskId.toLowerCase() !== vm.osDiskId.toLowerCase() && vm.powerState === 'running') throw notAllowed(`The OS disk of VM '${vm.name}' can only be swapped while the VM is stopped or deallocated.`);
-    const luns = new Set<number>();
-    for (const d of dataDisks) {
-      if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63 || luns.has(d.lun)) throw new MemoryServiceError(400, 'InvalidParameter', `LUN ${d.lun} is invalid or used twice.`);
-      luns.add(d.lun);
-    }
-    const wanted = [osDiskId, ...dataDisks.map((d) => d.diskId)].map((id) => this.cloud.requireDisk(id));
-    for (const d of wanted) {
-      if (d.managedBy && d.managedBy.toLowerCase() !== vm.id.toLowerCase()) throw new MemoryServiceError(409, 'Conflict', `Disk '${d.name}' is already attached to VM '${d.managedBy}'.`);
-      if (uploading(d)) throw notAllowed(`Disk '${d.name}' is still in upload state.`);
-    }
-    for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
-      const d = this.cloud.disk(id);
-      if (d) { d.managedBy = undefined; d.state = 'Unattached'; }
-    }
-    for (const d of wanted) { d.managedBy = vm.id; d.state = 'Attached'; }
-    vm.osDiskId = wanted[0]!.id;
-    vm.dataDisks = dataDisks.map((d) => ({ lun: d.lun, diskId: this.cloud.requireDisk(d.diskId).id })).sort((a, b) => a.lun - b.lun);
+  async swapOsDisk(vmId: string, disk: { diskId: string; name: string }): Promise<void> {
+    swapOsDisk(this.cloud, vmId, disk.diskId);
+  }
+
+  async detachDataDisks(vmId: string, luns: number[]): Promise<void> {
+    detachDataDisks(this.cloud, vmId, luns);
+  }
+
+  async attachDataDisks(vmId: string, disks: DataDiskAttachment[]): Promise<void> {
+    attachDataDisks(this.cloud, vmId, disks);
   }
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = this.cloud.disk(diskId);
-    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state } : undefined;
+    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state, zones: d.zones, sku: d.sku, hyperVGeneration: d.hyperVGeneration, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId } : undefined;
   }
 
   /**
@@ -87,7 +80,7 @@ export class MemoryCompute implements ComputePort {
    * (https://learn.microsoft.com/dotnet/api/azure.resourcemanager.compute.models.diskcreationdata.uploadsizebytes).
    * A PUT of an existing disk is an update: the disk stays what it is.
    */
-  async createUploadDisk(a: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string> }): Promise<DiskInfo> {
+  async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {
     const id = resourceId(a.subscriptionId, a.resourceGroup, 'disks', a.name);
     const existing = this.cloud.disk(id);
     if (existing) return { id: existing.id, name: existing.name, sizeBytes: existing.sizeBytes, managedBy: existing.managedBy, state: existing.state };
@@ -98,9 +91,30 @@ export class MemoryCompute implements ComputePort {
     const d: CloudDisk = {
       id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: a.sizeBytes,
       sku: a.sku ?? 'Premium_LRS', state: 'ReadyToUpload', uploadSizeBytes: upload, osType: a.osType, tags: a.tags ?? {}, content: new PageMap(upload),
+      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
+      securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
     return { id, name: a.name, sizeBytes: a.sizeBytes, state: d.state };
+  }
+
+  /**
+   * createOption Copy from a snapshot: the disk gets the snapshot's size and content. Only in the snapshot's
+   * region: another region's snapshot is not found there (404 ResourceNotFound, Azure/azure-cli#9732 and #11909;
+   * a cross-region copy needs CopyStart). A PUT of an existing disk is an update: the disk stays what it is.
+   */
+  async createDiskFromSnapshot(a: Parameters<ComputePort['createDiskFromSnapshot']>[0]): Promise<DiskInfo> {
+    const id = resourceId(a.subscriptionId, a.resourceGroup, 'disks', a.name);
+    const existing = this.cloud.disk(id);
+    if (existing) return { id: existing.id, name: existing.name, sizeBytes: existing.sizeBytes, managedBy: existing.managedBy, state: existing.state };
+    const s = this.cloud.snapshot(a.snapshotId);
+    if (!s || s.location.toLowerCase() !== a.location.toLowerCase()) throw new MemoryServiceError(404, 'ResourceNotFound', `Resource '${a.snapshotId}' is not found in location '${a.location}'.`);
+    const d: CloudDisk = {
+      id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: s.sizeBytes,
+      sku: a.sku ?? 'Standard_LRS', state: 'Unattached', osType: a.osType, tags: a.tags ?? {}, content: s.content.copy(),
+    };
+    this.cloud.disks.set(MemoryCloud.key(id), d);
+    return { id, name: a.name, sizeBytes: d.sizeBytes, state: d.state };
   }
 
   async grantDiskWrite(diskId: string, durationSeconds: number): Promise<string> {
@@ -140,7 +154,7 @@ export class MemoryCompute implements ComputePort {
   }
 
   private snapshotInfo(s: CloudSnapshot): SnapshotInfo & { tags: Record<string, string> } {
-    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), tags: { ...s.tags } };
+    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), location: s.location, tags: { ...s.tags } };
   }
 
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
@@ -168,9 +182,11 @@ export class MemoryCompute implements ComputePort {
       // What ArmComputeAdapter makes of Azure's 409 for this limit: retrying cannot help.
       throw new PermanentStepError('SnapshotLimitReached', `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`, 'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.');
     }
-    const recent = mine.filter((s) => s.createdAtMs > this.cloud.clock() - limits.snapshotWindowMs);
+    const now = this.cloud.clock();
+    const recent = mine.filter((s) => s.createdAtMs > now - limits.snapshotWindowMs).sort((a, b) => a.createdAtMs - b.createdAtMs);
     if (recent.length >= limits.maxSnapshotsPerWindow) {
-      throw notAllowed(`Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${limits.maxSnapshotsPerWindow} are allowed. Retry later.`);
+      // What ArmComputeAdapter makes of the refusal (adapters/azure/snapshot-info.ts): wait for the window.
+      throw new TransientError('SnapshotRateLimited', `Disk '${disk.name}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`, Math.max(1, recent[0]!.createdAtMs + limits.snapshotWindowMs - now));
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Consistency, Job, ProtectedItem } from '../../domain/model';
-import type { VmInfo } from '../../ports/compute';
+import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
@@ -16,7 +16,8 @@ export interface ConsistencySettings {
 }
 
 export interface ConsistencyOutcome {
-  snapshots: Map<string, string>;
+  /** Each disk's new snapshot by disk id, as the create answered it (readiness, sector size, family). */
+  snapshots: Map<string, SnapshotInfo>;
   /** The consistency reached, not the one asked for. */
   consistency: Consistency;
   /** Why the point is below what the policy asked for (the job completes with warnings). */
@@ -47,7 +48,7 @@ export async function freezeAndSnapshot(deps: Deps, job: Job, item: ProtectedIte
   const scripts = wanted === 'CrashConsistent' ? undefined : scriptsFor(vm, job, settings, warnings);
   let consistency: Consistency = 'CrashConsistent';
   let held = false;
-  let snapshots: Map<string, string>;
+  let snapshots: Map<string, SnapshotInfo>;
   if (!scripts) {
     snapshots = await snapshotDisks(deps, job, item, vm);
   } else {
@@ -111,10 +112,14 @@ async function run(deps: Deps, vm: VmInfo, script: string, settings: Consistency
   }
 }
 
-/** One incremental snapshot per disk, all started together so they are as close in time as possible. */
-async function snapshotDisks(deps: Deps, job: Job, item: ProtectedItem, vm: VmInfo): Promise<Map<string, string>> {
-  const snapshots = new Map<string, string>();
-  await Promise.all(
+/**
+ * One incremental snapshot per disk, all started together so they are as close in time as possible. If one is
+ * refused, the others of this attempt are deleted (best effort): the step runs again under a new freeze, and
+ * snapshots left from this one would then join a set the new freeze did not hold.
+ */
+async function snapshotDisks(deps: Deps, job: Job, item: ProtectedItem, vm: VmInfo): Promise<Map<string, SnapshotInfo>> {
+  const snapshots = new Map<string, SnapshotInfo>();
+  const results = await Promise.allSettled(
     vm.disks.map(async (d) => {
       const s = await deps.compute.createIncrementalSnapshot({
         diskId: d.diskId,
@@ -123,8 +128,11 @@ async function snapshotDisks(deps: Deps, job: Job, item: ProtectedItem, vm: VmIn
         location: vm.location,
         tags: sourceSnapshotTags(item.itemKey, job.jobId),
       });
-      snapshots.set(d.diskId, s.id);
+      snapshots.set(d.diskId, s);
     }),
   );
-  return snapshots;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return snapshots;
+  await Promise.all([...snapshots.values()].map((s) => deps.compute.deleteSnapshot(s.id).catch(() => undefined)));
+  throw failed.reason;
 }

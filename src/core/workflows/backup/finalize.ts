@@ -8,6 +8,7 @@ import { releaseItemLock } from '../../jobs/lock';
 import type { FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
 import { withRestoreProfiles } from '../restore/profile';
+import { protectOrWarn } from '../protection/immutability';
 import { jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
 import { QUEUES } from '../../config';
@@ -41,6 +42,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     pointId,
     createdAt,
     consistency: job.consistency ?? 'CrashConsistent',
+    disksConsistentSet: job.disksConsistentSet,
     disks: await withRestoreProfiles(deps, job, disks),
     expiresAt: await expiryForNewPoint(deps, job, createdAt),
     state: 'Available',
@@ -51,6 +53,8 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
   }
+  // Protected before the job completes; a crash in between is covered by the next retention run.
+  await protectOrWarn(deps, (await deps.repos.points.get(point.itemKey, pointId))?.doc ?? point);
   await deps.repos.items.update(job.itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = job.plan!.map((p): ProtectedDisk => ({

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { QUEUES } from '../../config';
-import { itemNotFound, PermanentStepError } from '../../errors';
+import { itemNotFound, PermanentStepError, TransientError } from '../../errors';
 import type { BackupDiskPlan, Consistency, Job, ProtectedItem } from '../../domain/model';
-import type { VmInfo } from '../../ports/compute';
+import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { segmentLayout, shardLayout } from '../../engine/shards';
 import type { Deps } from '../../jobs/deps';
-import { acquireItemLock } from '../../jobs/lock';
+import { acquireItemLock, extendItemLock } from '../../jobs/lock';
 import { getJob, isTerminal, updateJob } from '../../jobs/jobs';
-import { freezeAndSnapshot } from './consistency';
+import { freezeAndSnapshot, type ConsistencyOutcome } from './consistency';
 import { grantJobSnapshots } from './grants';
+import { decideCopy } from './lineage';
+import { snapshotsReady } from './readiness';
+import { eligibilityProblem } from '../protection/eligibility';
 import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
 import { diskKeyFor, segmentKey, shardBlobName } from '../../store/layout';
 import { fanOutOrder, shardSizeFor } from './fan-out';
@@ -16,8 +19,6 @@ import { fanOutOrder, shardSizeFor } from './fan-out';
 export interface SnapshotMessage { jobId: string }
 export interface CopyMessage { jobId: string; diskKey: string; segment: number }
 export interface FinalizeMessage { jobId: string }
-
-const TIB4 = 4 * 1024 ** 4;
 
 function vmGone(item: ProtectedItem): PermanentStepError {
   return new PermanentStepError(
@@ -63,34 +64,54 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       const item = cur.doc;
       const vm = await deps.compute.getVm(item.vmId);
       if (!vm) throw vmGone(item);
+      // A disk Azure cannot snapshot or export may have been attached since registration: say so, not fail later.
+      const problem = eligibilityProblem(vm);
+      if (problem) throw problem;
       const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
       const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
       const plan = await planDisks(deps, item, vm, shot.snapshots);
-      job = await updateJob(deps, job.jobId, (j) => {
-        if (j.plan) return false; // a concurrent delivery got here first; its plan stands
-        j.plan = plan;
-        j.consistency = shot.consistency;
-        j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
-        j.phase = 'Copy';
-        j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
-        // The planned work is the span of every disk the segments cover; bytesDone (source bytes read) stays
-        // within it, and the percent follows the segments, which an incremental backup mostly skips through.
-        j.bytesTotal = plan.reduce((n, d) => n + d.sizeBytes, 0);
-      });
+      job = await recordPlan(deps, job.jobId, plan, shot);
     } catch (err) {
       // Give the planning lease back so the redelivery can try at once and count toward the poison limit.
       await releaseLease(deps, job.jobId, 'planner', me);
-      throw err;
+      if (!(err instanceof TransientError && err.code === 'SnapshotRateLimited')) throw err;
+      // Azure's 7 snapshots per disk per 5 minutes: come back when the window allows one, without a delivery spent.
+      await waitForSnapshotWindow(deps, job, err);
+      return;
     }
   }
   await enqueuePendingSegments(deps, job);
+}
+
+/** Writes the plan on the job, unless a concurrent delivery got there first (its plan stands). */
+async function recordPlan(deps: Deps, jobId: string, plan: BackupDiskPlan[], shot: ConsistencyOutcome): Promise<Job> {
+  return updateJob(deps, jobId, (j) => {
+    if (j.plan) return false; // a concurrent delivery got here first; its plan stands
+    j.plan = plan;
+    j.consistency = shot.consistency;
+    j.disksConsistentSet = shot.disksConsistentSet;
+    j.result = { ...j.result, disksConsistentSet: shot.disksConsistentSet };
+    j.warnings.push(...shot.warnings, ...plan.flatMap((d) => (d.fullReason ? [`Disk '${d.name}' is copied whole because ${d.fullReason}.`] : [])));
+    j.phase = 'Copy';
+    j.segmentsTotal = plan.reduce((n, d) => n + d.segments, 0);
+    // The planned work is the span of every disk the segments cover; bytesDone (source bytes read) stays
+    // within it, and the percent follows the segments, which an incremental backup mostly skips through.
+    j.bytesTotal = plan.reduce((n, d) => n + d.sizeBytes, 0);
+  });
+}
+
+async function waitForSnapshotWindow(deps: Deps, job: Job, err: TransientError): Promise<void> {
+  const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / deps.config.arm.timeScale / 1000));
+  await updateJob(deps, job.jobId, (j) => { j.phase = `Waiting for snapshot window: ${err.message}`; });
+  if (job.itemKey) await extendItemLock(deps, job.itemKey, job.jobId);
+  await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: seconds });
 }
 
 async function planDisks(
   deps: Deps,
   item: ProtectedItem,
   vm: VmInfo,
-  snapshots: Map<string, string>,
+  snapshots: Map<string, SnapshotInfo>,
 ): Promise<BackupDiskPlan[]> {
   const { segmentSize } = deps.config.copy;
   const plan: BackupDiskPlan[] = [];
@@ -98,19 +119,9 @@ async function planDisks(
     const diskKey = diskKeyFor(disk.lun);
     const known = item.disks.find((d) => d.diskKey === diskKey);
     const shardSize = await shardSizeFor(deps, item, known);
-    const sameDisk = known?.diskId.toLowerCase() === disk.diskId.toLowerCase();
-    const base = sameDisk && known?.baseSnapshotId ? await deps.compute.getSnapshot(known.baseSnapshotId) : undefined;
-    // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
-    const crosses4T = base ? (base.sizeBytes <= TIB4) !== (disk.sizeBytes <= TIB4) : false;
-    // The previous point's manifest says which cells hold data in the shards; without it, copy everything.
-    const manifestOk = !!known?.lastManifest && !!(await deps.store.getObject(known.lastManifest));
-    const full = !base || crosses4T || !manifestOk;
-    const fullReason = !known?.lastManifest ? undefined
-      : !sameDisk ? `a different disk is attached at this LUN since the last backup`
-      : !base ? 'its previous snapshot no longer exists'
-      : crosses4T ? 'it was resized across 4 TiB, where Azure computes no diff'
-      : !manifestOk ? "the previous recovery point's manifest is missing from the backup storage"
-      : undefined;
+    const shot = snapshots.get(disk.diskId)!;
+    const { full, fullReason, baseSnapshotId } = await decideCopy(deps, known, disk, shot);
+    const sector = shot.logicalSectorSize ?? disk.profile?.logicalSectorSize;
     for (const s of shardLayout(disk.sizeBytes, shardSize)) {
       const name = shardBlobName(item.itemKey, diskKey, s.index);
       const size = s.span.end - s.span.start;
@@ -123,13 +134,16 @@ async function planDisks(
       name: disk.name,
       lun: disk.lun,
       sizeBytes: disk.sizeBytes,
-      snapshotId: snapshots.get(disk.diskId)!,
-      baseSnapshotId: full ? undefined : base!.id,
+      snapshotId: shot.id,
+      baseSnapshotId,
       full,
       fullReason,
       segments: segmentLayout(disk.sizeBytes, segmentSize).length,
       segmentSize,
       shardSize,
+      // Premium SSD v2 and Ultra: readable once the background copy completes (readiness.ts).
+      ...((shot.completionPercent ?? 100) < 100 ? { copyPending: true } : {}),
+      ...(sector ? { logicalSectorSize: sector } : {}),
     });
   }
   return plan;
@@ -146,6 +160,8 @@ export async function enqueuePendingSegments(deps: Deps, job: Job): Promise<void
       j.segmentsDone = done.size;
     });
   }
+  // A snapshot still in its background copy cannot be granted: the step looks again later instead.
+  if (!(await snapshotsReady(deps, job))) return;
   await grantJobSnapshots(deps, job);
   const q = deps.queues.queue(QUEUES.copy);
   const sends: Promise<void>[] = [];

@@ -1,7 +1,6 @@
 import { QUEUES } from '../../config';
 import { busy, ConflictError, itemNotFound, PermanentStepError, policyNotFound, ValidationError } from '../../errors';
 import type { Job, ProtectedItem } from '../../domain/model';
-import type { VmInfo } from '../../ports/compute';
 import { parseResourceId } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
 import { reapplyRetention } from '../backup/expiry';
@@ -13,8 +12,9 @@ import { diskKeyFor, itemKeyFor } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_RETENTION_DAYS } from '../../domain/retention';
 
-const MAX_DATA_DISKS = 64;
-const UNSUPPORTED_SKUS = new Set(['UltraSSD_LRS']);
+import { eligibilityProblem } from './eligibility';
+
+export { eligibilityProblem };
 
 
 export interface JobMessage { jobId: string }
@@ -44,17 +44,6 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
 
 export async function requirePolicy(deps: Deps, name: string): Promise<void> {
   await deps.repos.policies.require(name, () => policyNotFound(name));
-}
-
-export function eligibilityProblem(vm: VmInfo): PermanentStepError | undefined {
-  const bad = vm.disks.find((d) => d.sku && UNSUPPORTED_SKUS.has(d.sku));
-  if (bad) {
-    return new PermanentStepError('UnsupportedDiskType', `Disk '${bad.name}' of VM '${vm.name}' is of type ${bad.sku}, which vmbackup cannot snapshot incrementally.`, 'Exclude the VM, or move the disk to Premium SSD, Standard SSD or Standard HDD.');
-  }
-  if (vm.disks.filter((d) => d.lun >= 0).length > MAX_DATA_DISKS) {
-    return new PermanentStepError('TooManyDisks', `VM '${vm.name}' has more than ${MAX_DATA_DISKS} data disks.`, 'Azure VMs have at most 64 data disks; check the VM definition.');
-  }
-  return undefined;
 }
 
 export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {

@@ -5,6 +5,7 @@ import { getPoint } from '../restore/restore';
 import { TAGS, tagValue } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_INSTANT_RESTORE_DAYS } from '../../domain/policy';
+import { immutabilityFor, isImmutable, protectOrWarn, purgeAllowed } from './immutability';
 
 export interface RetentionResult {
   softDeleted: number;
@@ -12,6 +13,10 @@ export interface RetentionResult {
   sourceSnapshotsDeleted: number;
   /** Items whose retention failed this run; logged, and retried by the next run. */
   failedItems: number;
+  /** Points whose immutability policy was set or moved to their expiry (new, or their expiry changed). */
+  immutabilitySet: number;
+  /** Soft-deleted points left for a later run because an immutability policy still protects them. */
+  purgeDeferred: number;
 }
 
 
@@ -21,7 +26,7 @@ export interface RetentionResult {
  * of an item and every current diff base are never touched: the next backup stands on them.
  */
 export async function retentionRun(deps: Deps, now = deps.clock()): Promise<RetentionResult> {
-  const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0, failedItems: 0 };
+  const result: RetentionResult = { softDeleted: 0, purged: 0, sourceSnapshotsDeleted: 0, failedItems: 0, immutabilitySet: 0, purgeDeferred: 0 };
   const items = await deps.repos.items.all();
   const policies = new Map((await deps.repos.policies.all()).map((p) => [p.name, p]));
   for (const item of items) {
@@ -40,14 +45,19 @@ export async function retentionRun(deps: Deps, now = deps.clock()): Promise<Rete
 async function retainItem(deps: Deps, item: ProtectedItem, instantRestoreDays: number | undefined, now: Date, result: RetentionResult): Promise<void> {
   const points = await deps.repos.points.all(item.itemKey); // newest first
   const newest = points.find((p) => p.state === 'Available');
+  const mode = await immutabilityFor(deps, item.itemKey);
   for (const p of points) {
     if (p.state === 'Available' && p !== newest && p.expiresAt && p.expiresAt <= now) {
       await softDelete(deps, p, now);
       result.softDeleted++;
+    } else if (p.state === 'Available') {
+      // Points made before immutability was on, or whose expiry a policy change moved, or whose backup stopped
+      // between recording the point and protecting it.
+      if ((await protectOrWarn(deps, p, mode)) === 'Set') result.immutabilitySet++;
     } else if (p.state === 'SoftDeleted' && p.deletedAt && p.deletedAt.getTime() + deps.config.softDeleteDays * DAY_MS <= now.getTime()) {
       if (item.disks.some((d) => d.lastManifest && p.disks.some((x) => x.manifest === d.lastManifest))) continue;
-      await purge(deps, p);
-      result.purged++;
+      if (await purge(deps, p, now)) result.purged++;
+      else result.purgeDeferred++;
     }
   }
   const keepDays = instantRestoreDays || DEFAULT_INSTANT_RESTORE_DAYS;
@@ -65,12 +75,25 @@ async function softDelete(deps: Deps, p: RecoveryPoint, now: Date): Promise<void
   });
 }
 
-async function purge(deps: Deps, p: RecoveryPoint): Promise<void> {
-  for (const d of p.disks) {
-    for (const s of d.shards) await deps.store.deleteShardSnapshot(s.name, s.snapshot);
-    await deps.store.deleteObject(d.manifest);
+/**
+ * Deletes a soft-deleted point's blobs and row, or leaves it whole for a later run while an immutability
+ * policy protects it (one the app set, or one set outside the app): a refused delete is the protection
+ * working, not a failure of the run.
+ */
+async function purge(deps: Deps, p: RecoveryPoint, now: Date): Promise<boolean> {
+  if (!purgeAllowed(p, now)) return false;
+  try {
+    for (const d of p.disks) {
+      for (const s of d.shards) await deps.store.deleteShardSnapshot(s.name, s.snapshot);
+      await deps.store.deleteObject(d.manifest);
+    }
+  } catch (err) {
+    if (!isImmutable(err)) throw err;
+    deps.log.info('recovery point kept: an immutability policy still protects it', { itemKey: p.itemKey, pointId: p.pointId, code: 'PurgeDeferredImmutable' });
+    return false;
   }
   await deps.repos.points.delete(p);
+  return true;
 }
 
 async function pruneSourceSnapshots(deps: Deps, itemKey: string, sub: string, rg: string, bases: Set<string>, olderThan: number): Promise<number> {

@@ -5,7 +5,8 @@ import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
 import { segmentKey } from '../../store/layout';
-import { restoredOf, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
+import { restoredOf, targetsOf, type RestoreTarget } from './plan';
+import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
 
 /**
@@ -35,7 +36,7 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
   }
   if (job.params.mode === 'replaceDisks') {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
-    await swapIntoVm(deps, job, item?.vmId ?? '', restored);
+    await replaceVmDisks(deps, await getJob(deps, job.jobId), item?.vmId ?? '', restored);
   }
   await releaseItemLock(deps, job.itemKey, job.jobId);
   await updateJob(deps, job.jobId, (j) => { j.bytesDone = j.bytesTotal; j.segmentsDone = j.segmentsTotal; });
@@ -51,8 +52,15 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
   await deps.compute.revokeDisk(t.diskId);
 }
 
-/** The disks not sealed yet are useless half-written: deleted (which revokes their SAS). Sealed ones stay. */
+/**
+ * The disks not sealed yet are useless half-written: deleted (which revokes their SAS). Sealed ones stay. A
+ * replace stopped midway is rolled back first: the VM goes back on its original disks.
+ */
 export async function deleteUnfinished(deps: Deps, job: Job): Promise<void> {
+  if (replaceOf(job)?.inFlight && job.itemKey) {
+    const item = (await deps.repos.items.get(job.itemKey))?.doc;
+    if (item) await rollBackReplace(deps, job.jobId, item.vmId, 'the job ended before the replace did');
+  }
   const sealed = new Set(restoredOf(job).map((r) => r.diskKey));
   for (const t of targetsOf(job) ?? []) if (!sealed.has(t.diskKey)) await deps.compute.deleteDisk(t.diskId);
 }
@@ -63,18 +71,3 @@ async function cancelRestore(deps: Deps, job: Job): Promise<void> {
   await finishJob(deps, job.jobId, 'Cancelled');
 }
 
-// The swap is today's (AZURE-FIDELITY B2 describes what Azure rejects in it); its rewrite is separate work.
-async function swapIntoVm(deps: Deps, job: Job, vmId: string, restored: RestoredDisk[]): Promise<void> {
-  if (job.result.swapped) return;
-  const vm = vmId ? await deps.compute.getVm(vmId) : undefined;
-  if (!vm) throw new PermanentStepError('VmNotFound', 'The VM to replace disks on no longer exists.', 'Restore with mode newDisks and create a VM from the restored disks.');
-  const os = restored.find((r) => r.lun < 0);
-  if (!os) throw new PermanentStepError('NoOsDisk', 'The recovery point has no OS disk to swap in.', 'Restore with mode newDisks.');
-  const wasRunning = vm.powerState === 'running';
-  const previous = vm.disks.map((d) => ({ lun: d.lun, diskId: d.diskId }));
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'ReplaceDisks'; j.result = { ...j.result, previousDisks: previous, wasRunning }; });
-  if (wasRunning) await deps.compute.deallocateVm(vmId);
-  await deps.compute.setVmDisks(vmId, os.diskId, restored.filter((r) => r.lun >= 0).map((r) => ({ lun: r.lun, diskId: r.diskId })));
-  if (wasRunning) await deps.compute.startVm(vmId);
-  await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, swapped: true }; });
-}

@@ -1,9 +1,16 @@
 import { JobMessage } from '../../jobs/kind';
-import type { Kind } from '../../jobs/deps';
+import type { Deps, Kind } from '../../jobs/deps';
 import { deleteUnfinished, restoreFinishStep } from './finish';
 import { enqueuePendingSegments, RESTORE_QUEUES, SegmentMessage, targetsOf } from './plan';
 import { restoreSegmentStep } from './segment';
 import { restoreStartStep } from './start';
+import { deleteUnrecordedInstantDisks } from './instant';
+import type { Job } from '../../domain/model';
+
+async function deleteUnfinishedDisks(deps: Deps, job: Job): Promise<void> {
+  await deleteUnfinished(deps, job);
+  await deleteUnrecordedInstantDisks(deps, job);
+}
 
 export const restoreKind: Kind = {
   type: 'Restore',
@@ -14,8 +21,8 @@ export const restoreKind: Kind = {
   ],
   cancellable: true,
   // A failed restore leaves no half-written disk behind; the disks it finished stay, listed in its result.
-  cleanup: deleteUnfinished,
-  sweep: deleteUnfinished,
+  cleanup: deleteUnfinishedDisks,
+  sweep: deleteUnfinishedDisks,
   async redrive(deps, job) {
     const msg = { jobId: job.jobId };
     if (!targetsOf(job)) return deps.queues.queue(RESTORE_QUEUES.start).send(msg);

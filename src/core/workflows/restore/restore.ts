@@ -5,8 +5,12 @@ import { createJobOnce } from '../../jobs/idempotency';
 import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
 import { getPoint, RESTORE_QUEUES } from './plan';
 import { tooLargeForUpload, tooLargeMessage } from './start';
+import type { RestoreSource } from './instant';
+import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
+import { precheckReplace } from './replace-checks';
 
 export { getPoint };
+export type { RestoreSource };
 
 export type RestoreMode = 'newDisks' | 'replaceDisks';
 
@@ -15,6 +19,11 @@ export interface RestoreRequest {
   pointId: string;
   mode: RestoreMode;
   targetResourceGroup?: string;
+  /**
+   * snapshot: create the disks from the point's source snapshots (409 when they are gone); vault: copy the data
+   * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: vault.
+   */
+  source?: RestoreSource;
   /** The client's Idempotency-Key: a retried request with it gets the first call's job. */
   idempotencyKey?: string;
 }
@@ -31,9 +40,22 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (point.state === 'Corrupt') {
     throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
   }
-  const big = tooLargeForUpload(point);
+  const source = req.source ?? 'vault';
+  let instant = false;
+  if (source !== 'vault') {
+    const check = instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
+    // auto does not fail on Compute being unreachable now: the start step asks again and may use the vault.
+    const a = source === 'auto' ? await check.catch(() => ({ available: false, reason: undefined })) : await check;
+    if (source === 'snapshot' && !a.available) {
+      throw new ConflictError('InstantRestoreUnavailable', `Recovery point '${req.pointId}' cannot be restored from its source snapshots: ${a.reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
+    }
+    instant = a.available;
+  }
+  const big = instant ? [] : tooLargeForUpload(point);
   if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
-  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup };
+  // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
+  if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
+  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}) };
   const { job } = await createJobOnce(
     deps,
     req.idempotencyKey,

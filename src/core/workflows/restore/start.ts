@@ -7,6 +7,7 @@ import { updateJob } from '../../jobs/jobs';
 import { TAGS } from '../../store/layout';
 import { enqueuePendingSegments, getPoint, manifestDataBytes, restoreDiskId, restoreDiskName, targetsOf, type RestoreTarget } from './plan';
 import { uploadProfile } from './profile';
+import { startInstantRestore } from './instant';
 
 /** uploadSizeBytes is at most 32 TiB + 512 bytes (DiskRP 2025-01-02 diskRPCommon.json CreationData; AZURE-FIDELITY m7). */
 export const MAX_UPLOAD_DISK = 32 * 1024 ** 4;
@@ -30,6 +31,8 @@ export async function restoreStartStep(deps: Deps, msg: { jobId: string }): Prom
   let { job } = started;
   if (!targetsOf(job)) {
     const point = await getPoint(deps, started.itemKey, String(job.params.pointId));
+    // Instant restore (source snapshot or auto) creates the disks from the source snapshots and goes to finish.
+    if (await startInstantRestore(deps, job, started.item, point)) return;
     const big = tooLargeForUpload(point);
     if (big.length > 0) throw new PermanentStepError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or to disks of at most 32 TiB.');
     const targets: RestoreTarget[] = [];

@@ -138,7 +138,7 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
     const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
     const plan: BackupDiskPlan[] = vm.disks.map((d) => ({
       diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes,
-      snapshotId: shot.snapshots.get(d.diskId)!, full: true, segments: 0, shardSize: deps.config.copy.shardSize,
+      snapshotId: shot.snapshots.get(d.diskId)!.id, full: true, segments: 0, shardSize: deps.config.copy.shardSize,
     }));
     await updateJob(deps, job.jobId, (j) => {
       if (j.plan) return false;
