@@ -97,3 +97,11 @@ export async function headerDigest(deps: Deps, name: string): Promise<string | u
   const buf = await deps.store.getObject(name);
   return buf && isHeader(buf) ? imageDigest(decodeHeader(buf).diskSize, decodeHeader(buf).sum) : undefined;
 }
+
+/** Every blob of one disk's manifest: the header and, in format 2, each part (immutability and purge need them all). */
+export async function manifestBlobNames(deps: Deps, name: string): Promise<string[]> {
+  const buf = await deps.store.getObject(name);
+  if (!buf || !isHeader(buf)) return [name];
+  const { parts } = decodeHeader(buf);
+  return [...Array.from({ length: parts }, (_, p) => manifestPartBlob(name, p)), name];
+}

@@ -1,6 +1,7 @@
 import type { ImmutabilityMode } from '../../config';
 import type { RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
+import { manifestBlobNames } from '../backup/manifest-io';
 import { BlobImmutableError } from '../../ports/storage';
 
 /**
@@ -42,7 +43,7 @@ export async function protectPoint(deps: Deps, point: RecoveryPoint, mode?: Immu
   const policy = { until, mode: locked ? ('Locked' as const) : m };
   for (const d of point.disks) {
     for (const s of d.shards) await deps.store.setImmutability(s.name, s.snapshot, policy);
-    await deps.store.setImmutability(d.manifest, undefined, policy);
+    for (const name of await manifestBlobNames(deps, d.manifest)) await deps.store.setImmutability(name, undefined, policy);
   }
   await deps.repos.points.update(point.itemKey, point.pointId, (x) => {
     x.immutableUntil = policy.until;

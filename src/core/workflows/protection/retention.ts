@@ -5,6 +5,7 @@ import { getPoint } from '../restore/restore';
 import { TAGS, tagValue } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_INSTANT_RESTORE_DAYS } from '../../domain/policy';
+import { manifestBlobNames } from '../backup/manifest-io';
 import { immutabilityFor, isImmutable, protectOrWarn, purgeAllowed } from './immutability';
 
 export interface RetentionResult {
@@ -85,7 +86,8 @@ async function purge(deps: Deps, p: RecoveryPoint, now: Date): Promise<boolean> 
   try {
     for (const d of p.disks) {
       for (const s of d.shards) await deps.store.deleteShardSnapshot(s.name, s.snapshot);
-      await deps.store.deleteObject(d.manifest);
+      // The parts first, the header last: a purge cut short leaves a header whose parts a rerun still finds.
+      for (const name of await manifestBlobNames(deps, d.manifest)) await deps.store.deleteObject(name);
     }
   } catch (err) {
     if (!isImmutable(err)) throw err;
