@@ -9,6 +9,9 @@ import { scheduler } from './scheduler';
 import { naive } from './naive';
 import { packageSize } from './package';
 import { instantRestore } from './instant-restore';
+import { format } from './format';
+import { manifests } from './manifests';
+import { fanOut } from './fan-out';
 
 /** Every scenario, in the order they run (the longest last); add a new one here. */
-export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, packageSize, scheduler, scattered, instantRestore];
+export const scenarios: Scenario[] = [rawVsCopy, incremental, changeNotSize, restore, memory, naive, packageSize, scheduler, scattered, instantRestore, format, manifests, fanOut];

@@ -57,6 +57,13 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
       ? BlobServiceClient.fromConnectionString(config.storage.connectionString, storageOptions)
       : new BlobServiceClient(config.storage.blobUrl, credential, storageOptions);
   for (const p of options.policies ?? []) attachPolicy(blobService, p);
+  // Page reads and writes are retried by the engine's pacer, not the SDK (blob-backup-store.ts).
+  const pageOptions: StoragePipelineOptions = { ...storageOptions, retryOptions: { maxTries: 1 } };
+  const pageService =
+    config.storage.kind === 'connectionString'
+      ? BlobServiceClient.fromConnectionString(config.storage.connectionString, pageOptions)
+      : new BlobServiceClient(config.storage.blobUrl, credential, pageOptions);
+  for (const p of options.policies ?? []) attachPolicy(pageService, p);
   const tables =
     config.storage.kind === 'connectionString'
       ? AzureTableFactory.fromConnectionString(config.storage.connectionString, { additionalPolicies })
@@ -85,7 +92,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     queues,
     compute,
     dataPlane: new SasDataPlane(options.policies),
-    store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer)),
+    store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,
     packages: packageStoreFactory(blobService),
