@@ -65,7 +65,7 @@ export const format: Scenario = {
   id: '11',
   title: 'incrementals of database-like writes on a fully written disk (format 2)',
   async run(ctx: BenchContext): Promise<Row[]> {
-    const size = ctx.quick ? 256 * MIB : 1 * GIB;
+    const size = ctx.quick ? 128 * MIB : 1 * GIB;
     const n = ctx.quick ? 500 : 2000;
     const rows: Row[] = [];
     const rand = lcg(4242);
@@ -91,7 +91,7 @@ export const format: Scenario = {
 
 /** Scattered single pages on a fully written disk: the cost model against one request per fragment, same run. */
 async function scatteredOnFull(ctx: BenchContext, size: number): Promise<Row[]> {
-  const writes = ctx.quick ? 10_000 : 100_000;
+  const writes = ctx.quick ? 3_000 : 100_000;
   const rand = lcg(77);
   const pages = [...new Set(Array.from({ length: writes }, () => Math.floor(rand() * (size / 512))))];
   const label = `11 ${writes.toLocaleString('en-US')} scattered single-page writes on ${size / MIB} MiB written`;

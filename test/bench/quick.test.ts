@@ -38,7 +38,7 @@ describe('quick benchmark', () => {
       expect(files).toContain(json!.replace(/\.json$/, '.md'));
       const report = JSON.parse(readFileSync(path.join(out, json!), 'utf8')) as Report;
       expect(report.quick).toBe(true);
-      for (const id of ['1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+      for (const id of ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13']) {
         expect(report.scenarios.map((s) => s.id)).toContain(id);
         const rows = report.rows.filter((r) => r.scenario.startsWith(`${id} `));
         expect(rows.length, `rows of scenario ${id}`).toBeGreaterThan(0);
