@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     const c = loadConfig(sample);
     expect(c.subscriptionIds).toEqual(['00000000-0000-0000-0000-000000000001']);
     expect(c.copy.concurrency).toBe(16);
-    expect(c.copy.shardSize).toBe(1024 ** 4);
+    expect(c.copy.shardSize).toBe(256 * 1024 ** 3); // a 1 TiB disk spans 4 page blobs (#15)
     expect(c.storage.kind).toBe('connectionString');
   });
 
