@@ -91,7 +91,8 @@ export const format: Scenario = {
 
 /** Scattered single pages on a fully written disk: the cost model against one request per fragment, same run. */
 async function scatteredOnFull(ctx: BenchContext, size: number): Promise<Row[]> {
-  const writes = ctx.quick ? 3_000 : 100_000;
+  // BENCH_SCATTERED_WRITES lowers the full run's 100,000 (its one-request-per-fragment half alone takes some 20 min).
+  const writes = Number(process.env.BENCH_SCATTERED_WRITES) || (ctx.quick ? 3_000 : 100_000);
   const rand = lcg(77);
   const pages = [...new Set(Array.from({ length: writes }, () => Math.floor(rand() * (size / 512))))];
   const label = `11 ${writes.toLocaleString('en-US')} scattered single-page writes on ${size / MIB} MiB written`;
