@@ -144,7 +144,9 @@ export async function openManifest(get: (name: string) => Promise<Buffer | undef
   if (!buf) return undefined;
   if (!isHeader(buf)) {
     const m = decodeManifest(buf);
-    return { format: 1, diskSize: m.diskSize, count: m.cells.size, legacyDigest: manifestDigest(m), cells: async (r) => inRange(m.cells, r) };
+    // Sorted once: a range is then a binary search and a slice, not a pass over every cell for every span.
+    const order = [...m.cells.keys()].sort((a, b) => a - b);
+    return { format: 1, diskSize: m.diskSize, count: m.cells.size, legacyDigest: manifestDigest(m), cells: async (r) => inRange(m.cells, order, r) };
   }
   const h = decodeHeader(buf);
   return {
@@ -167,10 +169,12 @@ export async function openManifest(get: (name: string) => Promise<Buffer | undef
   };
 }
 
-function inRange(cells: Map<number, Buffer>, r: Range): Map<number, Buffer> {
+function inRange(cells: Map<number, Buffer>, order: readonly number[], r: Range): Map<number, Buffer> {
   const first = Math.floor(r.start / CELL);
   const last = Math.ceil(r.end / CELL) - 1;
+  let lo = 0, hi = order.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (order[mid]! < first) lo = mid + 1; else hi = mid; }
   const out = new Map<number, Buffer>();
-  for (const [i, d] of cells) if (i >= first && i <= last) out.set(i, d);
+  for (let k = lo; k < order.length && order[k]! <= last; k++) out.set(order[k]!, cells.get(order[k]!)!);
   return out;
 }

@@ -79,11 +79,13 @@ describe('format-2 manifest parts', () => {
   });
 
   it('reads a format-1 manifest as one blob, and its digest as points then recorded it', async () => {
-    const cells = new Map([[1, sha256(Buffer.alloc(CELL, 1))]]);
-    const reader = (await openManifest(async () => encodeManifest({ diskSize: 4 * CELL, cells }), 'old', (n) => n))!;
+    const cells = new Map([7, 1, 3, 4].map((i) => [i, sha256(Buffer.alloc(CELL, i))] as [number, Buffer]));
+    const reader = (await openManifest(async () => encodeManifest({ diskSize: 8 * CELL, cells }), 'old', (n) => n))!;
     expect(reader.format).toBe(1);
     expect(reader.legacyDigest).toMatch(/^[0-9a-f]{64}$/);
-    expect([...(await reader.cells({ start: 0, end: 4 * CELL })).keys()]).toEqual([1]);
+    expect([...(await reader.cells({ start: 0, end: 8 * CELL })).keys()]).toEqual([1, 3, 4, 7]);
+    expect([...(await reader.cells({ start: 2 * CELL, end: 4 * CELL + 512 })).keys()]).toEqual([3, 4]);
+    expect([...(await reader.cells({ start: 5 * CELL, end: 7 * CELL })).keys()]).toEqual([]);
   });
 
   it('sum to the same image digest however the cells are split into parts', () => {
