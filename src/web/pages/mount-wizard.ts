@@ -56,18 +56,22 @@ function follow(m: Modal, mountId: string): void {
     }
     if (x.state === 'Unmounted') out.push(h('p', {}, `The disks were detached and deleted (${x.unmountReason ?? ''}).`));
     const unmount = h('button', { type: 'button', class: 'danger', disabled: x.state !== 'Mounted' && x.state !== 'Mounting' }, 'Unmount now');
+    const said = h('div', { 'aria-live': 'assertive' });
     unmount.addEventListener('click', async () => {
       unmount.disabled = true;
-      try { await api('POST', `mounts/${enc(mountId)}/unmount`); } catch (err) { out.push(errorBox(err)); }
+      try { await api('POST', `mounts/${enc(mountId)}/unmount`); } catch (err) { fill(said, errorBox(err)); }
     });
-    out.push(dialogActions(m, unmount));
+    out.push(said, dialogActions(m, unmount));
     return out;
   };
+  let shown = '';
   const tick = async (): Promise<void> => {
     if (!m.dlg.isConnected) return;
     try {
       const x = await api<Mount>('GET', `mounts/${enc(mountId)}`);
-      showIn(m, ...view(x));
+      // Redrawn when the state changes only: a redraw moves the focus to the title.
+      if (x.state + x.jobStatus !== shown) showIn(m, ...view(x));
+      shown = x.state + x.jobStatus;
       if (x.state === 'Unmounted' || x.jobStatus === 'Failed' || x.jobStatus === 'Cancelled') return;
     } catch (err) { showIn(m, errorBox(err)); return; }
     setTimeout(() => void tick(), REFRESH_MS);

@@ -18,7 +18,8 @@ export function readCommands(osType: OsType | undefined, disks: MountedDisk[]): 
   }
   return [
     'lsblk -o NAME,SIZE,FSTYPE,LABEL /dev/disk/azure/scsi1/*',
-    ...disks.map((d) => `sudo mkdir -p /mnt/${d.diskKey} && sudo mount -o ro /dev/disk/azure/scsi1/lun${d.lun}-part1 /mnt/${d.diskKey}   # '${d.sourceName}'; pick the partition lsblk shows (-partM); xfs needs -o ro,nouuid, LVM needs vgimportclone first`),
+    '# for each disk, the partition lsblk shows (-partM); xfs needs -o ro,nouuid, LVM volumes vgimportclone first',
+    ...disks.map((d) => `sudo mkdir -p /mnt/${d.diskKey} && sudo mount -o ro /dev/disk/azure/scsi1/lun${d.lun}-part1 /mnt/${d.diskKey}   # ${d.sourceName}`),
     '# before unmount: sudo umount /mnt/<disk>',
   ];
 }
