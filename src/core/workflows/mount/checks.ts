@@ -73,7 +73,8 @@ export function checkHelper(vm: VmInfo | undefined, helperVmId: string, item: Pr
 /**
  * Host caching for the attachment: ReadOnly, except where Azure allows None only: Ultra Disks "don't support
  * disk caching" (includes/managed-disks-ultra-disks-GA-scope-and-limitations.md), Premium SSD v2 neither
- * (disks-types.md), and host caching stops at disks below 4 TiB (premium-storage-performance.md).
+ * (disks-types.md); disks of 4 TiB and more get None too, as host caching is offered below 4 TiB only
+ * (premium-storage-performance.md; not modelled by the emulator).
  */
 export function cachingFor(disk: { sku?: string; sizeBytes: number }): MountedDisk['caching'] {
   return /^(UltraSSD_LRS|PremiumV2_LRS)$/i.test(disk.sku ?? '') || disk.sizeBytes >= 4 * 1024 ** 4 ? 'None' : 'ReadOnly';
