@@ -38,6 +38,8 @@ export interface VmSpec {
   /** `FromImage` (default: a VM created from an image) or `Attach` (a VM built on an existing OS disk). */
   osCreateOption?: 'FromImage' | 'Attach';
   zones?: string[];
+  /** hardwareProfile.vmSize (default Standard_D2s_v5): it caps the data disks an update may attach (arm/vm-sizes.ts). */
+  vmSize?: string;
   /** The Hyper-V generation of the VM and its OS disk (default V1; Trusted Launch and CVM need V2). */
   hyperVGeneration?: 'V1' | 'V2';
   architecture?: 'x64' | 'Arm64';
@@ -84,6 +86,7 @@ export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSy
     tags: spec.tags ?? {},
     zones: spec.zones,
     properties: {
+      ...(spec.vmSize ? { hardwareProfile: { vmSize: spec.vmSize } } : {}),
       securityProfile: spec.securityType ? { securityType: spec.securityType, uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } } : undefined,
       storageProfile: {
         osDisk: {

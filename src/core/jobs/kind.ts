@@ -32,6 +32,8 @@ export interface JobKind<D> {
   sweep?(deps: D, job: Job): Promise<void>;
   /** What a stalled job needs sent again; default: its first step's message. */
   redrive?(deps: D, job: Job): Promise<void>;
+  /** A periodic duty of the kind, run by every reconciler pass (e.g. unmounting mounts past their deadline). */
+  tick?(deps: D, now: Date): Promise<void>;
   /** Driven from outside the app (the command line): the reconciler gives it a day before calling it abandoned. */
   external?(job: Job): boolean;
 }

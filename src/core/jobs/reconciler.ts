@@ -36,6 +36,7 @@ export async function reconcile(deps: Deps, now = deps.clock()): Promise<Reconci
   r.snapshotsRevoked = await sweepRecentFailures(deps, now);
   r.snapshotsDeleted = await deleteOrphanedSnapshots(deps, items);
   r.requestsPurged = await purgeExpiredRequests(deps, now);
+  for (const kind of deps.kinds.kinds) await kind.tick?.(deps, now);
   return r;
 }
 

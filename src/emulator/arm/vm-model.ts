@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalid, notAllowed } from './errors';
 import { EmulatorState, type DiskRecord, type VmRecord } from './state';
+import { maxDataDisks } from './vm-sizes';
 
 // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
 type Body = Record<string, any>;
@@ -52,6 +53,13 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
     luns.add(d.lun);
   }
   if (isUpdate) {
+    // "OperationNotAllowed, The maximum number of data disks allowed to be attached to a VM of this size is 8"
+    // (kubernetes-sigs/azuredisk-csi-driver#2883, HTTP 409). Checked on updates, the attach path; the limits per
+    // size are in vm-sizes.ts.
+    const max = maxDataDisks(vm.vmSize);
+    if (max !== undefined && managed.length + unmanaged.length > max && managed.length + unmanaged.length > vm.dataDisks.length + vm.unmanagedDataDisks.length) {
+      throw new ArmError(409, 'OperationNotAllowed', `The maximum number of data disks allowed to be attached to a VM of this size is ${max}.`);
+    }
     for (const d of managed) {
       const before = vm.dataDisks.find((x) => x.lun === d.lun);
       if (before && before.diskId.toLowerCase() !== d.diskId.toLowerCase()) throw changeNotAllowed('dataDisk.managedDisk.id');
@@ -66,6 +74,7 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
     const holders = disk.managedByExtended?.length ?? (disk.managedBy ? 1 : 0);
     if (!mine && holders > 0 && holders >= (disk.maxShares ?? 1)) throw new ArmError(409, 'Conflict', `Disk '${disk.name}' is already attached to VM '${disk.managedBy}'.`);
     if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is still in upload state.`);
+    checkCaching(disk, managed.find((m) => m.diskId.toLowerCase() === id.toLowerCase())?.caching);
     // A zonal VM takes disks of its zone, and ZRS disks, which "can be attached to a virtual machine (VM) in a
     // different zone" (azure-compute-docs articles/virtual-machines/disks-redundancy.md). A disk created without a
     // zone is refused too: "Disks created have no zone and they fail to get attached to a vm/vmss that is on a
@@ -93,6 +102,18 @@ function attachment(d: Body): { caching?: string; writeAcceleratorEnabled?: bool
   const deleteOption = d.deleteOption === undefined ? undefined : String(d.deleteOption);
   if (deleteOption !== undefined && !['Delete', 'Detach'].includes(deleteOption)) throw invalid(`deleteOption '${deleteOption}' is invalid; use Delete or Detach.`);
   return { caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled === true ? true : undefined, deleteOption };
+}
+
+/**
+ * Ultra Disks "don't support disk caching" (azure-docs includes/managed-disks-ultra-disks-GA-scope-and-limitations.md)
+ * and Premium SSD v2 shares the limit ("Premium SSD v2 disks don't support host caching", articles/virtual-machines/
+ * disks-types.md, Premium SSD v2 limitations). The code is Azure's for a refused attachment setting; the message
+ * is written here.
+ */
+function checkCaching(disk: DiskRecord, caching: string | undefined): void {
+  if (caching && caching !== 'None' && /^(UltraSSD_LRS|PremiumV2_LRS)$/i.test(disk.sku)) {
+    throw new ArmError(409, 'OperationNotAllowed', `Disk '${disk.name}' is ${disk.sku}, which supports only caching None; '${caching}' is not allowed.`);
+  }
 }
 
 function checkOsSwap(_state: EmulatorState, vm: VmRecord, current: DiskRecord | undefined, next: DiskRecord, checkSize: boolean): void {

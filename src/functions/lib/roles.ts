@@ -27,6 +27,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   previewPolicy: 'Reader',
   listJobs: 'Reader',
   getJob: 'Reader',
+  getMount: 'Reader',
   backupReport: 'Reader',
   discover: 'Operator',
   registerVms: 'Operator',
@@ -34,6 +35,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Requirement>> = {
   backupNow: 'Operator',
   restore: 'Operator', // replaceDisks needs Admin: ACTION_ROLES.restoreReplaceDisks
   verifyRecoveryPoint: 'Operator',
+  mountRecoveryPoint: 'Operator', // the restore role: it restores the point's disks, attached to another VM
+  unmountRecoveryPoint: 'Operator',
   undeleteRecoveryPoint: 'Operator',
   exportItem: 'Operator',
   importItem: 'Operator',

@@ -23,6 +23,10 @@ export const RestoreBody = z.strictObject({
     'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: vault.',
   ),
 });
+export const MountBody = z.strictObject({
+  helperVmId: VmId.describe('The VM the disks are attached to: running or stopped, in the region of the protected VM (and the zone of its zonal disks), with a free LUN per disk.'),
+  durationMinutes: z.number().int().min(1).max(7 * 24 * 60).optional().describe('How long the disks stay attached once mounted; default 60, at most 10080 (7 days). Unmount ends it earlier.'),
+});
 export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });
 
 const JobType = z.enum(JOB_TYPES);

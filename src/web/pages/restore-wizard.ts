@@ -1,6 +1,7 @@
 import { api, enc, type Item, type Point } from '../api.js';
 import { bytes, errorBox, fill, h, toast, when } from '../dom.js';
 import { confirmationStep, openModal, showIn } from '../dialog.js';
+import { mountStep } from './mount-wizard.js';
 
 /**
  * Two steps: choose what to restore into, then review. replaceDisks is destructive: the API first answers
@@ -18,7 +19,8 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
       h('fieldset', {}, h('legend', {}, 'Restore into'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)')),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'mount', 'data-needs': 'mountRecoveryPoint' }), ' Mount for file recovery (attach the disks to a helper VM for a while)')),
       h('fieldset', {}, h('legend', {}, 'Restore from'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'auto', checked: source === 'auto' }), ' Snapshots if they still exist, else the backup storage'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'snapshot', disabled: !p.instantRestore }),
@@ -31,6 +33,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const mode = String(new FormData(form).get('mode'));
+      if (mode === 'mount') return void mountStep(m, item, p, step1);
       source = String(new FormData(form).get('source') ?? source);
       step2(mode, mode === 'newDisks' ? rg.value.trim() || undefined : undefined);
     });
