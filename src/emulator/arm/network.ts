@@ -118,7 +118,10 @@ export class NetworkResources {
     vm.networkInterfaces = refs.map((r) => {
       const n = this.state.nics.get(EmulatorState.key(String(r.id)))!;
       n.virtualMachineId = vm.id;
-      return { id: n.id, ...(r.primary !== undefined ? { primary: r.primary === true } : {}), ...(r.deleteOption ? { deleteOption: String(r.deleteOption) } : {}) };
+      // NetworkInterfaceReference carries primary and deleteOption under `properties` on the wire
+      // (https://learn.microsoft.com/rest/api/compute/virtual-machines/create-or-update, NetworkInterfaceReference).
+      const p = r.properties ?? {};
+      return { id: n.id, ...(p.primary !== undefined ? { primary: p.primary === true } : {}), ...(p.deleteOption ? { deleteOption: String(p.deleteOption) } : {}) };
     });
   }
 
