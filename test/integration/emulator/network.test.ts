@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineRequest } from '@azure/core-rest-pipeline';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import { ArmProvisioningAdapter, NETWORK_API_VERSION } from '../../../src/core/adapters/azure/provisioning';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { ComputeEmulator } from '../../../src/emulator/server';
+import { loadEmulatorState, saveEmulatorState } from '../../../src/emulator/persist';
 import { computeClientFor, SUB, withEmulator } from '../../support/emulator';
 
 /**
@@ -98,5 +102,18 @@ describe('emulator: virtual networks, NICs and VM create on existing disks', () 
     emu.skus.restrict('westeurope', 'Standard_E4s_v5');
     expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_E4s_v5')).toMatchObject({ restricted: 'NotAvailableForSubscription' });
     emu.skus.restrictions.clear();
+  });
+
+  it('a saved stack keeps its virtual networks and NICs (npm start restarts with the demo subnet)', async () => {
+    await net.createNic({ subscriptionId: SUB, resourceGroup: RG, name: 'kept', location: 'westeurope', subnetId: SUBNET, tags: {} });
+    const dir = mkdtempSync(path.join(tmpdir(), 'vmb-net-'));
+    try {
+      saveEmulatorState(dir, emu.state, emu.store);
+      const back = loadEmulatorState(dir)!;
+      expect([...back.state.vnets.values()].map((v) => v.id)).toEqual([...emu.state.vnets.values()].map((v) => v.id));
+      expect(back.state.nics.get(nicId('kept').toLowerCase())).toMatchObject({ subnetId: SUBNET, location: 'westeurope' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
