@@ -7,6 +7,7 @@ const WHEN = {
   backup: 'always: on every scope in `protectedSubscriptions` / `protectedResourceGroups`',
   runCommand: 'with `enableRunCommand` (policies with FileSystemConsistent or ApplicationConsistent)',
   replaceDisks: 'with `enableReplaceDisks` (restores with mode replaceDisks)',
+  newVm: 'with `enableNewVm` (restores with mode newVm)',
 };
 const template = JSON.parse(readFileSync('infra/azuredeploy.json', 'utf8'));
 const rows = template.variables.customRoles.flatMap((r) => r.actions.map((a, i) => `| \`${r.key}\` | \`${a}\` | ${i === 0 ? WHEN[r.key] ?? '' : ''} |`));

@@ -11,6 +11,7 @@ import { SasDataPlane } from './adapters/azure/sas-data-plane';
 import { AzureTableFactory } from './adapters/azure/tables';
 import { AzureQueueFactory } from './adapters/azure/queues';
 import { ArmComputeAdapter } from './adapters/azure/compute';
+import { ArmProvisioningAdapter } from './adapters/azure/provisioning';
 import { attachPolicy } from './adapters/azure/attach-policy';
 import { packageStoreFactory } from './adapters/azure/blob-package-store';
 import { type Logger, silentLogger } from './ports/logger';
@@ -91,6 +92,7 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     repos: createRepos(tables, config.tablePrefix),
     queues,
     compute,
+    provisioning: new ArmProvisioningAdapter({ credential, endpoint: config.arm.endpoint, clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies } }),
     dataPlane: new SasDataPlane(options.policies),
     store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),

@@ -26,6 +26,9 @@ interface Saved {
   vms: unknown[];
   disks: unknown[];
   snapshots: unknown[];
+  /** Absent in state saved before the emulator modelled Microsoft.Network. */
+  vnets?: unknown[];
+  nics?: unknown[];
   store: {
     disks: { key: string; meta: DiskState['meta']; gen: number; blocks: BlockRef[]; pending: SavedOps; lineage: string[] }[];
     snapshots: { key: string; meta: SnapshotState['meta']; blocks: BlockRef[]; delta: SavedOps }[];
@@ -59,6 +62,8 @@ export function saveEmulatorState(dir: string, state: EmulatorState, store: Memo
       vms: [...state.vms.values()],
       disks: [...state.disks.values()],
       snapshots: [...state.snapshots.values()],
+      vnets: [...state.vnets.values()],
+      nics: [...state.nics.values()],
       store: {
         disks: [...s.disks].map(([key, d]) => ({ key, meta: d.meta, gen: d.gen, blocks: refs(d.blocks), pending: opsOut(d.pending), lineage: d.lineage })),
         snapshots: [...s.snapshots].map(([key, x]) => ({ key, meta: x.meta, blocks: refs(x.blocks), delta: opsOut(x.delta) })),
@@ -85,6 +90,8 @@ export function loadEmulatorState(dir: string): { state: EmulatorState; store: M
   keyed(state.vms, saved.vms);
   keyed(state.disks, saved.disks);
   keyed(state.snapshots, saved.snapshots);
+  keyed(state.vnets, saved.vnets ?? []);
+  keyed(state.nics, saved.nics ?? []);
 
   const fd = openSync(path.join(dir, BLOCKS), 'r');
   const loaded = new Map<number, { data: Buffer; valid: Uint8Array }>();

@@ -19,6 +19,8 @@ import { ArmThrottle } from './arm/throttle';
 import { RunCommandEngine } from './arm/run-command';
 import { GuestFileSystems } from './guest-fs';
 import { OperationLog } from './arm/operation-log';
+import { NetworkResources, networkRouter } from './arm/network';
+import { SkuCatalog, skuRouter } from './arm/skus';
 
 export interface ComputeEmulatorOptions {
   host?: string;
@@ -51,6 +53,10 @@ export interface ComputeEmulator {
   state: EmulatorState;
   store: MemoryDiskStore;
   resources: ComputeResources;
+  /** Microsoft.Network virtual networks, subnets and NICs (arm/network.ts). */
+  network: NetworkResources;
+  /** VM sizes and zones per region (arm/skus.ts): tests restrict a size or zone here. */
+  skus: SkuCatalog;
   faults: FaultInjector;
   /** The guests' file systems: frozen mounts, blocked writes. `guests.allFrozen()` is empty when no guest is left frozen. */
   guests: GuestFileSystems;
@@ -104,7 +110,10 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
   const guests = new GuestFileSystems((key) => state.vm(key), fidelity.timeScale);
   const runCommands = new RunCommandEngine(state, guests, fidelity, stats, now);
   const throttle = fidelity.throttle ? new ArmThrottle(fidelity.throttle, fidelity.timeScale, now) : undefined;
-  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults, runCommands });
+  const skus = new SkuCatalog();
+  const network = new NetworkResources(state, skus);
+  const arm = armRouter({ resources, lroDelayMs: options.lroDelayMs ?? 10, pageSize: options.pageSize ?? 2, origin: () => armEndpoint, faults, runCommands, network });
+  const others = [networkRouter(network, () => armEndpoint), skuRouter(skus)];
   const admin = adminRouter(resources, { advance: (ms) => (skew += ms) }, guests);
   const armStatsNow = (): ArmFidelityStats & { runCommandsUncollected: number } => Object.assign(stats, { runCommandsUncollected: runCommands.uncollected().length });
   const dataStats = newDataPlaneStats();
@@ -158,7 +167,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
         return sendJson(res, 429, { error: { code: r.code, message: r.message } }, { 'retry-after': String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))), 'retry-after-ms': String(r.retryAfterMs), 'x-ms-error-code': r.code });
       }
       if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
-      const m = arm.match(req.method ?? 'GET', url.pathname);
+      const m = [arm, ...others].map((x) => x.match(req.method ?? 'GET', url.pathname)).find((x) => x && x !== 'method') ?? arm.match(req.method ?? 'GET', url.pathname);
       if (m === 'method') throw new ArmError(405, 'MethodNotAllowed', `The method ${req.method} is not allowed on this resource.`);
       if (!m) throw new ArmError(404, 'InvalidResourceType', `The resource type of '${url.pathname}' could not be found in the namespace 'Microsoft.Compute'.`);
       operations.record(req.method ?? 'GET', url.pathname);
@@ -203,6 +212,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     state,
     store,
     resources,
+    network,
+    skus,
     faults,
     guests,
     runCommands,

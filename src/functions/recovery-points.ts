@@ -33,7 +33,8 @@ app.http('restore', {
     if (b.mode === 'replaceDisks') authorizeAction(caller, 'restoreReplaceDisks');
     await getPoint(deps, itemKey, pointId);
     if (b.mode === 'replaceDisks') confirmDestructive(deps, caller, 'restoreReplaceDisks', `${itemKey}/${pointId}`, b.confirmationToken);
-    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, source: b.source, idempotencyKey: idempotencyKey(req) });
+    const newVm = b.mode === 'newVm' ? { subnetId: b.subnetId!, vmSize: b.vmSize, targetSubscriptionId: b.targetSubscriptionId, targetLocation: b.targetLocation } : undefined;
+    const job = await requestRestore(deps, { itemKey, pointId, mode: b.mode, targetResourceGroup: b.targetResourceGroup, source: b.source, newVm, idempotencyKey: idempotencyKey(req) });
     return accepted(req, job.jobId);
   }),
 });

@@ -9,6 +9,8 @@ import type { VmSpec } from '../emulator/admin';
 
 export const DEMO_SUB = '00000000-0000-0000-0000-00000000demo';
 const GIB = 1024 ** 3, MIB = 1024 ** 2;
+/** The subnet a restore to a new VM can put its NIC in (the dashboard's restore wizard suggests it). */
+export const DEMO_SUBNET_ID = `/subscriptions/${DEMO_SUB}/resourceGroups/demo-net/providers/Microsoft.Network/virtualNetworks/demo-vnet/subnets/default`;
 
 /** web-linux and app-windows keep writing; db-linux writes only when asked, so its backups show exact figures. */
 const DEMO_VMS: (VmSpec & { busy: boolean })[] = [
@@ -60,6 +62,10 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     return { spec, vm, disks, kept: kept !== undefined };
   });
   vms.filter((v) => !v.kept).flatMap((v) => v.disks).forEach((d, i) => fill(emulator.store, d, 0, 64 * MIB, i + 1));
+  // One vnet in the demo VMs' region, so a restore to a new VM has a subnet for its NIC.
+  if (!emulator.network.subnet(DEMO_SUBNET_ID)) {
+    emulator.network.putVnet(DEMO_SUB, 'demo-net', 'demo-vnet', { location: 'westeurope', properties: { addressSpace: { addressPrefixes: ['10.20.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.20.0.0/24' } }] } });
+  }
   let seed = Date.now() % 1_000_000;
   const busyDisks = vms.filter((v) => v.spec.busy).flatMap((v) => v.disks);
   const interval = o.guestIntervalMs ?? 10_000;

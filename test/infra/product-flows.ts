@@ -28,7 +28,7 @@ export function rbacAction(op: RecordedOperation): string {
 }
 
 /** Which optional feature a flow needs; `core` is what every deployment needs. */
-export type Feature = 'core' | 'runCommand' | 'replaceDisks';
+export type Feature = 'core' | 'runCommand' | 'replaceDisks' | 'newVm';
 
 /**
  * The product's flows that reach ARM, each through the real services on Azurite and the compute emulator, with the
@@ -37,7 +37,7 @@ export type Feature = 'core' | 'runCommand' | 'replaceDisks';
  */
 export async function runProductFlows(s: AppStack, canceller: RestoreCanceller): Promise<{ seen: Record<Feature, Set<string>>; cancelledRestore: string }> {
   let cancelledRestore = '';
-  const seen: Record<Feature, Set<string>> = { core: new Set(), runCommand: new Set(), replaceDisks: new Set() };
+  const seen: Record<Feature, Set<string>> = { core: new Set(), runCommand: new Set(), replaceDisks: new Set(), newVm: new Set() };
   const as = async (feature: Feature, flow: () => Promise<void>): Promise<void> => {
     s.emulator.operations.clear();
     await flow();
@@ -96,6 +96,19 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
   await as('replaceDisks', async () => {
     const [point] = await s.deps.repos.points.all(swapKey);
     await done((await requestRestore(s.deps, { itemKey: swapKey, pointId: point!.pointId, mode: 'replaceDisks' })).jobId);
+  });
+
+  await as('newVm', async () => {
+    s.emulator.network.putVnet(SUB, 'net', 'vnet1', { location: 'westeurope', properties: { subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] } });
+    const subnetId = `/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/default`;
+    const [point] = await s.deps.repos.points.all(key);
+    const req = { itemKey: key, pointId: point!.pointId, mode: 'newVm', targetResourceGroup: 'restored', newVm: { subnetId } } as const;
+    await done((await requestRestore(s.deps, req)).jobId);
+    // One that Azure refuses at the VM create: its cleanup deletes the VM (absent), the NIC and the disks.
+    const refused = await requestRestore(s.deps, req);
+    s.emulator.faults.inject({ plane: 'arm', method: 'PUT', path: new RegExp(`virtualMachines/app1-r${refused.jobId.slice(-8)}`), status: 409, code: 'SkuNotAvailable', times: 10 });
+    await done(refused.jobId, 'Failed');
+    s.emulator.faults.clear();
   });
   return { seen, cancelledRestore };
 }

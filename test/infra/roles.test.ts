@@ -36,6 +36,17 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
     for (const r of Object.values(roles())) expect(r.length).toBeGreaterThan(0);
   });
 
+  // Two permissions ARM checks on the resources a request links to, not on the URL it addresses: creating a NIC in
+  // a subnet needs `subnets/join/action` on the subnet, a VM that takes a NIC needs `networkInterfaces/join/action`
+  // on the NIC (https://learn.microsoft.com/azure/virtual-network/virtual-network-network-interface#permissions).
+  const LINKED = ['Microsoft.Network/networkInterfaces/join/action', 'Microsoft.Network/virtualNetworks/subnets/join/action'];
+
+  it('New VM is a separate role holding what a restore to a new VM adds to the backup role, with the join actions its references need', () => {
+    const core = new Set(seen.core);
+    expect(roles().newVm).toEqual([...new Set([...seen.newVm, ...LINKED])].filter((a) => !core.has(a)).sort());
+    expect(roles().newVm).toEqual(expect.arrayContaining(['Microsoft.Network/networkInterfaces/write', 'Microsoft.Compute/virtualMachines/write', 'Microsoft.Compute/skus/read']));
+  });
+
   it('the recorder names operations in ARM\'s URL grammar and serves them at /_emulator/operations', async () => {
     const log = new OperationLog();
     log.record('POST', '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/runCommand');

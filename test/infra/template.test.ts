@@ -159,6 +159,7 @@ describe('infra/azuredeploy.json', () => {
     expect(assigned({})).toEqual([guids.backup]);
     expect(assigned({ enableRunCommand: true })).toEqual([guids.backup, guids.runCommand]);
     expect(assigned({ enableReplaceDisks: true, enableRunCommand: true })).toEqual([guids.backup, guids.runCommand, guids.replaceDisks]);
+    expect(assigned({ enableNewVm: true })).toEqual([guids.backup, guids.newVm]);
     const deployments = byType('Microsoft.Resources/deployments');
     const loops = deployments.filter((d: Json) => d.copy).map((d: Json) => d.copy.count);
     expect(loops).toEqual(["[length(parameters('protectedSubscriptions'))]", "[length(parameters('protectedResourceGroups'))]"]);

@@ -6,6 +6,7 @@ import { MemoryBackupStore } from '../../src/core/adapters/memory/backup-store';
 import { MemoryCloud, type CloudLimits, AZURE_SNAPSHOT_LIMITS } from '../../src/core/adapters/memory/cloud';
 import { MemoryCompute } from '../../src/core/adapters/memory/compute';
 import { MemoryDataPlane } from '../../src/core/adapters/memory/data-plane';
+import { MemoryProvisioning } from '../../src/core/adapters/memory/provisioning';
 import { silentLogger } from '../../src/core/ports/logger';
 import { KINDS } from '../../src/core/workflows/kinds';
 import { DrainableQueues, drainMemory, type MemoryDrainOptions } from './memory-drain';
@@ -41,6 +42,8 @@ export interface MemoryStack {
   deps: Deps;
   clock: FakeClock;
   cloud: MemoryCloud;
+  /** Subnets, NICs and VM size offers of a restore to a new VM. */
+  provisioning: MemoryProvisioning;
   store: MemoryBackupStore;
   queues: DrainableQueues;
   config: Config;
@@ -63,11 +66,13 @@ export function memoryDeps(o: MemoryOverrides = {}): MemoryStack {
   const cloud = new MemoryCloud(clock.now, { ...AZURE_SNAPSHOT_LIMITS, ...o.limits });
   const store = new MemoryBackupStore(clock.now);
   const queues = new DrainableQueues(clock);
+  const provisioning = new MemoryProvisioning(cloud);
   const base: Deps = {
     config,
     repos: createRepos(new MemoryTableFactory(), config.tablePrefix),
     queues,
     compute: new MemoryCompute(cloud),
+    provisioning,
     dataPlane: new MemoryDataPlane(cloud),
     store,
     clock: clock.date,
@@ -75,7 +80,7 @@ export function memoryDeps(o: MemoryOverrides = {}): MemoryStack {
     kinds: KINDS,
   };
   const deps: Deps = { ...base, ...o.deps?.(base) };
-  return { deps, clock, cloud, store, queues, config, drain: (opts) => drainMemory(deps, queues, clock, opts) };
+  return { deps, clock, cloud, provisioning, store, queues, config, drain: (opts) => drainMemory(deps, queues, clock, opts) };
 }
 
 /** A copy of `target` whose `method` throws `error` the next `left` calls (set `left` to 0 to heal it). */

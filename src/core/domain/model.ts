@@ -135,6 +135,8 @@ export interface DiskRestoreProfile {
   lun: number;
   caching?: string;
   writeAcceleratorEnabled?: boolean;
+  /** What Azure does with the disk when its VM is deleted (Delete or Detach): a new VM attaches it the same way. */
+  deleteOption?: string;
 }
 
 export interface RecoveryPointDisk {

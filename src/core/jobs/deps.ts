@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { ComputePort } from '../ports/compute';
+import type { ProvisioningPort } from '../ports/provisioning';
 import type { QueueFactory } from '../ports/queues';
 import type { BackupStore, DataPlane } from '../ports/storage';
 import type { Repos } from '../store/repos';
@@ -16,6 +17,8 @@ export interface Deps {
   repos: Repos;
   queues: QueueFactory;
   compute: ComputePort;
+  /** The NIC and VM of a restore to a new VM (ports/provisioning.ts); absent: that mode is refused. */
+  provisioning?: ProvisioningPort;
   dataPlane: DataPlane;
   store: BackupStore;
   clock: () => Date;

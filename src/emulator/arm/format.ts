@@ -105,6 +105,7 @@ export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boo
         ...vm.unmanagedDataDisks.map((u) => ({ lun: u.lun, name: u.name, createOption: 'Attach', vhd: { uri: u.vhdUri } })),
       ].sort((a, b) => a.lun - b.lun),
     },
+    networkProfile: vm.networkInterfaces ? { networkInterfaces: vm.networkInterfaces.map((n) => compact({ id: n.id, properties: compact({ primary: n.primary, deleteOption: n.deleteOption }) })) } : undefined,
     provisioningState: 'Succeeded',
   });
   if (withInstanceView) properties.instanceView = instanceViewJson(vm, os?.hyperVGeneration);

@@ -7,6 +7,7 @@ import type { ComputeResources } from './resources';
 import type { Operation } from './state';
 import type { FaultInjector } from '../faults';
 import type { RunCommandEngine } from './run-command';
+import type { NetworkResources } from './network';
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute';
 
@@ -18,6 +19,8 @@ export interface ArmRouteOptions {
   /** Injected LRO failures (only operations that are polled, i.e. lroDelayMs > 0, can fail this way). */
   faults?: FaultInjector;
   runCommands: RunCommandEngine;
+  /** NICs a VM create must name and attaches (network.ts); absent: VMs are created without a network check. */
+  network?: NetworkResources;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
@@ -107,8 +110,12 @@ export function armRouter(o: ArmRouteOptions): Router {
     .add('GET', `${RG}/virtualMachines/{name}/instanceView`, (c) => sendJson(c.res, 200, (() => { const vm = r.requireVm(...p(c), c.params.name!); return instanceViewJson(vm, state.disk(vm.osDiskId)?.hyperVGeneration); })()))
     .add('PUT', `${RG}/virtualMachines/{name}`, (c) => {
       const body = json(c);
-      const existed = !!state.vm(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/virtualMachines/${c.params.name}`);
+      const id = `/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/virtualMachines/${c.params.name}`;
+      const existed = !!state.vm(id);
+      // A new VM names existing NICs and a size its region and zone offer (network.ts), checked before it exists.
+      if (!existed) o.network?.checkVmCreate(id, c.params.sub!, body);
       const vm = r.putVm(...p(c), c.params.name!, body);
+      if (!existed) o.network?.attach(vm, body);
       startLro(c, existed ? 200 : 201, vmJson(vm, state, false), () => undefined);
     })
     .add('PATCH', `${RG}/virtualMachines/{name}`, (c) => {
@@ -117,7 +124,7 @@ export function armRouter(o: ArmRouteOptions): Router {
     })
     .add('DELETE', `${RG}/virtualMachines/{name}`, (c) => {
       const vm = r.requireVm(...p(c), c.params.name!);
-      startLro(c, 202, undefined, () => r.deleteVm(vm));
+      startLro(c, 202, undefined, () => { o.network?.detach(vm); r.deleteVm(vm); });
     })
     .add('POST', `${RG}/virtualMachines/{name}/start`, (c) => power(c, 'running'))
     .add('POST', `${RG}/virtualMachines/{name}/deallocate`, (c) => power(c, 'deallocated'))

@@ -27,6 +27,33 @@ export interface VmRecord {
   osWriteAccelerator?: boolean;
   /** Unmanaged (VHD in a storage account) data disks: part of the VM model, no Microsoft.Compute disk resource. */
   unmanagedDataDisks: { lun: number; name: string; vhdUri: string }[];
+  /** networkProfile.networkInterfaces (Microsoft.Network NICs, network.ts); seeded VMs have none. */
+  networkInterfaces?: { id: string; primary?: boolean; deleteOption?: string }[];
+}
+
+/** Microsoft.Network virtual network with its subnets (network.ts). */
+export interface VnetRecord {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+  addressPrefixes: string[];
+  subnets: { name: string; addressPrefix: string }[];
+  tags: Record<string, string>;
+}
+
+/** Microsoft.Network network interface: one IP configuration in a subnet, attached to at most one VM. */
+export interface NicRecord {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  subscriptionId: string;
+  location: string;
+  subnetId: string;
+  privateIPAddress: string;
+  virtualMachineId?: string;
+  tags: Record<string, string>;
 }
 
 export interface DiskRecord {
@@ -148,6 +175,8 @@ export class EmulatorState {
   grantLog: GrantRecord[] = [];
   operations = new Map<string, Operation>();
   runCommands: RunCommandRecord[] = [];
+  vnets = new Map<string, VnetRecord>();
+  nics = new Map<string, NicRecord>();
 
   static key(id: string): string {
     return id.toLowerCase();

@@ -144,6 +144,7 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
       j.disks?.length ? h('div', { class: 'card' }, h('h2', {}, 'Disks'), h('ul', {}, ...j.disks.map((d) => h('li', {}, `${d.name}: ${bytes(d.sizeBytes)}, ${d.full ? 'full copy' : 'incremental'}, ${d.segments} segment(s)`)))) : null,
       findings ? h('div', { class: 'card' }, h('h2', {}, `Verification: ${String(j.result.state ?? '-')}`), findings) : null,
       restored.length ? h('div', { class: 'card' }, h('h2', {}, 'Restored disks'), h('ul', {}, ...restored.map((d) => h('li', { class: 'mono' }, d.diskId)))) : null,
+      newVmCard(j.result.newVm as { vmId: string; nicId: string; powerState?: string } | undefined),
       j.itemKey ? h('p', {}, h('a', { href: `#/items/${enc(j.itemKey)}` }, `Recovery points of ${vmNameOf(j.itemKey)}`), ' · ', h('a', { href: `#/jobs?itemKey=${enc(j.itemKey)}` }, 'All jobs of this item')) : null);
     if (!TERMINAL.has(j.status)) timer = window.setTimeout(() => void load().catch((e) => fill(status, errorBox(e))), REFRESH_MS);
   }
@@ -151,4 +152,11 @@ export async function jobPage(main: HTMLElement, _params: URLSearchParams, path:
   main.replaceChildren(pageHeader(`Job ${jobId}`, h('a', { class: 'button', href: '#/jobs' }, 'All jobs')), status, body);
   await load();
   return () => { stopped = true; window.clearTimeout(timer); };
+}
+
+/** A restore to a new VM: the VM and NIC it made (or, on a failed job, had planned and then deleted). */
+function newVmCard(vm: { vmId: string; nicId: string; powerState?: string } | undefined): HTMLElement | null {
+  if (!vm) return null;
+  return h('div', { class: 'card', 'data-new-vm': vm.vmId }, h('h2', {}, 'New VM'),
+    h('dl', { class: 'facts' }, h('dt', {}, 'VM'), h('dd', { class: 'mono' }, vm.vmId), h('dt', {}, 'Network interface'), h('dd', { class: 'mono' }, vm.nicId), h('dt', {}, 'Power state'), h('dd', {}, vm.powerState ?? '-')));
 }

@@ -48,7 +48,7 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean } = {}, listed?: Map<string, Disk>): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string } = {}, listed?: Map<string, Disk>): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
     const d = listed?.get(diskId.toLowerCase()) ?? (await this.getDiskRaw(diskId));
     return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined, dataAccessAuthMode: d?.dataAccessAuthMode };

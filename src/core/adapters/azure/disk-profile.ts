@@ -5,7 +5,7 @@ import type { DiskRestoreProfile, OsType } from '../../ports/compute';
  * The restore profile of a disk from its ARM GET (DiskRP 2025-01-02 disk.json DiskProperties) and the VM's
  * attachment of it (caching, writeAcceleratorEnabled: VirtualMachine storageProfile dataDisks/osDisk).
  */
-export function armDiskProfile(d: Disk, lun: number, attach: { caching?: string; writeAcceleratorEnabled?: boolean }): DiskRestoreProfile {
+export function armDiskProfile(d: Disk, lun: number, attach: { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }): DiskRestoreProfile {
   return {
     sku: d.sku?.name,
     zones: d.zones?.length ? [...d.zones] : undefined,
@@ -23,6 +23,7 @@ export function armDiskProfile(d: Disk, lun: number, attach: { caching?: string;
     lun,
     caching: attach.caching,
     writeAcceleratorEnabled: attach.writeAcceleratorEnabled,
+    deleteOption: attach.deleteOption,
   };
 }
 

@@ -21,7 +21,7 @@ export class MemoryCompute implements ComputePort {
     const disk = (lun: number, id: string) => {
       const d = this.cloud.requireDisk(id);
       const a = vm.dataDisks.find((x) => x.lun === lun);
-      const profile = { lun, sku: d.sku, zones: d.zones, hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId, caching: a?.caching, writeAcceleratorEnabled: a?.writeAcceleratorEnabled };
+      const profile = { lun, sku: d.sku, zones: d.zones, hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId, caching: a?.caching, writeAcceleratorEnabled: a?.writeAcceleratorEnabled, deleteOption: a?.deleteOption };
       return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku, profile, deleteOption: a?.deleteOption };
     };
     return {

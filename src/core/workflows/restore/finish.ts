@@ -1,4 +1,4 @@
-import { PermanentStepError } from '../../errors';
+import { itemNotFound, PermanentStepError } from '../../errors';
 import type { Job } from '../../domain/model';
 import { vhdFooter } from '../../engine/vhd';
 import type { Deps } from '../../jobs/deps';
@@ -8,6 +8,7 @@ import { segmentKey } from '../../store/layout';
 import { restoredOf, targetsOf, type RestoreTarget } from './plan';
 import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
+import { createNewVm, deleteNewVm } from './new-vm';
 
 /**
  * Step 3 of a restore: once every segment of every disk is done (each verified cell by cell against the
@@ -38,6 +39,10 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
     await replaceVmDisks(deps, await getJob(deps, job.jobId), item?.vmId ?? '', restored);
   }
+  if (job.params.mode === 'newVm') {
+    const item = await deps.repos.items.require(job.itemKey, () => itemNotFound(job.itemKey!));
+    await createNewVm(deps, await getJob(deps, job.jobId), item.doc, restored);
+  }
   await releaseItemLock(deps, job.itemKey, job.jobId);
   await updateJob(deps, job.jobId, (j) => { j.bytesDone = j.bytesTotal; j.segmentsDone = j.segmentsTotal; });
   await finishJob(deps, job.jobId, 'Completed');
@@ -57,6 +62,7 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
  * replace stopped midway is rolled back first: the VM goes back on its original disks.
  */
 export async function deleteUnfinished(deps: Deps, job: Job): Promise<void> {
+  if (job.params.mode === 'newVm') return deleteNewVm(deps, job);
   if (replaceOf(job)?.inFlight && job.itemKey) {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
     if (item) await rollBackReplace(deps, job.jobId, item.vmId, 'the job ended before the replace did');

@@ -5,7 +5,7 @@ import { updateJob } from '../../jobs/jobs';
 import { TAGS } from '../../store/layout';
 import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
 import { copyProfile } from './instant-profile';
-import { RESTORE_QUEUES, restoreDiskId, restoreDiskName, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
+import { RESTORE_QUEUES, restoreDiskId, restoreDiskName, restoreScope, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
 
 /** Where a restore reads from: the source snapshots (instant), the backup storage (vault), or the first that can. */
 export type RestoreSource = 'auto' | 'snapshot' | 'vault';
@@ -28,7 +28,7 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
   const wanted = sourceOf(job);
   if (wanted === 'vault' || job.result.source === 'vault') return false;
   if (job.result.source !== 'snapshot') {
-    const a = await instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
+    const a = await instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), restoreScope(job, item).location);
     if (!a.available) {
       if (wanted === 'snapshot') throw unavailable(a.reason ?? 'its snapshots are gone.');
       await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, source: 'vault' }; });
@@ -36,7 +36,7 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
     }
     const planned: PlannedDisk[] = point.disks.map((d) => ({
       diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, snapshotId: d.sourceSnapshotId,
-      diskId: restoreDiskId(job, item.subscriptionId, item.vmName, d.diskKey),
+      diskId: restoreDiskId(job, restoreScope(job, item).subscriptionId, item.vmName, d.diskKey),
     }));
     job = await updateJob(deps, job.jobId, (j) => {
       if (j.result.source) return false;
@@ -81,10 +81,9 @@ async function createFromSnapshot(deps: Deps, job: Job, item: ProtectedItem, poi
   const c = copyProfile(disk, item.osType);
   await deps.compute.createDiskFromSnapshot({
     snapshotId: p.snapshotId,
-    subscriptionId: item.subscriptionId,
+    ...restoreScope(job, item),
     resourceGroup: String(job.params.targetResourceGroup),
     name: restoreDiskName(job, item.vmName, p.diskKey),
-    location: item.location,
     sku: c.sku,
     osType: c.osType,
     tags: { ...c.profile.tags, [TAGS.restoreJob]: job.jobId },

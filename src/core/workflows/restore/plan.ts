@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { QUEUES } from '../../config';
 import { PermanentStepError, pointNotFound } from '../../errors';
-import type { Job, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
+import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { CELL, type Range } from '../../domain/ranges';
 import type { DiskManifest } from '../../engine/manifest';
 import { openManifest, type ManifestReader } from '../../engine/manifest-parts';
@@ -85,6 +85,13 @@ export function dataBytesBelow(manifest: DiskManifest, diskSize: number, from: n
     while (lo < hi) { const mid = (lo + hi) >> 1; if (cells[mid]! < nextCell) lo = mid + 1; else hi = mid; }
     return cum[lo]!;
   };
+}
+
+/** Where the restored disks go: the item's subscription and region unless a new-VM restore named others. */
+export function restoreScope(job: Job, item: ProtectedItem): { subscriptionId: string; location: string } {
+  const sub = job.params.targetSubscriptionId as string | undefined;
+  const loc = job.params.targetLocation as string | undefined;
+  return { subscriptionId: sub ?? item.subscriptionId, location: loc ?? item.location };
 }
 
 export function restoreDiskName(job: Job, vmName: string, diskKey: string): string {

@@ -8,11 +8,12 @@ import { tooLargeForUpload, tooLargeMessage } from './start';
 import type { RestoreSource } from './instant';
 import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
 import { precheckReplace } from './replace-checks';
+import { planNewVm, type NewVmRequest } from './new-vm-checks';
 
 export { getPoint };
 export type { RestoreSource };
 
-export type RestoreMode = 'newDisks' | 'replaceDisks';
+export type RestoreMode = 'newDisks' | 'replaceDisks' | 'newVm';
 
 export interface RestoreRequest {
   itemKey: string;
@@ -24,6 +25,8 @@ export interface RestoreRequest {
    * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: vault.
    */
   source?: RestoreSource;
+  /** mode newVm: the subnet of the new VM's NIC, and optionally its size, subscription and region. */
+  newVm?: NewVmRequest;
   /** The client's Idempotency-Key: a retried request with it gets the first call's job. */
   idempotencyKey?: string;
 }
@@ -41,9 +44,11 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
     throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
   }
   const source = req.source ?? 'vault';
+  // A new VM in another region or subscription gets its disks there too (a VM attaches only disks of its own).
+  const target = req.mode === 'newVm' ? { subscriptionId: req.newVm?.targetSubscriptionId, location: req.newVm?.targetLocation } : {};
   let instant = false;
   if (source !== 'vault') {
-    const check = instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
+    const check = instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), target.location ?? item.location);
     // auto does not fail on Compute being unreachable now: the start step asks again and may use the vault.
     const a = source === 'auto' ? await check.catch(() => ({ available: false, reason: undefined })) : await check;
     if (source === 'snapshot' && !a.available) {
@@ -55,7 +60,12 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
   // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
   if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
-  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}) };
+  // Subnet, region, size and zone checked before any disk is made (new-vm-checks.ts).
+  const newVm = req.mode === 'newVm' ? await planNewVm(deps, item, point, req.newVm ?? { subnetId: '' }) : undefined;
+  const params = {
+    pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}),
+    ...(target.subscriptionId ? { targetSubscriptionId: target.subscriptionId } : {}), ...(target.location ? { targetLocation: target.location } : {}), ...(newVm ? { newVm } : {}),
+  };
   const { job } = await createJobOnce(
     deps,
     req.idempotencyKey,

@@ -5,7 +5,7 @@ import type { Deps } from '../../jobs/deps';
 import { startItemStep } from '../../jobs/item-step';
 import { updateJob } from '../../jobs/jobs';
 import { TAGS } from '../../store/layout';
-import { enqueuePendingSegments, getPoint, manifestDataBytes, restoreDiskId, restoreDiskName, targetsOf, type RestoreTarget } from './plan';
+import { enqueuePendingSegments, getPoint, manifestDataBytes, restoreDiskId, restoreDiskName, restoreScope, targetsOf, type RestoreTarget } from './plan';
 import { uploadProfile } from './profile';
 import { startInstantRestore } from './instant';
 
@@ -55,17 +55,18 @@ export async function restoreStartStep(deps: Deps, msg: { jobId: string }): Prom
 
 async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: RecoveryPointDisk, warnings: string[]): Promise<RestoreTarget> {
   const dataBytes = await manifestDataBytes(deps, disk);
-  const id = restoreDiskId(job, item.subscriptionId, item.vmName, disk.diskKey);
+  const scope = restoreScope(job, item);
+  const id = restoreDiskId(job, scope.subscriptionId, item.vmName, disk.diskKey);
   // A disk of this job out of upload state before the targets were recorded is an attempt of unknown content.
   const earlier = await deps.compute.getDisk(id);
   if (earlier && earlier.state !== 'ReadyToUpload' && earlier.state !== 'ActiveUpload') await deps.compute.deleteDisk(earlier.id);
   const up = uploadProfile(disk, item.osType);
   warnings.push(...up.warnings);
   const created = await deps.compute.createUploadDisk({
-    subscriptionId: item.subscriptionId,
+    subscriptionId: scope.subscriptionId,
     resourceGroup: String(job.params.targetResourceGroup),
     name: restoreDiskName(job, item.vmName, disk.diskKey),
-    location: item.location,
+    location: scope.location,
     sizeBytes: disk.sizeBytes,
     sku: up.sku,
     osType: up.osType,
