@@ -59,7 +59,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('swaps the disks of a running, image-based, Gen2, zonal VM and starts it again, keeping each attachment\'s settings', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm1'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
     const done = await getJob(s.deps, job.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');
@@ -133,7 +133,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a mismatch found by the checks in the job (the VM changed generation meanwhile) touches nothing', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm2'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.emulator.state.disk(before.os)!.hyperVGeneration = 'V1';
     const vmWrites = (): number => s.emulator.operations.list.filter((o) => o.method !== 'GET' && /virtualMachines\/zvm2(\/|$)/.test(o.path)).length;
     const writesBefore = vmWrites();
@@ -148,7 +148,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('an ARM 409 on the detach update rolls back: the VM runs on its original disks, the job says why', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm3'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     // The OS swap (first PATCH) passes, the detach (second) is refused.
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm3$/, status: 409, code: 'OperationNotAllowed', after: 1 });
     await s.drain();
@@ -161,7 +161,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a crash between steps (deallocated, OS swapped, data detached, rollback cut too) is rolled back by the next delivery, which then completes', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm4'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     // The attach update and the rollback's first update fail (503, each through the SDK's own retries: 4
     // requests): the delivery stops with the VM half-swapped, as if the process had died there.
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm4$/, status: 503, retryAfter: 0, after: 2, times: 8 });
@@ -179,7 +179,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a crash on every delivery fails the job; once ARM answers again the reconciler puts the VM back on its original disks', { timeout: 180_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm5'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm5$/, status: 503, retryAfter: 0, after: 2, times: 1000 });
     await s.drain();
     const failed = await getJob(s.deps, job.jobId);

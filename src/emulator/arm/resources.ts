@@ -20,7 +20,6 @@ export interface Limits {
 
 export const AZURE_LIMITS: Limits = { maxIncrementalSnapshotsPerDisk: 500, maxSnapshotsPerWindow: 7, snapshotWindowMs: 5 * 60_000, maxOpenSnapshotSasPerDisk: 5 };
 
-
 // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
 type Body = Record<string, any>;
 
@@ -296,5 +295,4 @@ export class ComputeResources {
     return s;
   }
 }
-
 export { diskUniqueId, guestStateId };

@@ -20,7 +20,7 @@ export const RestoreBody = z.strictObject({
   targetResourceGroup: ResourceGroup.optional(),
   confirmationToken: Token,
   source: z.enum(['auto', 'snapshot', 'vault']).optional().describe(
-    'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: vault.',
+    'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: auto.',
   ),
 });
 export const DeletePolicyQuery = z.strictObject({ confirmationToken: Token, code: z.string().optional() });

@@ -8,8 +8,9 @@ import { confirmationStep, openModal, showIn } from '../dialog.js';
  */
 export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): void {
   const m = openModal('wiz-title', opener);
-  // Where the disks come from: the point's source snapshots while they exist (instant), or the backup storage.
-  let source = p.instantRestore ? 'auto' : 'vault';
+  // Where the disks come from: as the API's default, the point's source snapshots while they exist (instant),
+  // else the backup storage.
+  let source = 'auto';
 
   const step1 = (): void => {
     const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: `${item.resourceGroup}-restore`, 'aria-describedby': 'rg-help' });
@@ -47,11 +48,16 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
     location.hash = `#/jobs/${enc(jobId)}`;
   };
 
+  const sourceLine = (): string => source === 'vault' ? 'The data is copied from the backup storage.'
+    : source === 'snapshot' ? 'Disks are created from the point’s snapshots (nothing is copied through the app).'
+    : p.instantRestore ? 'Disks are created from the point’s snapshots while they exist (nothing is copied through the app), else copied from the backup storage.'
+    : 'The point’s snapshots are gone: the data is copied from the backup storage.';
+
   const step2 = (mode: string, targetResourceGroup?: string): void => {
     const status = h('div', { 'aria-live': 'assertive' });
     const what = mode === 'newDisks'
-      ? [`${p.disks.length} new managed disk(s) are created in resource group ${targetResourceGroup ?? item.resourceGroup} and filled with this recovery point.`, 'The VM and its current disks are not changed.', source === 'vault' ? 'The data is copied from the backup storage.' : 'Disks are created from the point’s snapshots while they exist (nothing is copied through the app).']
-      : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.'];
+      ? [`${p.disks.length} new managed disk(s) are created in resource group ${targetResourceGroup ?? item.resourceGroup} and filled with this recovery point.`, 'The VM and its current disks are not changed.', sourceLine()]
+      : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.', sourceLine()];
     const confirm = h('button', { type: 'button', class: mode === 'newDisks' ? 'primary' : 'danger' }, mode === 'newDisks' ? 'Start restore' : 'Review replacement');
     showIn(m,
       h('h2', { id: 'wiz-title', tabindex: -1 }, mode === 'newDisks' ? 'Restore to new disks' : 'Replace the VM’s disks'),

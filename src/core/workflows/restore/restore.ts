@@ -21,7 +21,8 @@ export interface RestoreRequest {
   targetResourceGroup?: string;
   /**
    * snapshot: create the disks from the point's source snapshots (409 when they are gone); vault: copy the data
-   * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: vault.
+   * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: auto, so a restore is
+   * instant whenever it can be (the vault copy stays the fallback).
    */
   source?: RestoreSource;
   /** The client's Idempotency-Key: a retried request with it gets the first call's job. */
@@ -40,7 +41,7 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (point.state === 'Corrupt') {
     throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
   }
-  const source = req.source ?? 'vault';
+  const source = req.source ?? 'auto';
   let instant = false;
   if (source !== 'vault') {
     const check = instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), item.location);
@@ -55,7 +56,7 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
   // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
   if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
-  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}) };
+  const params = { pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, source };
   const { job } = await createJobOnce(
     deps,
     req.idempotencyKey,
