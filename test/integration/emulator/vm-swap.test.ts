@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeManagementClient } from '@azure/arm-compute';
-import { PageBlobClient, RestError } from '@azure/storage-blob';
+import { PageBlobClient, type RestError } from '@azure/storage-blob';
 import type { ComputeEmulator } from '../../../src/emulator/server';
 import { EmulatorState } from '../../../src/emulator/arm/state';
 import { sha256 } from '../../../src/emulator/guest';
