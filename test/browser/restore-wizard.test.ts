@@ -31,8 +31,15 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     if (r.status >= 400) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   };
+  // beforeAll has no expect.poll: a plain wait for the setup jobs.
   const until = async (jobId: string): Promise<void> => {
-    await expect.poll(async () => (await api('GET', `jobs/${jobId}`)).status, { timeout: JOB_TIMEOUT, interval: 250 }).toMatch(/^Completed/);
+    for (let i = 0; i < JOB_TIMEOUT / 200; i++) {
+      const status = (await api('GET', `jobs/${jobId}`)).status as string;
+      if (status.startsWith('Completed')) return;
+      if (status === 'Failed' || status === 'Cancelled') throw new Error(`setup job ${jobId} ended ${status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`setup job ${jobId} did not end`);
   };
   const restoreJobs = async (): Promise<RestoreJob[]> => (await api('GET', 'jobs?type=Restore')).items;
   /** The job page follows the job; the API then says how it ran. */
@@ -85,13 +92,14 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
   it('new disks from the backup storage when the user chooses it: the data is copied, and Back keeps the choice', { timeout: 600_000 }, async () => {
     await openWizard();
     expect(await page.getByLabel('Snapshots if they still exist, else the backup storage').isChecked()).toBe(true); // the API's default
-    expect(await page.getByLabel(/^Snapshots only \(instant/).isEnabled()).toBe(true);
+    expect(await page.getByLabel(/Snapshots only \(instant/).isEnabled()).toBe(true);
     await page.getByLabel('Backup storage (copies every byte)').check();
     await page.getByLabel('Target resource group').fill('wiz-vault');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByText('The data is copied from the backup storage.').waitFor();
-    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Back', exact: true }).click();
     expect(await page.getByLabel('Backup storage (copies every byte)').isChecked()).toBe(true);
+    expect(await page.getByLabel('Target resource group').inputValue()).toBe('wiz-vault');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByText('2 new managed disk(s) are created in resource group wiz-vault').waitFor();
     await page.getByRole('button', { name: 'Start restore' }).click();

@@ -11,15 +11,18 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
   // Where the disks come from: as the API's default, the point's source snapshots while they exist (instant),
   // else the backup storage.
   let source = 'auto';
+  // What step 1 chose, shown again when the user comes Back from step 2.
+  let mode = 'newDisks';
+  let rgValue = `${item.resourceGroup}-restore`;
 
   const step1 = (): void => {
-    const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: `${item.resourceGroup}-restore`, 'aria-describedby': 'rg-help' });
+    const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: rgValue, 'aria-describedby': 'rg-help' });
     const form = h('form', {},
       h('h2', { id: 'wiz-title' }, `Restore ${item.vmName} from ${when(p.createdAt)}`),
       h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
       h('fieldset', {}, h('legend', {}, 'Restore into'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)')),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: mode === 'newDisks' }), ' New disks (the VM is not touched)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', checked: mode === 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)')),
       h('fieldset', {}, h('legend', {}, 'Restore from'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'auto', checked: source === 'auto' }), ' Snapshots if they still exist, else the backup storage'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'snapshot', disabled: !p.instantRestore }),
@@ -28,14 +31,17 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       h('div', { class: 'field', id: 'rg-field' }, h('label', { for: 'target-rg' }, 'Target resource group'), rg,
         h('p', { id: 'rg-help', class: 'hint' }, 'New managed disks are created here, in the VM’s subscription and region.')),
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: m.close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Next')));
-    form.addEventListener('change', () => { (form.querySelector('#rg-field') as HTMLElement).hidden = (new FormData(form).get('mode') !== 'newDisks'); });
+    const rgField = (): void => { (form.querySelector('#rg-field') as HTMLElement).hidden = (new FormData(form).get('mode') !== 'newDisks'); };
+    form.addEventListener('change', rgField);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      const mode = String(new FormData(form).get('mode'));
+      mode = String(new FormData(form).get('mode'));
       source = String(new FormData(form).get('source') ?? source);
+      rgValue = rg.value;
       step2(mode, mode === 'newDisks' ? rg.value.trim() || undefined : undefined);
     });
     showIn(m, form);
+    rgField();
     (form.querySelector('input[name=mode]:checked') as HTMLElement).focus();
   };
 
