@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudLimits } from '../../src/core/adapters/memory/cloud';
 import { emulatorWorld, memoryWorld, type ComputeWorld, type WorldFactory } from '../support/compute-worlds';
 import { SUB } from '../support/memory-deps';
+import { vhdFooter } from '../../src/core/engine/vhd';
 
 const MIB = 1024 * 1024;
 const disk = (name: string) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${name}`;
@@ -77,6 +78,23 @@ function computeContract(name: string, make: WorldFactory): void {
       await w.compute.deleteDisk(d.id);
       await w.compute.deleteDisk(d.id); // absent: fine
       expect(await w.compute.getDisk(d.id)).toBeUndefined();
+    });
+
+    // Disks - Grant Access with getSecureVMGuestStateSAS (https://learn.microsoft.com/rest/api/compute/disks/grant-access);
+    // 400 without a security type (Azure/azure-powershell PR #24635); DiskCreateOption.UploadPreparedSecure.
+    it('creates UploadPreparedSecure disks whose guest state is written through securityDataAccessSAS; refuses it for a disk without a security type', async () => {
+      const w = await world();
+      const vm = await twoDiskVm(w);
+      await expect(w.compute.grantGuestState(vm.disks[0]!.diskId, 'Read', 3600)).rejects.toMatchObject({ statusCode: 400 });
+      const d = await w.compute.createUploadDisk({ ...upload('tl-up', 20 * MIB), secure: true, profile: { lun: -1, securityType: 'TrustedLaunch', hyperVGeneration: 'V2' }, osType: 'Linux' });
+      const g = await w.compute.grantGuestState(d.id, 'Write', 3600);
+      expect(g.securityDataAccessSAS).toBeTruthy();
+      expect(g.securityDataAccessSAS).not.toBe(g.accessSAS);
+      await w.dataPlane.openTarget(g.securityDataAccessSAS!).putPages(0, Buffer.alloc(4096, 9));
+      await w.dataPlane.openTarget(g.accessSAS).putPages(20 * MIB, vhdFooter(20 * MIB));
+      await w.compute.revokeDisk(d.id);
+      expect(await w.compute.getDisk(d.id)).toMatchObject({ state: 'Unattached', securityType: 'TrustedLaunch' });
+      await expect(w.dataPlane.openTarget(g.securityDataAccessSAS!).putPages(0, Buffer.alloc(512))).rejects.toMatchObject({ statusCode: 403 });
     });
 
     it('takes incremental snapshots, idempotent by name, tagged, listed and deleted', async () => {

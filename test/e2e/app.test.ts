@@ -81,7 +81,7 @@ describe('the Function App end to end through the local Functions host', () => {
 
     // Restore the first (scheduled) point over HTTP and compare with its source snapshots.
     const firstJob = await waitForJob(s, first.jobId);
-    const restore = await s.call('POST', `items/${encodeURIComponent(api1.itemKey)}/recoveryPoints/${first.jobId}/restore`, { mode: 'newDisks', targetResourceGroup: 'restored' });
+    const restore = await s.call('POST', `items/${encodeURIComponent(api1.itemKey)}/recoveryPoints/${first.jobId}/restore`, { mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
     expect(restore.status).toBe(202);
     const rj = await waitForJob(s, restore.body.jobId);
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');

@@ -30,6 +30,7 @@ describe('instant restore over HTTP', () => {
     const doc = (await s.call('GET', 'openapi.json')).body;
     const schema = doc.paths['/items/{itemKey}/recoveryPoints/{pointId}/restore'].post.requestBody.content['application/json'].schema;
     expect(schema.properties.source.enum).toEqual(['auto', 'snapshot', 'vault']);
+    expect(schema.properties.source.description).toMatch(/Default: auto\./);
     const bad = await s.call('POST', `items/${item}/recoveryPoints/${pointId}/restore`, { mode: 'newDisks', source: 'tape' });
     expect(bad.status).toBe(400);
   });

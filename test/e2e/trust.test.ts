@@ -81,7 +81,7 @@ describe('API and job state a user can trust (issue 19)', () => {
     expect(points.length).toBe(3);
     const created = points.map((p) => Date.parse(p.createdAt));
     expect(created).toEqual([...created].sort((a, b) => b - a));
-    const r = await s.call('POST', `items/${item}/recoveryPoints/${points[0]!.pointId}/restore`, { mode: 'newDisks', targetResourceGroup: 'restored' });
+    const r = await s.call('POST', `items/${item}/recoveryPoints/${points[0]!.pointId}/restore`, { mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
     expect(r.status).toBe(202);
     const done = await followJob(s, r.body.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');

@@ -75,7 +75,7 @@ async function backupReadingOnlyChanges(stack: AppStack, itemKey: string, disks:
 async function expectExactRestore(stack: AppStack, itemKey: string, backup: Job): Promise<void> {
   const pointId = backup.result.recoveryPointId as string;
   const point = (await stack.deps.repos.points.all(itemKey)).find((p) => p.pointId === pointId)!;
-  const restore = await requestRestore(stack.deps, { itemKey, pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+  const restore = await requestRestore(stack.deps, { itemKey, pointId, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
   await stack.drain();
   const r = await getJob(stack.deps, restore.jobId);
   expect(r.status, JSON.stringify(r.error)).toBe('Completed');

@@ -65,7 +65,7 @@ describe('a recovery point in manifest format 1, through the services, Azurite a
   }
 
   async function restoresExact(job: Job): Promise<void> {
-    const r = await requestRestore(stack.deps, { itemKey, pointId: job.result.recoveryPointId as string, mode: 'newDisks', targetResourceGroup: 'restored' });
+    const r = await requestRestore(stack.deps, { itemKey, pointId: job.result.recoveryPointId as string, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
     await stack.drain();
     const done = await getJob(stack.deps, r.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');

@@ -68,7 +68,7 @@ describe('backups and restores when every Get Page Ranges answer is cut (get-pag
       for (const job of backups) {
         const pointId = job.result.recoveryPointId as string;
         expect((await verifyPoint(s.deps, itemKey, pointId)).state).toBe('Verified');
-        const restore = await requestRestore(s.deps, { itemKey, pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+        const restore = await requestRestore(s.deps, { itemKey, pointId, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
         await s.drain();
         const r = await getJob(s.deps, restore.jobId);
         expect(r.status, JSON.stringify(r.error)).toBe('Completed');

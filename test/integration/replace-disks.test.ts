@@ -3,7 +3,7 @@ import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import type { VmSpec } from '../../src/emulator/admin';
-import { contentDigest, fill } from '../../src/emulator/guest';
+import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
 import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { replaceOf } from '../../src/core/workflows/restore/replace-swap';
@@ -59,7 +59,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('swaps the disks of a running, image-based, Gen2, zonal VM and starts it again, keeping each attachment\'s settings', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm1'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
     const done = await getJob(s.deps, job.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');
@@ -83,17 +83,57 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
     expect(replaceOf(done)).toMatchObject({ wasRunning: true, inFlight: false, done: ['deallocated', 'osSwapped', 'dataDetached', 'dataAttached', 'started'] });
   });
 
-  it('refuses a Trusted Launch VM at request time (409, nothing created): a vault copy carries no guest state', { timeout: 120_000 }, async () => {
+  const guestStateSha = (id: string): string => sha256(s.emulator.store, EmulatorState.key(`${id}/guestState`));
+
+  /**
+   * A Trusted Launch OS disk goes back with its VM guest state: read at backup through getSecureVMGuestStateSAS
+   * (Snapshots - Grant Access, securityDataAccessSAS), uploaded at restore into an UploadPreparedSecure disk through
+   * the securityDataAccessSAS of Disks - Grant Access (https://learn.microsoft.com/rest/api/compute/disks/grant-access).
+   */
+  it('replaces the disks of a running Gen2 Trusted Launch zonal VM from the vault, the OS disk byte-exact with the source\'s guest state', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('tlvm', { securityType: 'TrustedLaunch' }));
+    const point = (await s.deps.repos.points.get(itemKey, pointId))!.doc;
+    const os = point.disks.find((d) => d.lun < 0)!;
+    expect(os.guestState?.sha256).toBe(guestStateSha(before.os));
+    expect(point.disks.filter((d) => d.lun >= 0).every((d) => d.guestState === undefined)).toBe(true);
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
+    await s.drain();
+    const done = await getJob(s.deps, job.jobId);
+    expect(done.status, JSON.stringify(done.error)).toBe('Completed');
+    expect(done.result.source).not.toBe('snapshot');
+    const vm = s.emulator.state.vm(vmId)!;
+    expect(vm.powerState).toBe('running');
+    expect(vm.osDiskId).not.toBe(before.os);
+    const restored = s.emulator.state.disk(vm.osDiskId)!;
+    expect(restored.creationData).toMatchObject({ createOption: 'UploadPreparedSecure' });
+    expect(restored.securityProfile?.securityType).toBe('TrustedLaunch');
+    expect(restored.zones).toEqual(['2']);
+    // Byte-exact: the SHA-256 of every byte equals the source snapshot's (what the point copied).
+    expect(sha256(s.emulator.store, EmulatorState.key(vm.osDiskId))).toBe(sha256(s.emulator.store, EmulatorState.key(os.sourceSnapshotId)));
+    expect(contentDigest(s.emulator.store, EmulatorState.key(vm.osDiskId))).toBe(os.digest);
+    expect(guestStateSha(vm.osDiskId)).toBe(guestStateSha(before.os));
+    expect(s.emulator.state.grants.size).toBe(0);
+  });
+
+  it('a Trusted Launch point taken before guest states were kept still gets the clear refusal (409, nothing created)', { timeout: 120_000 }, async () => {
+    const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('tlold', { securityType: 'TrustedLaunch' }));
+    await s.deps.repos.points.update(itemKey, pointId, (p) => { for (const d of p.disks) delete d.guestState; });
     const disksBefore = s.emulator.state.disks.size;
-    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' })).rejects.toMatchObject({ code: 'ReplaceSecurityTypeMismatch', recommendedAction: expect.stringMatching(/source snapshots|newDisks/) });
+    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSecurityTypeMismatch', message: expect.stringMatching(/taken before/), recommendedAction: expect.stringMatching(/source snapshots|newDisks/) });
     expect(s.emulator.state.disks.size).toBe(disksBefore);
+    expectOnOriginals(vmId, before);
+  });
+
+  it('a Confidential VM keeps its refusal from the vault: its guest state is bound to keys a copy cannot carry', { timeout: 120_000 }, async () => {
+    const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('cvm', { securityType: 'ConfidentialVM' }));
+    expect((await s.deps.repos.points.get(itemKey, pointId))!.doc.disks.every((d) => d.guestState === undefined)).toBe(true);
+    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSecurityTypeMismatch', message: expect.stringMatching(/Confidential VM.*keys/) });
     expectOnOriginals(vmId, before);
   });
 
   it('a mismatch found by the checks in the job (the VM changed generation meanwhile) touches nothing', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm2'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.emulator.state.disk(before.os)!.hyperVGeneration = 'V1';
     const vmWrites = (): number => s.emulator.operations.list.filter((o) => o.method !== 'GET' && /virtualMachines\/zvm2(\/|$)/.test(o.path)).length;
     const writesBefore = vmWrites();
@@ -108,7 +148,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('an ARM 409 on the detach update rolls back: the VM runs on its original disks, the job says why', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm3'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     // The OS swap (first PATCH) passes, the detach (second) is refused.
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm3$/, status: 409, code: 'OperationNotAllowed', after: 1 });
     await s.drain();
@@ -121,7 +161,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a crash between steps (deallocated, OS swapped, data detached, rollback cut too) is rolled back by the next delivery, which then completes', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm4'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     // The attach update and the rollback's first update fail (503, each through the SDK's own retries: 4
     // requests): the delivery stops with the VM half-swapped, as if the process had died there.
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm4$/, status: 503, retryAfter: 0, after: 2, times: 8 });
@@ -139,7 +179,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a crash on every delivery fails the job; once ARM answers again the reconciler puts the VM back on its original disks', { timeout: 180_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm5'));
-    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.emulator.faults.inject({ plane: 'arm', method: 'PATCH', path: /virtualMachines\/zvm5$/, status: 503, retryAfter: 0, after: 2, times: 1000 });
     await s.drain();
     const failed = await getJob(s.deps, job.jobId);

@@ -99,7 +99,7 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
 
   /** Runs a restore to its end, checking the job's progress before every delivery. */
   const restore = async (): Promise<{ job: Job; segmentDeliveries: number }> => {
-    const r = await requestRestore(stack.deps, { itemKey, pointId: point.pointId, mode: 'newDisks' });
+    const r = await requestRestore(stack.deps, { itemKey, pointId: point.pointId, mode: 'newDisks', source: 'vault' });
     let segmentDeliveries = 0;
     let last = 0;
     await stack.drain({
@@ -201,7 +201,7 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
   it('refuses a point with a disk over 32 TiB for upload restore, with the reason (AZURE-FIDELITY m7)', async () => {
     const big = { ...point, pointId: `${point.pointId}-big`, disks: point.disks.map((d) => (d.lun === 0 ? { ...d, sizeBytes: 33 * 1024 ** 4 } : d)) };
     await stack.deps.repos.points.insert(big);
-    await expect(requestRestore(stack.deps, { itemKey, pointId: big.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'DiskTooLargeForUpload', message: expect.stringMatching(/32 TiB/) });
+    await expect(requestRestore(stack.deps, { itemKey, pointId: big.pointId, mode: 'newDisks', source: 'vault' })).rejects.toMatchObject({ code: 'DiskTooLargeForUpload', message: expect.stringMatching(/32 TiB/) });
     await stack.deps.repos.points.delete(big);
   });
 });

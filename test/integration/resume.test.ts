@@ -122,7 +122,7 @@ describe('a backup cut off at the k-th request resumes to exactly one byte-exact
     expect(crash.fired).toBe(ks.length); // every run really was cut off
     // The last point restores byte-exact.
     const last = (await stack.deps.repos.points.all(itemKey))[0]!;
-    const r = await requestRestore(stack.deps, { itemKey, pointId: last.pointId, mode: 'newDisks' });
+    const r = await requestRestore(stack.deps, { itemKey, pointId: last.pointId, mode: 'newDisks', source: 'vault' });
     await stack.drain();
     const rj = await getJob(stack.deps, r.jobId);
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');

@@ -71,7 +71,7 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
     expect(point!.disks[0]!.digest).toBe(contentDigest(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
 
     expect(point!.disks[0]!.shardSize).toBe(48 * MIB);
-    const restore = await requestRestore(stack.deps, { itemKey, pointId: point!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+    const restore = await requestRestore(stack.deps, { itemKey, pointId: point!.pointId, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
     await stack.drain();
     const restored = await getJob(stack.deps, restore.jobId);
     expect(restored.status, JSON.stringify(restored.error)).toBe('Completed');

@@ -124,7 +124,7 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     expect(points).toHaveLength(2);
     const sources = new Map<string, Job>([[imp.jobId, exported], [backup.jobId, backup]]);
     for (const p of points) {
-      const restore = await requestRestore(stack.deps, { itemKey, pointId: p.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+      const restore = await requestRestore(stack.deps, { itemKey, pointId: p.pointId, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
       await stack.drain();
       const r = await getJob(stack.deps, restore.jobId);
       expect(r.status, JSON.stringify(r.error)).toBe('Completed');

@@ -148,7 +148,7 @@ describe('a data disk recreated under the same name', () => {
     expect(d.fullReason).toMatch(/deleted and created again under the same name/);
     expect(done.warnings.join(' ')).toMatch(/web1-data.*copied whole/);
 
-    const restore = await requestRestore(stack.deps, { itemKey, pointId: String(done.result.recoveryPointId), mode: 'newDisks', targetResourceGroup: 'restored' });
+    const restore = await requestRestore(stack.deps, { itemKey, pointId: String(done.result.recoveryPointId), mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
     await stack.drain();
     const rj = await getJob(stack.deps, restore.jobId);
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');

@@ -41,7 +41,7 @@ describe('telemetry through the Azure Monitor distro on the local Azure stack', 
     await requestRegistration(s.deps, [vmId]);
     await s.drain();
     backup = await run(s, (await backupNow(s.deps, itemKey)).jobId);
-    restore = await run(s, (await requestRestore(s.deps, { itemKey, pointId: backup.jobId, mode: 'newDisks' })).jobId);
+    restore = await run(s, (await requestRestore(s.deps, { itemKey, pointId: backup.jobId, mode: 'newDisks', source: 'vault' })).jobId);
     // Every read of snapshot data answers 403 (as an expired SAS would): errors whose URLs carry signatures.
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 16 * MIB, 4 * MIB, 3);
     s.emulator.faults.inject({ plane: 'data', method: 'GET', status: 403, code: 'AuthenticationFailed', times: 10_000 });

@@ -97,7 +97,7 @@ describe('scenarios: SAS expiry mid-copy, base snapshot deleted, disk resized, s
   const exact = async (pointId: string) => {
     const point = (await s.observer.repos.points.get(item.itemKey, pointId))!.doc;
     for (const d of point.disks) expect(d.digest).toBe(contentDigest(s.emulator.store, EmulatorState.key(d.sourceSnapshotId)));
-    const r = await requestRestore(s.deps, { itemKey: item.itemKey, pointId, mode: 'newDisks' });
+    const r = await requestRestore(s.deps, { itemKey: item.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     const rj = await settle(s, r.jobId);
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');
     for (const x of rj.result.disks as { diskKey: string; diskId: string }[]) {

@@ -65,7 +65,7 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
     const points = await s.deps.repos.points.all(itemKey);
     expect(points.length).toBe(pointsBefore + 1);
     const point = points.find((p) => p.pointId === job.result.recoveryPointId)!;
-    const r = await h.call('POST', `items/${encodeURIComponent(itemKey)}/recoveryPoints/${point.pointId}/restore`, { mode: 'newDisks' });
+    const r = await h.call('POST', `items/${encodeURIComponent(itemKey)}/recoveryPoints/${point.pointId}/restore`, { mode: 'newDisks', source: 'vault' });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const rj = await until(r.body.jobId);
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');

@@ -154,7 +154,12 @@ export interface RecoveryPointDisk {
   sku?: string;
   /** Recorded by backups since restore profiles exist; older points restore with Azure's defaults. */
   profile?: DiskRestoreProfile;
+  /** The VM guest state of a Trusted Launch disk, kept with the point (absent: a point from before it was kept). */
+  guestState?: GuestStateCopy;
 }
+
+/** A copy of a disk's VM guest state in the backup storage: the blob, its bytes and their SHA-256 (hex). */
+export interface GuestStateCopy { blob: string; sizeBytes: number; sha256: string }
 
 export type RecoveryPointState = 'Available' | 'SoftDeleted' | 'Corrupt';
 

@@ -11,6 +11,8 @@ export interface SourceSnapshot {
   /** Pages that differ from an older incremental snapshot of the same disk (given by its SAS URL). */
   diff(window: Range, baseSasUrl: string): Promise<RangeDiff>;
   read(range: Range): Promise<Buffer>;
+  /** The whole blob in one read: for small ones such as a VM guest state, whose size only the blob knows. */
+  readAll(): Promise<Buffer>;
 }
 
 /** Write access to a restore target disk in upload state through its write SAS URL. */

@@ -38,6 +38,11 @@ export function manifestBlob(itemKey: string, pointId: string, diskKey: string):
   return `manifests/${itemKey}/${pointId}/${diskKey}`;
 }
 
+/** The VM guest state of one Trusted Launch disk of a point, beside its manifest. */
+export function guestStateBlob(itemKey: string, pointId: string, diskKey: string): string {
+  return `${manifestBlob(itemKey, pointId, diskKey)}.guest-state`;
+}
+
 /** Every manifest blob of one point (a failed or cancelled backup leaves parts here that go with it). */
 export function manifestPrefix(itemKey: string, pointId: string): string {
   return `manifests/${itemKey}/${pointId}/`;

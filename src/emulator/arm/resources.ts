@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { MemoryDiskStore } from '../disk/store';
 import type { SasIssuer } from '../data/sas';
 import { ArmError, invalid, notAllowed, notFound } from './errors';
-import { computeId, EmulatorState, resourceId, type DiskRecord, type SnapshotRecord, type VmRecord } from './state';
+import { computeId, diskUniqueId, EmulatorState, resourceId, type DiskRecord, type SnapshotRecord, type VmRecord } from './state';
 import { parseFooter } from '../vhd-check';
 import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type ArmFidelityStats } from './fidelity';
 import { diskPropsFrom, grantRequirements, hasGuestState, isBackgroundCopySku } from './disk-props';
 import { applyStorage, detach, newVm } from './vm-model';
 import { accessState, checkFileFormat, checkPendingCopies, snapshotReadable } from './snapshot-copy';
 import { createDiskContent, sizeOf } from './disk-create';
+import { createGuestState, deleteGuestState, guestStateId, guestStateRefused, hasStoredGuestState, seedOf } from './guest-state';
 
 export interface Limits {
   maxIncrementalSnapshotsPerDisk: number;
@@ -18,7 +19,6 @@ export interface Limits {
 }
 
 export const AZURE_LIMITS: Limits = { maxIncrementalSnapshotsPerDisk: 500, maxSnapshotsPerWindow: 7, snapshotWindowMs: 5 * 60_000, maxOpenSnapshotSasPerDisk: 5 };
-
 
 // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
 type Body = Record<string, any>;
@@ -61,6 +61,9 @@ export class ComputeResources {
       state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,
       uniqueId: randomUUID(), ...extra,
     };
+    const st = d.securityProfile?.securityType;
+    // Empty: the platform's initial state; Copy: the source's; Upload*: blank, written through securityDataAccessSAS.
+    createGuestState(this.store, id, st, cd.createOption === 'Empty' ? { seed: seedOf(d.uniqueId!) } : cd.createOption === 'Copy' ? { from: cd.sourceResourceId } : {});
     this.state.disks.set(key, d);
     return d;
   }
@@ -86,7 +89,9 @@ export class ComputeResources {
   deleteDisk(d: DiskRecord): void {
     if (d.managedBy) throw notAllowed(`Disk ${d.name} is attached to VM ${d.managedBy}.`);
     this.sas.revokeAll(d.id);
+    this.sas.revokeAll(guestStateId(d.id));
     this.store.deleteResource(EmulatorState.key(d.id));
+    deleteGuestState(this.store, d.id);
     this.state.disks.delete(EmulatorState.key(d.id));
   }
 
@@ -95,6 +100,7 @@ export class ComputeResources {
       // "DenyAll: Disk cannot be exported" (disk.json NetworkAccessPolicy); the error code is not documented.
       throw notAllowed(`Disk '${d.name}' has networkAccessPolicy DenyAll: it cannot be exported or uploaded.`);
     }
+    if (guestState && !hasGuestState(d.securityProfile?.securityType)) throw guestStateRefused();
     if (access === 'Write') {
       if (d.state !== 'ReadyToUpload' && d.state !== 'ActiveUpload') throw notAllowed(`Disk '${d.name}' is not ready for upload: Write access needs a disk created with createOption Upload.`);
       d.state = 'ActiveUpload';
@@ -106,7 +112,11 @@ export class ComputeResources {
     if (d.managedBy) throw notAllowed(`Disk '${d.name}' is attached to a running VM; create a snapshot and export it instead.`);
     if (d.state === 'ReadyToUpload' || d.state === 'ActiveUpload') throw notAllowed(`Disk '${d.name}' is in upload state.`);
     d.state = 'ActiveSAS';
-    return { accessSAS: this.issue(d.id, 'Read', seconds, grantRequirements(d)) };
+    const accessSAS = this.issue(d.id, 'Read', seconds, grantRequirements(d));
+    if (!guestState) return { accessSAS };
+    // A disk made before its guest state was kept gets a blank one rather than a SAS to nothing.
+    if (!hasStoredGuestState(this.store, d.id)) createGuestState(this.store, d.id, d.securityProfile?.securityType, {});
+    return { accessSAS, securityDataAccessSAS: this.issue(guestStateId(d.id), 'Read', seconds, grantRequirements(d)) };
   }
 
   /** Issues a SAS and records on the grant what else the data plane would need (the hook in Grant.requires). */
@@ -125,6 +135,7 @@ export class ComputeResources {
 
   revokeDisk(d: DiskRecord): void {
     this.sas.revokeAll(d.id);
+    this.sas.revokeAll(guestStateId(d.id));
     if (d.state === 'ActiveUpload') {
       const key = EmulatorState.key(d.id);
       const footer = parseFooter(this.store.read(key, d.uploadSizeBytes! - 512, 512));
@@ -179,7 +190,8 @@ export class ComputeResources {
       networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy, sourceUniqueId: diskUniqueId(disk),
     };
     this.state.snapshots.set(key, s);
-    if (hasGuestState(s.securityType)) this.store.createDisk(EmulatorState.key(guestStateId(s.id)), 4 * 1024 * 1024);
+    // The snapshot keeps the disk's guest state as it is now (a blank one for a disk that has none stored).
+    createGuestState(this.store, s.id, s.securityType, { from: disk.id });
     return s;
   }
 
@@ -203,12 +215,13 @@ export class ComputeResources {
   deleteSnapshot(s: SnapshotRecord): void {
     this.revokeSnapshot(s);
     this.store.deleteResource(EmulatorState.key(s.id));
-    if (this.store.get(EmulatorState.key(guestStateId(s.id)))) this.store.deleteResource(EmulatorState.key(guestStateId(s.id)));
+    deleteGuestState(this.store, s.id);
     this.state.snapshots.delete(EmulatorState.key(s.id));
   }
 
   grantSnapshot(s: SnapshotRecord, access: string, seconds: number, guestState = false, fileFormat?: unknown): { accessSAS: string; securityDataAccessSAS?: string } {
     if (access !== 'Read') throw invalid(`access '${access}' is not valid for a snapshot; use Read.`);
+    if (guestState && !hasGuestState(s.securityType)) throw guestStateRefused();
     if (!snapshotReadable(s, this.clock())) {
       // "CompletionPercent must be 100 before you can ... generate a SAS URI for downloading" (disks-incremental-
       // snapshots.md); Pending and InstantAccess "cannot be ... downloaded" (diskRPCommon.json). The error code
@@ -228,8 +241,7 @@ export class ComputeResources {
     if (g) g.requires = grantRequirements(s);
     // getSecureVMGuestStateSAS: "a SAS for the VM guest state" of Trusted Launch / CVM snapshots, answered as
     // securityDataAccessSAS (diskRPCommon.json GrantAccessData, AccessUri; Azure/azure-powershell PR #24635).
-    // Data-plane hook: the guest-state blob lives in the store under `<snapshot id>/guestState`; the data plane
-    // resolves grants only to disks and snapshots today, so reads through this SAS answer 404 until it maps them.
+    // The guest-state blob lives in the store under `<snapshot id>/guestState` (guest-state.ts).
     if (guestState && hasGuestState(s.securityType)) return { accessSAS, securityDataAccessSAS: this.issue(guestStateId(s.id), 'Read', seconds, grantRequirements(s)) };
     return { accessSAS };
   }
@@ -283,17 +295,4 @@ export class ComputeResources {
     return s;
   }
 }
-
-/** Where a Trusted Launch / CVM snapshot's VM guest state is kept (store key and grant resource). */
-export const guestStateId = (id: string): string => `${id}/guestState`;
-
-/** The disk instance's uniqueId: kept on the record, or derived from the id for state saved before it was kept. */
-export const diskUniqueId = (d: Pick<DiskRecord, 'id' | 'uniqueId'>): string => d.uniqueId ?? uniqueIdOf(d.id);
-
-/** A stable per-resource id, as Azure's uniqueId / sourceUniqueId. */
-export function uniqueIdOf(id: string): string {
-  let h = 0x811c9dc5;
-  for (const ch of id.toLowerCase()) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${id.length.toString(16).padStart(12, '0')}`;
-}
-
+export { diskUniqueId, guestStateId };

@@ -206,3 +206,14 @@ export function resourceId(sub: string, rg: string, type: 'virtualMachines' | 'd
 export function computeId(sub: string, rg: string, type: 'virtualMachines' | 'disks' | 'snapshots', name: string, upperRg: boolean): string {
   return resourceId(sub, upperRg ? rg.toUpperCase() : rg, type, name);
 }
+
+/** The disk instance's uniqueId: kept on the record, or derived from the id for state saved before it was kept. */
+export const diskUniqueId = (d: Pick<DiskRecord, 'id' | 'uniqueId'>): string => d.uniqueId ?? uniqueIdOf(d.id);
+
+/** A stable per-resource id, as Azure's uniqueId / sourceUniqueId. */
+export function uniqueIdOf(id: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of id.toLowerCase()) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${id.length.toString(16).padStart(12, '0')}`;
+}
+

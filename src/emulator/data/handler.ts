@@ -4,6 +4,7 @@ import { requestId } from '../http-util';
 import type { MemoryDiskStore } from '../disk/store';
 import { DiskStoreError } from '../disk/types';
 import { EmulatorState } from '../arm/state';
+import { guestStateOwner, isGuestStateId } from '../arm/guest-state';
 import type { SasIssuer } from './sas';
 import { PageListPager, PagingError, pageListXml, type PageEntry } from './page-list';
 import { BlobThrottle, PAGE_BLOB_TARGETS, uploadTargets, type Admission } from './throttle';
@@ -147,9 +148,12 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     if (grant.requires?.bearerAudience && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
       throw new StorageError(403, 'AuthorizationFailure', `This request is not authorized to perform this operation: the disk requires an Entra ID bearer token for ${grant.requires.bearerAudience} as well as the SAS.`);
     }
-    const rec = state.disk(grant.resourceId) ?? state.snapshot(grant.resourceId);
-    if (!rec) throw new StorageError(404, 'BlobNotFound', 'The specified blob does not exist.');
-    const key = EmulatorState.key(rec.id);
+    // A securityDataAccessSAS names the VM guest state kept beside its disk or snapshot (arm/guest-state.ts).
+    const guest = isGuestStateId(grant.resourceId);
+    const owner = guest ? guestStateOwner(grant.resourceId) : grant.resourceId;
+    const rec = state.disk(owner) ?? state.snapshot(owner);
+    const key = EmulatorState.key(guest ? grant.resourceId : owner);
+    if (!rec || !store.get(key)) throw new StorageError(404, 'BlobNotFound', 'The specified blob does not exist.');
     const size = store.get(key)!.sizeBytes;
     const common = { 'x-ms-request-id': requestId(), 'x-ms-version': '2021-12-02', etag: '"0x8D0000000000001"', 'last-modified': new Date(0).toUTCString() };
 
@@ -208,7 +212,7 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     }
 
     if (req.method === 'PUT' && comp === 'page') {
-      const disk = state.disk(grant.resourceId);
+      const disk = state.disk(owner);
       if (disk?.state !== 'ActiveUpload') throw new StorageError(409, 'OperationNotAllowed', 'Pages can only be written to a disk in upload state.');
       const r = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range);
       if (!r || r.end === Number.MAX_SAFE_INTEGER) throw new StorageError(400, 'MissingRequiredHeader', 'x-ms-range is required.');

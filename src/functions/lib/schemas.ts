@@ -22,7 +22,7 @@ export const RestoreBody = z.strictObject({
   targetResourceGroup: ResourceGroup.optional(),
   confirmationToken: Token,
   source: z.enum(['auto', 'snapshot', 'vault']).optional().describe(
-    'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: vault.',
+    'Where the disks come from. snapshot: created from the point\'s source snapshots (instant restore, no data copied; 409 InstantRestoreUnavailable when they are gone: see the point\'s instantRestore and instantRestoreUntil); vault: the data copied from the backup storage; auto: the snapshots while they exist, else the vault. Default: auto.',
   ),
   subnetId: SubnetId.optional().describe('mode newVm (required): the subnet the new VM\'s network interface goes into; it must be in the target subscription and region.'),
   vmSize: z.string().min(1).max(64).regex(/^[A-Za-z0-9_]+$/, 'is not a VM size (e.g. Standard_D2s_v5)').optional().describe('mode newVm: the new VM\'s size. Default: the original VM\'s.'),

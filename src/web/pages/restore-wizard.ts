@@ -13,19 +13,23 @@ interface NewVmChoice { subnetId: string; vmSize?: string; targetLocation?: stri
  */
 export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): void {
   const m = openModal('wiz-title', opener);
-  // Where the disks come from: the point's source snapshots while they exist (instant), or the backup storage.
-  let source = p.instantRestore ? 'auto' : 'vault';
+  // Where the disks come from: as the API's default, the point's source snapshots while they exist (instant),
+  // else the backup storage.
+  let source = 'auto';
+  // What step 1 chose, shown again when the user comes Back from step 2.
+  let mode = 'newDisks';
+  let rgValue = `${item.resourceGroup}-restore`;
 
   const step1 = (): void => {
-    const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: `${item.resourceGroup}-restore`, 'aria-describedby': 'rg-help' });
+    const rg = h('input', { id: 'target-rg', name: 'targetResourceGroup', type: 'text', value: rgValue, 'aria-describedby': 'rg-help' });
     const form = h('form', {},
       h('h2', { id: 'wiz-title' }, `Restore ${item.vmName} from ${when(p.createdAt)}`),
       h('p', { class: 'hint' }, `Step 1 of 2 · ${p.consistency} · ${p.disks.length} disk(s), ${bytes(p.sizeBytes)}`),
       h('fieldset', {}, h('legend', {}, 'Restore into'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: true }), ' New disks (the VM is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newVm' }), ' A new VM (on the restored disks, the original is not touched)'),
-        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'mount', 'data-needs': 'mountRecoveryPoint' }), ' Mount for file recovery (attach the disks to a helper VM for a while)')),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newDisks', checked: mode === 'newDisks' }), ' New disks (the VM is not touched)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'replaceDisks', checked: mode === 'replaceDisks', 'data-needs': 'restoreReplaceDisks' }), ' Replace the VM’s disks (destructive)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'newVm', checked: mode === 'newVm' }), ' A new VM (on the restored disks, the original is not touched)'),
+        h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'mode', value: 'mount', checked: mode === 'mount', 'data-needs': 'mountRecoveryPoint' }), ' Mount for file recovery (attach the disks to a helper VM for a while)')),
       h('fieldset', {}, h('legend', {}, 'Restore from'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'auto', checked: source === 'auto' }), ' Snapshots if they still exist, else the backup storage'),
         h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'source', value: 'snapshot', disabled: !p.instantRestore }),
@@ -36,16 +40,18 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       newVmFields(item),
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', onclick: m.close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Next')));
     const vmFields = form.querySelector('#vm-fields') as HTMLElement;
-    form.addEventListener('change', () => {
-      const mode = new FormData(form).get('mode');
-      (form.querySelector('#rg-field') as HTMLElement).hidden = mode === 'replaceDisks' || mode === 'mount';
-      vmFields.hidden = mode !== 'newVm';
-      (form.querySelector('#subnet-id') as HTMLInputElement).required = mode === 'newVm';
-    });
+    const modeFields = (): void => {
+      const chosen = new FormData(form).get('mode');
+      (form.querySelector('#rg-field') as HTMLElement).hidden = chosen === 'replaceDisks' || chosen === 'mount';
+      vmFields.hidden = chosen !== 'newVm';
+      (form.querySelector('#subnet-id') as HTMLInputElement).required = chosen === 'newVm';
+    };
+    form.addEventListener('change', modeFields);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const data = new FormData(form);
-      const mode = String(data.get('mode'));
+      mode = String(data.get('mode'));
+      rgValue = rg.value;
       if (mode === 'mount') return void mountStep(m, item, p, step1);
       source = String(data.get('source') ?? source);
       const text = (k: string): string | undefined => String(data.get(k) ?? '').trim() || undefined;
@@ -53,6 +59,7 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
       step2(mode, mode !== 'replaceDisks' ? rg.value.trim() || undefined : undefined, vm);
     });
     showIn(m, form);
+    modeFields();
     (form.querySelector('input[name=mode]:checked') as HTMLElement).focus();
   };
 
@@ -65,15 +72,20 @@ export function openRestoreWizard(item: Item, p: Point, opener: HTMLElement): vo
     location.hash = `#/jobs/${enc(jobId)}`;
   };
 
+  const sourceLine = (): string => source === 'vault' ? 'The data is copied from the backup storage.'
+    : source === 'snapshot' ? 'Disks are created from the point’s snapshots (nothing is copied through the app).'
+    : p.instantRestore ? 'Disks are created from the point’s snapshots while they exist (nothing is copied through the app), else copied from the backup storage.'
+    : 'The point’s snapshots are gone: the data is copied from the backup storage.';
+
   const step2 = (mode: string, targetResourceGroup?: string, vm?: NewVmChoice): void => {
     const status = h('div', { 'aria-live': 'assertive' });
-    const from = source === 'vault' ? 'The data is copied from the backup storage.' : 'Disks are created from the point’s snapshots while they exist (nothing is copied through the app).';
+    const from = sourceLine();
     const rgName = targetResourceGroup ?? item.resourceGroup;
     const what = mode === 'newDisks'
       ? [`${p.disks.length} new managed disk(s) are created in resource group ${rgName} and filled with this recovery point.`, 'The VM and its current disks are not changed.', from]
       : mode === 'newVm'
         ? [`A new VM is created in resource group ${rgName}${vm?.targetLocation ? `, region ${vm.targetLocation}` : ''}, of size ${vm?.vmSize ?? 'the original’s'}, on ${p.disks.length} disk(s) restored from this recovery point, each at its original LUN.`, `Its network interface goes into subnet ${vm?.subnetId.split('/').pop() ?? ''} (${vm?.subnetId ?? ''}).`, `${item.vmName} and its disks are not changed.`, from]
-        : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.'];
+        : [`The disks of ${item.vmName} are replaced by disks restored from this recovery point.`, 'A running VM is deallocated, its disks swapped, and started again. The current disks are kept (detached), not deleted.', 'Data written after this point is no longer on the VM’s disks.', from];
     const safe = mode !== 'replaceDisks';
     const confirm = h('button', { type: 'button', class: safe ? 'primary' : 'danger' }, safe ? 'Start restore' : 'Review replacement');
     showIn(m,

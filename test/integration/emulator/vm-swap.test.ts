@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeManagementClient } from '@azure/arm-compute';
+import { PageBlobClient, type RestError } from '@azure/storage-blob';
 import type { ComputeEmulator } from '../../../src/emulator/server';
+import { EmulatorState } from '../../../src/emulator/arm/state';
+import { sha256 } from '../../../src/emulator/guest';
+import { vhdFooter } from '../../../src/core/engine/vhd';
 import { computeClientFor, SUB, withEmulator } from '../../support/emulator';
 
 const MIB = 1024 ** 2;
@@ -120,5 +125,54 @@ describe('VM model and disk swap as Compute answers them', () => {
     await c.disks.beginCreateOrUpdateAndWait('rg', 'ups1', { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast);
     const g = await c.disks.beginGrantAccessAndWait('rg', 'ups1', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast);
     expect(g.securityDataAccessSAS).toMatch(/^http/);
+  });
+
+  /**
+   * The VM guest state end to end: Disks/Snapshots - Grant Access with getSecureVMGuestStateSAS answers
+   * securityDataAccessSAS (https://learn.microsoft.com/rest/api/compute/disks/grant-access, examples "get sas on
+   * managed disk and VM guest state"); without a security type Azure answers 400 BadRequest "GetSecureVMGuestStateSAS
+   * can be set only for disk with SecurityProfile." (Azure/azure-powershell PR #24635).
+   */
+  const guestSha = (id: string): string => sha256(emu.store, EmulatorState.key(`${id}/guestState`));
+  const status = async (p: Promise<unknown>): Promise<number | undefined> => p.then(() => 200, (e: RestError) => e.statusCode);
+
+  it('refuses getSecureVMGuestStateSAS for a disk or snapshot without a security type (400 BadRequest)', async () => {
+    const d = await newDisk('plain-gs');
+    const disk = await failure(c.disks.beginGrantAccessAndWait('rg', 'plain-gs', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast));
+    expect(disk).toMatchObject({ status: 400, code: 'BadRequest', message: expect.stringContaining('GetSecureVMGuestStateSAS can be set only for disk with SecurityProfile') });
+    await c.snapshots.beginCreateOrUpdateAndWait('rg', 'plain-gs-s', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: d.id! } }, fast);
+    expect(await failure(c.snapshots.beginGrantAccessAndWait('rg', 'plain-gs-s', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({ status: 400, code: 'BadRequest' });
+    await c.disks.beginCreateOrUpdateAndWait('rg', 'plain-up', { location: 'westeurope', creationData: { createOption: 'Upload', uploadSizeBytes: 32 * MIB + 512 } }, fast);
+    expect(await failure(c.disks.beginGrantAccessAndWait('rg', 'plain-up', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({ status: 400, code: 'BadRequest' });
+  });
+
+  it('a Trusted Launch disk\'s guest state is kept by its snapshot and read through securityDataAccessSAS; revoke ends the SAS', async () => {
+    const osId = (await c.virtualMachines.get('rg', 'g2')).storageProfile!.osDisk!.managedDisk!.id!;
+    const source = guestSha(osId);
+    expect(source).not.toBe(sha256(emu.store, EmulatorState.key(osId))); // seeded, not the disk's bytes
+    await c.snapshots.beginCreateOrUpdateAndWait('rg', 'tl-gs', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: osId } }, fast);
+    const g = await c.snapshots.beginGrantAccessAndWait('rg', 'tl-gs', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast);
+    const bytes = await new PageBlobClient(g.securityDataAccessSAS!).downloadToBuffer();
+    expect(bytes.length).toBe(4 * MIB);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(source);
+    await c.snapshots.beginRevokeAccessAndWait('rg', 'tl-gs', fast);
+    expect(await status(new PageBlobClient(g.securityDataAccessSAS!).downloadToBuffer())).toBe(403);
+  });
+
+  it('UploadPreparedSecure takes the guest state through securityDataAccessSAS; revoke ends the upload with it', async () => {
+    await c.disks.beginCreateOrUpdateAndWait('rg', 'ups2', { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast);
+    expect((await c.disks.get('rg', 'ups2')).diskState).toBe('ReadyToUpload');
+    const g = await c.disks.beginGrantAccessAndWait('rg', 'ups2', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast);
+    expect((await c.disks.get('rg', 'ups2')).diskState).toBe('ActiveUpload');
+    const state = Buffer.alloc(MIB, 7);
+    await new PageBlobClient(g.securityDataAccessSAS!).uploadPages(state, 0, state.length);
+    const footer = vhdFooter(32 * MIB);
+    await new PageBlobClient(g.accessSAS!).uploadPages(footer, 32 * MIB, 512);
+    await c.disks.beginRevokeAccessAndWait('rg', 'ups2', fast);
+    const d = await c.disks.get('rg', 'ups2');
+    expect(d.diskState).toBe('Unattached');
+    const expected = Buffer.concat([state, Buffer.alloc(3 * MIB)]);
+    expect(guestSha(d.id!)).toBe(createHash('sha256').update(expected).digest('hex'));
+    expect(await status(new PageBlobClient(g.securityDataAccessSAS!).uploadPages(state, 0, state.length))).toBe(403);
   });
 });

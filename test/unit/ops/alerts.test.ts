@@ -46,7 +46,7 @@ describe('alerts to a Teams/Slack-compatible webhook (loopback receiver)', () =>
   it('posts nothing for a healthy run: backups on schedule, a restore, a verification, sweeps before and after the next slot', async () => {
     const { s, vm } = await stack();
     const pointId = await backedUp(s, vm);
-    const r = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    const r = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();
     await finished(s, r.jobId);
     const v = await requestVerify(s.deps, vm.itemKey, pointId);

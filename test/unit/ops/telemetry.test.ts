@@ -36,7 +36,7 @@ describe('telemetry of a backup and a restore (OpenTelemetry adapter, in-memory 
     await createPolicy(s.deps, DAILY_POLICY);
     vm = await registeredVm(s, 'vm1', { policyName: DAILY_POLICY.name });
     backup = await finishedAfterDrain(s, (await backupNow(s.deps, vm.itemKey)).jobId);
-    restore = await finishedAfterDrain(s, (await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: backup.jobId, mode: 'newDisks' })).jobId);
+    restore = await finishedAfterDrain(s, (await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: backup.jobId, mode: 'newDisks', source: 'vault' })).jobId);
     s.clock.advance(HOUR_MS);
   });
   afterAll(() => otel.stop());

@@ -58,10 +58,24 @@ describe('instant restore workflow (memory adapters)', () => {
     expect((await s.deps.repos.items.get(vm.itemKey))!.doc.lockOwner).toBeUndefined();
   });
 
-  it('keeps today\'s vault copy when no source is named', async () => {
+  it('restores instantly when no source is named (the default is auto: snapshots while they exist)', async () => {
     const s = memoryDeps();
     const { vm, pointId, os } = await backedUp(s);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    expect(job.params.source).toBe('auto');
+    await s.drain();
+    const done = await finished(s, job.jobId);
+    expect(done.result.source).toBe('snapshot');
+    expect(done.bytesDone).toBe(0);
+    const osId = (done.result.disks as RestoredDisk[]).find((d) => d.diskKey === 'os')!.diskId;
+    expect(s.cloud.readDisk(osId).equals(os)).toBe(true);
+  });
+
+  it('keeps the vault copy for a job admitted before the default changed (no source in its params)', async () => {
+    const s = memoryDeps();
+    const { vm, pointId, os } = await backedUp(s);
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
+    await s.deps.repos.jobs.update(job.jobId, (j) => { delete j.params.source; });
     await s.drain();
     const done = await finished(s, job.jobId);
     expect(done.result.source).toBeUndefined();

@@ -38,7 +38,7 @@ describe('job leases (memory adapters)', () => {
     const b = await backupNow(s.deps, vm.itemKey);
     await s.drain();
     await finished(s, b.jobId);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks', source: 'vault' });
     await s.drain({ duplicate: true });
     await finished(s, job.jobId);
     const uploads = [...s.cloud.disks.values()].filter((d) => d.tags['vmbackup-restore-job'] === job.jobId);

@@ -38,7 +38,7 @@ describe('replace disks workflow (memory adapters)', () => {
   it('checks, snapshots the current disks, swaps, attaches with the old settings and starts once; the record is written once', async () => {
     const s = memoryDeps();
     const { vm, pointId, os } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
     const done = await finished(s, job.jobId);
     const now = s.cloud.vm(vm.vmId)!;
@@ -59,7 +59,7 @@ describe('replace disks workflow (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     s.cloud.vm(vm.vmId)!.powerState = 'deallocated';
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
     const rec = replaceOf(await finished(s, job.jobId))!;
     expect(rec).toMatchObject({ wasRunning: false, done: ['osSwapped', 'dataDetached', 'dataAttached'] });
@@ -70,12 +70,12 @@ describe('replace disks workflow (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     s.cloud.vm(vm.vmId)!.securityType = 'TrustedLaunch';
-    const tl = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' }).catch((e: unknown) => e);
+    const tl = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' }).catch((e: unknown) => e);
     expect(tl).toMatchObject({ code: 'ReplaceSecurityTypeMismatch' });
     expect(httpStatusFor(tl)).toBe(409);
     s.cloud.vm(vm.vmId)!.securityType = undefined;
     s.cloud.disk(vm.osDiskId)!.sizeBytes = 64 * MIB;
-    await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' })).rejects.toMatchObject({ code: 'ReplaceSizeMismatch', recommendedAction: expect.stringMatching(/newDisks/) });
+    await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSizeMismatch', recommendedAction: expect.stringMatching(/newDisks/) });
     expect(await s.deps.repos.jobs.all({ where: { type: 'Restore' } })).toEqual([]);
     onOriginals(s, vm);
   });
@@ -84,7 +84,7 @@ describe('replace disks workflow (memory adapters)', () => {
     for (const change of [(s: MemoryStack, vm: TestVm) => { s.cloud.vm(vm.vmId)!.zones = ['3']; }, (s: MemoryStack, vm: TestVm) => { s.cloud.disk(vm.osDiskId)!.hyperVGeneration = 'V2'; }]) {
       const s = memoryDeps();
       const { vm, pointId } = await backedUp(s);
-      const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+      const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
       change(s, vm);
       await s.drain();
       const failed = await finished(s, job.jobId, 'Failed');
@@ -98,7 +98,7 @@ describe('replace disks workflow (memory adapters)', () => {
   it('an ARM refusal (409) of the attach rolls back at once and fails the job with Azure\'s code', async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.deps.compute = failing(s.deps.compute, 'attachDataDisks', armError(409, 'OperationNotAllowed'), 1);
     await s.drain();
     const failed = await finished(s, job.jobId, 'Failed');
@@ -111,7 +111,7 @@ describe('replace disks workflow (memory adapters)', () => {
   it('a crash after the detach (the rollback cut too) is rolled back by the next delivery, which keeps wasRunning and completes', async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     const down = failing(s.deps.compute, 'attachDataDisks', armError(503, 'ServerBusy'), 1);
     // The first swap passes; the rollback's swap back fails once, as if the process had died mid-way.
     let swaps = 0;
@@ -129,7 +129,7 @@ describe('replace disks workflow (memory adapters)', () => {
   it('a transient failure on every delivery: each attempt is rolled back, the last fails the job, the VM runs on its original disks', async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     s.deps.compute = failing(s.deps.compute, 'detachDataDisks', armError(503, 'ServerBusy'));
     await s.drain({ maxDequeueCount: 3 });
     const failed = await finished(s, job.jobId, 'Failed');
@@ -141,7 +141,7 @@ describe('replace disks workflow (memory adapters)', () => {
   it('when ARM also refuses the rollback, the job\'s cleanup leaves it to the reconciler: the record stays in flight', async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     const real = s.deps.compute;
     s.deps.compute = failing(real, 'attachDataDisks', armError(503, 'ServerBusy'));
     await s.drain({ maxDequeueCount: 2 });

@@ -24,7 +24,7 @@ describe('restore workflow (memory adapters)', () => {
   it('restores every disk into new managed disks with the exact bytes of the point, VHD footer accepted and dropped', async () => {
     const s = memoryDeps();
     const { vm, pointId, os, data } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();
     const done = await finished(s, job.jobId);
     const disks = done.result.disks as RestoredDisk[];
@@ -43,7 +43,7 @@ describe('restore workflow (memory adapters)', () => {
   it('replaces the VM disks: deallocates, swaps, starts again', async () => {
     const s = memoryDeps();
     const { vm, pointId, os } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
     const done = await finished(s, job.jobId);
     const now = s.cloud.vm(vm.vmId)!;
@@ -85,7 +85,7 @@ describe('restore workflow (memory adapters)', () => {
     // The os disk's first manifest part swapped for the data disk's: the digests of its cells differ.
     const part = (d: string): string => manifestPartBlob(point.disks.find((x) => x.diskKey === d)!.manifest, 0);
     await s.store.putObject(part('os'), (await s.store.getObject(part('lun-0')))!);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();
     const done = await finished(s, job.jobId, 'Failed');
     expect(done.error!.code, done.error!.message).toBe('RecoveryPointCorrupt');
@@ -102,7 +102,7 @@ describe('restore workflow (memory adapters)', () => {
       return { putPages: async (o: number, d: Buffer) => { if (++writes === 3) throw new Error('connection reset'); return t.putPages(o, d); } };
     } };
     s.deps.dataPlane = flaky;
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();
     const done = await finished(s, job.jobId);
     const osId = (done.result.disks as RestoredDisk[]).find((d) => d.diskKey === 'os')!.diskId;
@@ -112,7 +112,7 @@ describe('restore workflow (memory adapters)', () => {
   it('fails with the cause when the target disk cannot be created, and frees the item', async () => {
     const s = memoryDeps({ deps: (d) => ({ compute: failing(d.compute, 'createUploadDisk', () => Object.assign(new Error('quota exceeded'), { statusCode: 409, code: 'OperationNotAllowed' })) }) });
     const { vm, pointId } = await backedUp(s);
-    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' });
+    const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();
     await finished(s, job.jobId, 'Failed');
     expect((await s.deps.repos.items.get(vm.itemKey))!.doc.lockOwner).toBeUndefined();

@@ -1,12 +1,12 @@
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type Disk, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  parseResourceId, type ComputePort, type DataDiskAttachment, type DiskInfo, type OsType, type PowerState, type RunCommandResult, type SnapshotFileFormat, type SnapshotInfo, type VmDisk, type VmInfo,
+  parseResourceId, type ComputePort, type DataDiskAttachment, type DiskInfo, type GuestStateAccess, type OsType, type PowerState, type RunCommandResult, type SnapshotFileFormat, type SnapshotInfo, type VmDisk, type VmInfo,
 } from '../../ports/compute';
 import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
 import { ignore404, orUndefined, status } from './arm-status';
-import { armDiskProfile, copyDiskProperties, uploadDiskProperties } from './disk-profile';
+import { armDiskProfile, copyDiskProperties, grantWithGuestState, uploadCreation, uploadDiskProperties } from './disk-profile';
 import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 const GIB = 1024 ** 3;
 
@@ -188,8 +188,7 @@ export class ArmComputeAdapter implements ComputePort {
     const d = await this.getDiskRaw(diskId);
     return d ? {
       id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState,
-      zones: d.zones?.length ? [...d.zones] : undefined, sku: d.sku?.name, hyperVGeneration: d.hyperVGeneration, securityType: d.securityProfile?.securityType,
-      diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
+      zones: d.zones?.length ? [...d.zones] : undefined, sku: d.sku?.name, hyperVGeneration: d.hyperVGeneration, securityType: d.securityProfile?.securityType, diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
     } : undefined;
   }
 
@@ -200,8 +199,7 @@ export class ArmComputeAdapter implements ComputePort {
       sku: a.sku ? { name: a.sku as never } : undefined,
       osType: a.osType,
       tags: a.tags,
-      // Direct upload takes a fixed VHD: the data and a 512-byte footer, which the restore writes last.
-      creationData: { createOption: 'Upload', uploadSizeBytes: a.sizeBytes + 512 },
+      ...uploadCreation(a.sizeBytes, a.secure, a.profile),
     }, this.lro());
     return { id: d.id!, name: d.name!, sizeBytes: a.sizeBytes, state: d.diskState };
   }
@@ -225,6 +223,10 @@ export class ArmComputeAdapter implements ComputePort {
     return g.accessSAS!;
   }
 
+  grantGuestState(id: string, access: 'Read' | 'Write', durationSeconds: number): Promise<GuestStateAccess> {
+    return grantWithGuestState(this.client(parseResourceId(id).subscriptionId), id, access, durationSeconds, this.lro());
+  }
+
   async revokeDisk(diskId: string): Promise<void> {
     const r = parseResourceId(diskId);
     await ignore404(this.client(r.subscriptionId).disks.beginRevokeAccessAndWait(r.resourceGroup, r.name, this.lro()));
@@ -244,7 +246,7 @@ export class ArmComputeAdapter implements ComputePort {
         tags: a.tags,
         creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
       }, this.lro());
-      return this.toSnapshot(s);
+      return snapshotInfoOf(s);
     } catch (err) {
       throw (await this.snapshotRefusal(err, a.diskId)) ?? err;
     }
@@ -265,18 +267,14 @@ export class ArmComputeAdapter implements ComputePort {
     return snapshotLimitError(diskId, mine, Date.now(), this.o.snapshotsPerDisk);
   }
 
-  private toSnapshot(s: Parameters<typeof snapshotInfoOf>[0]): SnapshotInfo & { tags: Record<string, string> } {
-    return snapshotInfoOf(s);
-  }
-
   async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
     const r = parseResourceId(snapshotId);
     const s = await orUndefined(this.client(r.subscriptionId).snapshots.get(r.resourceGroup, r.name));
-    return s ? this.toSnapshot(s) : undefined;
+    return s ? snapshotInfoOf(s) : undefined;
   }
 
   async *listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }> {
-    for await (const s of this.client(subscriptionId).snapshots.listByResourceGroup(resourceGroup)) yield this.toSnapshot(s);
+    for await (const s of this.client(subscriptionId).snapshots.listByResourceGroup(resourceGroup)) yield snapshotInfoOf(s);
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {

@@ -1,5 +1,5 @@
-import type { Disk } from '@azure/arm-compute';
-import type { DiskRestoreProfile, OsType } from '../../ports/compute';
+import type { ComputeManagementClient, Disk, GrantAccessData } from '@azure/arm-compute';
+import { parseResourceId, type DiskRestoreProfile, type GuestStateAccess, type OsType } from '../../ports/compute';
 
 /**
  * The restore profile of a disk from its ARM GET (DiskRP 2025-01-02 disk.json DiskProperties) and the VM's
@@ -61,4 +61,24 @@ export function copyDiskProperties(p: DiskRestoreProfile | undefined): Partial<D
     ...(p.securityType && p.securityType !== 'Standard' ? { securityProfile: { securityType: p.securityType as never } } : {}),
     ...(p.maxShares && p.maxShares > 1 ? { maxShares: p.maxShares } : {}),
   };
+}
+
+/**
+ * The creation data of an upload disk. Direct upload takes a fixed VHD: the data and a 512-byte footer, which the
+ * restore writes last. A Trusted Launch disk with its VM guest state is created with UploadPreparedSecure, "Similar
+ * to Upload create option. Create a new Trusted Launch VM or Confidential VM supported disk and upload using write
+ * token in disk, VM guest state and VM metadata" (DiskCreateOption, learn.microsoft.com/dotnet/api/
+ * azure.resourcemanager.compute.models.diskcreateoption.uploadpreparedsecure), with its securityProfile.
+ */
+export function uploadCreation(sizeBytes: number, secure: boolean | undefined, p: DiskRestoreProfile | undefined): Partial<Disk> {
+  const creationData = { createOption: secure ? 'UploadPreparedSecure' : 'Upload', uploadSizeBytes: sizeBytes + 512 } as const;
+  return secure && p?.securityType ? { creationData, securityProfile: { securityType: p.securityType as never } } : { creationData };
+}
+
+/** Grant Access with getSecureVMGuestStateSAS (Disks - Grant Access, Snapshots - Grant Access) of a disk or a snapshot. */
+export async function grantWithGuestState(c: ComputeManagementClient, id: string, access: 'Read' | 'Write', seconds: number, lro: { updateIntervalInMs?: number }): Promise<GuestStateAccess> {
+  const r = parseResourceId(id);
+  const data: GrantAccessData = { access, durationInSeconds: seconds, getSecureVMGuestStateSAS: true };
+  const g = r.type.toLowerCase() === 'snapshots' ? await c.snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro) : await c.disks.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro);
+  return { accessSAS: g.accessSAS!, securityDataAccessSAS: g.securityDataAccessSAS };
 }

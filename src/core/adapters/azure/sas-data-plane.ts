@@ -30,6 +30,7 @@ export class SasDataPlane implements DataPlane {
         return listDiff(this.client(sasUrl, [marker]), marker, window, baseSasUrl);
       },
       read: (range: Range): Promise<Buffer> => downloadRange(blob, range),
+      readAll: (): Promise<Buffer> => blob.downloadToBuffer(),
     };
   }
 

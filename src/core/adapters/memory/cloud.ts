@@ -24,6 +24,8 @@ export interface CloudDisk {
   sizeBytes: number; sku: string; state: DiskState; managedBy?: string; uploadSizeBytes?: number;
   osType?: OsType; tags: Record<string, string>; content: PageMap;
   zones?: string[]; hyperVGeneration?: string; securityType?: string; diskEncryptionSetId?: string;
+  /** The VM guest state of a Trusted Launch / CVM disk (granted with getSecureVMGuestStateSAS). */
+  guestState?: PageMap;
 }
 
 export interface CloudSnapshot {
@@ -32,6 +34,7 @@ export interface CloudSnapshot {
   /** Position in the source disk's lineage: a diff needs an older base of the same disk. */
   seq: number;
   content: PageMap;
+  securityType?: string; guestState?: PageMap;
 }
 
 export interface CloudVm {

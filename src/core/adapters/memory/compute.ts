@@ -1,11 +1,13 @@
 import { PermanentStepError, TransientError } from '../../errors';
 import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
-import type { ComputePort, DataDiskAttachment, DiskInfo, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
+import type { ComputePort, DataDiskAttachment, DiskInfo, GuestStateAccess, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
 import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
 import { MemoryServiceError, PageMap } from './pages';
 import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 
 const MIB = 1024 * 1024;
+/** The VM guest state blob's size (Azure documents none; the compute emulator uses the same). */
+const GUEST_STATE_BYTES = 4 * MIB;
 const notAllowed = (message: string): MemoryServiceError => new MemoryServiceError(409, 'OperationNotAllowed', message);
 const uploading = (d: CloudDisk): boolean => d.state === 'ReadyToUpload' || d.state === 'ActiveUpload';
 
@@ -93,6 +95,7 @@ export class MemoryCompute implements ComputePort {
       sku: a.sku ?? 'Premium_LRS', state: 'ReadyToUpload', uploadSizeBytes: upload, osType: a.osType, tags: a.tags ?? {}, content: new PageMap(upload),
       zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
       securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
+      guestState: a.secure && a.profile?.securityType ? new PageMap(GUEST_STATE_BYTES) : undefined,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
     return { id, name: a.name, sizeBytes: a.sizeBytes, state: d.state };
@@ -130,7 +133,20 @@ export class MemoryCompute implements ComputePort {
    * fails the revoke with 400 InvalidVhd and leaves the disk in upload state (service answer quoted in
    * https://github.com/microsoft/AzureStorageExplorer/issues/8800).
    */
+  /**
+   * getSecureVMGuestStateSAS: the resource's SAS and one for its VM guest state; "(BadRequest) GetSecureVMGuestStateSAS
+   * can be set only for disk with SecurityProfile." without a security type (Azure/azure-powershell PR #24635).
+   */
+  async grantGuestState(id: string, access: 'Read' | 'Write', durationSeconds: number): Promise<GuestStateAccess> {
+    const r = this.cloud.disk(id) ?? this.cloud.requireSnapshot(id);
+    if (!r.securityType || r.securityType === 'Standard') throw new MemoryServiceError(400, 'BadRequest', 'GetSecureVMGuestStateSAS can be set only for disk with SecurityProfile.');
+    const accessSAS = 'seq' in r ? await this.grantSnapshotRead(id, durationSeconds) : access === 'Write' ? await this.grantDiskWrite(id, durationSeconds) : this.cloud.issueSas(r.id, 'Read', durationSeconds);
+    r.guestState ??= new PageMap(GUEST_STATE_BYTES);
+    return { accessSAS, securityDataAccessSAS: this.cloud.issueSas(`${r.id}/guestState`, access, durationSeconds) };
+  }
+
   async revokeDisk(diskId: string): Promise<void> {
+    this.cloud.revokeAll(`${diskId}/guestState`);
     const d = this.cloud.disk(diskId);
     if (!d) return;
     this.cloud.revokeAll(d.id);
@@ -170,6 +186,7 @@ export class MemoryCompute implements ComputePort {
     const s: CloudSnapshot = {
       id, name: a.name, subscriptionId: disk.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: disk.sizeBytes,
       sourceDiskId: disk.id, tags: { ...(a.tags ?? {}) }, createdAtMs: this.cloud.clock(), seq: this.cloud.nextSeq(), content: disk.content.copy(),
+      securityType: disk.securityType, guestState: disk.guestState?.copy(),
     };
     this.cloud.snapshots.set(MemoryCloud.key(id), s);
     return this.snapshotInfo(s);
@@ -222,5 +239,6 @@ export class MemoryCompute implements ComputePort {
   async revokeSnapshot(snapshotId: string): Promise<void> {
     const s = this.cloud.snapshot(snapshotId);
     if (s) this.cloud.revokeAll(s.id);
+    if (s) this.cloud.revokeAll(`${s.id}/guestState`);
   }
 }

@@ -14,7 +14,11 @@ export class MemoryDataPlane implements DataPlane {
 
   private resource(sasUrl: string, needWrite: boolean): CloudDisk | CloudSnapshot {
     const g = this.cloud.resolveSas(sasUrl, needWrite);
-    const r = this.cloud.disk(g.resourceId) ?? this.cloud.snapshot(g.resourceId);
+    // A securityDataAccessSAS names the VM guest state beside its disk or snapshot.
+    const guest = /\/guestState$/.test(g.resourceId);
+    const owner = guest ? g.resourceId.slice(0, -'/guestState'.length) : g.resourceId;
+    const found = this.cloud.disk(owner) ?? this.cloud.snapshot(owner);
+    const r = guest && found ? (found.guestState ? { ...found, content: found.guestState } : undefined) : found;
     if (!r) throw new MemoryServiceError(404, 'BlobNotFound', 'The specified blob does not exist.');
     return r;
   }
@@ -43,6 +47,10 @@ export class MemoryDataPlane implements DataPlane {
       },
       async read(range: Range): Promise<Buffer> {
         return src().content.read(range);
+      },
+      async readAll(): Promise<Buffer> {
+        const c = src().content;
+        return c.read({ start: 0, end: c.size });
       },
     };
   }

@@ -8,6 +8,7 @@ import { releaseItemLock } from '../../jobs/lock';
 import type { FinalizeMessage } from './plan';
 import { expiryForNewPoint } from './expiry';
 import { withRestoreProfiles } from '../restore/profile';
+import { withGuestStates } from './guest-state';
 import { protectOrWarn } from '../protection/immutability';
 import { jobWorkPrefix, manifestBlob, segmentKey, shardBlobName } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
@@ -43,7 +44,7 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     createdAt,
     consistency: job.consistency ?? 'CrashConsistent',
     disksConsistentSet: job.disksConsistentSet,
-    disks: await withRestoreProfiles(deps, job, disks),
+    disks: await withGuestStates(deps, job, await withRestoreProfiles(deps, job, disks)),
     expiresAt: await expiryForNewPoint(deps, job, createdAt),
     state: 'Available',
     jobId: job.jobId,

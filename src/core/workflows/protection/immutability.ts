@@ -44,6 +44,7 @@ export async function protectPoint(deps: Deps, point: RecoveryPoint, mode?: Immu
   for (const d of point.disks) {
     for (const s of d.shards) await deps.store.setImmutability(s.name, s.snapshot, policy);
     for (const name of await manifestBlobNames(deps, d.manifest)) await deps.store.setImmutability(name, undefined, policy);
+    if (d.guestState) await deps.store.setImmutability(d.guestState.blob, undefined, policy);
   }
   await deps.repos.points.update(point.itemKey, point.pointId, (x) => {
     x.immutableUntil = policy.until;

@@ -88,6 +88,7 @@ async function purge(deps: Deps, p: RecoveryPoint, now: Date): Promise<boolean> 
       for (const s of d.shards) await deps.store.deleteShardSnapshot(s.name, s.snapshot);
       // The parts first, the header last: a purge cut short leaves a header whose parts a rerun still finds.
       for (const name of await manifestBlobNames(deps, d.manifest)) await deps.store.deleteObject(name);
+      if (d.guestState) await deps.store.deleteObject(d.guestState.blob);
     }
   } catch (err) {
     if (!isImmutable(err)) throw err;

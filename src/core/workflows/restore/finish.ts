@@ -9,6 +9,7 @@ import { restoredOf, targetsOf, type RestoreTarget } from './plan';
 import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
 import { createNewVm, deleteNewVm } from './new-vm';
+import { uploadGuestState } from './guest-state';
 
 /**
  * Step 3 of a restore: once every segment of every disk is done (each verified cell by cell against the
@@ -53,6 +54,7 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
   const disk = await deps.compute.getDisk(t.diskId);
   if (!disk) throw new PermanentStepError('RestoredDiskMissing', `The disk '${t.name}' was being restored into was deleted.`, 'Run the restore again.');
   if (disk.state !== 'ReadyToUpload' && disk.state !== 'ActiveUpload') return; // sealed by an earlier run
+  if (t.guestState) await uploadGuestState(deps, t, t.guestState);
   await renewingUploadTarget(deps, t.diskId).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
   await deps.compute.revokeDisk(t.diskId);
 }

@@ -13,6 +13,7 @@ export type RestoreSource = 'auto' | 'snapshot' | 'vault';
 /** The disks an instant restore creates, recorded before it creates them so a failed job can delete them. */
 interface PlannedDisk { diskKey: string; name: string; lun: number; diskId: string; sizeBytes: number; snapshotId: string }
 
+/** Every job records its source; one admitted before the default became auto has none and meant the vault. */
 export const sourceOf = (job: Job): RestoreSource => (job.params.source as RestoreSource | undefined) ?? 'vault';
 
 const unavailable = (reason: string): PermanentStepError =>

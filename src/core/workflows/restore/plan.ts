@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { QUEUES } from '../../config';
 import { PermanentStepError, pointNotFound } from '../../errors';
-import type { Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
+import type { GuestStateCopy, Job, ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import { CELL, type Range } from '../../domain/ranges';
 import type { DiskManifest } from '../../engine/manifest';
 import { openManifest, type ManifestReader } from '../../engine/manifest-parts';
@@ -35,6 +35,8 @@ export interface RestoreTarget {
   shardSize?: number;
   /** Bytes of the cells the manifest holds: what the restore of this disk covers. */
   dataBytes: number;
+  /** The VM guest state to upload with the disk (an UploadPreparedSecure disk of a Trusted Launch OS disk). */
+  guestState?: GuestStateCopy;
 }
 
 export interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number; dataBytes: number }

@@ -36,7 +36,7 @@ const NOT_UPLOADABLE: Record<string, string> = { UltraSSD_LRS: 'Premium_LRS' };
  * OS-disk properties ("Applicable to OS disks only", disk.json hyperVGeneration); a point recorded before
  * profiles existed keeps the item's OS type as before, and Azure's defaults for the rest.
  */
-export function uploadProfile(disk: RecoveryPointDisk, itemOsType: OsType): { profile: DiskRestoreProfile; sku?: string; osType?: OsType; warnings: string[] } {
+export function uploadProfile(disk: RecoveryPointDisk, itemOsType: OsType): { profile: DiskRestoreProfile; sku?: string; osType?: OsType; secure?: boolean; warnings: string[] } {
   const p: DiskRestoreProfile = { ...(disk.profile ?? { lun: disk.lun }) };
   const warnings: string[] = [];
   const sku = p.sku ?? disk.sku;
@@ -49,11 +49,20 @@ export function uploadProfile(disk: RecoveryPointDisk, itemOsType: OsType): { pr
   } else {
     p.osType ??= itemOsType;
   }
-  if (p.securityType && p.securityType !== 'Standard') {
-    warnings.push(`Disk '${disk.name}' had security type ${p.securityType}; an upload restore does not carry its VM guest state, so it is restored without it.`);
+  // A Trusted Launch disk whose guest state the point holds is uploaded with it (UploadPreparedSecure).
+  const secure = p.securityType === 'TrustedLaunch' && !!disk.guestState;
+  if (p.securityType && p.securityType !== 'Standard' && !secure) {
+    warnings.push(`Disk '${disk.name}' had security type ${p.securityType}; ${noGuestState(p.securityType)}, so it is restored without it.`);
     delete p.securityType;
   }
   const tags = Object.entries(p.tags ?? {}).slice(0, MAX_SOURCE_TAGS);
   p.tags = tags.length ? Object.fromEntries(tags) : undefined;
-  return { profile: p, sku: p.sku, osType: p.osType, warnings };
+  return { profile: p, sku: p.sku, osType: p.osType, secure: secure || undefined, warnings };
+}
+
+/** Why a vault copy of a disk has no VM guest state to restore it with. */
+export function noGuestState(securityType: string): string {
+  return securityType.startsWith('ConfidentialVM')
+    ? 'a Confidential VM guest state is bound to keys that a copy cannot carry'
+    : 'the recovery point holds no copy of its VM guest state (it was taken before vmbackup kept them)';
 }

@@ -2,11 +2,13 @@ import { replaceRefused, type ReplaceRefusal } from '../../errors';
 import type { ProtectedItem, RecoveryPoint } from '../../domain/model';
 import type { DiskInfo, VmDisk, VmInfo } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
-import { uploadProfile } from './profile';
+import { noGuestState, uploadProfile } from './profile';
 
 /** What the checks need to know of a disk, read from ARM (a restored disk) or planned (at request time). */
 export interface DiskFacts {
   name: string;
+  /** The security type the source disk had, when the restored one will not have it. */
+  lostSecurityType?: string;
   sizeBytes: number;
   sku?: string;
   zones?: string[];
@@ -65,7 +67,8 @@ function checkOsDisk(vm: VmInfo, cur: VmDisk, next: DiskFacts, fail: Fail): void
   const vmSec = vm.securityType ?? 'Standard';
   const diskSec = next.securityType ?? 'Standard';
   if (!same(vmSec, diskSec)) {
-    fail('ReplaceSecurityTypeMismatch', `The restored OS disk '${next.name}' has security type ${diskSec} but VM '${vm.name}' is ${vmSec}: Azure refuses to swap it. A restore copied from the vault does not carry a Trusted Launch or Confidential VM guest state.`, 'Restore from the point\'s source snapshots while they exist (they keep the security type), or restore with mode newDisks.');
+    const why = next.lostSecurityType ? ` It loses security type ${next.lostSecurityType} in a copy from the vault: ${noGuestState(next.lostSecurityType)}.` : '';
+    fail('ReplaceSecurityTypeMismatch', `The restored OS disk '${next.name}' has security type ${diskSec} but VM '${vm.name}' is ${vmSec}: Azure refuses to swap it.${why}`, 'Restore from the point\'s source snapshots while they exist (they keep the security type), or restore with mode newDisks.');
   }
   if (!same(cur.profile?.diskEncryptionSetId, next.diskEncryptionSetId)) {
     fail('ReplaceEncryptionSetMismatch', `The restored OS disk '${next.name}' does not use the disk encryption set of the current OS disk of VM '${vm.name}'; Azure swaps only disks of the same set.`, 'Restore a point taken with the VM\'s current disk encryption set, or restore with mode newDisks.');
@@ -79,11 +82,12 @@ function checkOsDisk(vm: VmInfo, cur: VmDisk, next: DiskFacts, fail: Fail): void
 export function plannedPairs(vm: VmInfo, item: ProtectedItem, point: RecoveryPoint): ReplacePair[] {
   return point.disks.map((d) => {
     const p = uploadProfile(d, item.osType).profile;
+    const lost = d.profile?.securityType && d.profile.securityType !== 'Standard' && !p.securityType ? d.profile.securityType : undefined;
     const zonal = p.zones?.length && !/_zrs$/i.test(p.sku ?? '');
     return {
       lun: d.lun,
       current: vm.disks.find((x) => x.lun === d.lun),
-      next: { name: d.name, sizeBytes: d.sizeBytes, sku: p.sku, zones: zonal ? p.zones : undefined, hyperVGeneration: p.hyperVGeneration, securityType: p.securityType, diskEncryptionSetId: p.diskEncryptionSetId },
+      next: { name: d.name, lostSecurityType: lost, sizeBytes: d.sizeBytes, sku: p.sku, zones: zonal ? p.zones : undefined, hyperVGeneration: p.hyperVGeneration, securityType: p.securityType, diskEncryptionSetId: p.diskEncryptionSetId },
     };
   });
 }

@@ -22,7 +22,8 @@ export interface RestoreRequest {
   targetResourceGroup?: string;
   /**
    * snapshot: create the disks from the point's source snapshots (409 when they are gone); vault: copy the data
-   * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: vault.
+   * from the backup storage; auto: the snapshots while they exist, else the vault. Absent: auto, so a restore is
+   * instant whenever it can be (the vault copy stays the fallback).
    */
   source?: RestoreSource;
   /** mode newVm: the subnet of the new VM's NIC, and optionally its size, subscription and region. */
@@ -43,7 +44,7 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   if (point.state === 'Corrupt') {
     throw new ConflictError('RecoveryPointCorrupt', `Recovery point '${req.pointId}' failed verification and cannot be restored.`, 'Restore an older or newer recovery point.');
   }
-  const source = req.source ?? 'vault';
+  const source = req.source ?? 'auto';
   // A new VM in another region or subscription gets its disks there too (a VM attaches only disks of its own).
   const target = req.mode === 'newVm' ? { subscriptionId: req.newVm?.targetSubscriptionId, location: req.newVm?.targetLocation } : {};
   let instant = false;
@@ -63,7 +64,7 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
   // Subnet, region, size and zone checked before any disk is made (new-vm-checks.ts).
   const newVm = req.mode === 'newVm' ? await planNewVm(deps, item, point, req.newVm ?? { subnetId: '' }) : undefined;
   const params = {
-    pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, ...(req.source ? { source } : {}),
+    pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, source,
     ...(target.subscriptionId ? { targetSubscriptionId: target.subscriptionId } : {}), ...(target.location ? { targetLocation: target.location } : {}), ...(newVm ? { newVm } : {}),
   };
   const { job } = await createJobOnce(

@@ -72,6 +72,7 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
     osType: up.osType,
     tags: { ...up.profile.tags, [TAGS.restoreJob]: job.jobId },
     profile: up.profile,
+    secure: up.secure,
   });
   const segmentSize = deps.config.copy.segmentSize;
   return {
@@ -84,5 +85,6 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
     segments: segmentLayout(disk.sizeBytes, segmentSize).length,
     shardSize: disk.shardSize,
     dataBytes,
+    ...(up.secure ? { guestState: disk.guestState } : {}),
   };
 }
