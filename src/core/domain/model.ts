@@ -49,7 +49,7 @@ export interface ProtectedItem {
 }
 
 /** Every kind of job the app creates; each has one folder under workflows/ and one entry in workflows/kinds.ts. */
-export const JOB_TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify'] as const;
+export const JOB_TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify', 'Discovery'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 export type JobStatus = 'Queued' | 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelling' | 'Cancelled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);

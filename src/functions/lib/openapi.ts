@@ -6,7 +6,7 @@ type Op = { method: string; path: string; summary: string; body?: z.ZodType; que
 /** The HTTP API, described from the same zod schemas that validate the requests. */
 const OPERATIONS: Op[] = [
   { method: 'get', path: '/health', summary: 'Whether storage and compute are reachable', anonymous: true },
-  { method: 'post', path: '/discovery', summary: 'Discover the VMs of the configured subscriptions' },
+  { method: 'post', path: '/discovery', summary: 'Discover the VMs of the configured subscriptions (202 + Discovery job; while one is queued or running, that job with running: true)' },
   { method: 'get', path: '/vms', summary: 'Discovered VMs with their registration state' },
   { method: 'post', path: '/items/register', summary: 'Register VMs (one Register job each)', body: S.RegisterBody },
   { method: 'post', path: '/items/protect', summary: 'Protect items with a policy', body: S.ProtectBody },
