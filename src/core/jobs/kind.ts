@@ -32,6 +32,8 @@ export interface JobKind<D> {
   sweep?(deps: D, job: Job): Promise<void>;
   /** What a stalled job needs sent again; default: its first step's message. */
   redrive?(deps: D, job: Job): Promise<void>;
+  /** When a job that runs over many deliveries last saved progress: the reconciler counts a stall from it (default: its start). */
+  progressAt?(job: Job): Date | undefined;
   /** Driven from outside the app (the command line): the reconciler gives it a day before calling it abandoned. */
   external?(job: Job): boolean;
 }
