@@ -91,7 +91,8 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     repos: createRepos(tables, config.tablePrefix),
     queues,
     compute,
-    dataPlane: new SasDataPlane(options.policies),
+    // The app's identity also reads and writes Entra-only disks (dataAccessAuthMode AzureActiveDirectory).
+    dataPlane: new SasDataPlane(options.policies, credential),
     store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,

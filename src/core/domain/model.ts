@@ -83,6 +83,8 @@ export interface BackupDiskPlan {
   copyPending?: boolean;
   /** 4096 for VHDX snapshots (Premium SSD v2, Ultra), which are granted with fileFormat VHDX. */
   logicalSectorSize?: number;
+  /** The disk's dataAccessAuthMode is AzureActiveDirectory: its snapshot is read with an Entra token as well as the SAS. */
+  entraDataAccess?: boolean;
 }
 
 export interface Job {
@@ -130,6 +132,8 @@ export interface DiskRestoreProfile {
   encryptionType?: string;
   networkAccessPolicy?: string;
   diskAccessId?: string;
+  /** AzureActiveDirectory: export and upload need an Entra token as well as the SAS (disks-secure-upload-download.md). */
+  dataAccessAuthMode?: string;
   maxShares?: number;
   tags?: Record<string, string>;
   lun: number;

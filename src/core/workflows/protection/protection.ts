@@ -62,7 +62,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   }
   const vm = await deps.compute.getVm(vmId);
   if (!vm) throw vmNotFound(vmId);
-  const problem = eligibilityProblem(vm);
+  const problem = eligibilityProblem(vm, { entraDataAccess: deps.dataPlane.entraDataAccess });
   if (problem) throw problem;
   const policyName = typeof job.params.policyName === 'string' ? job.params.policyName : undefined;
   if (policyName) {

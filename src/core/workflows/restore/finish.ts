@@ -48,7 +48,7 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
   const disk = await deps.compute.getDisk(t.diskId);
   if (!disk) throw new PermanentStepError('RestoredDiskMissing', `The disk '${t.name}' was being restored into was deleted.`, 'Run the restore again.');
   if (disk.state !== 'ReadyToUpload' && disk.state !== 'ActiveUpload') return; // sealed by an earlier run
-  await renewingUploadTarget(deps, t.diskId).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
+  await renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
   await deps.compute.revokeDisk(t.diskId);
 }
 

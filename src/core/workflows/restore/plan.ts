@@ -35,6 +35,8 @@ export interface RestoreTarget {
   shardSize?: number;
   /** Bytes of the cells the manifest holds: what the restore of this disk covers. */
   dataBytes: number;
+  /** Created Entra-only (dataAccessAuthMode AzureActiveDirectory, as its source): uploaded with an Entra token too. */
+  entraDataAccess?: boolean;
 }
 
 export interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number; dataBytes: number }

@@ -83,5 +83,6 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
     segments: segmentLayout(disk.sizeBytes, segmentSize).length,
     shardSize: disk.shardSize,
     dataBytes,
+    ...(up.profile.dataAccessAuthMode === 'AzureActiveDirectory' ? { entraDataAccess: true } : {}),
   };
 }
