@@ -19,7 +19,7 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first, with whether each can restore instantly and until when', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore from the source snapshots (instant) or the backup storage (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest', params: ['itemKey', 'pointId'] },
+  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest (202 + Verify job, read in budgeted slices)', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/undelete', summary: 'Undelete a soft-deleted point', params: ['itemKey', 'pointId'] },
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
   { method: 'get', path: '/policies', summary: 'Policies' },
