@@ -93,7 +93,8 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
     queues,
     compute,
     provisioning: new ArmProvisioningAdapter({ credential, endpoint: config.arm.endpoint, clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies } }),
-    dataPlane: new SasDataPlane(options.policies),
+    // The app's identity also reads and writes Entra-only disks (dataAccessAuthMode AzureActiveDirectory).
+    dataPlane: new SasDataPlane(options.policies, credential),
     store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
     clock: options.clock ?? (() => new Date()),
     log: options.log ?? silentLogger,

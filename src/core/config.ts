@@ -62,7 +62,7 @@ const SettingsSchema = z.object({
   VMBACKUP_DIFF_WINDOW_MIB: int(4, 1024 * 1024, 512),
   VMBACKUP_SAS_DURATION_SECONDS: int(300, 86_400, 3600),
   /**
-   * How long one queue invocation of a long step (a restore segment) works before it checkpoints and queues
+   * How long one queue invocation of a long step (a restore segment, a verify slice) works before it checkpoints and queues
    * its own continuation: host.json's functionTimeout (10 min) less a margin for the checkpoint and the send.
    */
   VMBACKUP_STEP_BUDGET_SECONDS: int(10, 86_400, 480),

@@ -1,12 +1,16 @@
 import { app } from '@azure/functions';
-import { route } from './lib/http';
+import { accepted, route } from './lib/http';
 import { getDeps } from './lib/runtime';
-import { runDiscovery } from '../core/workflows/protection/discovery';
+import { requestDiscovery } from '../core/workflows/discovery/discovery';
 import { API_AUTH_LEVEL } from './lib/auth';
 
+// 202 with the job to follow; while a discovery is queued or running, that job (running: true) instead of a second.
 app.http('discover', {
   methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'discovery',
-  handler: route(async (_req, _ctx, deps) => ({ jsonBody: await runDiscovery(deps) })),
+  handler: route(async (req, _ctx, deps) => {
+    const { job, running } = await requestDiscovery(deps, 'Api');
+    return accepted(req, job.jobId, { running });
+  }),
 });
 
 app.http('listVms', {
@@ -25,7 +29,7 @@ app.http('listVms', {
 app.timer('discoveryTimer', {
   schedule: '%VMBACKUP_DISCOVERY_CRON%',
   handler: async (_timer, ctx) => {
-    const r = await runDiscovery(await getDeps());
-    ctx.log(`discovery: ${r.vms} VMs, ${r.autoRegistered.length} registered by tag`);
+    const { job, running } = await requestDiscovery(await getDeps(), 'Scheduled');
+    ctx.log(running ? `discovery: job ${job.jobId} is still running` : `discovery: job ${job.jobId} queued`);
   },
 });

@@ -41,7 +41,9 @@ describe.skipIf(!runs)('the dashboard with app roles, in Chromium', () => {
     itemKey = reg.itemKey;
     for (let i = 0; i < 600 && (await api('GET', `jobs/${reg.jobId}`)).status !== 'Completed'; i++) await new Promise((r) => setTimeout(r, 200));
     expect(['Protected', 'ProtectionPending']).toContain((await api('GET', `items/${encodeURIComponent(itemKey)}`)).state);
-    await api('POST', 'discovery');
+    // Discovery is a job: wait for it, so the VMs page lists the VM.
+    const disc = await api('POST', 'discovery');
+    for (let i = 0; i < 600 && (await api('GET', `jobs/${disc.jobId}`)).status !== 'Completed'; i++) await new Promise((r) => setTimeout(r, 200));
     b = await launch();
     page = b.page;
     page.setDefaultTimeout(60_000);

@@ -12,11 +12,12 @@ const data = (name: string, extra: Partial<VmSpec['disks'][number]> = {}) => ({ 
 
 /**
  * Each disk kind the emulator represents, as Azure documents it, and the answer registration gives over HTTP.
+ * (Disks with dataAccessAuthMode AzureActiveDirectory are backed up with the app's Entra token:
+ * test/integration/entra-disks.test.ts.)
  * - ephemeral OS disk (diffDiskSettings): no "Disk snapshots" (articles/virtual-machines/ephemeral-os-disks.md);
  * - Write Accelerator on the OS disk: snapshots only of WA data disks (how-to-enable-write-accelerator.md);
  * - unmanaged data disk (vhd.uri): no managed snapshot exists;
  * - shared disk (maxShares > 1): includes/virtual-machines-disks-shared-limitations.md;
- * - dataAccessAuthMode AzureActiveDirectory: export needs an Entra token too (disks-secure-upload-download.md);
  * - networkAccessPolicy DenyAll ("Disk cannot be exported") and AllowPrivate (private endpoint only), disk.json.
  */
 const REFUSED: [VmSpec, string][] = [
@@ -24,7 +25,6 @@ const REFUSED: [VmSpec, string][] = [
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'wa1', writeAcceleratedOs: true, disks: [os('wa1')] }, 'WriteAcceleratedOsDisk'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'vhd1', disks: [os('vhd1')], unmanagedDataDisks: [{ lun: 0, name: 'vhd1-data', vhdUri: 'https://legacy.blob.core.windows.net/vhds/vhd1-data.vhd' }] }, 'UnmanagedDisksNotSupported'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'sh1', disks: [os('sh1'), data('sh1', { maxShares: 2 })] }, 'SharedDiskNotSupported'],
-  [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'aad1', disks: [os('aad1'), data('aad1', { dataAccessAuthMode: 'AzureActiveDirectory' })] }, 'DiskRequiresEntraDataAccess'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'deny1', disks: [os('deny1'), data('deny1', { networkAccessPolicy: 'DenyAll' })] }, 'DiskExportDenied'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'pe1', disks: [os('pe1'), data('pe1', { networkAccessPolicy: 'AllowPrivate', diskAccessId: `/subscriptions/${SUB}/resourceGroups/kinds/providers/Microsoft.Compute/diskAccesses/da1` })] }, 'DiskPrivateEndpointOnly'],
 ];

@@ -53,9 +53,6 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
       return res;
     };
     await call('POST', 'policies', { name: 'p', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['01:00'] }, retention: { dailyDays: 3 } });
-    await call('POST', 'discovery');
-    const vm = (await call('GET', 'vms')).body.items[0];
-    const reg = await call('POST', 'items/register', { vmIds: [vm.id], policyName: 'p' });
     const until = async (jobId: string) => {
       for (let i = 0; i < 300; i++) {
         const j = await call('GET', `jobs/${jobId}`);
@@ -64,6 +61,10 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
       }
       throw new Error('job did not end');
     };
+    // Discovery is a job (202): the VMs are listed once it has run.
+    await until((await call('POST', 'discovery')).body.jobId);
+    const vm = (await call('GET', 'vms')).body.items[0];
+    const reg = await call('POST', 'items/register', { vmIds: [vm.id], policyName: 'p' });
     await until(reg.body.jobs[0].jobId);
     fill(s.emulator.store, EmulatorState.key(s.emulator.state.vm(vm.id)!.osDiskId), 0, 8 * MIB, 1);
     // Every read of the snapshot data fails with a 403 (as an expired SAS would), so the step fails repeatedly

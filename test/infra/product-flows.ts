@@ -7,7 +7,7 @@ import type { RecordedOperation } from '../../src/emulator/arm/operation-log';
 import { backupNow, requestProtection, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { retentionRun } from '../../src/core/workflows/protection/retention';
-import { runDiscovery } from '../../src/core/workflows/protection/discovery';
+import { discoveryStep, requestDiscovery } from '../../src/core/workflows/discovery/discovery';
 import { reconcile } from '../../src/core/jobs/reconciler';
 import { getJob } from '../../src/core/jobs/jobs';
 import { itemKeyFor } from '../../src/core/store/layout';
@@ -59,7 +59,11 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
   await s.deps.repos.policies.insert({ name: 'fs', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 } });
 
   await as('core', async () => {
-    expect((await runDiscovery(s.deps)).vms).toBe(2);
+    // The stack's drain polls the core queues only: the discovery step is delivered here.
+    const discovery = (await requestDiscovery(s.deps)).job.jobId;
+    await discoveryStep(s.deps, { jobId: discovery });
+    await done(discovery);
+    expect((await getJob(s.deps, discovery)).result.vms).toBe(2);
     for (const j of await requestRegistration(s.deps, [vm.id, swap.id])) await done(j.jobId);
     for (const j of await requestProtection(s.deps, [key, swapKey], 'daily')) await done(j.jobId);
     await done((await backupNow(s.deps, key)).jobId);

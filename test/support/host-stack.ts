@@ -14,7 +14,7 @@ export interface HostStack {
   azurite: AzuriteInstance;
   emulator: ComputeEmulator;
   host: RunningHost;
-  call(method: string, route: string, body?: unknown, key?: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call(method: string, route: string, body?: unknown, key?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /**
    * Moves an item's protection start back (the host's app runs on the wall clock): the scheduler takes only
    * slots after protection began, as Azure Backup's first backup follows the schedule, so a test that wants a
@@ -50,7 +50,7 @@ export async function startHostStack(extra: Record<string, string> = {}, o: { lo
       const text = await res.text();
       let parsed: unknown = text;
       try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-      return { status: res.status, body: parsed };
+      return { status: res.status, body: parsed, headers: res.headers };
     },
     async backdateProtection(itemKey, ms = 2 * DAY_MS) {
       const repos = createRepos(AzureTableFactory.fromConnectionString(azurite.connectionString), settings.VMBACKUP_TABLE_PREFIX ?? 'vmb');

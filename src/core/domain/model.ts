@@ -49,7 +49,7 @@ export interface ProtectedItem {
 }
 
 /** Every kind of job the app creates; each has one folder under workflows/ and one entry in workflows/kinds.ts. */
-export const JOB_TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify', 'Mount'] as const;
+export const JOB_TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify', 'Mount', 'Discovery'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 export type JobStatus = 'Queued' | 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelling' | 'Cancelled';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled']);
@@ -83,6 +83,8 @@ export interface BackupDiskPlan {
   copyPending?: boolean;
   /** 4096 for VHDX snapshots (Premium SSD v2, Ultra), which are granted with fileFormat VHDX. */
   logicalSectorSize?: number;
+  /** The disk's dataAccessAuthMode is AzureActiveDirectory: its snapshot is read with an Entra token as well as the SAS. */
+  entraDataAccess?: boolean;
 }
 
 export interface Job {
@@ -130,6 +132,8 @@ export interface DiskRestoreProfile {
   encryptionType?: string;
   networkAccessPolicy?: string;
   diskAccessId?: string;
+  /** AzureActiveDirectory: export and upload need an Entra token as well as the SAS (disks-secure-upload-download.md). */
+  dataAccessAuthMode?: string;
   maxShares?: number;
   tags?: Record<string, string>;
   lun: number;

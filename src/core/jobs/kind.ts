@@ -34,6 +34,8 @@ export interface JobKind<D> {
   redrive?(deps: D, job: Job): Promise<void>;
   /** A periodic duty of the kind, run by every reconciler pass (e.g. unmounting mounts past their deadline). */
   tick?(deps: D, now: Date): Promise<void>;
+  /** When a job that runs over many deliveries last saved progress: the reconciler counts a stall from it (default: its start). */
+  progressAt?(job: Job): Date | undefined;
   /** Driven from outside the app (the command line): the reconciler gives it a day before calling it abandoned. */
   external?(job: Job): boolean;
 }

@@ -51,10 +51,10 @@ async function redriveStalledJobs(deps: Deps, items: Items, now: Date, r: Reconc
   };
   for (const status of ACTIVE) {
     for (const job of await deps.repos.jobs.all({ where: { status } })) {
-      const age = now.getTime() - new Date(job.startedAt ?? job.createdAt).getTime();
+      const kind = deps.kinds.of(job.type);
+      const age = now.getTime() - new Date(kind?.progressAt?.(job) ?? job.startedAt ?? job.createdAt).getTime();
       if (age < leaseMs) continue;
       // Jobs driven from outside the app hold no lock to show they live: give them a day.
-      const kind = deps.kinds.of(job.type);
       if ((!kind || kind.external?.(job)) && age < DAY_MS) continue;
       // Alive (it holds the lock), or waiting its turn behind another job that is.
       if (liveLock(job.itemKey)) continue;

@@ -20,9 +20,18 @@ export interface TargetDisk {
   putPages(offset: number, data: Buffer): Promise<void>;
 }
 
+/**
+ * How a disk's data is reached besides its SAS: `entra` for a disk or snapshot with dataAccessAuthMode
+ * AzureActiveDirectory, whose export and upload also need an Entra token for the disk audience
+ * (azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md).
+ */
+export interface DiskAccess { entra?: boolean }
+
 export interface DataPlane {
-  openSource(sasUrl: string): SourceSnapshot;
-  openTarget(sasUrl: string): TargetDisk;
+  /** Whether this data plane holds an identity to send Entra tokens with (without one, such disks are refused). */
+  readonly entraDataAccess: boolean;
+  openSource(sasUrl: string, access?: DiskAccess): SourceSnapshot;
+  openTarget(sasUrl: string, access?: DiskAccess): TargetDisk;
 }
 
 /** A version-level immutability policy (time-based retention) on one blob, or one blob snapshot. */

@@ -46,10 +46,15 @@ export interface DataPlaneStats {
   operationTimedOut: number;
   /** Requests held in the server's queue (answered late) by the per-blob caps. */
   delayedRequests: number;
+  /**
+   * Requests with a valid SAS, per disk (a snapshot counts to its source disk; ids lower-cased), by whether they
+   * carried an `Authorization: Bearer` header: what a test reads to see a client send its Entra token every time.
+   */
+  bearerByDisk: Record<string, { withToken: number; withoutToken: number }>;
 }
 
 export function newDataPlaneStats(): DataPlaneStats {
-  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0 };
+  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0, bearerByDisk: {} };
 }
 
 /** Plain numbers, so the emulator stays independent of whoever configures it. Durations and rates are Azure's. */
@@ -145,7 +150,12 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     // storage-blob StorageBlobAudience.DiskComputeOAuthScopes). Azure's exact answer is not documented: 403
     // AuthorizationFailure is the Storage shape for an authorization that does not hold. The emulator cannot
     // validate Entra tokens: any bearer token passes, its absence does not.
-    if (grant.requires?.bearerAudience && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
+    const bearer = /^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''));
+    const family = (state.disk(grant.resourceId)?.id ?? state.snapshot(grant.resourceId)?.sourceDiskId ?? grant.resourceId).toLowerCase();
+    const tally = (stats.bearerByDisk[family] ??= { withToken: 0, withoutToken: 0 });
+    if (bearer) tally.withToken++;
+    else tally.withoutToken++;
+    if (grant.requires?.bearerAudience && !bearer) {
       throw new StorageError(403, 'AuthorizationFailure', `This request is not authorized to perform this operation: the disk requires an Entra ID bearer token for ${grant.requires.bearerAudience} as well as the SAS.`);
     }
     // A securityDataAccessSAS names the VM guest state kept beside its disk or snapshot (arm/guest-state.ts).

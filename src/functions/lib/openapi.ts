@@ -6,7 +6,7 @@ type Op = { method: string; path: string; summary: string; body?: z.ZodType; que
 /** The HTTP API, described from the same zod schemas that validate the requests. */
 const OPERATIONS: Op[] = [
   { method: 'get', path: '/health', summary: 'Whether storage and compute are reachable', anonymous: true },
-  { method: 'post', path: '/discovery', summary: 'Discover the VMs of the configured subscriptions' },
+  { method: 'post', path: '/discovery', summary: 'Discover the VMs of the configured subscriptions (202 + Discovery job; while one is queued or running, that job with running: true)' },
   { method: 'get', path: '/vms', summary: 'Discovered VMs with their registration state' },
   { method: 'post', path: '/items/register', summary: 'Register VMs (one Register job each)', body: S.RegisterBody },
   { method: 'post', path: '/items/protect', summary: 'Protect items with a policy', body: S.ProtectBody },
@@ -19,7 +19,7 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first, with whether each can restore instantly and until when', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore to new disks, into the original VM, or to a new VM, from the source snapshots (instant) or the backup storage (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest', params: ['itemKey', 'pointId'] },
+  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest (202 + Verify job, read in budgeted slices)', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/undelete', summary: 'Undelete a soft-deleted point', params: ['itemKey', 'pointId'] },
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/mount', summary: 'Mount the point\'s disks on a helper VM for file recovery, read-only cached, until a deadline (202 + mount)', body: S.MountBody, params: ['itemKey', 'pointId'], idempotent: true },

@@ -3,7 +3,7 @@ import { badge, bytes, duration, errorBox, fill, h, pageHeader, progressBar, toa
 import { verifyFindings } from './point-actions.js';
 
 // The web imports nothing from core by design; test/unit/kinds.test.ts keeps this list equal to JOB_TYPES.
-export const TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify', 'Mount'];
+export const TYPES = ['Backup', 'Restore', 'Register', 'ConfigureProtection', 'Export', 'Import', 'Verify', 'Mount', 'Discovery'];
 const STATUSES = ['Queued', 'InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled'];
 const REFRESH_MS = 1500;
 

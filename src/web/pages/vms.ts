@@ -65,14 +65,30 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
     if (jobs.some(({ j }) => !TERMINAL.has(j.status)) || items.items.some((i) => i.busy)) timer = window.setTimeout(() => void load().catch(() => {}), 1500);
   }
 
+  // Discovery runs as a job (an HTTP call may not outlive 230 s on Azure): the page follows it, then reloads the list.
+  let discoveryTimer: number | undefined;
   async function discover(btn: HTMLButtonElement): Promise<void> {
     btn.disabled = true;
     fill(status, h('p', {}, 'Discovering…'));
     try {
-      const r = await api<{ vms: number; autoRegistered: unknown[] }>('POST', 'discovery');
-      fill(status, h('p', { class: 'ok-text' }, `Found ${r.vms} virtual machine(s); ${r.autoRegistered.length} registered by their vmbackup-policy tag.`));
-      await load();
-    } catch (err) { fill(status, errorBox(err)); } finally { btn.disabled = false; }
+      const r = await api<{ jobId: string }>('POST', 'discovery');
+      await followDiscovery(btn, r.jobId);
+    } catch (err) { fill(status, errorBox(err)); btn.disabled = false; }
+  }
+
+  async function followDiscovery(btn: HTMLButtonElement, jobId: string): Promise<void> {
+    const j = await api<Job>('GET', `jobs/${enc(jobId)}`);
+    if (!TERMINAL.has(j.status)) {
+      fill(status, h('p', {}, 'Discovering… ', badge(j.status), ' ', h('a', { href: `#/jobs/${enc(jobId)}` }, 'details')));
+      discoveryTimer = window.setTimeout(() => void followDiscovery(btn, jobId).catch((err: unknown) => { fill(status, errorBox(err)); btn.disabled = false; }), 1000);
+      return;
+    }
+    btn.disabled = false;
+    const r = j.result as { vms?: number; autoRegistered?: unknown[] };
+    fill(status, j.error
+      ? errorBox(new ApiError(0, j.error.code, j.error.message, j.error.recommendedAction))
+      : h('p', { class: 'ok-text' }, `Found ${r.vms ?? 0} virtual machine(s); ${r.autoRegistered?.length ?? 0} registered by their vmbackup-policy tag.`));
+    await load();
   }
 
   async function protect(vms: Vm[], policyName: string, itemByKey: Map<string, Item>): Promise<void> {
@@ -102,5 +118,5 @@ export async function vmsPage(main: HTMLElement): Promise<() => void> {
   discoverBtn.addEventListener('click', () => void discover(discoverBtn));
   main.replaceChildren(pageHeader('Virtual machines', discoverBtn), status, progress, body);
   await load();
-  return () => window.clearTimeout(timer);
+  return () => { window.clearTimeout(timer); window.clearTimeout(discoveryTimer); };
 }

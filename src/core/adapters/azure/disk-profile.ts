@@ -18,6 +18,7 @@ export function armDiskProfile(d: Disk, lun: number, attach: { caching?: string;
     encryptionType: d.encryption?.type,
     networkAccessPolicy: d.networkAccessPolicy,
     diskAccessId: d.diskAccessId,
+    dataAccessAuthMode: d.dataAccessAuthMode,
     maxShares: d.maxShares,
     tags: d.tags && Object.keys(d.tags).length ? { ...d.tags } : undefined,
     lun,
@@ -43,6 +44,8 @@ export function uploadDiskProperties(p: DiskRestoreProfile | undefined): Partial
     ...(p.diskEncryptionSetId ? { encryption: { diskEncryptionSetId: p.diskEncryptionSetId, type: p.encryptionType ?? 'EncryptionAtRestWithCustomerKey' } } : {}),
     ...(p.networkAccessPolicy ? { networkAccessPolicy: p.networkAccessPolicy, ...(p.diskAccessId ? { diskAccessId: p.diskAccessId } : {}) } : {}),
     ...(p.architecture ? { supportedCapabilities: { architecture: p.architecture } } : {}),
+    // A restored Entra-only disk stays Entra-only (dataAccessAuthMode, disk.json DiskProperties).
+    ...(p.dataAccessAuthMode ? { dataAccessAuthMode: p.dataAccessAuthMode } : {}),
   };
 }
 

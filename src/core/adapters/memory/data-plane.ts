@@ -10,7 +10,8 @@ import { MemoryServiceError } from './pages';
  * must be an older incremental snapshot of the same disk.
  */
 export class MemoryDataPlane implements DataPlane {
-  constructor(readonly cloud: MemoryCloud) {}
+  /** The memory cloud checks SAS grants only; Entra-only disks are refused at registration here unless a test says so. */
+  constructor(readonly cloud: MemoryCloud, readonly entraDataAccess = false) {}
 
   private resource(sasUrl: string, needWrite: boolean): CloudDisk | CloudSnapshot {
     const g = this.cloud.resolveSas(sasUrl, needWrite);

@@ -46,7 +46,7 @@ async function copyOneSegment(deps: Deps, job: Job, disk: BackupDiskPlan, index:
   const previous = await previousImage(deps, (await deps.repos.items.get(itemKey))?.doc, disk, segment);
   // The job's shared SAS (grants.ts); a 403 renews it once for every segment, not once per segment.
   let sourceUrl: string | undefined;
-  const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource((sourceUrl = await sharedSnapshotRead(deps, job.jobId, disk.snapshotId, sourceUrl)));
+  const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource((sourceUrl = await sharedSnapshotRead(deps, job.jobId, disk.snapshotId, sourceUrl)), { entra: disk.entraDataAccess });
   const baseSasUrl = disk.baseSnapshotId ? await sharedSnapshotRead(deps, job.jobId, disk.baseSnapshotId) : undefined;
   const resumeBlob = row && row.nextCell > 0 ? await deps.store.getObject(checkpoint) : undefined;
   const report = progressReporter(deps, job.jobId);

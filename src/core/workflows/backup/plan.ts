@@ -65,7 +65,7 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
       const vm = await deps.compute.getVm(item.vmId);
       if (!vm) throw vmGone(item);
       // A disk Azure cannot snapshot or export may have been attached since registration: say so, not fail later.
-      const problem = eligibilityProblem(vm);
+      const problem = eligibilityProblem(vm, { entraDataAccess: deps.dataPlane.entraDataAccess });
       if (problem) throw problem;
       const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
       const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
@@ -144,6 +144,8 @@ async function planDisks(
       // Premium SSD v2 and Ultra: readable once the background copy completes (readiness.ts).
       ...((shot.completionPercent ?? 100) < 100 ? { copyPending: true } : {}),
       ...(sector ? { logicalSectorSize: sector } : {}),
+      // Its snapshot inherits the mode, and is read with the app's Entra token as well as the SAS.
+      ...(disk.dataAccessAuthMode === 'AzureActiveDirectory' ? { entraDataAccess: true } : {}),
     });
   }
   return plan;

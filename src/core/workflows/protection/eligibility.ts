@@ -8,10 +8,13 @@ const MAX_DATA_DISKS = 64;
  * before every backup (a disk may be attached or changed since). Premium SSD v2 and Ultra disks are backed up:
  * their snapshots are waited for until their background copy completes (workflows/backup/readiness.ts).
  */
-type Rule = (vm: VmInfo) => PermanentStepError | undefined;
+type Rule = (vm: VmInfo, o: EligibilityContext) => PermanentStepError | undefined;
 
-const onDisk = (pick: (d: VmDisk) => boolean, make: (d: VmDisk, vm: VmInfo) => PermanentStepError): Rule => (vm) => {
-  const d = vm.disks.find(pick);
+/** What the app can do that some disks need: an identity that sends Entra tokens to the disk data plane. */
+export interface EligibilityContext { entraDataAccess: boolean }
+
+const onDisk = (pick: (d: VmDisk, o: EligibilityContext) => boolean, make: (d: VmDisk, vm: VmInfo) => PermanentStepError): Rule => (vm, o) => {
+  const d = vm.disks.find((x) => pick(x, o));
   return d ? make(d, vm) : undefined;
 };
 
@@ -33,8 +36,10 @@ const RULES: Rule[] = [
   // writes (includes/virtual-machines-disks-shared-limitations.md; AZURE-FIDELITY m5).
   onDisk((d) => (d.profile?.maxShares ?? 1) > 1, (d, vm) => new PermanentStepError('SharedDiskNotSupported', `Disk '${d.name}' of VM '${vm.name}' is a shared disk (maxShares ${d.profile!.maxShares}): every VM it is attached to writes to it, so a snapshot frozen from one guest is not consistent, and each VM would back it up again.`, 'Back up the clustered application with its own tools or with Azure Backup for shared disks, or set maxShares to 1 if the disk is no longer shared, then register the VM again.')),
   // dataAccessAuthMode AzureActiveDirectory: export needs an Entra identity with "Data Operator for Managed Disks"
-  // as well as the SAS (azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md).
-  onDisk((d) => d.dataAccessAuthMode === 'AzureActiveDirectory', (d, vm) => new PermanentStepError('DiskRequiresEntraDataAccess', `Disk '${d.name}' of VM '${vm.name}' requires Entra ID authentication for data access (dataAccessAuthMode AzureActiveDirectory), and vmbackup reads snapshots with their SAS only.`, "Set the disk's data access authentication mode to None (az disk update --data-access-auth-mode None), or exclude the VM until vmbackup reads with its managed identity, then register the VM again.")),
+  // as well as the SAS (azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md). The app
+  // sends its identity's token for the disk audience (adapters/azure/sas-data-plane.ts); without an identity for
+  // disk data, such a disk is refused here rather than failing every backup with 403.
+  onDisk((d, o) => d.dataAccessAuthMode === 'AzureActiveDirectory' && !o.entraDataAccess, (d, vm) => new PermanentStepError('DiskRequiresEntraDataAccess', `Disk '${d.name}' of VM '${vm.name}' requires Entra ID authentication for data access (dataAccessAuthMode AzureActiveDirectory), and this app has no identity to read disk data with.`, "Run the app with its managed identity and grant it the 'Data Operator for Managed Disks' role on the disk's resource group, or set the disk's data access authentication mode to None (az disk update --data-access-auth-mode None), then register the VM again.")),
   // "DenyAll: Disk cannot be exported" (DiskRP disk.json NetworkAccessPolicy).
   onDisk((d) => d.profile?.networkAccessPolicy === 'DenyAll', (d, vm) => new PermanentStepError('DiskExportDenied', `Disk '${d.name}' of VM '${vm.name}' has networkAccessPolicy DenyAll, so Azure refuses any export of it or of its snapshots.`, "Set the disk's network access policy to AllowAll (az disk update --network-access-policy AllowAll), then register the VM again.")),
   // AllowPrivate: the SAS works only through the disk access's private endpoint, and public use gets 403
@@ -46,9 +51,9 @@ const RULES: Rule[] = [
     : undefined,
 ];
 
-export function eligibilityProblem(vm: VmInfo): PermanentStepError | undefined {
+export function eligibilityProblem(vm: VmInfo, o: EligibilityContext): PermanentStepError | undefined {
   for (const rule of RULES) {
-    const problem = rule(vm);
+    const problem = rule(vm, o);
     if (problem) return problem;
   }
   return undefined;

@@ -23,8 +23,12 @@ function vmNotFound(vmId: string): PermanentStepError {
   return new PermanentStepError('VmNotFound', `The virtual machine '${vmId}' was not found.`, 'Check that the VM exists and that the function app identity has Reader access to it, then run discovery again.');
 }
 
-/** Bulk registration: one Register job per VM, each checked on its own so one bad VM fails only its job. */
-export async function requestRegistration(deps: Deps, vmIds: string[], policyName?: string): Promise<Job[]> {
+/**
+ * Bulk registration: one Register job per VM, each checked on its own so one bad VM fails only its job. A caller
+ * that names the job ids (discovery, so a redelivered pass registers a VM once) gets no second message for a job
+ * that exists already: its first was sent, or the reconciler re-drives it.
+ */
+export async function requestRegistration(deps: Deps, vmIds: string[], policyName?: string, o: { jobIdFor?: (vmId: string) => string; trigger?: Job['trigger'] } = {}): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const vmId of vmIds) {
     try {
@@ -35,8 +39,8 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
   }
   if (policyName) await requirePolicy(deps, policyName);
   for (const vmId of vmIds) {
-    const { job } = await createJob(deps, { type: 'Register', itemKey: itemKeyFor(vmId), trigger: 'Api', params: { vmId, policyName } });
-    await deps.queues.queue(QUEUES.register).send({ jobId: job.jobId } satisfies JobMessage);
+    const { job, created } = await createJob(deps, { jobId: o.jobIdFor?.(vmId), type: 'Register', itemKey: itemKeyFor(vmId), trigger: o.trigger ?? 'Api', params: { vmId, policyName } });
+    if (created) await deps.queues.queue(QUEUES.register).send({ jobId: job.jobId } satisfies JobMessage);
     jobs.push(job);
   }
   return jobs;
@@ -58,7 +62,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   }
   const vm = await deps.compute.getVm(vmId);
   if (!vm) throw vmNotFound(vmId);
-  const problem = eligibilityProblem(vm);
+  const problem = eligibilityProblem(vm, { entraDataAccess: deps.dataPlane.entraDataAccess });
   if (problem) throw problem;
   const policyName = typeof job.params.policyName === 'string' ? job.params.policyName : undefined;
   if (policyName) {

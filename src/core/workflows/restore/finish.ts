@@ -55,7 +55,7 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
   if (!disk) throw new PermanentStepError('RestoredDiskMissing', `The disk '${t.name}' was being restored into was deleted.`, 'Run the restore again.');
   if (disk.state !== 'ReadyToUpload' && disk.state !== 'ActiveUpload') return; // sealed by an earlier run
   if (t.guestState) await uploadGuestState(deps, t, t.guestState);
-  await renewingUploadTarget(deps, t.diskId).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
+  await renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
   await deps.compute.revokeDisk(t.diskId);
 }
 

@@ -37,6 +37,8 @@ export interface RestoreTarget {
   dataBytes: number;
   /** The VM guest state to upload with the disk (an UploadPreparedSecure disk of a Trusted Launch OS disk). */
   guestState?: GuestStateCopy;
+  /** Created Entra-only (dataAccessAuthMode AzureActiveDirectory, as its source): uploaded with an Entra token too. */
+  entraDataAccess?: boolean;
 }
 
 export interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number; dataBytes: number }

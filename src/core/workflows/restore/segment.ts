@@ -65,7 +65,7 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
     const out = await restoreDisk(
       { diskSize: disk.sizeBytes, shardSize: disk.shardSize, shards: disk.shards, manifest, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, span: { start: from, end: segment.end } },
       deps.store,
-      renewingUploadTarget(deps, t.diskId),
+      renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }),
       { isCancelled: cancelPoller(deps, job.jobId), saveCheckpoint: (next, s) => save('Pending', next, s), admit: invocationBudget(deps.config.stepBudget) },
     );
     await save(out.complete ? 'Done' : 'Pending', out.nextCell, out);

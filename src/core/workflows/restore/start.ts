@@ -86,5 +86,6 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
     shardSize: disk.shardSize,
     dataBytes,
     ...(up.secure ? { guestState: disk.guestState } : {}),
+    ...(up.profile.dataAccessAuthMode === 'AzureActiveDirectory' ? { entraDataAccess: true } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../../jobs/deps';
-import type { TargetDisk } from '../../ports/storage';
+import type { DiskAccess, TargetDisk } from '../../ports/storage';
 
 /**
  * The write side of an upload disk, granted on first use and renewed before it expires or when Storage
@@ -7,7 +7,7 @@ import type { TargetDisk } from '../../ports/storage';
  * Renewal is a new grantAccess Write on the disk while it is in ActiveUpload, as the first grant was; whether
  * Azure then keeps the earlier SAS valid is not documented (I), so every caller moves to the newest one.
  */
-export function renewingUploadTarget(deps: Deps, diskId: string): TargetDisk & { readonly grants: number } {
+export function renewingUploadTarget(deps: Deps, diskId: string, access: DiskAccess = {}): TargetDisk & { readonly grants: number } {
   let current: { target: TargetDisk; expiresAt: number } | undefined;
   let granting: Promise<void> | undefined;
   let grants = 0;
@@ -17,7 +17,7 @@ export function renewingUploadTarget(deps: Deps, diskId: string): TargetDisk & {
   const grant = async (): Promise<void> => {
     const sas = await deps.compute.grantDiskWrite(diskId, seconds);
     grants++;
-    current = { target: deps.dataPlane.openTarget(sas), expiresAt: deps.clock().getTime() + seconds * 1000 };
+    current = { target: deps.dataPlane.openTarget(sas, access), expiresAt: deps.clock().getTime() + seconds * 1000 };
   };
   const fresh = async (): Promise<TargetDisk> => {
     while (!current || deps.clock().getTime() >= current.expiresAt - marginMs) {

@@ -155,7 +155,7 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
       sourceSnapshot: { id: d.snapshotId }, dataBytes: 0, chunks: [],
     },
     reader: async () => {
-      const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds));
+      const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds), { entra: d.entraDataAccess });
       let src = await grant();
       let renewal: Promise<SourceSnapshot> | undefined;
       // An export of many TiB outlives its SAS: a 403 gets one fresh grant, shared by the reads in flight.

@@ -1,96 +1,37 @@
-import type { Job, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
-import { CELL } from '../../domain/ranges';
-import { imageDigest, openManifest, sumCells, type ManifestReader } from '../../engine/manifest-parts';
-import { ManifestMismatchError, restoreDisk } from '../../engine/restore-disk';
-import { ManifestFormatError } from '../../engine/manifest';
-import { runPool } from '../../engine/copy-segment';
-import { AdaptiveLimiter } from '../../engine/pacer';
-import { roundRobin, segmentLayout } from '../../engine/shards';
-import { manifestPartBlob } from '../../store/layout';
+import type { Job, RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { getPoint } from '../restore/restore';
+import { invocationBudget } from '../restore/upload-target';
+import { countSpans, firstCheckpoint, verifySlice, type DiskVerdict, type VerifyCheckpoint } from './slice';
 
 export const VERIFY_QUEUE = 'vmb-verify';
-const PROGRESS_EVERY_MS = 1000;
 
 export interface VerifyResult {
   pointId: string;
   state: 'Verified' | 'Corrupt';
-  disks: { diskKey: string; ok: boolean; problem?: string }[];
+  disks: DiskVerdict[];
 }
 
 /**
  * Re-reads a recovery point's shard snapshots and checks every cell against its manifest, one manifest part (or,
- * for a format-1 manifest, one segment-sized span) at a time, so memory does not grow with the disk. The spans of
- * a disk are checked several at once: they mostly lie in different shards, which Azure serves at up to 60 MiB/s
- * each.
+ * for a format-1 manifest, one segment-sized span) at a time, so memory does not grow with the disk, in one go
+ * (the job splits the same walk over deliveries: verifyStep). The verdict lands on the point.
  */
-export async function verifyPoint(deps: Deps, itemKey: string, pointId: string, onProgress?: (done: number, total: number) => void): Promise<VerifyResult> {
+export async function verifyPoint(deps: Deps, itemKey: string, pointId: string): Promise<VerifyResult> {
   const point: RecoveryPoint = await getPoint(deps, itemKey, pointId);
-  const readers = new Map<string, ManifestReader | undefined>();
-  for (const d of point.disks) readers.set(d.diskKey, await openManifest((n) => deps.store.getObject(n), d.manifest, manifestPartBlob));
-  const total = [...readers.values()].reduce((n, m) => n + (m?.count ?? 0) * CELL, 0);
-  let done = 0;
-  const disks: VerifyResult['disks'] = [];
-  for (const d of point.disks) {
-    const reader = readers.get(d.diskKey);
-    if (!reader) {
-      disks.push({ diskKey: d.diskKey, ok: false, problem: 'manifest missing' });
-      continue;
-    }
-    const outcome = await verifyDisk(deps, d, reader, (bytes) => onProgress?.(Math.min(total, (done += bytes)), total)).catch((err: unknown) => {
-      if (err instanceof ManifestFormatError) return err;
-      throw err;
-    });
-    if (outcome instanceof ManifestFormatError) {
-      disks.push({ diskKey: d.diskKey, ok: false, problem: `the manifest cannot be read (${outcome.message})` });
-      continue;
-    }
-    const { bad, digestOk } = outcome;
-    if (bad > 0) disks.push({ diskKey: d.diskKey, ok: false, problem: `${bad} cell(s) differ from the manifest` });
-    else if (!digestOk) disks.push({ diskKey: d.diskKey, ok: false, problem: "the manifest does not add up to the point's digest" });
-    else disks.push({ diskKey: d.diskKey, ok: true });
-  }
-  const ok = disks.every((d) => d.ok);
+  const cp = (await verifySlice(deps, point, firstCheckpoint(), { admit: () => true, save: async () => true }))!;
+  return recordVerdict(deps, itemKey, pointId, cp);
+}
+
+async function recordVerdict(deps: Deps, itemKey: string, pointId: string, cp: VerifyCheckpoint): Promise<VerifyResult> {
+  const ok = cp.disks.every((d) => d.ok);
   await deps.repos.points.update(itemKey, pointId, (x) => {
     if (ok) x.verifiedAt = deps.clock();
     else x.state = 'Corrupt';
   });
-  return { pointId, state: ok ? 'Verified' : 'Corrupt', disks };
+  return { pointId, state: ok ? 'Verified' : 'Corrupt', disks: cp.disks };
 }
-
-/** Cells of one disk that differ from the manifest, and whether the manifest adds up to the point's digest. */
-async function verifyDisk(deps: Deps, d: RecoveryPointDisk, reader: ManifestReader, onBytes: (n: number) => void): Promise<{ bad: number; digestOk: boolean }> {
-  const spanSize = (reader.partCells ?? deps.config.copy.segmentSize / CELL) * CELL;
-  const spans = roundRobin(segmentLayout(d.sizeBytes, spanSize), (s) => String(Math.floor(s.start / d.shardSize)));
-  const per = Math.max(1, Math.floor(deps.config.copy.concurrency / SPANS_AT_ONCE));
-  let bad = 0;
-  const sum = Buffer.alloc(32);
-  await runPool(spans, new AdaptiveLimiter(SPANS_AT_ONCE), async (span) => {
-    let read = 0;
-    const manifest = { diskSize: d.sizeBytes, cells: await reader.cells(span) };
-    sumCells(manifest.cells, sum);
-    try {
-      await restoreDisk(
-        { diskSize: d.sizeBytes, shardSize: d.shardSize, shards: d.shards, manifest, span, concurrency: per, rangeWindow: deps.config.copy.diffWindow },
-        deps.store,
-        { putPages: async () => {} }, // reading and hashing is the check; nothing is written
-        { onProgress: (s) => { onBytes(s.bytesRead - read); read = s.bytesRead; } },
-      );
-    } catch (err) {
-      if (!(err instanceof ManifestMismatchError)) throw err;
-      bad += err.cells.length;
-    }
-  });
-  // The parts read must add up to the image the point recorded: a part swapped for another disk's, or left over
-  // from an older point, matches its own data but not this digest.
-  const digest = reader.legacyDigest ?? imageDigest(d.sizeBytes, sum);
-  return { bad, digestOk: digest === d.digest && (!reader.sum || reader.sum.equals(sum)) };
-}
-
-/** Spans verified at once, taken round robin over the shards. */
-const SPANS_AT_ONCE = 4;
 
 /**
  * Verify runs as a job, not inside the HTTP call: Azure answers an HTTP trigger for at most 230 seconds
@@ -104,38 +45,88 @@ export async function requestVerify(deps: Deps, itemKey: string, pointId: string
   return job;
 }
 
-/** Reads the whole point again, so a redelivery simply starts over; the verdict lands on the point and the job. */
+/**
+ * One delivery verifies as much of the point as one invocation's budget allows (config stepBudget: seconds, and
+ * bytes when set), saving its checkpoint on the job after every few spans, then queues its own continuation; a
+ * point larger than one invocation (some 13 GiB at a page blob's 60 MiB/s in 230 s, ~28 GiB in 480 s) is read
+ * over several. A delivery killed part way is redelivered, or re-driven by the reconciler, and starts at the
+ * checkpoint. Two deliveries at once race on the checkpoint: the one that saves first goes on, the other stops.
+ */
 export async function verifyStep(deps: Deps, msg: { jobId: string }): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
   const pointId = String(job.params.pointId);
-  await updateJob(deps, job.jobId, (j) => {
-    j.status = 'InProgress';
-    j.startedAt ??= deps.clock();
+  const point = await getPoint(deps, job.itemKey, pointId);
+  let cp = checkpointOf(job);
+  if (!cp) {
+    const total = await countSpans(deps, point);
+    const started = await startVerify(deps, job.jobId, total);
+    if (!started) return;
+    cp = started;
+  }
+  const admit = invocationBudget(deps.config.stepBudget);
+  const reached = await verifySlice(deps, point, cp, { admit, save: (prev, next) => saveCheckpoint(deps, job.jobId, prev, next) });
+  if (!reached) return; // another delivery saved first and carries on
+  if (reached.disk < point.disks.length) {
+    await deps.queues.queue(VERIFY_QUEUE).send({ jobId: job.jobId });
+    return;
+  }
+  await endVerify(deps, job.jobId, await recordVerdict(deps, job.itemKey, pointId, reached));
+}
+
+/** The checkpoint lives in the job's result while the job runs (the verdict replaces it at the end). */
+export function checkpointOf(job: Job): VerifyCheckpoint | undefined {
+  return job.result.checkpoint as VerifyCheckpoint | undefined;
+}
+
+/** When the checkpoint last moved: the reconciler counts a stall from it, not from the job's start. */
+export function verifyProgressAt(job: Job): Date | undefined {
+  const at = job.result.checkpointAt;
+  return typeof at === 'string' ? new Date(at) : undefined;
+}
+
+async function startVerify(deps: Deps, jobId: string, total: { spans: number; bytes: number }): Promise<VerifyCheckpoint | undefined> {
+  const j = await updateJob(deps, jobId, (x) => {
+    if (isTerminal(x) || checkpointOf(x)) return false;
+    x.status = 'InProgress';
+    x.startedAt ??= deps.clock();
+    x.bytesTotal = total.bytes;
+    x.segmentsTotal = total.spans;
+    x.result = { ...x.result, checkpoint: firstCheckpoint(), checkpointAt: deps.clock().toISOString() };
   });
-  let last = 0;
-  const r = await verifyPoint(deps, job.itemKey, pointId, (done, total) => {
-    const now = deps.clock().getTime();
-    if (now - last < PROGRESS_EVERY_MS) return;
-    last = now;
-    void updateJob(deps, job.jobId, (j) => {
-      j.bytesTotal = total;
-      j.bytesDone = Math.max(j.bytesDone, done);
-    }).catch(() => undefined); // progress is advisory; the final update below is not
+  return isTerminal(j) ? undefined : checkpointOf(j);
+}
+
+const sameSpot = (a: VerifyCheckpoint, b: VerifyCheckpoint): boolean => a.disk === b.disk && a.span === b.span && a.spans === b.spans;
+
+async function saveCheckpoint(deps: Deps, jobId: string, prev: VerifyCheckpoint, next: VerifyCheckpoint): Promise<boolean> {
+  let saved = false;
+  await updateJob(deps, jobId, (j) => {
+    const cur = checkpointOf(j);
+    saved = !isTerminal(j) && !!cur && sameSpot(cur, prev);
+    if (!saved) return false;
+    j.result = { ...j.result, checkpoint: next, checkpointAt: deps.clock().toISOString() };
+    j.bytesDone = Math.min(j.bytesTotal, next.bytes);
+    j.segmentsDone = Math.min(j.segmentsTotal, next.spans);
   });
-  await updateJob(deps, job.jobId, (j) => {
+  return saved;
+}
+
+async function endVerify(deps: Deps, jobId: string, r: VerifyResult): Promise<void> {
+  await updateJob(deps, jobId, (j) => {
     j.result = { state: r.state, disks: r.disks };
     j.bytesTotal = Math.max(j.bytesTotal, j.bytesDone);
     j.bytesDone = j.bytesTotal;
+    j.segmentsDone = j.segmentsTotal;
   });
   if (r.state === 'Verified') {
-    await finishJob(deps, job.jobId, 'Completed');
+    await finishJob(deps, jobId, 'Completed');
     return;
   }
   const bad = r.disks.filter((d) => !d.ok).map((d) => `${d.diskKey}: ${d.problem}`).join('; ');
-  await finishJob(deps, job.jobId, 'Failed', {
+  await finishJob(deps, jobId, 'Failed', {
     code: 'RecoveryPointCorrupt',
-    message: `Recovery point '${pointId}' does not match its manifest (${bad}); it is marked Corrupt and will not be restored.`,
+    message: `Recovery point '${r.pointId}' does not match its manifest (${bad}); it is marked Corrupt and will not be restored.`,
     recommendedAction: 'Restore an older or newer recovery point, and take a new backup of the item.',
   });
 }
