@@ -115,6 +115,9 @@ export class MemoryCompute implements ComputePort {
     const d: CloudDisk = {
       id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: s.sizeBytes,
       sku: a.sku ?? 'Standard_LRS', state: 'Unattached', osType: a.osType, tags: a.tags ?? {}, content: s.content.copy(),
+      // As the Azure adapter's copyDiskProperties: the profile's zone, generation and security go on the copy.
+      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
+      securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
     return { id, name: a.name, sizeBytes: d.sizeBytes, state: d.state };
