@@ -55,7 +55,7 @@ describe('Entra-only disks (dataAccessAuthMode AzureActiveDirectory) over Azurit
     await s.deps.compute.revokeSnapshot(snap.snapshotId);
 
     const pointId = done.result.recoveryPointId as string;
-    const restore = await requestRestore(s.deps, { itemKey, pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+    const restore = await requestRestore(s.deps, { itemKey, pointId, mode: 'newDisks', targetResourceGroup: 'restored', source: 'vault' });
     await s.drain();
     const r = await getJob(s.deps, restore.jobId);
     expect(r.status, JSON.stringify(r.error)).toBe('Completed');
@@ -67,5 +67,15 @@ describe('Entra-only disks (dataAccessAuthMode AzureActiveDirectory) over Azurit
     const src = EmulatorState.key(snap.snapshotId), dst = EmulatorState.key(restored.diskId);
     expect(sha256(store, dst)).toBe(sha256(store, src));
     expect(contentDigest(store, dst)).toBe(contentDigest(store, src));
+
+    // From the source snapshot (instant restore, the default source while it exists): no data through the app,
+    // and the copy keeps the Entra-only data access of its source.
+    const instant = await requestRestore(s.deps, { itemKey, pointId, mode: 'newDisks', targetResourceGroup: 'instant', source: 'snapshot' });
+    await s.drain();
+    const ir = await getJob(s.deps, instant.jobId);
+    expect(ir.status, JSON.stringify(ir.error)).toBe('Completed');
+    const copied = (ir.result.disks as { diskKey: string; diskId: string }[]).find((x) => x.diskKey === 'lun-0')!;
+    expect(s.emulator.state.disk(copied.diskId)!.dataAccessAuthMode).toBe('AzureActiveDirectory');
+    expect(sha256(store, EmulatorState.key(copied.diskId))).toBe(sha256(store, src));
   });
 });
