@@ -8,6 +8,8 @@ import { segmentKey } from '../../store/layout';
 import { restoredOf, targetsOf, type RestoreTarget } from './plan';
 import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * Step 3 of a restore: once every segment of every disk is done (each verified cell by cell against the
@@ -34,7 +36,7 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
     restored.push({ diskKey: t.diskKey, lun: t.lun, diskId: t.diskId, bytesWritten, dataBytes: t.dataBytes });
     await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, disks: restored }; });
   }
-  if (job.params.mode === 'replaceDisks') {
+  if (paramsOf(job, restoreParams).mode === 'replaceDisks') {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
     await replaceVmDisks(deps, await getJob(deps, job.jobId), item?.vmId ?? '', restored);
   }

@@ -6,6 +6,8 @@ import { TAGS } from '../../store/layout';
 import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
 import { copyProfile } from './instant-profile';
 import { RESTORE_QUEUES, restoreDiskId, restoreDiskName, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /** Where a restore reads from: the source snapshots (instant), the backup storage (vault), or the first that can. */
 export type RestoreSource = 'auto' | 'snapshot' | 'vault';
@@ -13,7 +15,7 @@ export type RestoreSource = 'auto' | 'snapshot' | 'vault';
 /** The disks an instant restore creates, recorded before it creates them so a failed job can delete them. */
 interface PlannedDisk { diskKey: string; name: string; lun: number; diskId: string; sizeBytes: number; snapshotId: string }
 
-export const sourceOf = (job: Job): RestoreSource => (job.params.source as RestoreSource | undefined) ?? 'vault';
+export const sourceOf = (job: Job): RestoreSource => paramsOf(job, restoreParams).source ?? 'vault';
 
 const unavailable = (reason: string): PermanentStepError =>
   new PermanentStepError('InstantRestoreUnavailable', `The recovery point cannot be restored from its source snapshots: ${reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
@@ -82,7 +84,7 @@ async function createFromSnapshot(deps: Deps, job: Job, item: ProtectedItem, poi
   await deps.compute.createDiskFromSnapshot({
     snapshotId: p.snapshotId,
     subscriptionId: item.subscriptionId,
-    resourceGroup: String(job.params.targetResourceGroup),
+    resourceGroup: paramsOf(job, restoreParams).targetResourceGroup,
     name: restoreDiskName(job, item.vmName, p.diskKey),
     location: item.location,
     sku: c.sku,

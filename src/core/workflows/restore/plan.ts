@@ -10,6 +10,8 @@ import { JobMessage } from '../../jobs/kind';
 import type { Deps } from '../../jobs/deps';
 import { updateJob } from '../../jobs/jobs';
 import { manifestPartBlob, segmentKey } from '../../store/layout';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * A restore runs like a backup copy: a start step plans the disks and creates the upload disks, one message per
@@ -92,7 +94,7 @@ export function restoreDiskName(job: Job, vmName: string, diskKey: string): stri
 }
 
 export function restoreDiskId(job: Job, subscriptionId: string, vmName: string, diskKey: string): string {
-  return `/subscriptions/${subscriptionId}/resourceGroups/${String(job.params.targetResourceGroup)}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, diskKey)}`;
+  return `/subscriptions/${subscriptionId}/resourceGroups/${paramsOf(job, restoreParams).targetResourceGroup}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, diskKey)}`;
 }
 
 /** Sends a message for every segment without a Done row, or finish when there is none. */

@@ -9,6 +9,8 @@ import { roundRobin, segmentLayout } from '../../engine/shards';
 import { manifestPartBlob } from '../../store/layout';
 import type { Deps } from '../../jobs/deps';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { newParams, paramsOf } from '../../jobs/params';
+import { verifyParams } from './params';
 import { getPoint } from '../restore/restore';
 
 export const VERIFY_QUEUE = 'vmb-verify';
@@ -99,7 +101,7 @@ const SPANS_AT_ONCE = 4;
  */
 export async function requestVerify(deps: Deps, itemKey: string, pointId: string): Promise<Job> {
   await getPoint(deps, itemKey, pointId);
-  const { job } = await createJob(deps, { type: 'Verify', itemKey, trigger: 'Api', params: { pointId } });
+  const { job } = await createJob(deps, { type: 'Verify', itemKey, trigger: 'Api', params: newParams(verifyParams, { pointId }) });
   await deps.queues.queue(VERIFY_QUEUE).send({ jobId: job.jobId });
   return job;
 }
@@ -108,7 +110,7 @@ export async function requestVerify(deps: Deps, itemKey: string, pointId: string
 export async function verifyStep(deps: Deps, msg: { jobId: string }): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
-  const pointId = String(job.params.pointId);
+  const { pointId } = paramsOf(job, verifyParams);
   await updateJob(deps, job.jobId, (j) => {
     j.status = 'InProgress';
     j.startedAt ??= deps.clock();
