@@ -20,3 +20,11 @@ export type ImportParams = z.infer<typeof importParams>;
 
 /** What both seeding kinds share: where the package is. */
 export const seedingParams = z.object({ location: packageLocation });
+
+/** What an import's steps read back from its own result (the rest of it is for the caller). */
+export const importResult = z.object({
+  /** The shards are written: a redelivery goes straight to the commit. */
+  written: z.boolean().optional(),
+  /** Per disk, the blob snapshot of each shard, recorded once so a redelivery does not take a second set. */
+  shardSnapshots: z.record(z.string(), z.array(z.string())).optional(),
+});
