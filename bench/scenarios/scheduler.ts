@@ -4,6 +4,7 @@ import { AdaptiveLimiter } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
 import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
 import { QUEUES } from '../../src/core/config';
+import { DAY_MS } from '../../src/core/domain/time';
 import { paramsOf } from '../../src/core/jobs/params';
 import { backupParams } from '../../src/core/workflows/backup/params';
 import { localApp } from '../../src/local/app-stack';
@@ -41,6 +42,9 @@ export const scheduler: Scenario = {
     const count = counter();
     const cs = ctx.azurite.connectionString;
     const now = new Date('2026-11-22T10:00:00Z');
+    // Protected the day before: the scheduler takes only slots after protection began (Azure Backup's first
+    // backup follows the schedule), so today's 09:00 slot is due for every item.
+    const protectedAt = new Date(now.getTime() - DAY_MS);
     // The app's own clients, as the local stacks build them; only tables and queues are used here.
     const deps = localApp(ctx.azurite, ctx.emu, { subscriptionId: 's', clock: () => now, log: silentLogger, caPrefix: 'bench-' }).makeDeps([count.policy]);
     await deps.repos.ensure();
@@ -49,7 +53,7 @@ export const scheduler: Scenario = {
       await deps.repos.policies.insert({ name: `p${p}`, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['09:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } } as never);
     }
     await runPool(Array.from({ length: itemCount }, (_, i) => i), new AdaptiveLimiter(32), async (i) => {
-      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: `p${i % policyCount}`, disks: [], createdAt: now } as never);
+      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: `p${i % policyCount}`, disks: [], createdAt: protectedAt, protectedAt } as never);
     });
     count.reset();
     const t = await timed(() => Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]));
