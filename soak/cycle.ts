@@ -55,7 +55,7 @@ export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: nu
     // The Run Command fault modes need backups that freeze: a file-system-consistent policy with the shortest timeout.
     const name = 'soak-fs';
     if (!(await s.deps.repos.policies.get(name))) {
-      await createPolicy(s.deps, { name, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['00:00'] }, retention: { dailyDays: 7 }, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 10 } });
+      await createPolicy(s.deps, { name, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['00:00'] }, retention: { dailyDays: 7 }, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 30 } });
     }
     await requestProtection(s.deps, [itemKeyFor(vmId)], name);
     await s.drain();

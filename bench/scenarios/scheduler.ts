@@ -1,13 +1,13 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { AzureTableFactory } from '../../src/core/adapters/azure/tables';
-import { AzureQueueFactory } from '../../src/core/adapters/azure/queues';
 import { AdaptiveLimiter } from '../../src/core/engine/pacer';
 import { runPool } from '../../src/core/engine/copy-segment';
-import { createRepos } from '../../src/core/store/repos';
 import { schedulerTick } from '../../src/core/workflows/protection/scheduler';
-import type { Deps } from '../../src/core/jobs/deps';
-import { loadConfig, QUEUES } from '../../src/core/config';
+import { QUEUES } from '../../src/core/config';
+import { DAY_MS } from '../../src/core/domain/time';
+import { paramsOf } from '../../src/core/jobs/params';
+import { backupParams } from '../../src/core/workflows/backup/params';
+import { localApp } from '../../src/local/app-stack';
 import { row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 import { silentLogger } from '../../src/core/ports/logger';
@@ -41,29 +41,25 @@ export const scheduler: Scenario = {
     const label = `7 scheduler ${itemCount.toLocaleString('en-US')} items, ${policyCount} policies`;
     const count = counter();
     const cs = ctx.azurite.connectionString;
-    const config = loadConfig({ VMBACKUP_SUBSCRIPTION_IDS: 's', VMBACKUP_STORAGE: cs });
     const now = new Date('2026-11-22T10:00:00Z');
-    const queues = AzureQueueFactory.fromConnectionString(cs, { policies: [count.policy] });
-    const deps = {
-      config,
-      repos: createRepos(AzureTableFactory.fromConnectionString(cs, { additionalPolicies: [{ policy: count.policy, position: 'perCall' }] }), 'bench'),
-      queues,
-      clock: () => now,
-      log: silentLogger,
-    } as unknown as Deps;
+    // Protected the day before: the scheduler takes only slots after protection began (Azure Backup's first
+    // backup follows the schedule), so today's 09:00 slot is due for every item.
+    const protectedAt = new Date(now.getTime() - DAY_MS);
+    // The app's own clients, as the local stacks build them; only tables and queues are used here.
+    const deps = localApp(ctx.azurite, ctx.emu, { subscriptionId: 's', clock: () => now, log: silentLogger, caPrefix: 'bench-' }).makeDeps([count.policy]);
     await deps.repos.ensure();
-    await queues.queue(QUEUES.snapshot).ensure();
+    await deps.queues.queue(QUEUES.snapshot).ensure();
     for (let p = 0; p < policyCount; p++) {
       await deps.repos.policies.insert({ name: `p${p}`, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['09:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } } as never);
     }
     await runPool(Array.from({ length: itemCount }, (_, i) => i), new AdaptiveLimiter(32), async (i) => {
-      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: `p${i % policyCount}`, disks: [], createdAt: now } as never);
+      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: `p${i % policyCount}`, disks: [], createdAt: protectedAt, protectedAt } as never);
     });
     count.reset();
     const t = await timed(() => Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]));
     const [a, b] = t.value;
     const jobs = await deps.repos.jobs.all();
-    const distinct = new Set(jobs.map((j) => `${j.itemKey} ${String(j.params.slot)}`)).size;
+    const distinct = new Set(jobs.map((j) => `${j.itemKey} ${paramsOf(j, backupParams).slot}`)).size;
     const messages = (await QueueServiceClient.fromConnectionString(cs).getQueueClient(QUEUES.snapshot).getProperties()).approximateMessagesCount ?? -1;
     const created = a.jobsCreated + b.jobsCreated;
     return [

@@ -4,6 +4,8 @@ import { accepted, body, idempotencyKey, query, pathParam, route } from './lib/h
 import { BackupNowBody, ItemKey, PageQuery, ProtectBody, RegisterBody, StopProtectionBody } from './lib/schemas';
 import { backupNow, requestProtection, requestRegistration, stopProtection } from '../core/workflows/protection/protection';
 import { getItem, itemView } from '../core/views/queries';
+import { paramsOf } from '../core/jobs/params';
+import { registerParams } from '../core/workflows/protection/params';
 import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('registerVms', {
@@ -11,7 +13,7 @@ app.http('registerVms', {
   handler: route(async (req, _ctx, deps) => {
     const b = await body(req, RegisterBody);
     const jobs = await requestRegistration(deps, b.vmIds, b.policyName);
-    return { status: 202, jsonBody: { jobs: jobs.map((j) => ({ jobId: j.jobId, itemKey: j.itemKey, vmId: j.params.vmId })) } };
+    return { status: 202, jsonBody: { jobs: jobs.map((j) => ({ jobId: j.jobId, itemKey: j.itemKey, vmId: paramsOf(j, registerParams).vmId })) } };
   }),
 });
 

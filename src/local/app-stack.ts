@@ -2,7 +2,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { DEV_ACCOUNT, startAzurite } from './azurite';
 import { claimAccount, emptyAccount, type StorageAccount } from './azurite-accounts';
-import { loadConfig } from '../core/config';
+import { loadConfig, type Config } from '../core/config';
 import { createAzureDeps, ensureResources } from '../core/composition';
 import type { Deps } from '../core/jobs/deps';
 import type { BlobBackupStore } from '../core/adapters/azure/blob-backup-store';
@@ -31,6 +31,31 @@ export interface AppServicesOptions {
   drain?: DrainOptions;
 }
 
+/** The app as one local process runs it: its settings and a maker of its clients. */
+export interface LocalApp {
+  env: Record<string, string>;
+  config: Config;
+  /** A new, independent set of the app's clients (another app instance), each carrying these policies. */
+  makeDeps(policies: PipelinePolicy[]): Deps & { store: BlobBackupStore };
+}
+
+/**
+ * The app's settings and clients for an Azurite account and a compute emulator, wherever they run: in this
+ * process (startAppServices) or in processes of their own (the bench, which measures the app's CPU apart).
+ */
+export function localApp(
+  storage: { connectionString: string },
+  emulator: { armEndpoint: string; caCert: string; fidelity?: { timeScale: number } },
+  o: { subscriptionId: string; settings?: Record<string, string>; caPrefix?: string; log?: Logger; clock?: () => Date },
+): LocalApp {
+  const env: Record<string, string> = {
+    ...localAppSettings(privateEndpoints(storage, emulator, o.subscriptionId, o.caPrefix)),
+    ...o.settings,
+  };
+  const config = loadConfig(env);
+  return { env, config, makeDeps: (policies) => createAzureDeps(config, { clock: o.clock, log: o.log, policies }) };
+}
+
 export interface AppServices {
   storage: StorageAccount;
   emulator: ComputeEmulator;
@@ -45,7 +70,8 @@ export interface AppServices {
 }
 
 /**
- * The one way the tests (and, next, the soak and the bench) assemble the app's services locally: Azurite
+ * The one way the tests and the soak assemble the app's services locally (the bench, whose emulator runs in a
+ * process of its own, builds the app's clients with localApp): Azurite
  * storage (an account on a shared Azurite, or a private one), the compute emulator in-process, the local app
  * settings, clients on the emulator's clock, and a queue drain that behaves like the Functions host for queue
  * triggers (base64 JSON, visibility timeout, dequeue count, last-delivery failure). Callers choose the client
@@ -55,13 +81,7 @@ export async function startAppServices(o: AppServicesOptions): Promise<AppServic
   const privateAzurite = o.sharedAzurite ? undefined : await startAzurite();
   const storage: StorageAccount = o.sharedAzurite ? claimAccount(o.sharedAzurite) : { name: DEV_ACCOUNT, ...privateAzurite! };
   const emulator = await startComputeEmulator(o.emulator ?? {});
-  const env: Record<string, string> = {
-    ...localAppSettings(privateEndpoints(storage, emulator, o.subscriptionId, o.caPrefix)),
-    ...o.settings,
-  };
-  const config = loadConfig(env);
-  const makeDeps = (policies: PipelinePolicy[]): Deps & { store: BlobBackupStore } =>
-    createAzureDeps(config, { clock: () => new Date(emulator.clock.now()), log: o.log, policies });
+  const { env, config, makeDeps } = localApp(storage, emulator, { ...o, clock: () => new Date(emulator.clock.now()) });
   const qs = QueueServiceClient.fromConnectionString(storage.connectionString);
   return {
     storage, emulator, env, makeDeps,

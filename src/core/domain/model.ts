@@ -87,6 +87,14 @@ export interface BackupDiskPlan {
   entraDataAccess?: boolean;
 }
 
+/** A lease on a job row (planning a backup, running a restore): one delivery of a step works at a time. */
+export type JobLease = 'planner' | 'runner';
+export interface JobLeaseHold {
+  holder: string;
+  /** Epoch milliseconds: a holder that died frees the lease by then. */
+  until: number;
+}
+
 export interface Job {
   jobId: string;
   type: JobType;
@@ -108,6 +116,8 @@ export interface Job {
   params: Record<string, unknown>;
   /** Type-specific outcome (recovery point id, restored disk ids...). */
   result: Record<string, unknown>;
+  /** Bookkeeping of the step runtime, kept out of params (stored in its own column; the API does not show it). */
+  leases?: Partial<Record<JobLease, JobLeaseHold>>;
   plan?: BackupDiskPlan[];
   consistency?: Consistency;
   /** The disks of the backup form one write-order-consistent set (one disk, or the guest held quiesced across all). */

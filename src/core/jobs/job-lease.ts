@@ -1,30 +1,26 @@
-import type { Job } from '../domain/model';
+import type { Job, JobLease } from '../domain/model';
 import type { Deps } from './deps';
 import { toJobError, updateJob } from './jobs';
 
 /**
  * A lease on a job row that lets one delivery of a step work at a time (planning a backup, running a
- * restore). It lives in the job's params; a delivery that died holding it only delays the next one.
+ * restore). It lives in the job's `leases` field; a delivery that died holding it only delays the next one.
  */
-export type JobLease = 'planner' | 'runner';
-
-/** Lease params are bookkeeping, not something the API shows. */
-export const LEASE_PARAMS: ReadonlySet<string> = new Set(['planner', 'plannerUntil', 'runner', 'runnerUntil']);
+export type { JobLease };
 
 /** True when another delivery holds the lease now; otherwise takes it for `me` (inside an updateJob change). */
 export function heldByOther(j: Job, lease: JobLease, me: string, now: number): boolean {
-  const holder = j.params[lease];
-  if (holder && holder !== me && Number(j.params[`${lease}Until`] ?? 0) > now) return true;
-  return false;
+  const hold = j.leases?.[lease];
+  return !!hold && hold.holder !== me && hold.until > now;
 }
 
 export function takeLease(j: Job, lease: JobLease, me: string, now: number, ttlMs: number): void {
-  j.params = { ...j.params, [lease]: me, [`${lease}Until`]: now + ttlMs };
+  j.leases = { ...j.leases, [lease]: { holder: me, until: now + ttlMs } };
 }
 
 /** Seconds to wait before looking again, between `min` and `max`. */
 export function leaseWaitSeconds(j: Job, lease: JobLease, now: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.ceil((Number(j.params[`${lease}Until`] ?? 0) - now) / 1000)));
+  return Math.min(max, Math.max(min, Math.ceil(((j.leases?.[lease]?.until ?? 0) - now) / 1000)));
 }
 
 /**
@@ -33,7 +29,8 @@ export function leaseWaitSeconds(j: Job, lease: JobLease, now: number, min: numb
  */
 export async function releaseLease(deps: Deps, jobId: string, lease: JobLease, me: string): Promise<void> {
   await updateJob(deps, jobId, (j) => {
-    if (j.params[lease] !== me) return false;
-    j.params = Object.fromEntries(Object.entries(j.params).filter(([k]) => k !== lease && k !== `${lease}Until`));
+    if (j.leases?.[lease]?.holder !== me) return false;
+    const { [lease]: _released, ...rest } = j.leases;
+    j.leases = Object.keys(rest).length ? rest : undefined;
   }).catch((err: unknown) => deps.log.warn('could not give a job lease back; it runs out on its own', { jobId, lease, error: toJobError(err).code }));
 }

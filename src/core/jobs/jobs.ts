@@ -5,6 +5,7 @@ import { EntityExistsError } from '../ports/tables';
 import { redact } from '../redact';
 import type { Deps } from './deps';
 import { newestFirstKey } from '../store/layout';
+import type { CheckedParams } from './params';
 
 export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex')): string {
   return `${newestFirstKey(createdAt)}-${suffix}`;
@@ -12,7 +13,7 @@ export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex'
 
 export async function createJob(
   deps: Deps,
-  init: { jobId?: string; type: JobType; itemKey?: string; trigger?: Job['trigger']; params?: Record<string, unknown> },
+  init: { jobId?: string; type: JobType; itemKey?: string; trigger?: Job['trigger']; params?: CheckedParams },
 ): Promise<{ job: Job; created: boolean }> {
   const createdAt = deps.clock();
   const job: Job = {

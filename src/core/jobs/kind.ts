@@ -23,6 +23,8 @@ export interface StepDef<D, M extends JobMessage = JobMessage> {
  */
 export interface JobKind<D> {
   type: JobType;
+  /** The kind's input in job.params: new jobs are created through it, steps read it with paramsOf (params.ts). */
+  params: z.ZodType<Record<string, unknown>>;
   // biome-ignore lint/suspicious/noExplicitAny: each step has its own message type
   steps: readonly StepDef<D, any>[];
   cancellable: boolean;

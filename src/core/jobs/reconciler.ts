@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { PermanentStepError } from '../errors';
 import type { Job, JobStatus } from '../domain/model';
 import type { Deps } from './deps';
@@ -65,8 +66,12 @@ async function redriveStalledJobs(deps: Deps, items: Items, now: Date, r: Reconc
   }
 }
 
+/** How often the reconciler restarted the job: runtime bookkeeping kept in params, beside each kind's own. */
+const redriveCount = z.object({ redrives: z.number().int().min(0) });
+const redrivesOf = (job: Job): number => redriveCount.safeParse(job.params).data?.redrives ?? 0;
+
 async function restart(deps: Deps, job: Job): Promise<'abandoned' | 'redriven' | 'ended'> {
-  const redrives = Number(job.params.redrives ?? 0);
+  const redrives = redrivesOf(job);
   if (redrives >= MAX_REDRIVES) {
     await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'));
     return 'abandoned';

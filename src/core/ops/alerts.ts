@@ -6,6 +6,7 @@ import { redact } from '../redact';
 import { alertEventKey } from '../store/layout';
 import type { AlertRecord } from '../store/records';
 import { MINUTE_MS } from '../domain/time';
+import { verifyParams } from '../workflows/verify/params';
 
 export const ALERT_TYPES = ['JobFailed', 'VerificationFailed', 'MissedBackup', 'PointSoftDeleted', 'PointPurged'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
@@ -112,7 +113,8 @@ export function failedJobEvent(job: Job): AlertEvent | undefined {
   const on = job.itemKey ? ` of ${describeItem(job.itemKey)}` : '';
   const e = job.error;
   const verify = job.type === 'Verify';
-  const pointId = verify ? String(job.params.pointId ?? '') : undefined;
+  // An alert is raised whatever the row holds: params it cannot read leave the point out, they do not stop it.
+  const pointId = verify ? (verifyParams.safeParse(job.params).data?.pointId ?? '') : undefined;
   return {
     type: verify ? 'VerificationFailed' : 'JobFailed',
     id: job.jobId,

@@ -3,6 +3,7 @@ import { StaleEtagError } from '../ports/tables';
 import type { Job, ProtectedItem, RecoveryPoint } from '../domain/model';
 import type { Policy } from '../domain/policy';
 import type { AlertRecord, DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
+import { jobRowCodec, type RowCodec } from './job-row';
 
 const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt', 'immutableUntil', 'claimUntil', 'sentAt']);
 
@@ -27,22 +28,26 @@ export class DocumentCollection<T extends object> {
     readonly table: EntityTable,
     private readonly keyOf: (doc: T) => { partitionKey: string; rowKey: string },
     private readonly columns: (doc: T) => Record<string, string | number | boolean | Date | undefined> = () => ({}),
+    private readonly codec?: RowCodec<T>,
   ) {}
 
   private toEntity(doc: T): Entity {
-    const json = JSON.stringify(doc);
+    const split = this.codec?.encode(doc);
+    const json = JSON.stringify(split ? split.doc : doc);
     if (json.length > MAX_DOC_CHARS) throw new RangeError(`A ${this.table.name} row of ${json.length} characters exceeds the ${MAX_DOC_CHARS} two properties hold`);
     const half = DOC_SPLIT_CHARS;
     return {
       ...this.keyOf(doc),
       ...this.columns(doc),
+      ...split?.columns,
       doc: json.slice(0, half),
       doc2: json.length > half ? json.slice(half) : '',
     };
   }
 
   private fromEntity(e: Entity): T {
-    return JSON.parse(String(e.doc ?? '') + String(e.doc2 ?? ''), revive) as T;
+    const doc = JSON.parse(String(e.doc ?? '') + String(e.doc2 ?? ''), revive);
+    return this.codec ? this.codec.decode(doc, e) : (doc as T);
   }
 
   async get(partitionKey: string, rowKey: string): Promise<{ doc: T; etag: string } | undefined> {
@@ -178,15 +183,16 @@ function keyed<T extends object>(
   partition: string,
   rowKey: (doc: T) => string,
   columns?: (doc: T) => Record<string, string | number | boolean | Date | undefined>,
+  codec?: RowCodec<T>,
 ): KeyedCollection<T> {
-  return new KeyedCollection(new DocumentCollection<T>(table, (d) => ({ partitionKey: partition, rowKey: rowKey(d) }), columns), partition);
+  return new KeyedCollection(new DocumentCollection<T>(table, (d) => ({ partitionKey: partition, rowKey: rowKey(d) }), columns, codec), partition);
 }
 
 export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
   const t = (n: string): EntityTable => tables.table(`${prefix}${n}`);
   const repos: Repos = {
     items: keyed<ProtectedItem>(t('items'), PARTITIONS.item, (i) => i.itemKey, (i) => ({ state: i.state, policyName: i.policyName ?? '' })),
-    jobs: keyed<Job>(t('jobs'), PARTITIONS.job, (j) => j.jobId, (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' })),
+    jobs: keyed<Job>(t('jobs'), PARTITIONS.job, (j) => j.jobId, (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' }), jobRowCodec),
     points: new DocumentCollection<RecoveryPoint>(t('points'), (p) => ({ partitionKey: p.itemKey, rowKey: p.pointId }), (p) => ({ state: p.state })),
     policies: keyed<Policy>(t('policies'), PARTITIONS.policy, (p) => p.name),
     segments: new DocumentCollection<SegmentRow>(t('segments'), (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }), (s) => ({ state: s.state })),

@@ -1,7 +1,6 @@
 import { TERMINAL, type Job, type JobStatus, type JobType, type ProtectedItem, type RecoveryPoint } from '../domain/model';
 import type { Deps } from '../jobs/deps';
 import { getJob } from '../jobs/jobs';
-import { LEASE_PARAMS } from '../jobs/job-lease';
 import { newestFirstKey } from '../store/layout';
 import { itemNotFound } from '../errors';
 import { DAY_MS } from '../domain/time';
@@ -24,11 +23,9 @@ export function jobView(job: Job, now: Date, cancellable = false): Record<string
   const throughput = elapsedS && job.bytesDone ? Math.round(job.bytesDone / elapsedS) : undefined;
   const fraction = progressFraction(job);
   const etaSeconds = elapsedS && fraction && fraction > 0 && fraction < 1 && !job.endedAt ? Math.round((elapsedS * (1 - fraction)) / fraction) : undefined;
-  const { plan, params, ...rest } = job;
-  const safeParams = Object.fromEntries(Object.entries(params).filter(([k]) => !LEASE_PARAMS.has(k)));
+  const { plan, leases: _leases, ...rest } = job;
   return {
     ...rest,
-    params: safeParams,
     cancellable: cancellable && !TERMINAL.has(job.status) && job.status !== 'Cancelling',
     disks: plan?.map((d) => ({ diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, full: d.full, segments: d.segments })),
     progress: { bytesDone: job.bytesDone, bytesTotal: job.bytesTotal, segmentsDone: job.segmentsDone, segmentsTotal: job.segmentsTotal, percent: fraction !== undefined ? Math.round(fraction * 1000) / 10 : undefined, throughputBytesPerSecond: throughput, etaSeconds },

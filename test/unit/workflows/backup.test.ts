@@ -145,12 +145,16 @@ describe('backup workflow (memory adapters)', () => {
     await leftNothing(s, vm, job.jobId);
   });
 
-  it('waits out a planning lease held by a delivery that died, then plans', async () => {
+  // The second shape is a row written by the version that kept leases inside params: still honoured.
+  it.each(['leases', 'params (older rows)'])('waits out a planning lease held by a delivery that died, then plans (lease in %s)', async (where) => {
     const s = memoryDeps();
     const vm = await registeredVm(s);
     const job = await backupNow(s.deps, vm.itemKey);
     const t0 = s.clock.ms;
-    await s.deps.repos.jobs.update(job.jobId, (j) => { j.params = { ...j.params, planner: 'dead', plannerUntil: t0 + 45_000 }; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      if (where === 'leases') j.leases = { planner: { holder: 'dead', until: t0 + 45_000 } };
+      else j.params = { ...j.params, planner: 'dead', plannerUntil: t0 + 45_000 };
+    });
     await s.drain();
     await finished(s, job.jobId);
     expect(s.clock.ms).toBeGreaterThanOrEqual(t0 + 45_000);

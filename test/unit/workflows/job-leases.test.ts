@@ -27,9 +27,11 @@ describe('job leases (memory adapters)', () => {
     const { job } = await createJob(s.deps, { type: 'Backup', itemKey: 'i' });
     await s.deps.repos.jobs.update(job.jobId, (j) => takeLease(j, 'runner', 'a', s.clock.ms, 30_000));
     await releaseLease(s.deps, job.jobId, 'runner', 'b');
-    expect((await getJob(s.deps, job.jobId)).params.runner).toBe('a');
+    expect((await getJob(s.deps, job.jobId)).leases?.runner?.holder).toBe('a');
     await releaseLease(s.deps, job.jobId, 'runner', 'a');
-    expect((await getJob(s.deps, job.jobId)).params).toEqual({});
+    const released = await getJob(s.deps, job.jobId);
+    expect(released.leases).toBeUndefined();
+    expect(released.params).toEqual({});
   });
 
   it('makes a duplicate restore delivery wait for the running one instead of restoring twice', async () => {

@@ -4,14 +4,16 @@ import type { Policy } from '../../domain/policy';
 import type { Deps } from '../../jobs/deps';
 import { DAY_MS } from '../../domain/time';
 import { DEFAULT_RETENTION_DAYS } from '../../domain/retention';
+import { paramsOf } from '../../jobs/params';
+import { backupParams } from './params';
 
 /**
  * A backup-now job carries its own retention; a scheduled one follows the item's policy (GFS tiers in the
  * policy's time zone). No policy and no override: keep the point for 30 days rather than forever.
  */
 export async function expiryForNewPoint(deps: Deps, job: Job, createdAt: Date): Promise<Date> {
-  const retainUntil = job.params.retainUntil;
-  if (typeof retainUntil === 'string') return new Date(retainUntil);
+  const { retainUntil } = paramsOf(job, backupParams);
+  if (retainUntil) return new Date(retainUntil);
   const item = job.itemKey ? (await deps.repos.items.get(job.itemKey))?.doc : undefined;
   const policy = item?.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
   if (!policy) return new Date(createdAt.getTime() + DEFAULT_RETENTION_DAYS * DAY_MS);
@@ -31,7 +33,8 @@ export async function reapplyRetention(deps: Deps, itemKey: string, policy: Poli
   for (const [i, p] of points.entries()) {
     if (p.state !== 'Available') continue;
     const job = (await deps.repos.jobs.get(p.jobId))?.doc;
-    if (typeof job?.params.retainUntil === 'string') continue;
+    // Another job's row: one this version cannot read keeps the policy's expiry rather than failing this job.
+    if (backupParams.safeParse(job?.params).data?.retainUntil) continue;
     const next = expiries[i]!;
     if (p.expiresAt?.getTime() === next.getTime()) continue;
     await deps.repos.points.update(itemKey, p.pointId, (x) => void (x.expiresAt = next));

@@ -8,11 +8,13 @@ import { copyStep } from './copy';
 import { finalizeStep } from './finalize';
 import { dropUnfinishedManifest } from './manifest-io';
 import { enqueuePendingSegments, snapshotStep } from './plan';
+import { backupParams } from './params';
 
 const CopyMessage = JobMessage.extend({ diskKey: z.string().min(1).max(64), segment: z.number().int().min(0) });
 
 export const backupKind: Kind = {
   type: 'Backup',
+  params: backupParams,
   steps: [
     { name: 'backupSnapshot', queue: QUEUES.snapshot, message: JobMessage, run: snapshotStep },
     { name: 'backupCopy', queue: QUEUES.copy, message: CopyMessage, run: copyStep },

@@ -4,9 +4,11 @@ import { expireMounts, unmountStep } from './mount';
 import { MOUNT_QUEUES } from './plan';
 import { mountStep } from './steps';
 import { teardown } from './teardown';
+import { mountParamsSchema } from './params';
 
 export const mountKind: Kind = {
   type: 'Mount',
+  params: mountParamsSchema,
   steps: [
     { name: 'mount', queue: MOUNT_QUEUES.mount, message: JobMessage, run: mountStep },
     { name: 'unmount', queue: MOUNT_QUEUES.unmount, message: JobMessage, run: unmountStep },

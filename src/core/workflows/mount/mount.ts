@@ -10,8 +10,10 @@ import { newestFirstKey } from '../../store/layout';
 import { getPoint } from '../restore/restore';
 import { checkHelper } from './checks';
 import { readCommands } from './commands';
-import { DEFAULT_MOUNT_MINUTES, MAX_MOUNT_MINUTES, MOUNT_QUEUES, mountOf, updateMount, type MountRecord } from './plan';
+import { DEFAULT_MOUNT_MINUTES, MAX_MOUNT_MINUTES, MOUNT_QUEUES, mountOf, mountParams, updateMount, type MountRecord } from './plan';
 import { teardown } from './teardown';
+import { newParams } from '../../jobs/params';
+import { mountParamsSchema } from './params';
 
 export interface MountRequest {
   itemKey: string;
@@ -61,7 +63,7 @@ export async function requestMount(deps: Deps, req: MountRequest): Promise<Job> 
     throw new ConflictError(point.state === 'SoftDeleted' ? 'RecoveryPointSoftDeleted' : 'RecoveryPointCorrupt', `Recovery point '${req.pointId}' is ${point.state} and cannot be mounted.`, point.state === 'SoftDeleted' ? 'Undelete the recovery point first, then mount it.' : 'Mount an older or newer recovery point.');
   }
   checkHelper(await deps.compute.getVm(req.helperVmId), req.helperVmId, item, point);
-  const params = { pointId: req.pointId, helperVmId: req.helperVmId, durationMinutes };
+  const params = newParams(mountParamsSchema, { pointId: req.pointId, helperVmId: req.helperVmId, durationMinutes });
   const { job } = await createJobOnce(
     deps,
     req.idempotencyKey,
@@ -87,7 +89,7 @@ export async function mountView(deps: Deps, job: Job): Promise<MountView> {
   const m = mountOf(job);
   const vm = m.state === 'Mounted' ? await deps.compute.getVm(m.helperVmId).catch(() => undefined) : undefined;
   return {
-    mountId: job.jobId, itemKey: job.itemKey ?? '', pointId: String(job.params.pointId), jobStatus: job.status, durationMinutes: Number(job.params.durationMinutes),
+    mountId: job.jobId, itemKey: job.itemKey ?? '', pointId: mountParams(job).pointId, jobStatus: job.status, durationMinutes: mountParams(job).durationMinutes,
     ...m,
     commands: m.state === 'Mounted' && m.disks ? readCommands(vm?.osType, m.disks) : [],
     ...(job.error ? { error: job.error } : {}),

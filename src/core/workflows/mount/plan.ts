@@ -2,6 +2,9 @@ import type { Job } from '../../domain/model';
 import { HOUR_MS, MINUTE_MS } from '../../domain/time';
 import type { Deps } from '../../jobs/deps';
 import { updateJob } from '../../jobs/jobs';
+import { paramsOf } from '../../jobs/params';
+import { mountParamsSchema, type MountParams } from './params';
+export type { MountParams } from './params';
 
 /**
  * File recovery: a recovery point's disks, made by a child restore job (from the source snapshots while they
@@ -44,14 +47,12 @@ export interface MountRecord {
   unmountReason?: UnmountReason;
 }
 
-export interface MountParams { pointId: string; helperVmId: string; durationMinutes: number }
-
 export function mountParams(job: Job): MountParams {
-  return { pointId: String(job.params.pointId), helperVmId: String(job.params.helperVmId), durationMinutes: Number(job.params.durationMinutes) };
+  return paramsOf(job, mountParamsSchema);
 }
 
 export function mountOf(job: Job): MountRecord {
-  return (job.result.mount as MountRecord | undefined) ?? { helperVmId: String(job.params.helperVmId), state: 'Mounting' };
+  return (job.result.mount as MountRecord | undefined) ?? { helperVmId: mountParams(job).helperVmId, state: 'Mounting' };
 }
 
 /** Read-modify-write of the mount record (ETag-guarded like every job update); `change` returns false to skip. */

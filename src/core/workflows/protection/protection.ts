@@ -6,6 +6,9 @@ import type { Deps } from '../../jobs/deps';
 import { reapplyRetention } from '../backup/expiry';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { newParams, paramsOf } from '../../jobs/params';
+import { protectParams, registerParams } from './params';
+import { backupParams } from '../backup/params';
 import { acquireItemLock, isItemBusy, releaseItemLock } from '../../jobs/lock';
 import type { SnapshotMessage } from '../backup/plan';
 import { diskKeyFor, itemKeyFor } from '../../store/layout';
@@ -39,7 +42,7 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
   }
   if (policyName) await requirePolicy(deps, policyName);
   for (const vmId of vmIds) {
-    const { job, created } = await createJob(deps, { jobId: o.jobIdFor?.(vmId), type: 'Register', itemKey: itemKeyFor(vmId), trigger: o.trigger ?? 'Api', params: { vmId, policyName } });
+    const { job, created } = await createJob(deps, { jobId: o.jobIdFor?.(vmId), type: 'Register', itemKey: itemKeyFor(vmId), trigger: o.trigger ?? 'Api', params: newParams(registerParams, { vmId, policyName }) });
     if (created) await deps.queues.queue(QUEUES.register).send({ jobId: job.jobId } satisfies JobMessage);
     jobs.push(job);
   }
@@ -54,7 +57,7 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job)) return;
   await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); });
-  const vmId = String(job.params.vmId);
+  const { vmId, policyName } = paramsOf(job, registerParams);
   const itemKey = itemKeyFor(vmId);
   const existing = (await deps.repos.items.get(itemKey))?.doc;
   if (existing && existing.state !== 'ProtectionStoppedDataDeleted') {
@@ -64,7 +67,6 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   if (!vm) throw vmNotFound(vmId);
   const problem = eligibilityProblem(vm, { entraDataAccess: deps.dataPlane.entraDataAccess });
   if (problem) throw problem;
-  const policyName = typeof job.params.policyName === 'string' ? job.params.policyName : undefined;
   if (policyName) {
     const policy = (await deps.repos.policies.get(policyName))?.doc;
     if (policy && policy.consistency.mode !== 'CrashConsistent' && (vm.powerState !== 'running' || !vm.guestAgentReady)) {
@@ -98,7 +100,7 @@ export async function requestProtection(deps: Deps, itemKeys: string[], policyNa
     if (!(await deps.repos.items.get(itemKey))) throw itemNotFound(itemKey);
   }
   for (const itemKey of itemKeys) {
-    const { job } = await createJob(deps, { type: 'ConfigureProtection', itemKey, trigger: 'Api', params: { policyName } });
+    const { job } = await createJob(deps, { type: 'ConfigureProtection', itemKey, trigger: 'Api', params: newParams(protectParams, { policyName }) });
     await deps.queues.queue(QUEUES.protect).send({ jobId: job.jobId } satisfies JobMessage);
     jobs.push(job);
   }
@@ -108,7 +110,7 @@ export async function requestProtection(deps: Deps, itemKeys: string[], policyNa
 export async function protectStep(deps: Deps, msg: JobMessage): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
-  const policyName = String(job.params.policyName);
+  const { policyName } = paramsOf(job, protectParams);
   const item = await deps.repos.items.update(job.itemKey, (i) => {
     if (i.policyName !== policyName || !i.protectedAt) i.protectedAt = deps.clock();
     i.policyName = policyName;
@@ -131,7 +133,7 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
     deps,
     idempotencyKey,
     JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
-    { type: 'Backup', itemKey, trigger: 'OnDemand', params: { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() } },
+    { type: 'Backup', itemKey, trigger: 'OnDemand', params: newParams(backupParams, { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() }) },
     // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
     // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
     (jobId) => acquireItemLock(deps, itemKey, jobId),

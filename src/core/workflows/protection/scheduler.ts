@@ -3,6 +3,8 @@ import { QUEUES } from '../../config';
 import { latestSlotAtOrBefore } from '../../domain/schedule';
 import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
+import { newParams } from '../../jobs/params';
+import { backupParams } from '../backup/params';
 import type { SnapshotMessage } from '../backup/plan';
 import { newestFirstKey } from '../../store/layout';
 import { DAY_MS } from '../../domain/time';
@@ -105,7 +107,7 @@ export async function schedulerTick(deps: Deps, now = deps.clock()): Promise<Tic
     while (next < due.length) {
       const { itemKey, slot } = due[next++]!;
       const jobId = await claimSlot(deps, itemKey, slot, now);
-      const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey, trigger: 'Scheduled', params: { slot: slot.toISOString() } });
+      const { job, created } = await createJob(deps, { jobId, type: 'Backup', itemKey, trigger: 'Scheduled', params: newParams(backupParams, { slot: slot.toISOString() }) });
       if (created) result.jobsCreated++;
       else if (job.status === 'Queued' && !job.plan && now.getTime() - job.createdAt.getTime() >= RESEND_AFTER_MS) result.jobsResent++;
       else continue;

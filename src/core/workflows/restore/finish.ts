@@ -10,6 +10,8 @@ import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
 import { createNewVm, deleteNewVm } from './new-vm';
 import { uploadGuestState } from './guest-state';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * Step 3 of a restore: once every segment of every disk is done (each verified cell by cell against the
@@ -36,11 +38,11 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
     restored.push({ diskKey: t.diskKey, lun: t.lun, diskId: t.diskId, bytesWritten, dataBytes: t.dataBytes });
     await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, disks: restored }; });
   }
-  if (job.params.mode === 'replaceDisks') {
+  if (paramsOf(job, restoreParams).mode === 'replaceDisks') {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
     await replaceVmDisks(deps, await getJob(deps, job.jobId), item?.vmId ?? '', restored);
   }
-  if (job.params.mode === 'newVm') {
+  if (paramsOf(job, restoreParams).mode === 'newVm') {
     const item = await deps.repos.items.require(job.itemKey, () => itemNotFound(job.itemKey!));
     await createNewVm(deps, await getJob(deps, job.jobId), item.doc, restored);
   }
@@ -64,7 +66,7 @@ async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
  * replace stopped midway is rolled back first: the VM goes back on its original disks.
  */
 export async function deleteUnfinished(deps: Deps, job: Job): Promise<void> {
-  if (job.params.mode === 'newVm') return deleteNewVm(deps, job);
+  if (paramsOf(job, restoreParams).mode === 'newVm') return deleteNewVm(deps, job);
   if (replaceOf(job)?.inFlight && job.itemKey) {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
     if (item) await rollBackReplace(deps, job.jobId, item.vmId, 'the job ended before the replace did');

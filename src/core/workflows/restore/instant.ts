@@ -6,6 +6,8 @@ import { TAGS } from '../../store/layout';
 import { instantAvailability, instantRestoreDays, snapshotGetter } from './instant-availability';
 import { copyProfile } from './instant-profile';
 import { RESTORE_QUEUES, restoreDiskId, restoreDiskName, restoreScope, targetsOf, type RestoredDisk, type RestoreTarget } from './plan';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /** Where a restore reads from: the source snapshots (instant), the backup storage (vault), or the first that can. */
 export type RestoreSource = 'auto' | 'snapshot' | 'vault';
@@ -14,7 +16,7 @@ export type RestoreSource = 'auto' | 'snapshot' | 'vault';
 interface PlannedDisk { diskKey: string; name: string; lun: number; diskId: string; sizeBytes: number; snapshotId: string }
 
 /** Every job records its source; one admitted before the default became auto has none and meant the vault. */
-export const sourceOf = (job: Job): RestoreSource => (job.params.source as RestoreSource | undefined) ?? 'vault';
+export const sourceOf = (job: Job): RestoreSource => paramsOf(job, restoreParams).source ?? 'vault';
 
 const unavailable = (reason: string): PermanentStepError =>
   new PermanentStepError('InstantRestoreUnavailable', `The recovery point cannot be restored from its source snapshots: ${reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
@@ -83,7 +85,7 @@ async function createFromSnapshot(deps: Deps, job: Job, item: ProtectedItem, poi
   await deps.compute.createDiskFromSnapshot({
     snapshotId: p.snapshotId,
     ...restoreScope(job, item),
-    resourceGroup: String(job.params.targetResourceGroup),
+    resourceGroup: paramsOf(job, restoreParams).targetResourceGroup,
     name: restoreDiskName(job, item.vmName, p.diskKey),
     sku: c.sku,
     osType: c.osType,

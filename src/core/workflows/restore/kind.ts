@@ -4,6 +4,7 @@ import { deleteUnfinished, restoreFinishStep } from './finish';
 import { enqueuePendingSegments, RESTORE_QUEUES, SegmentMessage, targetsOf } from './plan';
 import { restoreSegmentStep } from './segment';
 import { restoreStartStep } from './start';
+import { restoreParams } from './params';
 import { deleteUnrecordedInstantDisks } from './instant';
 import type { Job } from '../../domain/model';
 
@@ -14,6 +15,7 @@ async function deleteUnfinishedDisks(deps: Deps, job: Job): Promise<void> {
 
 export const restoreKind: Kind = {
   type: 'Restore',
+  params: restoreParams,
   steps: [
     { name: 'restoreStart', queue: RESTORE_QUEUES.start, message: JobMessage, run: restoreStartStep },
     { name: 'restoreSegment', queue: RESTORE_QUEUES.segment, message: SegmentMessage, run: restoreSegmentStep },

@@ -6,6 +6,8 @@ import { updateJob } from '../../jobs/jobs';
 import { TAGS } from '../../store/layout';
 import type { NewVmPlan } from './new-vm-checks';
 import { getPoint, restoreScope, targetsOf, type RestoredDisk } from './plan';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /** The NIC and VM a new-VM restore creates, recorded on the job (result.newVm) before either is created. */
 export interface NewVmRecord {
@@ -16,7 +18,7 @@ export interface NewVmRecord {
 }
 
 export const newVmOf = (job: Job): NewVmRecord | undefined => job.result.newVm as NewVmRecord | undefined;
-export const newVmPlanOf = (job: Job): NewVmPlan | undefined => job.params.newVm as NewVmPlan | undefined;
+export const newVmPlanOf = (job: Job): NewVmPlan | undefined => paramsOf(job, restoreParams).newVm;
 
 /** Deterministic names from the job id, so a redelivery finds what an earlier delivery created. */
 export function newVmNames(job: Job, vmName: string): { vm: string; nic: string } {
@@ -50,7 +52,7 @@ export async function createNewVm(deps: Deps, job: Job, item: ProtectedItem, res
   const plan = newVmPlanOf(job);
   if (!net || !plan) throw new PermanentStepError('NewVmUnsupported', 'The job names no new VM, or this deployment cannot create one.', 'Restore with mode newDisks.');
   const scope = restoreScope(job, item);
-  const rg = String(job.params.targetResourceGroup);
+  const rg = paramsOf(job, restoreParams).targetResourceGroup;
   const names = newVmNames(job, item.vmName);
   const base = `/subscriptions/${scope.subscriptionId}/resourceGroups/${rg}/providers`;
   const planned: NewVmRecord = { nicId: `${base}/Microsoft.Network/networkInterfaces/${names.nic}`, vmId: `${base}/Microsoft.Compute/virtualMachines/${names.vm}` };
@@ -62,7 +64,7 @@ export async function createNewVm(deps: Deps, job: Job, item: ProtectedItem, res
   const tags = { [TAGS.restoreJob]: job.jobId };
   const nic = (await net.getNic(rec.nicId)) ?? (await orRefused('network interface', net.createNic({ ...scope, resourceGroup: rg, name: names.nic, subnetId: plan.subnetId, tags })));
   if (!(await deps.compute.getVm(rec.vmId))) {
-    const point = await getPoint(deps, item.itemKey, String(job.params.pointId));
+    const point = await getPoint(deps, item.itemKey, paramsOf(job, restoreParams).pointId);
     const spec = await vmSpec(deps, point, item, restored, { ...scope, resourceGroup: rg, name: names.vm, vmSize: plan.vmSize, zone: plan.zone, nicId: nic.id, tags });
     await orRefused('virtual machine', net.createVm(spec));
   }

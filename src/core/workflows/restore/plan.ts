@@ -10,6 +10,8 @@ import { JobMessage } from '../../jobs/kind';
 import type { Deps } from '../../jobs/deps';
 import { updateJob } from '../../jobs/jobs';
 import { manifestPartBlob, segmentKey } from '../../store/layout';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * A restore runs like a backup copy: a start step plans the disks and creates the upload disks, one message per
@@ -93,8 +95,7 @@ export function dataBytesBelow(manifest: DiskManifest, diskSize: number, from: n
 
 /** Where the restored disks go: the item's subscription and region unless a new-VM restore named others. */
 export function restoreScope(job: Job, item: ProtectedItem): { subscriptionId: string; location: string } {
-  const sub = job.params.targetSubscriptionId as string | undefined;
-  const loc = job.params.targetLocation as string | undefined;
+  const { targetSubscriptionId: sub, targetLocation: loc } = paramsOf(job, restoreParams);
   return { subscriptionId: sub ?? item.subscriptionId, location: loc ?? item.location };
 }
 
@@ -103,7 +104,7 @@ export function restoreDiskName(job: Job, vmName: string, diskKey: string): stri
 }
 
 export function restoreDiskId(job: Job, subscriptionId: string, vmName: string, diskKey: string): string {
-  return `/subscriptions/${subscriptionId}/resourceGroups/${String(job.params.targetResourceGroup)}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, diskKey)}`;
+  return `/subscriptions/${subscriptionId}/resourceGroups/${paramsOf(job, restoreParams).targetResourceGroup}/providers/Microsoft.Compute/disks/${restoreDiskName(job, vmName, diskKey)}`;
 }
 
 /** Sends a message for every segment without a Done row, or finish when there is none. */

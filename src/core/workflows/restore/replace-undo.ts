@@ -2,6 +2,8 @@ import type { Job } from '../../domain/model';
 import type { DataDiskAttachment, VmInfo } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, TAGS } from '../../store/layout';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * The undo record of a replace, on the job's result (`result.undo`): the VM's disks as they were, which the
@@ -32,7 +34,7 @@ export async function takeUndoSnapshots(deps: Deps, job: Job, vm: VmInfo, origin
   for (const d of disks) {
     const s = await deps.compute.createIncrementalSnapshot({
       diskId: d.diskId,
-      resourceGroup: String(job.params.targetResourceGroup ?? vm.resourceGroup),
+      resourceGroup: paramsOf(job, restoreParams).targetResourceGroup,
       name: undoSnapshotName(job, vm.name, d.lun),
       location: vm.location,
       tags: { [TAGS.restoreJob]: job.jobId },

@@ -2,6 +2,8 @@ import { ConflictError, itemNotFound } from '../../errors';
 import type { Job } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { createJobOnce } from '../../jobs/idempotency';
+import { newParams } from '../../jobs/params';
+import { restoreParams } from './params';
 import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
 import { getPoint, RESTORE_QUEUES } from './plan';
 import { tooLargeForUpload, tooLargeMessage } from './start';
@@ -71,7 +73,7 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
     deps,
     req.idempotencyKey,
     JSON.stringify(['restore', req.itemKey, params]),
-    { type: 'Restore', itemKey: req.itemKey, trigger: 'Api', params },
+    { type: 'Restore', itemKey: req.itemKey, trigger: 'Api', params: newParams(restoreParams, params) },
     // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
     // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
     (jobId) => acquireItemLock(deps, req.itemKey, jobId),

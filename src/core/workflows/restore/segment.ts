@@ -13,6 +13,8 @@ import { segmentKey } from '../../store/layout';
 import type { SegmentRow } from '../../store/records';
 import { dataBytesBelow, getPoint, loadManifest, RESTORE_QUEUES, targetsOf, type RestoreTarget, type SegmentMessage } from './plan';
 import { invocationBudget, renewingUploadTarget } from './upload-target';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /**
  * Step 2 of a restore, one message per segment of one disk: restores the segment from its checkpoint on, for at
@@ -27,7 +29,7 @@ export async function restoreSegmentStep(deps: Deps, msg: SegmentMessage): Promi
   if (job.cancelRequested) return deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });
   const row = (await deps.repos.segments.get(job.jobId, segmentKey(target.diskKey, msg.segment)))?.doc;
   if (row?.state === 'Done') return recount(deps, job);
-  const point = await getPoint(deps, job.itemKey, String(job.params.pointId));
+  const point = await getPoint(deps, job.itemKey, paramsOf(job, restoreParams).pointId);
   const disk = point.disks.find((d) => d.diskKey === target.diskKey)!;
   const outcome = await restoreSegment(deps, job, target, disk, msg.segment, row);
   if (outcome === 'cancelled') return deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });

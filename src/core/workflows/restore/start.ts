@@ -8,6 +8,8 @@ import { TAGS } from '../../store/layout';
 import { enqueuePendingSegments, getPoint, manifestDataBytes, restoreDiskId, restoreDiskName, restoreScope, targetsOf, type RestoreTarget } from './plan';
 import { uploadProfile } from './profile';
 import { startInstantRestore } from './instant';
+import { paramsOf } from '../../jobs/params';
+import { restoreParams } from './params';
 
 /** uploadSizeBytes is at most 32 TiB + 512 bytes (DiskRP 2025-01-02 diskRPCommon.json CreationData; AZURE-FIDELITY m7). */
 export const MAX_UPLOAD_DISK = 32 * 1024 ** 4;
@@ -30,7 +32,7 @@ export async function restoreStartStep(deps: Deps, msg: { jobId: string }): Prom
   if (!started) return;
   let { job } = started;
   if (!targetsOf(job)) {
-    const point = await getPoint(deps, started.itemKey, String(job.params.pointId));
+    const point = await getPoint(deps, started.itemKey, paramsOf(job, restoreParams).pointId);
     // Instant restore (source snapshot or auto) creates the disks from the source snapshots and goes to finish.
     if (await startInstantRestore(deps, job, started.item, point)) return;
     const big = tooLargeForUpload(point);
@@ -64,7 +66,7 @@ async function createTarget(deps: Deps, job: Job, item: ProtectedItem, disk: Rec
   warnings.push(...up.warnings);
   const created = await deps.compute.createUploadDisk({
     subscriptionId: scope.subscriptionId,
-    resourceGroup: String(job.params.targetResourceGroup),
+    resourceGroup: paramsOf(job, restoreParams).targetResourceGroup,
     name: restoreDiskName(job, item.vmName, disk.diskKey),
     location: scope.location,
     sizeBytes: disk.sizeBytes,

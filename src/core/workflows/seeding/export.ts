@@ -16,6 +16,8 @@ import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, typ
 import { diskKeyFor, manifestPartBlob } from '../../store/layout';
 import { cancelPoller } from '../../jobs/cancel';
 import { progressSaver } from '../../jobs/progress-saver';
+import { paramsOf } from '../../jobs/params';
+import { exportParams } from './params';
 
 interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<DiskManifest> }
 
@@ -27,7 +29,7 @@ interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReade
 export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks = {}): Promise<void> {
   let job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
-  const initial = typeof job.params.pointId !== 'string';
+  const initial = !paramsOf(job, exportParams).pointId;
   if (job.cancelRequested) return cancelExport(deps, job);
   const pkg = openPackage(deps, locationOf(job));
   try {
@@ -99,9 +101,9 @@ async function writeManifest(run: ExportRun, disks: PackageDisk[]): Promise<void
     format: 1,
     itemKey: job.itemKey!,
     jobId: job.jobId,
-    createdAt: String(job.params.sourceTime ?? (job.startedAt ?? job.createdAt).toISOString()),
+    createdAt: paramsOf(job, exportParams).sourceTime ?? (job.startedAt ?? job.createdAt).toISOString(),
     source: initial ? 'NewSnapshot' : 'RecoveryPoint',
-    ...(initial ? {} : { pointId: String(job.params.pointId) }),
+    ...(initial ? {} : { pointId: paramsOf(job, exportParams).pointId }),
     consistency: job.consistency ?? 'CrashConsistent',
     disks,
   };
@@ -179,7 +181,7 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
 
 /** A recovery point: read from its shard snapshots, every chunk checked against its manifest. */
 async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
-  const point = await getPoint(deps, job.itemKey!, String(job.params.pointId));
+  const point = await getPoint(deps, job.itemKey!, paramsOf(job, exportParams).pointId!); // only a point's export comes here
   const item = (await deps.repos.items.get(job.itemKey!))?.doc;
   return point.disks.map((d: RecoveryPointDisk) => ({
     disk: {

@@ -18,6 +18,8 @@ import { itemBackupsPrefix, manifestBlob, shardBlobName } from '../../store/layo
 import { cancelPoller } from '../../jobs/cancel';
 import { progressSaver } from '../../jobs/progress-saver';
 import type { PackageStore } from '../../ports/packages';
+import { resultOf } from '../../jobs/params';
+import { importResult } from './params';
 
 /**
  * The Import job, one message. Nothing is written before the package's manifest, completion marker and every
@@ -39,7 +41,7 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   const m = await readPackage(pkg, itemKey);
   // The shards follow this app's shard size, not the exporter's: the next backups lay the disk out with it.
   const shardSize = deps.config.copy.shardSize;
-  if (!job.result.written && (await writeShards(deps, job, pkg, m, shardSize, hooks)) === 'cancelled') return;
+  if (!resultOf(job, importResult).written && (await writeShards(deps, job, pkg, m, shardSize, hooks)) === 'cancelled') return;
   await commit(deps, await getJob(deps, job.jobId), { ...m, disks: m.disks.map((d) => ({ ...d, shardSize })) });
 }
 
@@ -123,12 +125,12 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
     if (!(await deps.store.getObject(name))) await deps.store.putObject(name, encodeManifest(manifest));
     digest = manifestDigest(manifest);
   }
-  let snaps = ((job.result.shardSnapshots ?? {}) as Record<string, string[]>)[d.diskKey];
+  let snaps = resultOf(job, importResult).shardSnapshots?.[d.diskKey];
   if (!snaps) {
     const taken: string[] = [];
     for (const s of shardLayout(d.sizeBytes, d.shardSize)) taken.push(await deps.store.snapshotShard(shardBlobName(itemKey, d.diskKey, s.index)));
     await updateJob(deps, job.jobId, (j) => {
-      const r = (j.result.shardSnapshots ?? {}) as Record<string, string[]>;
+      const r = resultOf(j, importResult).shardSnapshots ?? {};
       if (r[d.diskKey]) { snaps = r[d.diskKey]; return false; }
       j.result = { ...j.result, shardSnapshots: { ...r, [d.diskKey]: taken } };
     });

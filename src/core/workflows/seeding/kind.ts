@@ -8,9 +8,11 @@ import { releaseJobSnapshots } from '../../jobs/job-snapshots';
 import { jobWorkPrefix } from '../../store/layout';
 import { exportStep } from './export';
 import { importStep, removeImported } from './import';
+import { exportParams, importParams, seedingParams } from './params';
 
 /** Seeding jobs the command line runs against a local folder have no message the app could act on. */
-const runByCommandLine = (job: Job): boolean => (job.params.location as { kind?: string } | undefined)?.kind === 'folder';
+// A row whose params do not parse is not the command line's: redriven, its step fails it with JobParamsInvalid.
+const runByCommandLine = (job: Job): boolean => seedingParams.safeParse(job.params).data?.location.kind === 'folder';
 
 function abandoned(job: Job, action: string): PermanentStepError {
   return new PermanentStepError('JobAbandoned', `${job.type} job ${job.jobId}, run by the command line, stopped a day ago without finishing.`, action);
@@ -18,6 +20,7 @@ function abandoned(job: Job, action: string): PermanentStepError {
 
 export const exportKind: Kind = {
   type: 'Export',
+  params: exportParams,
   steps: [{ name: 'exportPackage', queue: QUEUES.export, message: JobMessage, run: (deps, msg) => exportStep(deps, msg) }],
   cancellable: true,
   cleanup: (deps, job) => releaseJobSnapshots(deps, job, 'failed'),
@@ -34,6 +37,7 @@ export const exportKind: Kind = {
 
 export const importKind: Kind = {
   type: 'Import',
+  params: importParams,
   steps: [{ name: 'importPackage', queue: QUEUES.import, message: JobMessage, run: (deps, msg) => importStep(deps, msg) }],
   cancellable: true,
   // A failed import leaves nothing behind: its shards belong to no recovery point.

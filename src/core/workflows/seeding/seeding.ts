@@ -5,6 +5,8 @@ import type { PackageError, PackageErrorCode } from '../../engine/package-format
 import type { PackageLocation, PackageStore } from '../../ports/packages';
 import type { Deps } from '../../jobs/deps';
 import { createJob } from '../../jobs/jobs';
+import { newParams, paramsOf } from '../../jobs/params';
+import { exportParams, importParams, seedingParams } from './params';
 import { isItemBusy } from '../../jobs/lock';
 import { getPoint } from '../restore/restore';
 
@@ -85,7 +87,7 @@ export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqu
     }
     if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey);
   }
-  const { job } = await createJob(deps, { type: 'Export', itemKey: req.itemKey, trigger: 'Api', params: { location: req.location, ...(req.pointId ? { pointId: req.pointId } : {}) } });
+  const { job } = await createJob(deps, { type: 'Export', itemKey: req.itemKey, trigger: 'Api', params: newParams(exportParams, { location: req.location, ...(req.pointId ? { pointId: req.pointId } : {}) }) });
   if (opts.enqueue ?? true) await deps.queues.queue(QUEUES.export).send({ jobId: job.jobId } satisfies SeedMessage);
   return job;
 }
@@ -100,16 +102,14 @@ export async function requestImport(deps: Deps, req: ImportRequest, opts: { enqu
   }
   if (await hasPoints(deps, req.itemKey)) throw hasPointsError(req.itemKey);
   if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey);
-  const { job } = await createJob(deps, { type: 'Import', itemKey: req.itemKey, trigger: 'Api', params: { location: req.location } });
+  const { job } = await createJob(deps, { type: 'Import', itemKey: req.itemKey, trigger: 'Api', params: newParams(importParams, { location: req.location }) });
   if (opts.enqueue ?? true) await deps.queues.queue(QUEUES.import).send({ jobId: job.jobId } satisfies SeedMessage);
   return job;
 }
 
 /** Polls the job row at most once a second for a cancel request. */
 export function locationOf(job: Job): PackageLocation {
-  const l = job.params.location as PackageLocation | undefined;
-  if (!l || (l.kind !== 'folder' && l.kind !== 'container')) throw new ValidationError(`Job ${job.jobId} has no package location.`);
-  return l;
+  return paramsOf(job, seedingParams).location;
 }
 
 export { hasPoints };

@@ -1,6 +1,7 @@
 import { JobMessage } from '../../jobs/kind';
 import type { Kind } from '../../jobs/deps';
 import { VERIFY_QUEUE, verifyProgressAt, verifyStep } from './verify';
+import { verifyParams } from './params';
 
 /**
  * One step that queues its own continuation until the point is read. Re-driven by its first step's message (the
@@ -9,6 +10,7 @@ import { VERIFY_QUEUE, verifyProgressAt, verifyStep } from './verify';
  */
 export const verifyKind: Kind = {
   type: 'Verify',
+  params: verifyParams,
   steps: [{ name: 'verifyPoint', queue: VERIFY_QUEUE, message: JobMessage, run: verifyStep }],
   cancellable: false,
   progressAt: verifyProgressAt,

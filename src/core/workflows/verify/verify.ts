@@ -1,6 +1,8 @@
 import type { Job, RecoveryPoint } from '../../domain/model';
 import type { Deps } from '../../jobs/deps';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
+import { newParams, paramsOf } from '../../jobs/params';
+import { verifyParams } from './params';
 import { getPoint } from '../restore/restore';
 import { invocationBudget } from '../restore/upload-target';
 import { countSpans, firstCheckpoint, verifySlice, type DiskVerdict, type VerifyCheckpoint } from './slice';
@@ -40,7 +42,7 @@ async function recordVerdict(deps: Deps, itemKey: string, pointId: string, cp: V
  */
 export async function requestVerify(deps: Deps, itemKey: string, pointId: string): Promise<Job> {
   await getPoint(deps, itemKey, pointId);
-  const { job } = await createJob(deps, { type: 'Verify', itemKey, trigger: 'Api', params: { pointId } });
+  const { job } = await createJob(deps, { type: 'Verify', itemKey, trigger: 'Api', params: newParams(verifyParams, { pointId }) });
   await deps.queues.queue(VERIFY_QUEUE).send({ jobId: job.jobId });
   return job;
 }
@@ -55,7 +57,7 @@ export async function requestVerify(deps: Deps, itemKey: string, pointId: string
 export async function verifyStep(deps: Deps, msg: { jobId: string }): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job) || !job.itemKey) return;
-  const pointId = String(job.params.pointId);
+  const { pointId } = paramsOf(job, verifyParams);
   const point = await getPoint(deps, job.itemKey, pointId);
   let cp = checkpointOf(job);
   if (!cp) {
