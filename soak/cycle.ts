@@ -185,7 +185,10 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
       }
     }
     if (opts.restore) {
-      const r = await asClient(t, () => requestRestore(s.deps, { itemKey: item.itemKey, pointId: point.pointId, mode: 'newDisks', idempotencyKey: `soak-${seed}-${item.itemKey}-restore` }));
+      // Mostly from the vault (every byte through the app, where faults bite); one in four takes the API's default
+      // (auto: the point's source snapshots while they exist).
+      const source = seed % 4 === 0 ? undefined : 'vault';
+      const r = await asClient(t, () => requestRestore(s.deps, { itemKey: item.itemKey, pointId: point.pointId, mode: 'newDisks', source, idempotencyKey: `soak-${seed}-${item.itemKey}-restore` }));
       const rj = await settle(s, r.jobId, opts.drain);
       t.restores++;
       if (rj.status !== 'Completed') {

@@ -106,7 +106,8 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     name: 'demo', timeZone: 'UTC', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 },
     retention: { dailyDays: 7, weekly: { weeks: 4, dayOfWeek: 'Sunday' } }, instantRestoreDays: 1,
   });
-  await call('POST', 'discovery');
+  // Discovery is a job (202 + Location): the VMs are listed once it is done, so the printed lines find them.
+  await waitForDiscovery(api, keys.function);
 
   const db = vms[1]!.vm;
   const tryWrite = { diskId: db.dataDisks[0]!.diskId, offset: GIB, bytes: o.tryWriteBytes ?? MIB };
@@ -144,4 +145,16 @@ Ctrl-C stops everything.`;
       await stack.stop();
     },
   };
+}
+
+/** Starts a discovery and waits (bounded) for its job, so `GET /vms` lists the demo VMs when the lines are printed. */
+async function waitForDiscovery(api: string, functionKey: string): Promise<void> {
+  const headers = { 'x-functions-key': functionKey };
+  const started = await fetch(`${api}/discovery`, { method: 'POST', headers });
+  const { jobId } = (await started.json()) as { jobId?: string };
+  for (let i = 0; jobId && i < 120; i++) {
+    const job = (await (await fetch(`${api}/jobs/${encodeURIComponent(jobId)}`, { headers })).json()) as { status?: string };
+    if (job.status && !['Queued', 'InProgress', 'Cancelling'].includes(job.status)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
