@@ -6,13 +6,14 @@ import path from 'node:path';
 
 interface Report {
   quick: boolean;
-  scenarios: { id: string; title: string }[];
+  scenarios: { id: string; title: string; seconds: number }[];
   rows: { scenario: string; figure: string; value: string; n: number; target?: string; met?: boolean }[];
 }
 
-function runQuickBench(out: string): Promise<{ code: number | null; stderr: string }> {
+function runQuickBench(out: string, only: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join('dist', 'bench', 'run.js'), '--quick', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [path.join('dist', 'bench', 'run.js'), '--quick', '--only', only.join(','), '--out', out];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
@@ -23,36 +24,52 @@ function runQuickBench(out: string): Promise<{ code: number | null; stderr: stri
 const RESULTS = path.join('bench', 'results');
 const snapshotOfResults = (): string[] => (existsSync(RESULTS) ? readdirSync(RESULTS).map((f) => `${f} ${statSync(path.join(RESULTS, f)).mtimeMs}`).sort() : []);
 
+/** Every scenario id the bench defines, read from its sources so a new scenario cannot be left out here. */
+const SCENARIO_IDS = readdirSync(path.join('bench', 'scenarios'))
+  .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+  .flatMap((f) => [...readFileSync(path.join('bench', 'scenarios', f), 'utf8').matchAll(/^\s{2}id: '(\d+)'/gm)].map((m) => m[1]!));
+
+// The quick run in groups, so no one test runs long and the groups share the suite's workers. Grouped by the
+// seconds each scenario took at --quick on a 2-core machine (the report's `seconds`), about a minute a group.
+const GROUPS: readonly (readonly string[])[] = [['1', '2', '3', '4'], ['5', '7', '8', '9'], ['6', '10'], ['11', '12', '13']];
+
 // The smoke run of `npm run bench -- --quick`: it must finish without errors and report every scenario with
 // numbers. Speed is what the bench measures, so nothing here depends on how fast it ran.
 describe('quick benchmark', () => {
-  it('runs every scenario, exits 0 and writes numeric rows as JSON and markdown', async () => {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'bench-quick-'));
-    const before = snapshotOfResults();
-    try {
-      const { code, stderr } = await runQuickBench(out);
-      expect(code, stderr.slice(-2000)).toBe(0);
-      const files = readdirSync(out);
-      const json = files.find((f) => f.endsWith('-quick.json'));
-      expect(json).toBeDefined();
-      expect(files).toContain(json!.replace(/\.json$/, '.md'));
-      const report = JSON.parse(readFileSync(path.join(out, json!), 'utf8')) as Report;
-      expect(report.quick).toBe(true);
-      for (const id of ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13']) {
-        expect(report.scenarios.map((s) => s.id)).toContain(id);
-        const rows = report.rows.filter((r) => r.scenario.startsWith(`${id} `));
-        expect(rows.length, `rows of scenario ${id}`).toBeGreaterThan(0);
-        for (const r of rows) {
-          expect(Number.isFinite(r.n), `${r.scenario}: ${r.figure} = ${r.value}`).toBe(true);
-          if (r.target !== undefined) expect(typeof r.met).toBe('boolean');
+  it('the groups below cover every scenario once', () => {
+    expect(SCENARIO_IDS.length).toBeGreaterThanOrEqual(13);
+    expect(GROUPS.flat().sort()).toEqual([...SCENARIO_IDS].sort());
+  });
+
+  for (const group of GROUPS) {
+    it(`runs scenarios ${group.join(', ')}, exits 0 and writes numeric rows as JSON and markdown`, { timeout: 300_000 }, async () => {
+      const out = mkdtempSync(path.join(os.tmpdir(), 'bench-quick-'));
+      const before = snapshotOfResults();
+      try {
+        const { code, stderr } = await runQuickBench(out, group);
+        expect(code, stderr.slice(-2000)).toBe(0);
+        const files = readdirSync(out);
+        const json = files.find((f) => f.endsWith('-quick.json'));
+        expect(json).toBeDefined();
+        expect(files).toContain(json!.replace(/\.json$/, '.md'));
+        const report = JSON.parse(readFileSync(path.join(out, json!), 'utf8')) as Report;
+        expect(report.quick).toBe(true);
+        expect(report.scenarios.map((s) => s.id).sort()).toEqual([...group].sort());
+        for (const id of group) {
+          const rows = report.rows.filter((r) => r.scenario.startsWith(`${id} `));
+          expect(rows.length, `rows of scenario ${id}`).toBeGreaterThan(0);
+          for (const r of rows) {
+            expect(Number.isFinite(r.n), `${r.scenario}: ${r.figure} = ${r.value}`).toBe(true);
+            if (r.target !== undefined) expect(typeof r.met).toBe('boolean');
+          }
         }
+        const md = readFileSync(path.join(out, json!.replace(/\.json$/, '.md')), 'utf8');
+        expect(md).toContain('| Scenario | Figure | Value | Target |');
+        expect(md.split('\n').filter((l) => l.startsWith('| ')).length).toBe(report.rows.length + 1);
+        expect(snapshotOfResults(), 'bench/results must be left alone when --out is given').toEqual(before);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
       }
-      const md = readFileSync(path.join(out, json!.replace(/\.json$/, '.md')), 'utf8');
-      expect(md).toContain('| Scenario | Figure | Value | Target |');
-      expect(md.split('\n').filter((l) => l.startsWith('| ')).length).toBe(report.rows.length + 1);
-      expect(snapshotOfResults(), 'bench/results must be left alone when --out is given').toEqual(before);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  }, 900_000);
+    });
+  }
 });
