@@ -55,6 +55,16 @@ export interface FullBackup {
   manifest: DiskManifest;
 }
 
+/**
+ * How big a run is: `full` measures, `quick` is a shorter run whose figures still mean something, `smoke` runs
+ * every scenario's code path once at the smallest sizes that still exercise it (a test, its figures mean nothing).
+ */
+export type BenchLevel = 'full' | 'quick' | 'smoke';
+
+/** Bytes as the labels print them: whole GiB or TiB where they divide, MiB otherwise. */
+export const sizeText = (bytes: number): string =>
+  bytes >= TIB && bytes % TIB === 0 ? `${bytes / TIB} TiB` : bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${bytes / MIB} MiB`;
+
 export const mibps = (bytes: number, ms: number): number => bytes / MIB / (ms / 1000);
 export const fixed = (n: number, digits: number): number => Number(n.toFixed(digits));
 
@@ -77,22 +87,27 @@ export class BenchContext {
   /** The VM of the shared full backup: its disk and snapshot outlive the scenario that made them. */
   private fullVm?: string;
 
-  private constructor(readonly quick: boolean, readonly azurite: AzuriteInstance, readonly emu: EmulatorProcess, service: BlobServiceClient, readonly azuriteDir?: string) {
-    this.written = quick ? 256 * MIB : 2 * GIB;
-    this.diskSize = quick ? 1 * GIB : 8 * GIB;
+  private constructor(readonly level: BenchLevel, readonly azurite: AzuriteInstance, readonly emu: EmulatorProcess, service: BlobServiceClient, readonly azuriteDir?: string) {
+    this.written = this.pick({ full: 2 * GIB, quick: 256 * MIB, smoke: 32 * MIB });
+    this.diskSize = this.pick({ full: 8 * GIB, quick: 1 * GIB, smoke: 128 * MIB });
     this.container = service.getContainerClient(`bench-${randomBytes(3).toString('hex')}`);
     this.store = new BlobBackupStore(this.container);
     this.compute = emu.compute(SUB);
   }
 
-  static async start(quick: boolean): Promise<BenchContext> {
+  /** The value of a size or count for this run's level. */
+  pick<T>(by: Record<BenchLevel, T>): T {
+    return by[this.level];
+  }
+
+  static async start(level: BenchLevel): Promise<BenchContext> {
     // A full run writes some 30 GiB into Azurite, and Azurite frees overwritten or deleted pages only every
     // ten minutes: kept in its memory that would not fit, so a full run gives it files in a temp folder.
     // Measured at --quick, files and memory give the same figures. BENCH_AZURITE_DIR picks the folder.
-    const dir = process.env.BENCH_AZURITE_DIR ?? (quick ? undefined : mkdtempSync(path.join(os.tmpdir(), 'bench-azurite-')));
+    const dir = process.env.BENCH_AZURITE_DIR ?? (level !== 'full' ? undefined : mkdtempSync(path.join(os.tmpdir(), 'bench-azurite-')));
     const azurite = await startAzurite(dir ? { location: dir } : {});
     const emu = await startEmulatorProcess();
-    const ctx = new BenchContext(quick, azurite, emu, BlobServiceClient.fromConnectionString(azurite.connectionString), dir);
+    const ctx = new BenchContext(level, azurite, emu, BlobServiceClient.fromConnectionString(azurite.connectionString), dir);
     await ctx.container.create();
     return ctx;
   }

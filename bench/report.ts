@@ -1,10 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Row } from './context';
+import type { BenchLevel, Row } from './context';
 
 export interface Report {
+  /** True for any run shorter than the full one (--quick and --smoke), so older readers never take it for one. */
   quick: boolean;
+  /** Which shorter run; reports written before --smoke existed have none (read `quick` then). */
+  level?: BenchLevel;
   date: string;
   /** Where Azurite kept its data during the run. */
   azurite: 'memory' | 'files';
@@ -16,6 +19,10 @@ export interface Report {
 export function machine(): Report['machine'] {
   return { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 1024 ** 3), node: process.version, loadAvg: os.loadavg().map((l) => Number(l.toFixed(2))) };
 }
+
+/** The level of a report, also of one written before reports named it. */
+export const levelOf = (report: Pick<Report, 'quick' | 'level'>): BenchLevel => report.level ?? (report.quick ? 'quick' : 'full');
+const suffix = (report: Report): string => (levelOf(report) === 'full' ? '' : `-${levelOf(report)}`);
 
 const verdict = (r: Row): string => (r.target ? `${r.target}: ${r.met ? 'met' : 'NOT met'}` : '');
 
@@ -31,7 +38,7 @@ export function markdown(report: Report): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const m = report.machine;
   const head = [
-    `Run of ${report.date}${report.quick ? ' (--quick)' : ''} on ${m.cpus} x ${m.model ?? 'CPU'}, ${m.memGiB} GiB, Node ${m.node}; Azurite data in ${report.azurite}; load average at the end ${m.loadAvg.join(' / ')}.`,
+    `Run of ${report.date}${levelOf(report) === 'full' ? '' : ` (--${levelOf(report)})`}${levelOf(report) === 'smoke' ? ', a smoke test: its figures mean nothing,' : ''} on ${m.cpus} x ${m.model ?? 'CPU'}, ${m.memGiB} GiB, Node ${m.node}; Azurite data in ${report.azurite}; load average at the end ${m.loadAvg.join(' / ')}.`,
     '',
     '| Scenario | Figure | Value | Target |',
     '|---|---|---|---|',
@@ -40,10 +47,10 @@ export function markdown(report: Report): string {
   return `${[...head, ...body].join('\n')}\n`;
 }
 
-/** Writes <date>[-quick].json and .md into `dir`; returns the two paths. */
+/** Writes <date>[-quick|-smoke].json and .md into `dir`; returns the two paths. */
 export function writeReport(report: Report, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `${report.date}${report.quick ? '-quick' : ''}`);
+  const base = path.join(dir, `${report.date}${suffix(report)}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(report));
   return [`${base}.json`, `${base}.md`];

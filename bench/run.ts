@@ -1,12 +1,13 @@
 import path from 'node:path';
-import { BenchContext, type Row } from './context';
+import { BenchContext, type BenchLevel, type Row } from './context';
 import { scenarios } from './scenarios';
 import { machine, table, writeReport, type Report } from './report';
 import { timed } from './support';
 
 /**
- * npm run bench [-- --quick] [--only 1,4] [--out DIR]. Writes bench/results/<date>[-quick].{json,md} unless
- * --out (or BENCH_RESULTS_DIR) names another folder. It fails only on errors, never on a missed target.
+ * npm run bench [-- --quick | --smoke] [--only 1,4] [--out DIR]. Writes bench/results/<date>[-quick|-smoke].{json,md}
+ * unless --out (or BENCH_RESULTS_DIR) names another folder. It fails only on errors, never on a missed target.
+ * --smoke runs every scenario once at its smallest sizes, for the test suite: its figures mean nothing.
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -14,13 +15,15 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
+  const smoke = process.argv.includes('--smoke'), quick = process.argv.includes('--quick');
+  if (smoke && quick) throw new Error('--quick and --smoke are two sizes of run: pass one of them.');
+  const level: BenchLevel = smoke ? 'smoke' : quick ? 'quick' : 'full';
   const only = arg('--only')?.split(',');
   const outDir = arg('--out') ?? process.env.BENCH_RESULTS_DIR ?? path.join(process.cwd(), 'bench', 'results');
-  const ctx = await BenchContext.start(quick);
+  const ctx = await BenchContext.start(level);
   const rows: Row[] = [];
   const ran: Report['scenarios'] = [];
-  const report = (): Report => ({ quick, azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows });
+  const report = (): Report => ({ quick: level !== 'full', ...(level === 'full' ? {} : { level }), azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows });
   try {
     for (const s of scenarios) {
       if (only && !only.includes(s.id)) continue;

@@ -26,7 +26,8 @@ export const fanOut: Scenario = {
   id: '13',
   title: 'first full backup over 4 shards under per-blob caps',
   async run(ctx: BenchContext): Promise<Row[]> {
-    const size = ctx.quick ? 256 * MIB : 1024 * MIB;
+    // --smoke: the smallest disk whose eight segments are still two 4 MiB cells each.
+    const size = ctx.pick({ full: 1024 * MIB, quick: 256 * MIB, smoke: 64 * MIB });
     const shardSize = size / SHARDS;
     const segmentSize = size / (2 * SHARDS);
     const d = await ctx.disk(size, [{ offset: 0, length: size }]);

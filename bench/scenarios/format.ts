@@ -65,8 +65,8 @@ export const format: Scenario = {
   id: '11',
   title: 'incrementals of database-like writes on a fully written disk (format 2)',
   async run(ctx: BenchContext): Promise<Row[]> {
-    const size = ctx.quick ? 128 * MIB : 1 * GIB;
-    const n = ctx.quick ? 500 : 2000;
+    const size = ctx.pick({ full: 1 * GIB, quick: 128 * MIB, smoke: 16 * MIB });
+    const n = ctx.pick({ full: 2000, quick: 500, smoke: 50 });
     const rows: Row[] = [];
     const rand = lcg(4242);
     const cases: { tag: string; label: string; writes: Write[] }[] = [
@@ -92,7 +92,7 @@ export const format: Scenario = {
 /** Scattered single pages on a fully written disk: the cost model against one request per fragment, same run. */
 async function scatteredOnFull(ctx: BenchContext, size: number): Promise<Row[]> {
   // BENCH_SCATTERED_WRITES lowers the full run's 100,000 (its one-request-per-fragment half alone takes some 20 min).
-  const writes = Number(process.env.BENCH_SCATTERED_WRITES) || (ctx.quick ? 3_000 : 100_000);
+  const writes = Number(process.env.BENCH_SCATTERED_WRITES) || ctx.pick({ full: 100_000, quick: 3_000, smoke: 200 });
   const rand = lcg(77);
   const pages = [...new Set(Array.from({ length: writes }, () => Math.floor(rand() * (size / 512))))];
   const label = `11 ${writes.toLocaleString('en-US')} scattered single-page writes on ${size / MIB} MiB written`;

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
-import { MIB, TIB, row, type BenchContext, type Row, type Scenario } from '../context';
+import { GIB, MIB, TIB, row, sizeText, type BenchContext, type Row, type Scenario } from '../context';
 
 function child(mode: string, size: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
@@ -21,8 +21,9 @@ export const manifests: Scenario = {
   title: 'manifest reads per backup and finalize at 4 and 32 TiB (synthetic)',
   async run(ctx: BenchContext): Promise<Row[]> {
     const rows: Row[] = [];
-    for (const size of ctx.quick ? [4 * TIB] : [4 * TIB, 32 * TIB]) {
-      const label = `12 fully written ${size / TIB} TiB disk, 4 GiB segments`;
+    // --smoke: 16 segments, enough for parts, merges and a header of several parts.
+    for (const size of ctx.pick({ full: [4 * TIB, 32 * TIB], quick: [4 * TIB], smoke: [64 * GIB] })) {
+      const label = `12 fully written ${sizeText(size)} disk, 4 GiB segments`;
       const seg = await child('segments', size);
       const fin = await child('finalize', size);
       const segments = size / (4 * 1024 ** 3);

@@ -1,5 +1,5 @@
 import { withRetry } from '../../src/core/engine/pacer';
-import { GIB, MIB, row, type BenchContext, type Row, type Scenario } from '../context';
+import { MIB, row, sizeText, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 
 const LABEL = '8 naive baseline';
@@ -20,7 +20,7 @@ export const naive: Scenario = {
       }
     });
     return [
-      row(LABEL, `sequential whole-disk copy of the ${full.diskSize / GIB} GiB disk (${full.written / MIB} MiB written)`, t.ms / 1000, 's'),
+      row(LABEL, `sequential whole-disk copy of the ${sizeText(full.diskSize)} disk (${full.written / MIB} MiB written)`, t.ms / 1000, 's'),
       row(LABEL, 'our full backup of the same snapshot', full.ms / 1000, 's'),
       row(LABEL, 'speed-up of ours', t.ms / full.ms, 'x'),
     ];

@@ -8,11 +8,11 @@ import { timed } from '../support';
 
 interface Case { name: string; size: number; fills: { offset: number; length: number }[] }
 
-function cases(quick: boolean): Case[] {
-  const size = quick ? 16 * GIB : 128 * GIB;
-  const n = quick ? 400 : 2000;
+function cases(ctx: BenchContext): Case[] {
+  const size = ctx.pick({ full: 128 * GIB, quick: 16 * GIB, smoke: 1 * GIB });
+  const n = ctx.pick({ full: 2000, quick: 400, smoke: 50 });
   const scattered = Array.from({ length: n }, (_, i) => ({ offset: Math.floor((i * (size - MIB)) / n / 512) * 512, length: 64 * 1024 }));
-  const run = (quick ? 512 : 2048) * MIB;
+  const run = ctx.pick({ full: 2048, quick: 512, smoke: 16 }) * MIB;
   return [
     { name: `${size / GIB} GiB disk, ${run / MIB} MiB in one run`, size, fills: [{ offset: 3 * MIB, length: run }] },
     { name: `${size / GIB} GiB disk, ${n} scattered 64 KiB writes`, size, fills: scattered },
@@ -31,7 +31,7 @@ export const packageSize: Scenario = {
     const rows: Row[] = [];
     const root = mkdtempSync(path.join(tmpdir(), 'vmb-bench-pkg-'));
     try {
-      for (const [i, c] of cases(ctx.quick).entries()) {
+      for (const [i, c] of cases(ctx).entries()) {
         const label = `9 package: ${c.name}`;
         const disk = await ctx.disk(c.size, c.fills);
         const src = ctx.dataPlane.openSource(await disk.snapshot());

@@ -14,8 +14,8 @@ export const scattered: Scenario = {
   id: '6',
   title: 'scattered single-page changes',
   async run(ctx: BenchContext): Promise<Row[]> {
-    // --quick: a tenth of the writes, so seeding fits in the smoke run's budget.
-    const writes = ctx.quick ? 10_000 : 100_000;
+    // --quick: a tenth of the writes, so seeding fits in its budget; --smoke: enough for runs across cell lines.
+    const writes = ctx.pick({ full: 100_000, quick: 10_000, smoke: 200 });
     // 1 GiB even in a full run: the emulator keeps a 64 KiB block per written page, so 100,000 pages spread
     // over 8 GiB would cost it some 4.5 GiB of memory; the request count, which is what this measures, is the
     // same on a larger disk.
