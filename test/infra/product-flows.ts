@@ -8,12 +8,14 @@ import { backupNow, requestProtection, requestRegistration } from '../../src/cor
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { retentionRun } from '../../src/core/workflows/protection/retention';
 import { discoveryStep, requestDiscovery } from '../../src/core/workflows/discovery/discovery';
+import { getMount, requestMount, requestUnmount } from '../../src/core/workflows/mount/mount';
 import { reconcile } from '../../src/core/jobs/reconciler';
 import { getJob } from '../../src/core/jobs/jobs';
 import { itemKeyFor } from '../../src/core/store/layout';
 import { requestCancel } from '../../src/core/jobs/run-step';
 import type { Deps } from '../../src/core/jobs/deps';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 
 const MIB = 1024 ** 2, DAY = 86_400_000;
 
@@ -28,20 +30,34 @@ export function rbacAction(op: RecordedOperation): string {
 }
 
 /** Which optional feature a flow needs; `core` is what every deployment needs. */
-export type Feature = 'core' | 'runCommand' | 'replaceDisks' | 'newVm';
+export type Feature = 'core' | 'runCommand' | 'replaceDisks' | 'newVm' | 'mount' | 'entraDisks';
+const FEATURES: Feature[] = ['core', 'runCommand', 'replaceDisks', 'newVm', 'mount', 'entraDisks'];
+
+/** What each feature's flows called: ARM operations as RBAC actions, and the data actions of Entra-only disk data. */
+export interface FlowsSeen {
+  seen: Record<Feature, Set<string>>;
+  data: Record<Feature, Set<string>>;
+  cancelledRestore: string;
+}
 
 /**
  * The product's flows that reach ARM, each through the real services on Azurite and the compute emulator, with the
  * ARM operations recorded per feature: register, protect, discovery, backups (crash and file-system consistent),
- * restore to new disks (with a redelivered step), replace disks, retention with purge and snapshot pruning, reconcile.
+ * restores to new disks from the vault (with a redelivered step) and from the source snapshots, replace disks,
+ * new VM, mount and unmount, backup and restore of an Entra-only disk, retention with purge and snapshot pruning,
+ * reconcile. The emulator's data plane names the data actions of the Entra-only disks' requests beside them.
  */
-export async function runProductFlows(s: AppStack, canceller: RestoreCanceller): Promise<{ seen: Record<Feature, Set<string>>; cancelledRestore: string }> {
+export async function runProductFlows(s: AppStack, canceller: RestoreCanceller): Promise<FlowsSeen> {
   let cancelledRestore = '';
-  const seen: Record<Feature, Set<string>> = { core: new Set(), runCommand: new Set(), replaceDisks: new Set(), newVm: new Set() };
+  const seen = Object.fromEntries(FEATURES.map((f) => [f, new Set<string>()])) as Record<Feature, Set<string>>;
+  const data = Object.fromEntries(FEATURES.map((f) => [f, new Set<string>()])) as Record<Feature, Set<string>>;
+  const dataActions = s.emulator.dataStats.dataActions;
   const as = async (feature: Feature, flow: () => Promise<void>): Promise<void> => {
     s.emulator.operations.clear();
+    for (const a of Object.keys(dataActions)) delete dataActions[a];
     await flow();
     for (const op of s.emulator.operations.list) seen[feature].add(rbacAction(op));
+    for (const a of Object.keys(dataActions)) data[feature].add(a);
   };
   const done = async (jobId: string, status = 'Completed'): Promise<void> => {
     await s.drain();
@@ -71,16 +87,21 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     await done((await backupNow(s.deps, key)).jobId);
     await done((await backupNow(s.deps, swapKey)).jobId);
     const [newest] = await s.deps.repos.points.all(key);
-    await done((await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' })).jobId);
+    // From the vault (the data through the app) and from the source snapshots (instant restore, what `auto` takes
+    // while they exist): each calls its own operations.
+    await done((await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored', source: 'vault' })).jobId);
+    const instant = await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'instant', source: 'snapshot' });
+    await done(instant.jobId);
+    expect((await getJob(s.deps, instant.jobId)).result.source).toBe('snapshot');
     // A redelivered restore step finds the disk an earlier attempt finished but did not record (that attempt died
     // between revoking the disk's access and saving its progress): content unknown, so it is deleted and rewritten.
-    const again = await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' });
+    const again = await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored', source: 'vault' });
     const leftover = `app1-os-r${again.jobId.slice(-8)}`;
     s.emulator.resources.putDisk(SUB, 'restored', leftover, { location: 'westeurope', sku: { name: 'Premium_LRS' }, properties: { creationData: { createOption: 'Empty' }, diskSizeBytes: 32 * MIB } });
     await done(again.jobId);
     expect(s.emulator.operations.list.some((o) => o.method === 'DELETE' && o.path.endsWith(`/disks/${leftover}`))).toBe(true);
     // A restore cancelled while it writes a disk (see the expected failure in roles.test.ts).
-    cancelledRestore = (await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored' })).jobId;
+    cancelledRestore = (await requestRestore(s.deps, { itemKey: key, pointId: newest!.pointId, mode: 'newDisks', targetResourceGroup: 'restored', source: 'vault' })).jobId;
     canceller.arm(s.deps, cancelledRestore);
     await done(cancelledRestore, 'Cancelled');
     // Retention: an expired point is soft-deleted, then purged; source snapshots past instant restore are pruned.
@@ -114,7 +135,40 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     await done(refused.jobId, 'Failed');
     s.emulator.faults.clear();
   });
-  return { seen, cancelledRestore };
+
+  await as('mount', async () => {
+    // The disks are restored into the helper VM's resource group, attached to it in one VM update, then detached
+    // in another and deleted on unmount (azure-docs articles/virtual-machines/windows/attach-disk-ps.md,
+    // detach-disk.md). The stack's drain must poll the mount queues (roles.test.ts passes their steps).
+    const helper = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'helpers', name: 'helper1', vmSize: 'Standard_D2s_v5', disks: [{ name: 'helper1-os', sizeBytes: 32 * MIB, lun: -1 }] });
+    const [point] = await s.deps.repos.points.all(key);
+    const mount = await requestMount(s.deps, { itemKey: key, pointId: point!.pointId, helperVmId: helper.id, durationMinutes: 30 });
+    await s.drain();
+    expect((await getMount(s.deps, mount.jobId)).state).toBe('Mounted');
+    expect(s.emulator.state.vm(helper.id)!.dataDisks).toHaveLength(point!.disks.length);
+    await requestUnmount(s.deps, mount.jobId);
+    await s.drain();
+    expect((await getMount(s.deps, mount.jobId)).state).toBe('Unmounted');
+    expect(s.emulator.state.vm(helper.id)!.dataDisks).toHaveLength(0);
+  });
+
+  await as('entraDisks', async () => {
+    // A disk with dataAccessAuthMode AzureActiveDirectory: its snapshot is read, and its disk restored from the
+    // vault written, with the app identity's token beside the SAS (azure-compute-docs
+    // articles/virtual-machines/disks-secure-upload-download.md).
+    const aad = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'aad1', disks: [{ name: 'aad1-os', sizeBytes: 32 * MIB, lun: -1, dataAccessAuthMode: 'AzureActiveDirectory' }] });
+    fill(s.emulator.store, EmulatorState.key(aad.osDiskId), MIB, 4 * MIB, 5);
+    const aadKey = itemKeyFor(aad.id);
+    for (const j of await requestRegistration(s.deps, [aad.id])) await done(j.jobId);
+    for (const j of await requestProtection(s.deps, [aadKey], 'daily')) await done(j.jobId);
+    await done((await backupNow(s.deps, aadKey)).jobId);
+    const [point] = await s.deps.repos.points.all(aadKey);
+    const restore = await requestRestore(s.deps, { itemKey: aadKey, pointId: point!.pointId, mode: 'newDisks', targetResourceGroup: 'restored', source: 'vault' });
+    await done(restore.jobId);
+    const restored = (await getJob(s.deps, restore.jobId)).result.disks as { diskId: string }[];
+    expect(s.emulator.state.disk(restored[0]!.diskId)!.dataAccessAuthMode).toBe('AzureActiveDirectory');
+  });
+  return { seen, data, cancelledRestore };
 }
 
 export interface RestoreCanceller {
@@ -141,5 +195,22 @@ export function restoreCanceller(): RestoreCanceller {
         return next(req);
       },
     },
+  };
+}
+
+/**
+ * The strict-limits policy of the test stack learns a page blob's size with a HEAD before it checks a Put Page's
+ * range: a request of the test harness, not of the app, which Azure never sees. Sent without the disk token it
+ * reads nothing of an Entra-only disk (403), so it names no data action; its checks stay as they are on every
+ * other blob. Replaces the stack's default policy of the same name.
+ */
+export function strictLimitsWithoutDiskToken(): PipelinePolicy {
+  const strict = strictAzureLimitsPolicy();
+  return {
+    name: strict.name,
+    sendRequest: (req, next) => strict.sendRequest(req, (probe) => {
+      if (probe !== req && probe.method === 'HEAD') probe.headers.delete('authorization');
+      return next(probe);
+    }),
   };
 }

@@ -160,11 +160,46 @@ describe('infra/azuredeploy.json', () => {
     expect(assigned({ enableRunCommand: true })).toEqual([guids.backup, guids.runCommand]);
     expect(assigned({ enableReplaceDisks: true, enableRunCommand: true })).toEqual([guids.backup, guids.runCommand, guids.replaceDisks]);
     expect(assigned({ enableNewVm: true })).toEqual([guids.backup, guids.newVm]);
+    expect(assigned({ enableMount: true })).toEqual([guids.backup, guids.mount]);
+    expect(assigned({ enableEntraDisks: true })).toEqual([guids.backup, guids.entraDisks]);
+    expect(assigned({ enableEntraDisks: true, enableMount: true, enableNewVm: true })).toEqual([guids.backup, guids.newVm, guids.mount, guids.entraDisks]);
+    // Every role the template defines has its guid, and each guid is its own role.
+    const keys = (variables.customRoles as { key: string }[]).map((r) => r.key);
+    expect(Object.keys(guids).sort()).toEqual([...keys].sort());
+    expect(new Set(Object.values(guids)).size).toBe(keys.length);
+    for (const p of ['enableRunCommand', 'enableReplaceDisks', 'enableNewVm', 'enableMount', 'enableEntraDisks']) {
+      expect(template.parameters[p], p).toMatchObject({ type: 'bool', defaultValue: false });
+    }
     const deployments = byType('Microsoft.Resources/deployments');
     const loops = deployments.filter((d: Json) => d.copy).map((d: Json) => d.copy.count);
     expect(loops).toEqual(["[length(parameters('protectedSubscriptions'))]", "[length(parameters('protectedResourceGroups'))]"]);
     const withScopes = evaluateVariables(template, resolveParameters(template, { subscriptionIds: ['a', 'b'] }));
     expect(withScopes.assignableScopes).toEqual(['/subscriptions/a', '/subscriptions/b']);
+  });
+});
+
+describe('the Entra Disks role', () => {
+  // The built-in role Azure documents for Entra-only disk data ("Data Operator for Managed Disks", id
+  // 959f8984-c045-4866-89c7-12bf9737be2e, https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/compute#data-operator-for-managed-disks;
+  // azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md: that role "or a custom role
+  // with the following permissions"). Its data actions, of which the custom role takes what the app uses.
+  const DATA_OPERATOR = ['Microsoft.Compute/disks/download/action', 'Microsoft.Compute/disks/upload/action', 'Microsoft.Compute/snapshots/download/action', 'Microsoft.Compute/snapshots/upload/action'];
+  const role = (variables.customRoles as Json[]).find((r) => r.key === 'entraDisks');
+
+  it('holds data actions only, each one of the built-in Data Operator for Managed Disks', () => {
+    expect(role.actions).toEqual([]);
+    expect(role.dataActions.length).toBeGreaterThan(0);
+    for (const a of role.dataActions) expect(DATA_OPERATOR).toContain(a);
+    expect(String(evaluate(role.roleName, scope))).toMatch(/^vmbackup Entra Disks \(/);
+  });
+
+  it('reaches Azure: the role definitions pass each role\'s dataActions, and only the Entra Disks role has any', () => {
+    const defs = byType('Microsoft.Resources/deployments').find((d: Json) => !d.copy && d.properties.template.resources.some((r: Json) => r.type === 'Microsoft.Authorization/roleDefinitions'));
+    const permissions = defs.properties.template.resources[0].properties.permissions[0];
+    expect(permissions.dataActions).toBe("[parameters('roles')[copyIndex()].dataActions]");
+    expect(permissions.notDataActions).toEqual([]);
+    for (const r of variables.customRoles as Json[]) expect(Array.isArray(r.dataActions), r.key).toBe(true);
+    expect((variables.customRoles as Json[]).filter((r) => r.dataActions.length > 0).map((r) => r.key)).toEqual(['entraDisks']);
   });
 });
 

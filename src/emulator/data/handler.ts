@@ -51,10 +51,17 @@ export interface DataPlaneStats {
    * carried an `Authorization: Bearer` header: what a test reads to see a client send its Entra token every time.
    */
   bearerByDisk: Record<string, { withToken: number; withoutToken: number }>;
+  /**
+   * Requests on Entra-only grants by the RBAC data action Azure checks for them: a read of a disk or snapshot
+   * SAS is `{disks|snapshots}/download/action`, a write `upload/action` ("Perform read/write data operations on
+   * Disk/Snapshot SAS Uri": https://learn.microsoft.com/azure/role-based-access-control/permissions/compute#microsoftcompute).
+   * A SAS-only grant checks no data action. What the roles test derives the template's dataActions from.
+   */
+  dataActions: Record<string, number>;
 }
 
 export function newDataPlaneStats(): DataPlaneStats {
-  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0, bearerByDisk: {} };
+  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0, bearerByDisk: {}, dataActions: {} };
 }
 
 /** Plain numbers, so the emulator stays independent of whoever configures it. Durations and rates are Azure's. */
@@ -162,6 +169,10 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     const guest = isGuestStateId(grant.resourceId);
     const owner = guest ? guestStateOwner(grant.resourceId) : grant.resourceId;
     const rec = state.disk(owner) ?? state.snapshot(owner);
+    if (grant.requires?.bearerAudience) {
+      const action = `Microsoft.Compute/${state.snapshot(owner) ? 'snapshots' : 'disks'}/${write ? 'upload' : 'download'}/action`;
+      stats.dataActions[action] = (stats.dataActions[action] ?? 0) + 1;
+    }
     const key = EmulatorState.key(guest ? grant.resourceId : owner);
     if (!rec || !store.get(key)) throw new StorageError(404, 'BlobNotFound', 'The specified blob does not exist.');
     const size = store.get(key)!.sizeBytes;
