@@ -13,7 +13,10 @@ import { applyDeltas, type DiskManifest } from '../src/core/engine/manifest';
 import { withRetry } from '../src/core/engine/pacer';
 import { startEmulatorProcess, timedCpu, type CpuSplit, type EmulatorProcess } from './support';
 
-export const KIB = 1024, MIB = 1024 ** 2, GIB = 1024 ** 3, TIB = 1024 ** 4;
+export const KIB = 1024,
+  MIB = 1024 ** 2,
+  GIB = 1024 ** 3,
+  TIB = 1024 ** 4;
 export const CONCURRENCY = 16;
 const SUB = '00000000-0000-0000-0000-0000000bench';
 
@@ -62,8 +65,7 @@ export interface FullBackup {
 export type BenchLevel = 'full' | 'quick' | 'smoke';
 
 /** Bytes as the labels print them: whole GiB or TiB where they divide, MiB otherwise. */
-export const sizeText = (bytes: number): string =>
-  bytes >= TIB && bytes % TIB === 0 ? `${bytes / TIB} TiB` : bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${bytes / MIB} MiB`;
+export const sizeText = (bytes: number): string => (bytes >= TIB && bytes % TIB === 0 ? `${bytes / TIB} TiB` : bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${bytes / MIB} MiB`);
 
 export const mibps = (bytes: number, ms: number): number => bytes / MIB / (ms / 1000);
 export const fixed = (n: number, digits: number): number => Number(n.toFixed(digits));
@@ -87,7 +89,13 @@ export class BenchContext {
   /** The VM of the shared full backup: its disk and snapshot outlive the scenario that made them. */
   private fullVm?: string;
 
-  private constructor(readonly level: BenchLevel, readonly azurite: AzuriteInstance, readonly emu: EmulatorProcess, service: BlobServiceClient, readonly azuriteDir?: string) {
+  private constructor(
+    readonly level: BenchLevel,
+    readonly azurite: AzuriteInstance,
+    readonly emu: EmulatorProcess,
+    service: BlobServiceClient,
+    readonly azuriteDir?: string,
+  ) {
     this.written = this.pick({ full: 2 * GIB, quick: 256 * MIB, smoke: 32 * MIB });
     this.diskSize = this.pick({ full: 8 * GIB, quick: 1 * GIB, smoke: 128 * MIB });
     this.container = service.getContainerClient(`bench-${randomBytes(3).toString('hex')}`);
@@ -131,7 +139,12 @@ export class BenchContext {
     const shared = (name: string | undefined): boolean => !!keep && !!name && (name === keep || name.startsWith(`${keep}-`));
     const out = { deleted: 0, failed: 0 };
     const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
-      try { await fn(); out.deleted++; } catch { out.failed++; }
+      try {
+        await fn();
+        out.deleted++;
+      } catch {
+        out.failed++;
+      }
     };
     for await (const vm of this.compute.virtualMachines.list('bench')) if (!shared(vm.name)) await attempt(() => this.compute.virtualMachines.beginDeleteAndWait('bench', vm.name!));
     for await (const snap of this.compute.snapshots.listByResourceGroup('bench')) {
@@ -155,7 +168,15 @@ export class BenchContext {
   /** A VM with one data disk of `size` bytes, filled with seeded data in `fills`. */
   async disk(size: number, fills: { offset: number; length: number }[]): Promise<BenchDisk> {
     const name = `vm${this.n++}`;
-    await this.emu.admin('vms', { subscriptionId: SUB, resourceGroup: 'bench', name, disks: [{ name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 }, { name: `${name}-d`, sizeBytes: size, lun: 0 }] });
+    await this.emu.admin('vms', {
+      subscriptionId: SUB,
+      resourceGroup: 'bench',
+      name,
+      disks: [
+        { name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 },
+        { name: `${name}-d`, sizeBytes: size, lun: 0 },
+      ],
+    });
     const diskId = `/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Compute/disks/${name}-d`;
     for (const f of fills) await this.fill(diskId, f.offset, f.length, f.offset / 512 + 1);
     let s = 0;
@@ -164,7 +185,11 @@ export class BenchContext {
       diskId,
       lastSnapshotId: () => `/subscriptions/${SUB}/resourceGroups/bench/providers/Microsoft.Compute/snapshots/${name}-s${s - 1}`,
       snapshot: async () => {
-        const snap = await this.compute.snapshots.beginCreateOrUpdateAndWait('bench', `${name}-s${s++}`, { location: 'w', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
+        const snap = await this.compute.snapshots.beginCreateOrUpdateAndWait('bench', `${name}-s${s++}`, {
+          location: 'w',
+          incremental: true,
+          creationData: { createOption: 'Copy', sourceResourceId: diskId },
+        });
         return (await this.compute.snapshots.beginGrantAccessAndWait('bench', snap.name!, { access: 'Read', durationInSeconds: 3600 })).accessSAS!;
       },
     };
@@ -187,7 +212,7 @@ export class BenchContext {
   /** The recovery point a copy just made, as the next incremental sees it: its cells and a snapshot of the shard. */
   async pointOf(result: SegmentCopyResult, shard: string, size: number, before?: PreviousImage): Promise<PreviousImage> {
     const cells = new Map(before?.cells ?? []);
-    for (const [i, h] of result.delta) (h ? cells.set(i, h) : cells.delete(i));
+    for (const [i, h] of result.delta) h ? cells.set(i, h) : cells.delete(i);
     return { diskSize: size, cells, snapshots: [await this.store.snapshotShard(shard)] };
   }
 

@@ -7,7 +7,14 @@ import { copySegment } from '../src/core/engine/copy-segment';
  * One copy and nothing else in this process, so its memory is the engine's own: the parent passes the job as
  * JSON in argv[2] and reads one JSON line back. Run with --cpu-prof to profile exactly the copy.
  */
-interface Job { connectionString: string; container: string; shard: string; sas: string; size: number; concurrency: number }
+interface Job {
+  connectionString: string;
+  container: string;
+  shard: string;
+  sas: string;
+  size: number;
+  concurrency: number;
+}
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]!) as Job;
@@ -34,7 +41,9 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   clearInterval(timer);
   sample();
-  process.stdout.write(`${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes: res.stats.bytesUploaded, base: { rss: base.rss, heapUsed: base.heapUsed, external: base.external, arrayBuffers: base.arrayBuffers }, peak })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes: res.stats.bytesUploaded, base: { rss: base.rss, heapUsed: base.heapUsed, external: base.external, arrayBuffers: base.arrayBuffers }, peak })}\n`,
+  );
 }
 
 main().catch((err) => {

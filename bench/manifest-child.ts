@@ -23,7 +23,18 @@ const prev = manifestBlob('item', 'p0', 'lun-0');
 const cellsOf = (p: number): Map<number, Buffer> => {
   const first = p * partCells;
   const n = Math.min(partCells, Math.ceil(size / CELL) - first);
-  return new Map(Array.from({ length: n }, (_, k) => [first + k, createHash('md5').update(String(first + k)).digest()] as [number, Buffer]));
+  return new Map(
+    Array.from(
+      { length: n },
+      (_, k) =>
+        [
+          first + k,
+          createHash('md5')
+            .update(String(first + k))
+            .digest(),
+        ] as [number, Buffer],
+    ),
+  );
 };
 const parts = Math.ceil(Math.ceil(size / CELL) / partCells);
 let read = 0;
@@ -39,7 +50,9 @@ const store = {
     read += out?.length ?? 0;
     return out;
   },
-  async putObject(_name: string, data: Buffer): Promise<void> { written += data.length; },
+  async putObject(_name: string, data: Buffer): Promise<void> {
+    written += data.length;
+  },
 };
 const deps = { store, config: { copy: { segmentSize: SEGMENT } } } as unknown as Deps;
 const disk = { diskKey: 'lun-0', sizeBytes: size, segmentSize: SEGMENT, segments: parts } as BackupDiskPlan;
@@ -61,9 +74,22 @@ async function main(): Promise<void> {
   }
   // Finalize reads the segment rows (here built as the table would return them) and writes the header.
   // Finalize adds the rows' sums without recomputing them, so any 32 bytes stand in for a part's real sum here.
-  const rows: SegmentRow[] = Array.from({ length: parts }, (_, p) => ({ jobId: 'p1', segmentKey: `lun-0~${p}`, state: 'Done', nextCell: 0, stats: { changedBytes: 0 }, part: { cells: partCells, sum: createHash('sha256').update(String(p)).digest('base64') } }));
+  const rows: SegmentRow[] = Array.from({ length: parts }, (_, p) => ({
+    jobId: 'p1',
+    segmentKey: `lun-0~${p}`,
+    state: 'Done',
+    nextCell: 0,
+    stats: { changedBytes: 0 },
+    part: { cells: partCells, sum: createHash('sha256').update(String(p)).digest('base64') },
+  }));
   const t1 = process.hrtime.bigint();
-  await writeManifestHeader(deps, 'item', 'p1', disk, rows.map((r) => r.part!));
+  await writeManifestHeader(
+    deps,
+    'item',
+    'p1',
+    disk,
+    rows.map((r) => r.part!),
+  );
   process.stdout.write(`${JSON.stringify({ ms: Number(process.hrtime.bigint() - t1) / 1e6, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
 }
 

@@ -30,7 +30,14 @@ export function table(rows: Row[]): string {
   const lines = rows.map((r) => [r.scenario, r.figure, r.value, verdict(r)]);
   const width = [0, 0, 0, 0];
   for (const l of lines) l.forEach((c, i) => (width[i] = Math.max(width[i]!, c.length)));
-  return lines.map((l) => l.map((c, i) => c.padEnd(width[i]!)).join('  ').trimEnd()).join('\n');
+  return lines
+    .map((l) =>
+      l
+        .map((c, i) => c.padEnd(width[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A markdown table that docs/BENCHMARKS.md can include verbatim. */

@@ -15,7 +15,8 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const smoke = process.argv.includes('--smoke'), quick = process.argv.includes('--quick');
+  const smoke = process.argv.includes('--smoke'),
+    quick = process.argv.includes('--quick');
   if (smoke && quick) throw new Error('--quick and --smoke are two sizes of run: pass one of them.');
   const level: BenchLevel = smoke ? 'smoke' : quick ? 'quick' : 'full';
   const only = arg('--only')?.split(',');
@@ -23,7 +24,15 @@ async function main(): Promise<void> {
   const ctx = await BenchContext.start(level);
   const rows: Row[] = [];
   const ran: Report['scenarios'] = [];
-  const report = (): Report => ({ quick: level !== 'full', ...(level === 'full' ? {} : { level }), azurite: ctx.azuriteDir ? 'files' : 'memory', date: new Date().toISOString().slice(0, 10), machine: machine(), scenarios: ran, rows });
+  const report = (): Report => ({
+    quick: level !== 'full',
+    ...(level === 'full' ? {} : { level }),
+    azurite: ctx.azuriteDir ? 'files' : 'memory',
+    date: new Date().toISOString().slice(0, 10),
+    machine: machine(),
+    scenarios: ran,
+    rows,
+  });
   try {
     for (const s of scenarios) {
       if (only && !only.includes(s.id)) continue;

@@ -26,17 +26,18 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
     });
     child.once('exit', (c) => reject(new Error(`emulator exited ${c}`)));
   });
-  const admin = (route: string, body: unknown, query: Record<string, string> = {}): Promise<unknown> => new Promise((resolve, reject) => {
-    const url = new URL(`${info.armEndpoint}/_emulator/${route}`);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const req = https.request(url, { method: body === undefined ? 'GET' : 'POST', ca: info.caCert, headers: { 'content-type': 'application/json' } }, (res) => {
-      let t = '';
-      res.on('data', (d) => (t += d));
-      res.on('end', () => (res.statusCode! < 300 ? resolve(JSON.parse(t || '{}')) : reject(new Error(`${route}: ${res.statusCode} ${t}`))));
+  const admin = (route: string, body: unknown, query: Record<string, string> = {}): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(`${info.armEndpoint}/_emulator/${route}`);
+      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+      const req = https.request(url, { method: body === undefined ? 'GET' : 'POST', ca: info.caCert, headers: { 'content-type': 'application/json' } }, (res) => {
+        let t = '';
+        res.on('data', (d) => (t += d));
+        res.on('end', () => (res.statusCode! < 300 ? resolve(JSON.parse(t || '{}')) : reject(new Error(`${route}: ${res.statusCode} ${t}`))));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
     });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
   let stopping = false;
   // A bench that lost its emulator would wait forever on requests nobody answers: end it as an error.
   child.once('exit', (code, signal) => {
@@ -49,7 +50,12 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
     pid: child.pid!,
     compute: (sub) => new ComputeManagementClient(emulatorCredential, sub, { endpoint: info.armEndpoint, tlsOptions: { ca: info.caCert } }),
     admin,
-    stop: () => new Promise((r) => { stopping = true; child.once('exit', () => r()); child.kill('SIGTERM'); }),
+    stop: () =>
+      new Promise((r) => {
+        stopping = true;
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -93,11 +99,17 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
-export interface CpuSplit { bench: number; emulator: number; azurite: number }
+export interface CpuSplit {
+  bench: number;
+  emulator: number;
+  azurite: number;
+}
 
 /** Wall time of fn and the CPU time each of the three processes spent meanwhile. */
 export async function timedCpu<T>(pids: { emulator: number; azurite: number }, fn: () => Promise<T>): Promise<{ ms: number; cpu: CpuSplit; value: T }> {
-  const e0 = processCpuMs(pids.emulator) ?? 0, a0 = processCpuMs(pids.azurite) ?? 0, b0 = process.cpuUsage();
+  const e0 = processCpuMs(pids.emulator) ?? 0,
+    a0 = processCpuMs(pids.azurite) ?? 0,
+    b0 = process.cpuUsage();
   const { ms, value } = await timed(fn);
   const b = process.cpuUsage(b0);
   return { ms, value, cpu: { bench: (b.user + b.system) / 1000, emulator: (processCpuMs(pids.emulator) ?? 0) - e0, azurite: (processCpuMs(pids.azurite) ?? 0) - a0 } };

@@ -12,7 +12,10 @@ import { itemKeyFor } from '../src/core/store/layout';
 
 const MIB = 1024 ** 2;
 
-export interface SoakItem { vmId: string; itemKey: string }
+export interface SoakItem {
+  vmId: string;
+  itemKey: string;
+}
 
 export interface Tally {
   backups: number;
@@ -35,7 +38,23 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { backups: 0, restores: 0, lostPoints: 0, corruptRestores: 0, http500: 0, leakedSas: 0, orphans: 0, stuckLocks: 0, frozenGuests: 0, failedJobs: 0, extraPoints: 0, clientFaults: 0, serverFaults: 0, lroFaults: 0, problems: [] };
+  return {
+    backups: 0,
+    restores: 0,
+    lostPoints: 0,
+    corruptRestores: 0,
+    http500: 0,
+    leakedSas: 0,
+    orphans: 0,
+    stuckLocks: 0,
+    frozenGuests: 0,
+    failedJobs: 0,
+    extraPoints: 0,
+    clientFaults: 0,
+    serverFaults: 0,
+    lroFaults: 0,
+    problems: [],
+  };
 }
 
 /**
@@ -45,7 +64,9 @@ export function newTally(): Tally {
  */
 export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: number[], fragments = 0, consistent = false): Promise<SoakItem> {
   const vmId = s.emulator.createVm({
-    subscriptionId: SUB, resourceGroup: 'rg', name,
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name,
     disks: sizesMiB.map((mib, i) => ({ name: `${name}-d${i}`, sizeBytes: mib * MIB, lun: i === 0 ? -1 : i - 1 })),
   }).id;
   for (const d of diskIds(s, vmId)) for (let f = 0; f < fragments; f++) fill(s.emulator.store, d, f * 65536, 4096, 7919 * (f + 1));
@@ -55,7 +76,13 @@ export async function registerVm(s: ReliabilityStack, name: string, sizesMiB: nu
     // The Run Command fault modes need backups that freeze: a file-system-consistent policy with the shortest timeout.
     const name = 'soak-fs';
     if (!(await s.deps.repos.policies.get(name))) {
-      await createPolicy(s.deps, { name, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['00:00'] }, retention: { dailyDays: 7 }, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 30 } });
+      await createPolicy(s.deps, {
+        name,
+        timeZone: 'UTC',
+        schedule: { frequency: 'Daily', times: ['00:00'] },
+        retention: { dailyDays: 7 },
+        consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 30 },
+      });
     }
     await requestProtection(s.deps, [itemKeyFor(vmId)], name);
     await s.drain();
@@ -153,7 +180,14 @@ export async function settle(s: ReliabilityStack, jobId: string, opts: DrainOpti
 }
 
 /** One backup, optionally a restore of it, under faults; then every invariant is checked. */
-export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rnd: () => number, seed: number, t: Tally, opts: { restore: boolean; faults: boolean; drain?: DrainOptions; modes?: ReadonlySet<FaultMode> }): Promise<void> {
+export async function backupRestoreCycle(
+  s: ReliabilityStack,
+  item: SoakItem,
+  rnd: () => number,
+  seed: number,
+  t: Tally,
+  opts: { restore: boolean; faults: boolean; drain?: DrainOptions; modes?: ReadonlySet<FaultMode> },
+): Promise<void> {
   const label = `seed ${seed}`;
   mutate(s, item.vmId, rnd, seed);
   s.emulator.clock.advance(60_000);
@@ -165,7 +199,10 @@ export async function backupRestoreCycle(s: ReliabilityStack, item: SoakItem, rn
   const done = await settle(s, job.jobId, opts.drain);
   t.backups++;
   // Re-plan for the restore: the faults may not have all fired during the backup.
-  if (opts.faults && opts.restore) { s.faults.clear(); planFaults(s, rnd, 40, opts.modes); }
+  if (opts.faults && opts.restore) {
+    s.faults.clear();
+    planFaults(s, rnd, 40, opts.modes);
+  }
   const after = await s.observer.repos.points.all(item.itemKey);
   if (done.status !== 'Completed' && done.status !== 'CompletedWithWarnings') {
     t.failedJobs++;

@@ -51,9 +51,12 @@ export function clientFaults(): ClientFaults {
         injected[kind]++;
         switch (kind) {
           // Thrown as the SDKs' deserializers throw them: this policy sits outside their error handling.
-          case '503': throw new RestError('The server is busy (injected)', { code: 'ServerBusy', statusCode: 503, request: req, response: synthetic(req, 503) });
-          case '500': throw new RestError('Internal error (injected)', { code: 'InternalError', statusCode: 500, request: req, response: synthetic(req, 500) });
-          case 'reset': throw new RestError('read ECONNRESET (injected)', { code: 'ECONNRESET', request: req });
+          case '503':
+            throw new RestError('The server is busy (injected)', { code: 'ServerBusy', statusCode: 503, request: req, response: synthetic(req, 503) });
+          case '500':
+            throw new RestError('Internal error (injected)', { code: 'InternalError', statusCode: 500, request: req, response: synthetic(req, 500) });
+          case 'reset':
+            throw new RestError('read ECONNRESET (injected)', { code: 'ECONNRESET', request: req });
           case 'timeout':
             await new Promise((r) => setTimeout(r, 20));
             throw new RestError('The request timed out (injected)', { code: 'ETIMEDOUT', request: req });
@@ -68,9 +71,15 @@ export function clientFaults(): ClientFaults {
       seen = 0;
       planned = new Map(at.map((x) => [x.position, x.kind]));
     },
-    clear() { planned = new Map(); },
-    get seen() { return seen; },
-    get injected() { return injected; },
+    clear() {
+      planned = new Map();
+    },
+    get seen() {
+      return seen;
+    },
+    get injected() {
+      return injected;
+    },
   };
 }
 
@@ -88,14 +97,21 @@ export const FAULT_MODES: Record<FaultMode, { available: boolean; what: string }
   lroFailures: { available: true, what: 'ARM long-running operations that end Failed' },
   randomPageCuts: { available: true, what: 'Get Page Ranges cut with NextMarker at seeded random points, disk side and backup account' },
   blobCaps: { available: true, what: 'per-blob 60 MiB/s and 500 req/s divided by the time scale: 503 ServerBusy, 500 OperationTimedOut, delayed answers' },
-  arm429Buckets: { available: true, what: 'ARM token buckets far smaller than Azure\'s, so reads and writes meet 429 with Retry-After' },
-  runCommandSlow: { available: true, what: 'Run Command (freeze/thaw of a file-system-consistent policy) slower than its minimum, past the client\'s timeout' },
+  arm429Buckets: { available: true, what: "ARM token buckets far smaller than Azure's, so reads and writes meet 429 with Retry-After" },
+  runCommandSlow: { available: true, what: "Run Command (freeze/thaw of a file-system-consistent policy) slower than its minimum, past the client's timeout" },
   runCommandNeverAnswers: { available: true, what: 'Run Command whose script runs but whose result never comes back' },
 };
 
 /** Which named modes a run asks for; an unknown name is an error, an unavailable one is reported, not run. */
 export function selectModes(list: string | undefined): { on: Set<FaultMode>; notAvailable: FaultMode[] } {
-  const names = (list ? list.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(FAULT_MODES)) as FaultMode[];
+  const names = (
+    list
+      ? list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : Object.keys(FAULT_MODES)
+  ) as FaultMode[];
   for (const n of names) if (!(n in FAULT_MODES)) throw new Error(`unknown fault mode '${n}'; known: ${Object.keys(FAULT_MODES).join(', ')}`);
   return { on: new Set(names.filter((n) => FAULT_MODES[n].available)), notAvailable: names.filter((n) => !FAULT_MODES[n].available) };
 }

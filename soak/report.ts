@@ -28,7 +28,26 @@ export interface Injected {
 }
 
 export function newInjected(): Injected {
-  return { client503: 0, client500: 0, clientReset: 0, clientTimeout: 0, clientLostResponse: 0, emulatorServerFaults: 0, emulatorLroFailures: 0, diskPageListCuts: 0, diskServerBusy: 0, diskOperationTimedOut: 0, diskDelayedRequests: 0, backupPageListCuts: 0, backupServerBusy: 0, backupOperationTimedOut: 0, backupDelayedRequests: 0, arm429: 0, runCommandsNeverAnswered: 0, runCommandsUncollected: 0 };
+  return {
+    client503: 0,
+    client500: 0,
+    clientReset: 0,
+    clientTimeout: 0,
+    clientLostResponse: 0,
+    emulatorServerFaults: 0,
+    emulatorLroFailures: 0,
+    diskPageListCuts: 0,
+    diskServerBusy: 0,
+    diskOperationTimedOut: 0,
+    diskDelayedRequests: 0,
+    backupPageListCuts: 0,
+    backupServerBusy: 0,
+    backupOperationTimedOut: 0,
+    backupDelayedRequests: 0,
+    arm429: 0,
+    runCommandsNeverAnswered: 0,
+    runCommandsUncollected: 0,
+  };
 }
 
 /** Adds one stack's counters (they count from the stack's start) to the total. */
@@ -37,11 +56,24 @@ export function addStackCounters(total: Injected, s: ReliabilityStack): void {
   const d = s.emulator.dataStats;
   const b = s.shim?.stats ?? { pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0 };
   const part: Injected = {
-    client503: c['503'], client500: c['500'], clientReset: c.reset, clientTimeout: c.timeout, clientLostResponse: c.lostResponse,
-    emulatorServerFaults: s.emulator.faults.injected, emulatorLroFailures: s.emulator.faults.lroFailed,
-    diskPageListCuts: d.pageListCuts, diskServerBusy: d.serverBusy, diskOperationTimedOut: d.operationTimedOut, diskDelayedRequests: d.delayedRequests,
-    backupPageListCuts: b.pageListCuts, backupServerBusy: b.serverBusy, backupOperationTimedOut: b.operationTimedOut, backupDelayedRequests: b.delayedRequests,
-    arm429: s.emulator.armStats.throttled, runCommandsNeverAnswered: s.emulator.armStats.runCommandsNeverAnswered, runCommandsUncollected: s.emulator.armStats.runCommandsUncollected,
+    client503: c['503'],
+    client500: c['500'],
+    clientReset: c.reset,
+    clientTimeout: c.timeout,
+    clientLostResponse: c.lostResponse,
+    emulatorServerFaults: s.emulator.faults.injected,
+    emulatorLroFailures: s.emulator.faults.lroFailed,
+    diskPageListCuts: d.pageListCuts,
+    diskServerBusy: d.serverBusy,
+    diskOperationTimedOut: d.operationTimedOut,
+    diskDelayedRequests: d.delayedRequests,
+    backupPageListCuts: b.pageListCuts,
+    backupServerBusy: b.serverBusy,
+    backupOperationTimedOut: b.operationTimedOut,
+    backupDelayedRequests: b.delayedRequests,
+    arm429: s.emulator.armStats.throttled,
+    runCommandsNeverAnswered: s.emulator.armStats.runCommandsNeverAnswered,
+    runCommandsUncollected: s.emulator.armStats.runCommandsUncollected,
   };
   addInjected(total, part);
 }

@@ -17,7 +17,7 @@ import { addInjected, addStackCounters, newInjected, soakProfile, type Injected 
 async function main(): Promise<void> {
   const arg = (name: string, env: string, def: string): string => {
     const i = process.argv.indexOf(`--${name}`);
-    return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : process.env[env] ?? def;
+    return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : (process.env[env] ?? def);
   };
   const runs = Number(arg('runs', 'SOAK_RUNS', '100'));
   const seed = Number(arg('seed', 'SOAK_SEED', '1'));
@@ -39,14 +39,47 @@ async function main(): Promise<void> {
     // The cycles mostly wait (retry back-off, redelivery): a few processes share the runs, each on its own stack.
     const dir = mkdtempSync(path.join(tmpdir(), 'vmb-soak-'));
     console.log(`soak: ${workers} workers writing to ${dir}`);
-    await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve) => {
-      const n = Math.floor(runs / workers) + (w < runs % workers ? 1 : 0);
-      const child = spawn(process.execPath, [process.argv[1]!, '--runs', String(n), '--seed', String(seed * 100 + w), '--per-stack', String(perStack), '--modes', [...modes, ...notAvailable].join(','), '--time-scale', String(timeScale), '--fragments', String(fragments), '--ranges-per-answer', String(rangesPerAnswer), '--out', path.join(dir, `w${w}.json`)], { stdio: ['ignore', 'inherit', 'inherit'] });
-      child.on('exit', () => resolve());
-    })));
+    await Promise.all(
+      Array.from(
+        { length: workers },
+        (_, w) =>
+          new Promise<void>((resolve) => {
+            const n = Math.floor(runs / workers) + (w < runs % workers ? 1 : 0);
+            const child = spawn(
+              process.execPath,
+              [
+                process.argv[1]!,
+                '--runs',
+                String(n),
+                '--seed',
+                String(seed * 100 + w),
+                '--per-stack',
+                String(perStack),
+                '--modes',
+                [...modes, ...notAvailable].join(','),
+                '--time-scale',
+                String(timeScale),
+                '--fragments',
+                String(fragments),
+                '--ranges-per-answer',
+                String(rangesPerAnswer),
+                '--out',
+                path.join(dir, `w${w}.json`),
+              ],
+              { stdio: ['ignore', 'inherit', 'inherit'] },
+            );
+            child.on('exit', () => resolve());
+          }),
+      ),
+    );
     for (let w = 0; w < workers; w++) {
       let part: Tally & { injected: Injected };
-      try { part = JSON.parse(readFileSync(path.join(dir, `w${w}.json`), 'utf8')) as Tally & { injected: Injected }; } catch { total.problems.push(`worker ${w} wrote no result`); continue; }
+      try {
+        part = JSON.parse(readFileSync(path.join(dir, `w${w}.json`), 'utf8')) as Tally & { injected: Injected };
+      } catch {
+        total.problems.push(`worker ${w} wrote no result`);
+        continue;
+      }
       addInjected(injected, part.injected);
       for (const k of Object.keys(total) as (keyof Tally)[]) {
         if (k === 'problems') total.problems.push(...part.problems);
@@ -56,7 +89,10 @@ async function main(): Promise<void> {
   }
   for (let first = 0; workers <= 1 && first < runs; first += perStack) {
     // A fresh stack now and then keeps the in-memory stores small over a long soak.
-    const s = await startReliabilityStack({ profile: soakProfile(modes, seed * 1000 + first, timeScale, rangesPerAnswer), emulator: modes.has('arm429Buckets') ? { fidelity: { throttle: TIGHT_ARM_BUCKETS } } : undefined });
+    const s = await startReliabilityStack({
+      profile: soakProfile(modes, seed * 1000 + first, timeScale, rangesPerAnswer),
+      emulator: modes.has('arm429Buckets') ? { fidelity: { throttle: TIGHT_ARM_BUCKETS } } : undefined,
+    });
     try {
       const item = await registerVm(s, `soak${first}`, [20, 24], fragments, needsConsistentPolicy(modes));
       for (let n = first; n < Math.min(runs, first + perStack); n++) {
@@ -78,11 +114,18 @@ async function main(): Promise<void> {
     if (out) writeFileSync(out, JSON.stringify({ partial: done < runs, runsDone: done, ...total, injected }, null, 2));
   }
   const summary = {
-    runs, seed, workers, timeScale, fragments, rangesPerAnswer, seconds: Math.round((Date.now() - started) / 1000),
+    runs,
+    seed,
+    workers,
+    timeScale,
+    fragments,
+    rangesPerAnswer,
+    seconds: Math.round((Date.now() - started) / 1000),
     modes: [...modes],
     notAvailable: Object.fromEntries(notAvailable.map((m) => [m, FAULT_MODES[m].what])),
     injected,
-    ...total, problems: total.problems.slice(0, 50),
+    ...total,
+    problems: total.problems.slice(0, 50),
   };
   console.log(JSON.stringify(summary, null, 2));
   if (out) writeFileSync(out, JSON.stringify(summary, null, 2));

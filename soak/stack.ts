@@ -37,7 +37,9 @@ export interface ReliabilityStack {
  * fault policy, with a queue consumer that behaves like the Functions host (dequeue count, last delivery,
  * redelivery after the visibility timeout). Used by the reliability tests and by the soak.
  */
-export async function startReliabilityStack(o: { settings?: Record<string, string>; policies?: PipelinePolicy[]; emulator?: ComputeEmulatorOptions; log?: Logger; profile?: AzureProfile } = {}): Promise<ReliabilityStack> {
+export async function startReliabilityStack(
+  o: { settings?: Record<string, string>; policies?: PipelinePolicy[]; emulator?: ComputeEmulatorOptions; log?: Logger; profile?: AzureProfile } = {},
+): Promise<ReliabilityStack> {
   const extraPolicies = o.policies ?? [];
   const services = await startAppServices({
     subscriptionId: SUB,
@@ -70,7 +72,14 @@ export async function startReliabilityStack(o: { settings?: Record<string, strin
   faults.clear();
   await services.ensure(deps);
   return {
-    azurite: services.storage, emulator: services.emulator, deps, makeDeps, observer, env: services.env, faults, shim,
+    azurite: services.storage,
+    emulator: services.emulator,
+    deps,
+    makeDeps,
+    observer,
+    env: services.env,
+    faults,
+    shim,
     drain: (opts: DrainOptions = {}, d: Deps = deps) => services.drain(d, opts),
     stop: () => services.stop(),
   };

@@ -16,7 +16,8 @@ export const changeNotSize: Scenario = {
     });
     const small = await ctx.disk(smallSize, [{ offset: (3 * smallSize) / 8, length: data }]);
     const big = await ctx.disk(bigSize, [{ offset: (700 * bigSize) / 1024, length: data }]);
-    const smallSas = await small.snapshot(), bigSas = await big.snapshot();
+    const smallSas = await small.snapshot(),
+      bigSas = await big.snapshot();
     const ts = await timed(() => ctx.copy(smallSas, smallSize, 'small/shard-0'));
     const tb = await timed(() => ctx.copy(bigSas, bigSize, 'big/shard-0'));
     const ratio = tb.ms / ts.ms;

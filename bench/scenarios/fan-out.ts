@@ -57,13 +57,17 @@ export const fanOut: Scenario = {
       const queue = [...order];
       let throttled = 0;
       const bytes = order.length * segmentSize;
-      const t = await timed(() => Promise.all(Array.from({ length: order.length === 1 ? 1 : WORKERS }, async () => {
-        for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-          const segment = segmentLayout(size, segmentSize)[n]!;
-          const r = await copySegment({ segment, diskSize: size, shardSize, shardName: shard, concurrency: CONCURRENCY, diffWindow: 512 * MIB }, { source: ctx.dataPlane.openSource(sas), store });
-          throttled += r.stats.throttled;
-        }
-      })));
+      const t = await timed(() =>
+        Promise.all(
+          Array.from({ length: order.length === 1 ? 1 : WORKERS }, async () => {
+            for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
+              const segment = segmentLayout(size, segmentSize)[n]!;
+              const r = await copySegment({ segment, diskSize: size, shardSize, shardName: shard, concurrency: CONCURRENCY, diffWindow: 512 * MIB }, { source: ctx.dataPlane.openSource(sas), store });
+              throttled += r.stats.throttled;
+            }
+          }),
+        ),
+      );
       const rate = mibps(bytes, t.ms);
       const target = 0.8 * SHARDS * CAP;
       rows.push(row(label, `requests throttled (503/500) and retried, ${name}`, throttled, '', 0));

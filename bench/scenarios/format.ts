@@ -7,7 +7,10 @@ import type { CopyStats } from '../../src/core/engine/stats';
 import { CONCURRENCY, GIB, MIB, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 
-interface Write { offset: number; length: number }
+interface Write {
+  offset: number;
+  length: number;
+}
 
 /** Changes a fully written disk, backs it up incrementally (once per cost model), and checks every point exact. */
 async function changeRun(ctx: BenchContext, tag: string, size: number, writes: Write[], costs: { name: string; cost?: CostModel }[]) {
@@ -28,7 +31,18 @@ async function changeRun(ctx: BenchContext, tag: string, size: number, writes: W
     const inc = await timed(() => ctx.copy(s1, size, shard, s0, own, c.cost));
     const now = await ctx.pointOf(inc.value, shard, size, own);
     // Exact: every cell read back matches its digest, and the digests add up to the emulator's own digest.
-    await restoreDisk({ diskSize: size, shardSize: size, shards: [{ name: shard, snapshot: now.snapshots[0]! }], manifest: { diskSize: size, cells: new Map(now.cells) }, concurrency: CONCURRENCY, rangeWindow: 512 * MIB }, ctx.store, { putPages: async () => {} });
+    await restoreDisk(
+      {
+        diskSize: size,
+        shardSize: size,
+        shards: [{ name: shard, snapshot: now.snapshots[0]! }],
+        manifest: { diskSize: size, cells: new Map(now.cells) },
+        concurrency: CONCURRENCY,
+        rangeWindow: 512 * MIB,
+      },
+      ctx.store,
+      { putPages: async () => {} },
+    );
     out.push({ name: c.name, stats: inc.value.stats, ms: inc.ms, exact: imageDigest(size, sumCells(now.cells)) === expected });
   }
   return out;
@@ -70,8 +84,16 @@ export const format: Scenario = {
     const rows: Row[] = [];
     const rand = lcg(4242);
     const cases: { tag: string; label: string; writes: Write[] }[] = [
-      { tag: 'r8k', label: `11 random 8 KiB writes (${n}) on ${size / MIB} MiB written`, writes: Array.from({ length: n }, () => ({ offset: Math.floor(rand() * (size / 8192)) * 8192, length: 8192 })) },
-      { tag: 'u4k', label: `11 4 KiB writes at unaligned 512-byte offsets (${n}) on ${size / MIB} MiB written`, writes: Array.from({ length: n }, () => ({ offset: Math.floor(rand() * (size / 512 - 8)) * 512, length: 4096 })) },
+      {
+        tag: 'r8k',
+        label: `11 random 8 KiB writes (${n}) on ${size / MIB} MiB written`,
+        writes: Array.from({ length: n }, () => ({ offset: Math.floor(rand() * (size / 8192)) * 8192, length: 8192 })),
+      },
+      {
+        tag: 'u4k',
+        label: `11 4 KiB writes at unaligned 512-byte offsets (${n}) on ${size / MIB} MiB written`,
+        writes: Array.from({ length: n }, () => ({ offset: Math.floor(rand() * (size / 512 - 8)) * 512, length: 4096 })),
+      },
     ];
     for (const c of cases) {
       const [r] = await changeRun(ctx, c.tag, size, c.writes, [{ name: 'model' }]);
@@ -81,7 +103,7 @@ export const format: Scenario = {
         row(c.label, 'read from the snapshot / read back / written', st.sourceBytesRead / MIB, `/ ${(st.backupBytesRead / MIB).toFixed(2)} / ${(st.bytesUploaded / MIB).toFixed(2)} MiB`, 2),
         row(c.label, '(source read + read back + written) / changed', moved(st), '', 2, { text: '<= 3 (format 1: 68)', met: moved(st) <= 3 }),
         row(c.label, 'cells copied whole by the cost model', st.wholeCells, '', 0),
-        row(c.label, 'restore exact (every cell checked, digests add up to the emulator\'s)', r!.exact ? 1 : 0, '', 0, { text: '1', met: r!.exact }),
+        row(c.label, "restore exact (every cell checked, digests add up to the emulator's)", r!.exact ? 1 : 0, '', 0, { text: '1', met: r!.exact }),
       );
     }
     rows.push(...(await scatteredOnFull(ctx, size)));
@@ -96,14 +118,20 @@ async function scatteredOnFull(ctx: BenchContext, size: number): Promise<Row[]> 
   const rand = lcg(77);
   const pages = [...new Set(Array.from({ length: writes }, () => Math.floor(rand() * (size / 512))))];
   const label = `11 ${writes.toLocaleString('en-US')} scattered single-page writes on ${size / MIB} MiB written`;
-  const [model, frag] = await changeRun(ctx, 'sc1', size, pages.map((p) => ({ offset: p * 512, length: 512 })), [{ name: 'model' }, { name: 'fragments', cost: FRAGMENTS }]);
+  const [model, frag] = await changeRun(
+    ctx,
+    'sc1',
+    size,
+    pages.map((p) => ({ offset: p * 512, length: 512 })),
+    [{ name: 'model' }, { name: 'fragments', cost: FRAGMENTS }],
+  );
   const out: Row[] = [];
   for (const r of [model!, frag!]) {
     const l = `${label}, ${r.name === 'model' ? 'cost model (whole cells where cheaper)' : 'one request per fragment (before)'}`;
     out.push(
       row(l, 'data requests (reads, read-backs, Put/Clear Pages)', requests(r.stats), '', 0),
       row(l, 'bytes moved', (r.stats.sourceBytesRead + r.stats.backupBytesRead + r.stats.bytesUploaded) / MIB, 'MiB', 1),
-      row(l, 'time at one page blob\'s 500 requests/s and 60 MiB/s', capSeconds(r.stats), 's', 1),
+      row(l, "time at one page blob's 500 requests/s and 60 MiB/s", capSeconds(r.stats), 's', 1),
       row(l, 'measured time (local stack, no caps)', r.ms / 1000, 's', 2),
       row(l, 'restore exact', r.exact ? 1 : 0, '', 0, { text: '1', met: r.exact }),
     );
@@ -112,4 +140,3 @@ async function scatteredOnFull(ctx: BenchContext, size: number): Promise<Row[]> 
   out.push(row(label, 'time at the caps: one request per fragment / cost model', gain, 'x', 1, { text: '> 1', met: gain > 1 }));
   return out;
 }
-

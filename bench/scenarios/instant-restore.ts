@@ -39,7 +39,9 @@ export const instantRestore: Scenario = {
         await target.putPages(diskSize, vhdFooter(diskSize));
         await ctx.compute.disks.beginRevokeAccessAndWait('bench', name);
       });
-      const instant = await timed(() => ctx.compute.disks.beginCreateOrUpdateAndWait('bench', `${d.name}-instant`, { location: 'w', creationData: { createOption: 'Copy', sourceResourceId: snapshotId } }));
+      const instant = await timed(() =>
+        ctx.compute.disks.beginCreateOrUpdateAndWait('bench', `${d.name}-instant`, { location: 'w', creationData: { createOption: 'Copy', sourceResourceId: snapshotId } }),
+      );
       const size = data >= GIB ? `${data / GIB} GiB` : `${data / MIB} MiB`;
       rows.push(
         row(LABEL, `${size} of data: vault restore (upload + verified Put Page)`, vault.ms / 1000, 's', 2),

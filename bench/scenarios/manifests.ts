@@ -35,7 +35,7 @@ export const manifests: Scenario = {
         row(label, 'format 1: manifest bytes read per backup / one manifest (each segment read it whole)', (segments * v1) / v1, 'x', 0),
         row(label, 'finalize time', fin.ms! / 1000, 's', 2, size === 32 * TIB ? { text: '<= 60 s', met: fin.ms! <= 60_000 } : undefined),
         row(label, 'finalize peak RSS (its own process)', fin.maxRssKiB! / 1024, 'MiB', 0, size === 32 * TIB ? { text: '<= 300 MiB', met: fin.maxRssKiB! / 1024 <= 300 } : undefined),
-        row(label, 'segments\' manifest work (read, merge, write), all segments', seg.ms! / 1000, 's', 1),
+        row(label, "segments' manifest work (read, merge, write), all segments", seg.ms! / 1000, 's', 1),
       );
     }
     return rows;

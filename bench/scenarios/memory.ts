@@ -19,7 +19,8 @@ export const memory: Scenario = {
     const bigSize = ctx.pick({ full: 1 * TIB, quick: 1 * TIB, smoke: 64 * GIB });
     const big = await ctx.disk(bigSize, [{ offset: (700 * bigSize) / 1024, length: full.written }]);
     const large = await copyInChild(job('mem-large/shard-0', await big.snapshot(), bigSize));
-    const describe = (c: ChildCopy) => `heap ${((c.peak.heapUsed) / MIB).toFixed(0)}, external ${(c.peak.external / MIB).toFixed(0)} (array buffers ${(c.peak.arrayBuffers / MIB).toFixed(0)}) MiB at peak; RSS before the copy ${(c.base.rss / MIB).toFixed(0)} MiB`;
+    const describe = (c: ChildCopy) =>
+      `heap ${(c.peak.heapUsed / MIB).toFixed(0)}, external ${(c.peak.external / MIB).toFixed(0)} (array buffers ${(c.peak.arrayBuffers / MIB).toFixed(0)}) MiB at peak; RSS before the copy ${(c.base.rss / MIB).toFixed(0)} MiB`;
     const flat = large.peak.rss / small.peak.rss;
     return [
       row(LABEL, `peak RSS of the copy process, ${full.written / MIB} MiB on a ${sizeText(full.diskSize)} disk`, small.peak.rss / MIB, 'MiB', 0, { text: '<= 300 MiB', met: small.peak.rss <= LIMIT }),

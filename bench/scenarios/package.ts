@@ -6,7 +6,11 @@ import { exportDisk, newExportStats } from '../../src/core/engine/package-export
 import { GIB, MIB, row, type BenchContext, type Row, type Scenario } from '../context';
 import { timed } from '../support';
 
-interface Case { name: string; size: number; fills: { offset: number; length: number }[] }
+interface Case {
+  name: string;
+  size: number;
+  fills: { offset: number; length: number }[];
+}
 
 function cases(ctx: BenchContext): Case[] {
   const size = ctx.pick({ full: 128 * GIB, quick: 16 * GIB, smoke: 1 * GIB });
@@ -38,12 +42,9 @@ export const packageSize: Scenario = {
         const pkg = new FolderPackageStore(path.join(root, `p${i}`));
         await pkg.prepare();
         const stats = newExportStats();
-        const { ms } = await timed(() => exportDisk(
-          { diskKey: 'lun-0', diskSize: c.size, concurrency: 8, rangeWindow: 512 * MIB, existing: [] },
-          { ranges: (w) => src.validRanges(w), read: (r) => src.read(r) },
-          pkg,
-          { stats },
-        ));
+        const { ms } = await timed(() =>
+          exportDisk({ diskKey: 'lun-0', diskSize: c.size, concurrency: 8, rangeWindow: 512 * MIB, existing: [] }, { ranges: (w) => src.validRanges(w), read: (r) => src.read(r) }, pkg, { stats }),
+        );
         const written = c.fills.reduce((n, f) => n + f.length, 0);
         const files = await pkg.list();
         const onDisk = files.reduce((n, f) => n + f.size, 0);

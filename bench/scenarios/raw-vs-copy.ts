@@ -41,7 +41,14 @@ export const rawVsCopy: Scenario = {
     const data = payload();
     const md5 = createHash('md5').update(data).digest();
     const count = ctx.written / STEP;
-    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await withRetry(() => fn(i)))));
+    const loop = (fn: (i: number) => Promise<unknown>) =>
+      timedCpu(ctx.pids, () =>
+        runPool(
+          Array.from({ length: count }, (_, i) => i),
+          new AdaptiveLimiter(CONCURRENCY),
+          async (i) => void (await withRetry(() => fn(i))),
+        ),
+      );
     const rawBlob = ctx.container.getPageBlobClient('raw');
     await rawBlob.create(ctx.written);
     const raw = await loop((i) => rawBlob.uploadPages(data, i * STEP, STEP));
@@ -51,20 +58,32 @@ export const rawVsCopy: Scenario = {
     const source = new PageBlobClient(full.sas, newPipeline(new AnonymousCredential(), { retryOptions: { maxTries: 1 } }));
     // Reading alone, nothing written: what the emulator's data plane and the SDK's download cost by themselves.
     const readOnly = await loop(async (i) => void (await collect((await source.download(i * STEP, STEP)).readableStreamBody)));
-    const rws: Measured[] = [], ours: Measured[] = [full];
+    const rws: Measured[] = [],
+      ours: Measured[] = [full];
     for (let round = 0; round < ROUNDS; round++) {
       // A fresh blob each round, as our copy gets a fresh shard: overwriting pages costs Azurite more.
       const rwBlob = ctx.container.getPageBlobClient(`raw-rw-${round}`);
       await rwBlob.create(ctx.written);
-      rws.push(await loop(async (i) => {
-        const body = await collect((await source.download(i * STEP, STEP)).readableStreamBody);
-        await rwBlob.uploadPages(body, i * STEP, STEP, { transactionalContentMD5: createHash('md5').update(body).digest() });
-      }));
+      rws.push(
+        await loop(async (i) => {
+          const body = await collect((await source.download(i * STEP, STEP)).readableStreamBody);
+          await rwBlob.uploadPages(body, i * STEP, STEP, { transactionalContentMD5: createHash('md5').update(body).digest() });
+        }),
+      );
       if (round > 0) ours.push(await timedCpu(ctx.pids, () => ctx.copy(full.sas, full.diskSize, `full-round${round}/shard-0`)));
     }
-    if (process.env.BENCH_VERBOSE) console.error('rw', rws.map((m) => m.ms.toFixed(0)), 'ours', ours.map((m) => m.ms.toFixed(0)));
-    const rw = best(rws), our = best(ours);
-    const oursM = mibps(full.written, our.ms), rawW = mibps(ctx.written, raw.ms), rawRw = mibps(ctx.written, rw.ms);
+    if (process.env.BENCH_VERBOSE)
+      console.error(
+        'rw',
+        rws.map((m) => m.ms.toFixed(0)),
+        'ours',
+        ours.map((m) => m.ms.toFixed(0)),
+      );
+    const rw = best(rws),
+      our = best(ours);
+    const oursM = mibps(full.written, our.ms),
+      rawW = mibps(ctx.written, raw.ms),
+      rawRw = mibps(ctx.written, rw.ms);
     return [
       row(LABEL, `raw 4 MiB Put Page loop into Azurite (${ctx.written / MIB} MiB, concurrency ${CONCURRENCY})`, rawW, 'MiB/s'),
       row(LABEL, 'raw loop with a transactional MD5 per Put Page', mibps(ctx.written, rawMd5.ms), 'MiB/s'),

@@ -23,14 +23,29 @@ export const restore: Scenario = {
     };
     const data = payload();
     const count = full.written / (4 * MIB);
-    const loop = (fn: (i: number) => Promise<unknown>) => timedCpu(ctx.pids, () => runPool(Array.from({ length: count }, (_, i) => i), new AdaptiveLimiter(CONCURRENCY), async (i) => void (await withRetry(() => fn(i)))));
+    const loop = (fn: (i: number) => Promise<unknown>) =>
+      timedCpu(ctx.pids, () =>
+        runPool(
+          Array.from({ length: count }, (_, i) => i),
+          new AdaptiveLimiter(CONCURRENCY),
+          async (i) => void (await withRetry(() => fn(i))),
+        ),
+      );
     const rawTarget = ctx.dataPlane.openTarget(await upload('raw-upload'));
     const raw = await loop((i) => rawTarget.putPages(i * 4 * MIB, data));
     const rwTarget = ctx.dataPlane.openTarget(await upload('raw-rw-upload'));
     const rw = await loop(async (i) => rwTarget.putPages(i * 4 * MIB, await ctx.store.readShardSnapshot(full.shard, snapshot, { start: i * 4 * MIB, end: (i + 1) * 4 * MIB })));
     const target = ctx.dataPlane.openTarget(await upload('restored'));
-    const ours = await timedCpu(ctx.pids, () => restoreDisk({ diskSize: full.diskSize, shardSize: full.diskSize, shards: [{ name: full.shard, snapshot }], manifest: full.manifest, concurrency: CONCURRENCY, rangeWindow: 512 * MIB }, ctx.store, target));
-    const rawM = mibps(full.written, raw.ms), rwM = mibps(full.written, rw.ms), oursM = mibps(ours.value.bytesWritten, ours.ms);
+    const ours = await timedCpu(ctx.pids, () =>
+      restoreDisk(
+        { diskSize: full.diskSize, shardSize: full.diskSize, shards: [{ name: full.shard, snapshot }], manifest: full.manifest, concurrency: CONCURRENCY, rangeWindow: 512 * MIB },
+        ctx.store,
+        target,
+      ),
+    );
+    const rawM = mibps(full.written, raw.ms),
+      rwM = mibps(full.written, rw.ms),
+      oursM = mibps(ours.value.bytesWritten, ours.ms);
     return [
       row(LABEL, 'raw Put Page loop into the emulator upload endpoint', rawM, 'MiB/s'),
       row(LABEL, 'raw read+write loop: Get Blob from the shard snapshot, then Put Page', rwM, 'MiB/s'),

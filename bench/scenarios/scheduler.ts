@@ -51,11 +51,35 @@ export const scheduler: Scenario = {
     await deps.repos.ensure();
     await deps.queues.queue(QUEUES.snapshot).ensure();
     for (let p = 0; p < policyCount; p++) {
-      await deps.repos.policies.insert({ name: `p${p}`, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['09:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } } as never);
+      await deps.repos.policies.insert({
+        name: `p${p}`,
+        timeZone: 'UTC',
+        schedule: { frequency: 'Daily', times: ['09:00'] },
+        retention: { dailyDays: 7 },
+        instantRestoreDays: 2,
+        consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+      } as never);
     }
-    await runPool(Array.from({ length: itemCount }, (_, i) => i), new AdaptiveLimiter(32), async (i) => {
-      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: `p${i % policyCount}`, disks: [], createdAt: protectedAt, protectedAt } as never);
-    });
+    await runPool(
+      Array.from({ length: itemCount }, (_, i) => i),
+      new AdaptiveLimiter(32),
+      async (i) => {
+        await deps.repos.items.insert({
+          itemKey: `vm;s;rg;vm${i}`,
+          vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`,
+          vmName: `vm${i}`,
+          resourceGroup: 'rg',
+          subscriptionId: 's',
+          location: 'w',
+          osType: 'Linux',
+          state: 'Protected',
+          policyName: `p${i % policyCount}`,
+          disks: [],
+          createdAt: protectedAt,
+          protectedAt,
+        } as never);
+      },
+    );
     count.reset();
     const t = await timed(() => Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]));
     const [a, b] = t.value;

@@ -44,7 +44,10 @@ function settings(file: string | undefined): Record<string, string | undefined> 
 function human(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
@@ -93,8 +96,14 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      item: { type: 'string' }, folder: { type: 'string' }, container: { type: 'string' }, prefix: { type: 'string' },
-      point: { type: 'string' }, settings: { type: 'string' }, resume: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      item: { type: 'string' },
+      folder: { type: 'string' },
+      container: { type: 'string' },
+      prefix: { type: 'string' },
+      point: { type: 'string' },
+      settings: { type: 'string' },
+      resume: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0];
@@ -110,16 +119,19 @@ export async function main(argv: string[]): Promise<number> {
     if (!values.item) throw new UsageError('--item is required');
     if (!!values.folder === !!values.container) throw new UsageError('give exactly one of --folder and --container');
     const location: PackageLocation = values.folder ? { kind: 'folder', path: path.resolve(values.folder) } : { kind: 'container', container: values.container!, prefix: values.prefix };
-    job = command === 'export'
-      ? await requestExport(deps, { itemKey: values.item, location, pointId: values.point }, { enqueue: false })
-      : await requestImport(deps, { itemKey: values.item, location }, { enqueue: false });
+    job =
+      command === 'export'
+        ? await requestExport(deps, { itemKey: values.item, location, pointId: values.point }, { enqueue: false })
+        : await requestImport(deps, { itemKey: values.item, location }, { enqueue: false });
     process.stdout.write(`${command} job ${job.jobId} started (resume it with --resume ${job.jobId} if interrupted)\n`);
   }
   const done = await run(deps, job, command === 'export' ? exportStep : importStep);
   for (const w of done.warnings) process.stdout.write(`warning: ${w}\n`);
   if (done.status === 'Completed' || done.status === 'CompletedWithWarnings') {
     const p = (done.result.progress ?? done.result) as { dataBytes?: number; packageBytes?: number };
-    process.stdout.write(`${command} ${done.status}: job ${done.jobId}${p.dataBytes !== undefined ? `, ${human(p.dataBytes)} data, ${human(p.packageBytes ?? 0)} package` : ''}${done.result.recoveryPointId ? `, recovery point ${String(done.result.recoveryPointId)}` : ''}\n`);
+    process.stdout.write(
+      `${command} ${done.status}: job ${done.jobId}${p.dataBytes !== undefined ? `, ${human(p.dataBytes)} data, ${human(p.packageBytes ?? 0)} package` : ''}${done.result.recoveryPointId ? `, recovery point ${String(done.result.recoveryPointId)}` : ''}\n`,
+    );
     return 0;
   }
   process.stderr.write(`${command} ${done.status}: ${done.error?.code ?? ''}: ${done.error?.message ?? ''}\nRecommended action: ${done.error?.recommendedAction ?? 'see the job'}\n`);

@@ -87,20 +87,23 @@ export function createAzureDeps(config: Config, options: CompositionOptions = {}
   // Application Insights when its connection string is set (the platform sets it when one is attached).
   const telemetry = options.telemetry ?? (config.telemetry.connectionString ? startAzureMonitor(config.telemetry.connectionString) : undefined);
   const channel = config.alerts.webhookUrl ? new WebhookChannel(config.alerts.webhookUrl) : undefined;
-  return withOps({
-    config,
-    repos: createRepos(tables, config.tablePrefix),
-    queues,
-    compute,
-    provisioning: new ArmProvisioningAdapter({ credential, endpoint: config.arm.endpoint, clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies } }),
-    // The app's identity also reads and writes Entra-only disks (dataAccessAuthMode AzureActiveDirectory).
-    dataPlane: new SasDataPlane(options.policies, credential),
-    store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
-    clock: options.clock ?? (() => new Date()),
-    log: options.log ?? silentLogger,
-    packages: packageStoreFactory(blobService),
-    kinds: KINDS,
-  }, { telemetry, channel });
+  return withOps(
+    {
+      config,
+      repos: createRepos(tables, config.tablePrefix),
+      queues,
+      compute,
+      provisioning: new ArmProvisioningAdapter({ credential, endpoint: config.arm.endpoint, clientOptions: { ...(ca ? { tlsOptions: { ca } } : {}), additionalPolicies } }),
+      // The app's identity also reads and writes Entra-only disks (dataAccessAuthMode AzureActiveDirectory).
+      dataPlane: new SasDataPlane(options.policies, credential),
+      store: new BlobBackupStore(blobService.getContainerClient(config.backupContainer), pageService.getContainerClient(config.backupContainer)),
+      clock: options.clock ?? (() => new Date()),
+      log: options.log ?? silentLogger,
+      packages: packageStoreFactory(blobService),
+      kinds: KINDS,
+    },
+    { telemetry, channel },
+  );
 }
 
 /** Creates what the app needs to exist: container, tables, queues. Idempotent; run at start. */

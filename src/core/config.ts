@@ -15,8 +15,7 @@ export const QUEUES = {
   import: 'vmb-import',
 } as const;
 
-const int = (min: number, max: number, def: number) =>
-  z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
+const int = (min: number, max: number, def: number) => z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(min).max(max).default(def);
 
 const price = (def: number) => z.coerce.number({ message: 'must be a number' }).min(0, 'must not be negative').max(1000).default(def);
 
@@ -40,8 +39,14 @@ const SettingsSchema = z.object({
   VMBACKUP_STORAGE__blobServiceUri: z.url().optional(),
   VMBACKUP_STORAGE__queueServiceUri: z.url().optional(),
   VMBACKUP_STORAGE__tableServiceUri: z.url().optional(),
-  VMBACKUP_BACKUP_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lowercase letters, digits, dashes)').default('vmbackup'),
-  VMBACKUP_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, 'must be letters and digits, starting with a letter').default('vmb'),
+  VMBACKUP_BACKUP_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name (3-63 lowercase letters, digits, dashes)')
+    .default('vmbackup'),
+  VMBACKUP_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, 'must be letters and digits, starting with a letter')
+    .default('vmb'),
   VMBACKUP_ARM_ENDPOINT: z.url().optional(),
   VMBACKUP_ARM_CA_FILE: z.string().optional(),
   /** Local emulator only: it runs Azure's ARM durations this many times faster, so Run Command waits must too. */
@@ -97,11 +102,18 @@ const SettingsSchema = z.object({
   /** Prices for the report's monthly estimate, per GiB-month stored (examples; use your region's price list). */
   VMBACKUP_PRICE_GIB_MONTH_VAULT: price(0.045),
   VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: price(0.05),
-  VMBACKUP_REPORT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD').default('USD'),
+  VMBACKUP_REPORT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as USD')
+    .default('USD'),
   /** Set by the Functions platform when Application Insights is attached: turns on OpenTelemetry traces and metrics. */
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
   /** A Teams or Slack incoming webhook (empty: no webhook alerts). It is a credential: never logged. */
-  VMBACKUP_ALERT_WEBHOOK_URL: z.string().trim().refine((v) => v === '' || webhookUrlOk(v), 'must be an https URL (http only on a loopback address), or empty').optional(),
+  VMBACKUP_ALERT_WEBHOOK_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || webhookUrlOk(v), 'must be an https URL (http only on a loopback address), or empty')
+    .optional(),
   /** How long after a due slot a backup may still be running before the item counts as having missed it. */
   VMBACKUP_MISSED_BACKUP_GRACE_MINUTES: int(0, 7 * 24 * 60, 180),
 });
@@ -120,9 +132,7 @@ export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as readonly (keyo
 
 export interface Config {
   subscriptionIds: string[];
-  storage:
-    | { kind: 'connectionString'; connectionString: string }
-    | { kind: 'identity'; blobUrl: string; queueUrl: string; tableUrl: string };
+  storage: { kind: 'connectionString'; connectionString: string } | { kind: 'identity'; blobUrl: string; queueUrl: string; tableUrl: string };
   backupContainer: string;
   tablePrefix: string;
   arm: { endpoint?: string; caFile?: string; timeScale: number };
@@ -197,7 +207,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (problems.length > 0 || !s) throw new ConfigError(problems);
 
   return {
-    subscriptionIds: s.VMBACKUP_SUBSCRIPTION_IDS.split(',').map((x) => x.trim()).filter(Boolean),
+    subscriptionIds: s.VMBACKUP_SUBSCRIPTION_IDS.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     storage: hasConn
       ? { kind: 'connectionString', connectionString: env.VMBACKUP_STORAGE! }
       : { kind: 'identity', blobUrl: s.VMBACKUP_STORAGE__blobServiceUri!, queueUrl: s.VMBACKUP_STORAGE__queueServiceUri!, tableUrl: s.VMBACKUP_STORAGE__tableServiceUri! },

@@ -74,7 +74,11 @@ export class ForbiddenError extends VmBackupError {
 /** Worth retrying as is: throttling, timeouts, a lost race. The queue redelivers the step. */
 export class TransientError extends VmBackupError {
   readonly kind = 'Transient' as const;
-  constructor(code: string, message: string, readonly retryAfterMs?: number) {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(code, message, 'No action needed: the step is retried automatically.');
   }
 }
@@ -101,15 +105,24 @@ export function isTransientDependencyError(err: unknown): boolean {
 export function httpStatusFor(err: unknown): number {
   if (!(err instanceof VmBackupError)) return isTransientDependencyError(err) ? 503 : 500;
   switch (err.kind) {
-    case 'Validation': return 400;
-    case 'Unauthorized': return 401;
-    case 'Forbidden': return 403;
-    case 'NotFound': return 404;
-    case 'Conflict': return 409;
-    case 'PayloadTooLarge': return 413;
-    case 'UnsupportedMediaType': return 415;
-    case 'Transient': return 503;
-    case 'PermanentStep': return 422;
+    case 'Validation':
+      return 400;
+    case 'Unauthorized':
+      return 401;
+    case 'Forbidden':
+      return 403;
+    case 'NotFound':
+      return 404;
+    case 'Conflict':
+      return 409;
+    case 'PayloadTooLarge':
+      return 413;
+    case 'UnsupportedMediaType':
+      return 415;
+    case 'Transient':
+      return 503;
+    case 'PermanentStep':
+      return 422;
   }
 }
 
@@ -149,11 +162,7 @@ export function itemNotFound(itemKey: string): NotFoundError {
 }
 
 export function busy(itemKey: string): ConflictError {
-  return new ConflictError(
-    'AnotherOperationInProgress',
-    `Another operation is in progress on '${itemKey}'.`,
-    'Wait for the running job to finish (see the jobs list), then try again.',
-  );
+  return new ConflictError('AnotherOperationInProgress', `Another operation is in progress on '${itemKey}'.`, 'Wait for the running job to finish (see the jobs list), then try again.');
 }
 
 export function jobNotFound(jobId: string): NotFoundError {
@@ -173,9 +182,17 @@ export function pointNotFound(pointId: string): NotFoundError {
  * rule Azure enforces on the VM update, checked first so the VM is never left deallocated by a rejected update.
  */
 export type ReplaceRefusal =
-  | 'ReplaceVmNotFound' | 'ReplaceVmNotReady' | 'ReplaceEphemeralOsDisk' | 'ReplaceNoOsDisk' | 'ReplaceGenerationMismatch'
-  | 'ReplaceSecurityTypeMismatch' | 'ReplaceSizeMismatch' | 'ReplaceZoneMismatch' | 'ReplaceEncryptionSetMismatch'
-  | 'ReplaceDiskStateInvalid' | 'ReplaceVmChanged';
+  | 'ReplaceVmNotFound'
+  | 'ReplaceVmNotReady'
+  | 'ReplaceEphemeralOsDisk'
+  | 'ReplaceNoOsDisk'
+  | 'ReplaceGenerationMismatch'
+  | 'ReplaceSecurityTypeMismatch'
+  | 'ReplaceSizeMismatch'
+  | 'ReplaceZoneMismatch'
+  | 'ReplaceEncryptionSetMismatch'
+  | 'ReplaceDiskStateInvalid'
+  | 'ReplaceVmChanged';
 
 /** At request time a 409 the caller sees at once; inside the job a permanent step error the job ends with. */
 export function replaceRefused(code: ReplaceRefusal, message: string, recommendedAction: string, atRequest: boolean): ConflictError | PermanentStepError {

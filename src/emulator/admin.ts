@@ -55,7 +55,10 @@ export interface VmSpec {
 /** Seeds a VM with its disks in one call (what a real subscription already has). */
 export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSystems): VmRecord {
   const location = spec.location ?? 'westeurope';
-  const osIndex = Math.max(0, spec.disks.findIndex((d) => d.lun < 0));
+  const osIndex = Math.max(
+    0,
+    spec.disks.findIndex((d) => d.lun < 0),
+  );
   const cvm = spec.securityType === 'ConfidentialVM' ? 'ConfidentialVM_VMGuestStateOnlyEncryptedWithPlatformKey' : spec.securityType;
   const made = spec.disks.map((d, i) => {
     const isOs = i === osIndex;
@@ -66,7 +69,7 @@ export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSy
       properties: {
         creationData: { createOption: 'Empty', ...(d.logicalSectorSize ? { logicalSectorSize: d.logicalSectorSize } : {}) },
         diskSizeBytes: d.sizeBytes,
-        osType: isOs ? spec.osType ?? 'Linux' : undefined,
+        osType: isOs ? (spec.osType ?? 'Linux') : undefined,
         hyperVGeneration: isOs ? spec.hyperVGeneration : undefined,
         supportedCapabilities: isOs && spec.architecture ? { architecture: spec.architecture } : undefined,
         securityProfile: isOs && cvm ? { securityType: cvm } : undefined,
@@ -81,30 +84,43 @@ export function createVm(r: ComputeResources, spec: VmSpec, guests?: GuestFileSy
     return disk;
   });
   const osDisk = made[osIndex]!;
-  const vm = r.putVm(spec.subscriptionId, spec.resourceGroup, spec.name, {
-    location,
-    tags: spec.tags ?? {},
-    zones: spec.zones,
-    properties: {
-      ...(spec.vmSize ? { hardwareProfile: { vmSize: spec.vmSize } } : {}),
-      securityProfile: spec.securityType ? { securityType: spec.securityType, uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } } : undefined,
-      storageProfile: {
-        osDisk: {
-          osType: spec.osType ?? 'Linux', managedDisk: { id: osDisk.id },
-          ...(spec.ephemeralOs ? { diffDiskSettings: { option: 'Local', placement: 'ResourceDisk' } } : {}),
-          ...(spec.writeAcceleratedOs ? { writeAcceleratorEnabled: true } : {}),
+  const vm = r.putVm(
+    spec.subscriptionId,
+    spec.resourceGroup,
+    spec.name,
+    {
+      location,
+      tags: spec.tags ?? {},
+      zones: spec.zones,
+      properties: {
+        ...(spec.vmSize ? { hardwareProfile: { vmSize: spec.vmSize } } : {}),
+        securityProfile: spec.securityType ? { securityType: spec.securityType, uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } } : undefined,
+        storageProfile: {
+          osDisk: {
+            osType: spec.osType ?? 'Linux',
+            managedDisk: { id: osDisk.id },
+            ...(spec.ephemeralOs ? { diffDiskSettings: { option: 'Local', placement: 'ResourceDisk' } } : {}),
+            ...(spec.writeAcceleratedOs ? { writeAcceleratorEnabled: true } : {}),
+          },
+          dataDisks: [
+            ...spec.disks
+              .map((d, i) => ({ d, i }))
+              .filter(({ i }) => i !== osIndex)
+              .map(({ d, i }) => ({ lun: d.lun, managedDisk: { id: made[i]!.id }, caching: d.caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled, deleteOption: d.deleteOption })),
+            ...(spec.unmanagedDataDisks ?? []).map((u) => ({ lun: u.lun, name: u.name, vhd: { uri: u.vhdUri } })),
+          ],
         },
-        dataDisks: [
-          ...spec.disks.map((d, i) => ({ d, i })).filter(({ i }) => i !== osIndex).map(({ d, i }) => ({ lun: d.lun, managedDisk: { id: made[i]!.id }, caching: d.caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled, deleteOption: d.deleteOption })),
-          ...(spec.unmanagedDataDisks ?? []).map((u) => ({ lun: u.lun, name: u.name, vhd: { uri: u.vhdUri } })),
-        ],
       },
     },
-  }, spec.osCreateOption ?? 'FromImage');
+    spec.osCreateOption ?? 'FromImage',
+  );
   vm.powerState = spec.powerState ?? 'running';
   vm.agentReady = spec.agentReady ?? true;
   if (guests && spec.disks.some((d) => d.mount)) {
-    guests.setMounts(vm, spec.disks.map((d, i): GuestMount => ({ target: d.mount?.target ?? (i === osIndex ? '/' : `/data${d.lun}`), fsType: d.mount?.fsType ?? 'ext4', lun: i === osIndex ? -1 : d.lun })));
+    guests.setMounts(
+      vm,
+      spec.disks.map((d, i): GuestMount => ({ target: d.mount?.target ?? (i === osIndex ? '/' : `/data${d.lun}`), fsType: d.mount?.fsType ?? 'ext4', lun: i === osIndex ? -1 : d.lun })),
+    );
   }
   return vm;
 }
@@ -137,21 +153,63 @@ export function adminRouter(r: ComputeResources, clock: { advance(ms: number): v
       sendJson(c.res, (err as { status?: number }).status ?? 400, { error: { code: (err as { code?: string }).code ?? 'BadRequest', message: (err as Error).message } });
     }
   };
-  return new Router()
-    .add('POST', '/_emulator/vms', safe((c) => sendJson(c.res, 201, { id: createVm(r, body(c.body) as VmSpec, guests).id })))
-    .add('POST', '/_emulator/guest/fill', safe((c) => { const b = body(c.body); fill(r.store, writable(id(c.url)), b.offset, b.length, b.seed ?? 1); sendJson(c.res, 200, { ok: true }); }))
-    .add('POST', '/_emulator/guest/trim', safe((c) => { const b = body(c.body); trim(r.store, writable(id(c.url)), b.offset, b.length); sendJson(c.res, 200, { ok: true }); }))
-    .add('POST', '/_emulator/guest/workload', safe((c) => { const b = body(c.body); sendJson(c.res, 200, { ops: randomWorkload(r.store, writable(id(c.url)), { seed: b.seed ?? 1, ops: b.ops ?? 10, maxWriteBytes: b.maxWriteBytes }).length }); }))
-    // Every guest with a frozen file system: a test asserts `items` is empty when no guest is left frozen.
-    .add('GET', '/_emulator/guests/frozen', (c) => sendJson(c.res, 200, { items: guests.allFrozen(), blockedWrites: guests.blockedWrites }))
-    .add('GET', '/_emulator/digest', safe((c) => {
-      const key = id(c.url);
-      const full = c.url.searchParams.get('sha256') === 'true';
-      sendJson(c.res, 200, { contentDigest: contentDigest(r.store, key), ...(full ? { sha256: sha256(r.store, key) } : {}), sizeBytes: r.store.get(key)!.sizeBytes });
-    }))
-    .add('GET', '/_emulator/runcommands', (c) => sendJson(c.res, 200, { items: r.state.runCommands }))
-    .add('POST', '/_emulator/clock', safe((c) => { clock.advance(Number(body(c.body).advanceMs ?? 0)); sendJson(c.res, 200, { now: r.clock() }); }))
-    .add('GET', '/_emulator/snapshots', (c) => sendJson(c.res, 200, { items: [...r.state.snapshots.values()].map((s) => ({ id: s.id, sourceDiskId: s.sourceDiskId, openSas: r.state.grantsOf(s.id).length })) }));
+  return (
+    new Router()
+      .add(
+        'POST',
+        '/_emulator/vms',
+        safe((c) => sendJson(c.res, 201, { id: createVm(r, body(c.body) as VmSpec, guests).id })),
+      )
+      .add(
+        'POST',
+        '/_emulator/guest/fill',
+        safe((c) => {
+          const b = body(c.body);
+          fill(r.store, writable(id(c.url)), b.offset, b.length, b.seed ?? 1);
+          sendJson(c.res, 200, { ok: true });
+        }),
+      )
+      .add(
+        'POST',
+        '/_emulator/guest/trim',
+        safe((c) => {
+          const b = body(c.body);
+          trim(r.store, writable(id(c.url)), b.offset, b.length);
+          sendJson(c.res, 200, { ok: true });
+        }),
+      )
+      .add(
+        'POST',
+        '/_emulator/guest/workload',
+        safe((c) => {
+          const b = body(c.body);
+          sendJson(c.res, 200, { ops: randomWorkload(r.store, writable(id(c.url)), { seed: b.seed ?? 1, ops: b.ops ?? 10, maxWriteBytes: b.maxWriteBytes }).length });
+        }),
+      )
+      // Every guest with a frozen file system: a test asserts `items` is empty when no guest is left frozen.
+      .add('GET', '/_emulator/guests/frozen', (c) => sendJson(c.res, 200, { items: guests.allFrozen(), blockedWrites: guests.blockedWrites }))
+      .add(
+        'GET',
+        '/_emulator/digest',
+        safe((c) => {
+          const key = id(c.url);
+          const full = c.url.searchParams.get('sha256') === 'true';
+          sendJson(c.res, 200, { contentDigest: contentDigest(r.store, key), ...(full ? { sha256: sha256(r.store, key) } : {}), sizeBytes: r.store.get(key)!.sizeBytes });
+        }),
+      )
+      .add('GET', '/_emulator/runcommands', (c) => sendJson(c.res, 200, { items: r.state.runCommands }))
+      .add(
+        'POST',
+        '/_emulator/clock',
+        safe((c) => {
+          clock.advance(Number(body(c.body).advanceMs ?? 0));
+          sendJson(c.res, 200, { now: r.clock() });
+        }),
+      )
+      .add('GET', '/_emulator/snapshots', (c) =>
+        sendJson(c.res, 200, { items: [...r.state.snapshots.values()].map((s) => ({ id: s.id, sourceDiskId: s.sourceDiskId, openSas: r.state.grantsOf(s.id).length })) }),
+      )
+  );
 }
 
 export { resourceId };

@@ -38,7 +38,10 @@ export class FaultInjector {
   takeLro(method: string, path: string): { code: string; message: string } | undefined {
     for (const r of this.lroRules) {
       if (r.left <= 0 || (r.method && r.method !== method) || (r.path && !r.path.test(path))) continue;
-      if (r.skip > 0) { r.skip--; continue; }
+      if (r.skip > 0) {
+        r.skip--;
+        continue;
+      }
       r.left--;
       this.lroFailed++;
       return { code: r.code ?? 'InternalExecutionError', message: 'Injected long-running operation failure.' };
@@ -49,7 +52,10 @@ export class FaultInjector {
   take(plane: 'arm' | 'data', method: string, path: string): { status: number; code: string; retryAfter?: number } | undefined {
     for (const r of this.rules) {
       if (r.left <= 0 || (r.plane && r.plane !== plane) || (r.method && r.method !== method) || (r.path && !r.path.test(path))) continue;
-      if (r.skip > 0) { r.skip--; continue; }
+      if (r.skip > 0) {
+        r.skip--;
+        continue;
+      }
       r.left--;
       this.injected++;
       return { status: r.status, code: r.code ?? (r.status === 503 ? 'ServerBusy' : 'InternalError'), retryAfter: r.retryAfter };

@@ -99,23 +99,36 @@ export class GuestFileSystems {
         }
         continue;
       }
-      if (/&$/.test(s) && !/&&$/.test(s)) { this.background(ctx.vm, s.slice(0, -1).trim(), vars); ctx.status = 0; continue; }
+      if (/&$/.test(s) && !/&&$/.test(s)) {
+        this.background(ctx.vm, s.slice(0, -1).trim(), vars);
+        ctx.status = 0;
+        continue;
+      }
       const status = this.runAndOr(ctx, s, vars);
       ctx.status = status.code;
-      if (status.code !== 0 && ctx.errexit && !status.guarded) { ctx.exited = true; return; }
+      if (status.code !== 0 && ctx.errexit && !status.guarded) {
+        ctx.exited = true;
+        return;
+      }
     }
   }
 
   /** `( sleep N; cmds ) &`: the watchdog runs cmds N (Azure) seconds later, scaled like every duration. */
   private background(vm: VmRecord, text: string, vars: Record<string, string>): void {
-    const inner = text.replace(/^nohup\s+/, '').replace(/^\((.*)\)$/s, '$1').replace(/^(?:ba)?sh\s+-c\s+(['"])(.*)\1$/s, '$2');
+    const inner = text
+      .replace(/^nohup\s+/, '')
+      .replace(/^\((.*)\)$/s, '$1')
+      .replace(/^(?:ba)?sh\s+-c\s+(['"])(.*)\1$/s, '$2');
     const stmts = splitStatements(inner);
     let delayS = 0;
     while (stmts.length && /^sleep\s+(\d+(?:\.\d+)?)$/.test(stmts[0]!)) delayS += Number(/^sleep\s+(\S+)/.exec(stmts.shift()!)![1]);
-    const t = setTimeout(() => {
-      this.watchdogsRun++;
-      this.runList({ vm, errexit: false, stdout: [], stderr: [], status: 0, exited: false }, stmts, vars);
-    }, (delayS * 1000) / this.timeScale);
+    const t = setTimeout(
+      () => {
+        this.watchdogsRun++;
+        this.runList({ vm, errexit: false, stdout: [], stderr: [], status: 0, exited: false }, stmts, vars);
+      },
+      (delayS * 1000) / this.timeScale,
+    );
     t.unref?.();
   }
 
@@ -133,13 +146,23 @@ export class GuestFileSystems {
     const argv = this.words(ctx, text, vars);
     const [cmd, ...args] = argv;
     switch (cmd) {
-      case undefined: return 0;
-      case 'set': if (args.includes('-e') || (args[0] === '-o' && args[1] === 'errexit')) ctx.errexit = true; return 0;
-      case 'exit': ctx.exited = true; return Number(args[0] ?? ctx.status) & 0xff;
-      case 'false': return 1;
-      case 'echo': ctx.stdout.push(args.join(' ')); return 0;
-      case 'fsfreeze': return this.fsfreeze(ctx, args);
-      default: return 0;
+      case undefined:
+        return 0;
+      case 'set':
+        if (args.includes('-e') || (args[0] === '-o' && args[1] === 'errexit')) ctx.errexit = true;
+        return 0;
+      case 'exit':
+        ctx.exited = true;
+        return Number(args[0] ?? ctx.status) & 0xff;
+      case 'false':
+        return 1;
+      case 'echo':
+        ctx.stdout.push(args.join(' '));
+        return 0;
+      case 'fsfreeze':
+        return this.fsfreeze(ctx, args);
+      default:
+        return 0;
     }
   }
 
@@ -147,17 +170,31 @@ export class GuestFileSystems {
     const freeze = args.includes('-f') || args.includes('--freeze');
     const thaw = args.includes('-u') || args.includes('--unfreeze');
     const path = args.find((a) => !a.startsWith('-'));
-    if (!path || freeze === thaw) { ctx.stderr.push('fsfreeze: bad usage'); return 1; }
-    const m = this.mounts(ctx.vm).filter((x) => path === x.target || path.startsWith(x.target === '/' ? '/' : `${x.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
-    if (!m) { ctx.stderr.push(`fsfreeze: cannot open ${path}: No such file or directory`); return 1; }
+    if (!path || freeze === thaw) {
+      ctx.stderr.push('fsfreeze: bad usage');
+      return 1;
+    }
+    const m = this.mounts(ctx.vm)
+      .filter((x) => path === x.target || path.startsWith(x.target === '/' ? '/' : `${x.target}/`))
+      .sort((a, b) => b.target.length - a.target.length)[0];
+    if (!m) {
+      ctx.stderr.push(`fsfreeze: cannot open ${path}: No such file or directory`);
+      return 1;
+    }
     const key = ctx.vm.id.toLowerCase();
     const set = this.frozen.get(key) ?? new Set<string>();
     this.frozen.set(key, set);
     if (freeze) {
-      if (set.has(m.target)) { ctx.stderr.push(`fsfreeze: ${path}: freeze failed: Device or resource busy`); return 1; }
+      if (set.has(m.target)) {
+        ctx.stderr.push(`fsfreeze: ${path}: freeze failed: Device or resource busy`);
+        return 1;
+      }
       set.add(m.target);
     } else {
-      if (!set.has(m.target)) { ctx.stderr.push(`fsfreeze: ${path}: unfreeze failed: Invalid argument`); return 1; }
+      if (!set.has(m.target)) {
+        ctx.stderr.push(`fsfreeze: ${path}: unfreeze failed: Invalid argument`);
+        return 1;
+      }
       set.delete(m.target);
     }
     return 0;
@@ -180,7 +217,9 @@ export class GuestFileSystems {
     const [first, ...filters] = pipeline.split('|').map((p) => p.trim());
     if (!/^findmnt\b/.test(first ?? '')) return [];
     const types = /(?:-t|--types)\s+(\S+)/.exec(first!)?.[1]?.split(',');
-    let list = this.mounts(ctx.vm).filter((m) => !types || types.includes(m.fsType)).map((m) => m.target);
+    let list = this.mounts(ctx.vm)
+      .filter((m) => !types || types.includes(m.fsType))
+      .map((m) => m.target);
     for (const f of filters) {
       const g = /^grep\s+(-v\s+)?(?:"([^"]*)"|'([^']*)'|(\S+))$/.exec(f);
       if (!g) continue;
@@ -191,7 +230,14 @@ export class GuestFileSystems {
   }
 }
 
-interface Ctx { vm: VmRecord; errexit: boolean; stdout: string[]; stderr: string[]; status: number; exited: boolean }
+interface Ctx {
+  vm: VmRecord;
+  errexit: boolean;
+  stdout: string[];
+  stderr: string[];
+  status: number;
+  exited: boolean;
+}
 
 /** Top-level `;` and newline split that keeps quotes, `$(...)` and `( ... )` whole. */
 function splitStatements(script: string): string[] {
@@ -200,11 +246,23 @@ function splitStatements(script: string): string[] {
   let depth = 0;
   let quote = '';
   for (const ch of script) {
-    if (quote) { cur += ch; if (ch === quote) quote = ''; continue; }
-    if (ch === '"' || ch === "'") { quote = ch; cur += ch; continue; }
+    if (quote) {
+      cur += ch;
+      if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur += ch;
+      continue;
+    }
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (depth === 0 && (ch === ';' || ch === '\n')) { if (cur.trim()) out.push(cur.trim()); cur = ''; continue; }
+    if (depth === 0 && (ch === ';' || ch === '\n')) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   if (cur.trim()) out.push(cur.trim());

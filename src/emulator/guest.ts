@@ -7,11 +7,13 @@ const PAGE = 512;
 /** Deterministic pseudo-random bytes (xorshift32 over 32-bit words): fast enough for GiBs of test data. */
 export function seededBytes(length: number, seed: number): Buffer {
   const buf = Buffer.alloc(length);
-  let x = (seed >>> 0) || 0x9e3779b9;
+  let x = seed >>> 0 || 0x9e3779b9;
   for (let i = 0; i + 4 <= length; i += 4) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     buf.writeUInt32LE(x, i);
   }
   return buf;
@@ -48,8 +50,8 @@ export interface WorkloadOptions {
  */
 export function randomWorkload(store: DiskStore, diskId: string, opts: WorkloadOptions): GuestOp[] {
   const size = store.get(diskId)!.sizeBytes;
-  let s = (opts.seed >>> 0) || 1;
-  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  let s = opts.seed >>> 0 || 1;
+  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const maxPages = Math.max(1, Math.floor((opts.maxWriteBytes ?? 8 * 1024 * 1024) / PAGE));
   const hot = Array.from({ length: 4 }, () => Math.floor(rand() * (size / PAGE)));
   const ops: GuestOp[] = [];
@@ -58,7 +60,7 @@ export function randomWorkload(store: DiskStore, diskId: string, opts: WorkloadO
     const startPage = r < 0.5 ? (hot[Math.floor(rand() * hot.length)]! + Math.floor(rand() * 20_000)) % (size / PAGE) : Math.floor(rand() * (size / PAGE));
     const shape = rand();
     let pages = shape < 0.35 ? 1 : shape < 0.7 ? 1 + Math.floor(rand() * 64) : 1 + Math.floor(rand() * maxPages);
-    if (shape > 0.9) pages = Math.max(pages, (DIGEST_CELL / PAGE) + 7); // crosses at least one cell line
+    if (shape > 0.9) pages = Math.max(pages, DIGEST_CELL / PAGE + 7); // crosses at least one cell line
     const offset = startPage * PAGE;
     const length = Math.min(pages * PAGE, size - offset);
     const op: GuestOp = { kind: rand() < (opts.clearRatio ?? 0.15) ? 'clear' : 'write', offset, length };

@@ -22,26 +22,41 @@ export function inspectRouter(r: ComputeResources, stats: DataPlaneStats, armSta
       sendJson(c.res, status, { error: { code: status === 404 ? 'NotFound' : 'BadRequest', message: (err as Error).message } });
     }
   };
-  return new Router()
-    // Equal content digests (SHA-256 over the SHA-256 of every non-zero 4 MiB cell, see digest.ts) mean equal
-    // bytes, zeros included, in time proportional to the data rather than to the nominal size.
-    .add('GET', '/_emulator/compare', safe((u) => {
-      const a = known(u, 'a'), b = known(u, 'b');
-      const side = (k: string) => ({ id: r.store.get(k)!.id, sizeBytes: r.store.get(k)!.sizeBytes, contentDigest: contentDigest(r.store, k) });
-      const x = side(a), y = side(b);
-      return { equal: x.sizeBytes === y.sizeBytes && x.contentDigest === y.contentDigest, a: x, b: y };
-    }))
-    .add('GET', '/_emulator/stats', safe((u) => {
-      // ?gc=true collects first when the process runs with --expose-gc: what is left is what is still held.
-      const gc = (globalThis as { gc?: () => void }).gc;
-      if (u.searchParams.get('gc') === 'true' && gc) { gc(); gc(); }
-      const m = process.memoryUsage();
-      return {
-        ...armStats(), // the ARM side's counters (429s, Run Commands), for the soak and the fidelity tests
-        dataPlane: { ...stats },
-        resources: { vms: r.state.vms.size, disks: r.state.disks.size, snapshots: r.state.snapshots.size },
-        storedBytes: r.store.storedBytes(),
-        memory: { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers },
-      };
-    }));
+  return (
+    new Router()
+      // Equal content digests (SHA-256 over the SHA-256 of every non-zero 4 MiB cell, see digest.ts) mean equal
+      // bytes, zeros included, in time proportional to the data rather than to the nominal size.
+      .add(
+        'GET',
+        '/_emulator/compare',
+        safe((u) => {
+          const a = known(u, 'a'),
+            b = known(u, 'b');
+          const side = (k: string) => ({ id: r.store.get(k)!.id, sizeBytes: r.store.get(k)!.sizeBytes, contentDigest: contentDigest(r.store, k) });
+          const x = side(a),
+            y = side(b);
+          return { equal: x.sizeBytes === y.sizeBytes && x.contentDigest === y.contentDigest, a: x, b: y };
+        }),
+      )
+      .add(
+        'GET',
+        '/_emulator/stats',
+        safe((u) => {
+          // ?gc=true collects first when the process runs with --expose-gc: what is left is what is still held.
+          const gc = (globalThis as { gc?: () => void }).gc;
+          if (u.searchParams.get('gc') === 'true' && gc) {
+            gc();
+            gc();
+          }
+          const m = process.memoryUsage();
+          return {
+            ...armStats(), // the ARM side's counters (429s, Run Commands), for the soak and the fidelity tests
+            dataPlane: { ...stats },
+            resources: { vms: r.state.vms.size, disks: r.state.disks.size, snapshots: r.state.snapshots.size },
+            storedBytes: r.store.storedBytes(),
+            memory: { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers },
+          };
+        }),
+      )
+  );
 }

@@ -20,7 +20,9 @@ const BLOCKS = 'blocks.bin';
 const RECORD = BLOCK_SIZE + PAGES_PER_BLOCK;
 
 type BlockRef = [blockNo: number, index: number, gen: number];
-interface SavedOps { [block: string]: string }
+interface SavedOps {
+  [block: string]: string;
+}
 interface Saved {
   version: 1;
   vms: unknown[];
@@ -45,16 +47,17 @@ export function saveEmulatorState(dir: string, state: EmulatorState, store: Memo
   const s = store.exportState();
   const index = new Map<Buffer, number>();
   const fd = openSync(path.join(dir, `${BLOCKS}.tmp`), 'w');
-  const refs = (blocks: Map<number, Block>): BlockRef[] => [...blocks].map(([no, b]) => {
-    let i = index.get(b.data);
-    if (i === undefined) {
-      i = index.size;
-      index.set(b.data, i);
-      writeSync(fd, b.data, 0, BLOCK_SIZE, i * RECORD);
-      writeSync(fd, b.valid, 0, PAGES_PER_BLOCK, i * RECORD + BLOCK_SIZE);
-    }
-    return [no, i, b.gen];
-  });
+  const refs = (blocks: Map<number, Block>): BlockRef[] =>
+    [...blocks].map(([no, b]) => {
+      let i = index.get(b.data);
+      if (i === undefined) {
+        i = index.size;
+        index.set(b.data, i);
+        writeSync(fd, b.data, 0, BLOCK_SIZE, i * RECORD);
+        writeSync(fd, b.valid, 0, PAGES_PER_BLOCK, i * RECORD + BLOCK_SIZE);
+      }
+      return [no, i, b.gen];
+    });
   let saved: Saved;
   try {
     saved = {
@@ -86,7 +89,9 @@ export function loadEmulatorState(dir: string): { state: EmulatorState; store: M
   const saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;
   if (saved.version !== 1) throw new Error(`${file}: unknown version ${String(saved.version)}`);
   const state = new EmulatorState();
-  const keyed = <T extends { id: string }>(m: Map<string, T>, rows: unknown[]): void => { for (const r of rows as T[]) m.set(EmulatorState.key(r.id), r); };
+  const keyed = <T extends { id: string }>(m: Map<string, T>, rows: unknown[]): void => {
+    for (const r of rows as T[]) m.set(EmulatorState.key(r.id), r);
+  };
   keyed(state.vms, saved.vms);
   keyed(state.disks, saved.disks);
   keyed(state.snapshots, saved.snapshots);
@@ -95,16 +100,19 @@ export function loadEmulatorState(dir: string): { state: EmulatorState; store: M
 
   const fd = openSync(path.join(dir, BLOCKS), 'r');
   const loaded = new Map<number, { data: Buffer; valid: Uint8Array }>();
-  const blocks = (rows: BlockRef[]): Map<number, Block> => new Map(rows.map(([no, i, gen]) => {
-    let b = loaded.get(i);
-    if (!b) {
-      b = { data: Buffer.alloc(BLOCK_SIZE), valid: new Uint8Array(PAGES_PER_BLOCK) };
-      readSync(fd, b.data, 0, BLOCK_SIZE, i * RECORD);
-      readSync(fd, b.valid, 0, PAGES_PER_BLOCK, i * RECORD + BLOCK_SIZE);
-      loaded.set(i, b);
-    }
-    return [no, { data: b.data, valid: b.valid, gen }];
-  }));
+  const blocks = (rows: BlockRef[]): Map<number, Block> =>
+    new Map(
+      rows.map(([no, i, gen]) => {
+        let b = loaded.get(i);
+        if (!b) {
+          b = { data: Buffer.alloc(BLOCK_SIZE), valid: new Uint8Array(PAGES_PER_BLOCK) };
+          readSync(fd, b.data, 0, BLOCK_SIZE, i * RECORD);
+          readSync(fd, b.valid, 0, PAGES_PER_BLOCK, i * RECORD + BLOCK_SIZE);
+          loaded.set(i, b);
+        }
+        return [no, { data: b.data, valid: b.valid, gen }];
+      }),
+    );
   const s: StoreState = { disks: new Map(), snapshots: new Map(), orphans: new Map() };
   try {
     for (const d of saved.store.disks) s.disks.set(d.key, { meta: d.meta, gen: d.gen, blocks: blocks(d.blocks), pending: opsIn(d.pending), lineage: d.lineage });

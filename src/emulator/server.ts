@@ -129,7 +129,14 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     extensions: [
       { name: 'basicConstraints', cA: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
     ],
   } as Parameters<typeof generate>[1]);
 
@@ -164,9 +171,14 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
       if (verdict?.refused) {
         stats.throttled++;
         const r = verdict.refused;
-        return sendJson(res, 429, { error: { code: r.code, message: r.message } }, { 'retry-after': String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))), 'retry-after-ms': String(r.retryAfterMs), 'x-ms-error-code': r.code });
+        return sendJson(
+          res,
+          429,
+          { error: { code: r.code, message: r.message } },
+          { 'retry-after': String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))), 'retry-after-ms': String(r.retryAfterMs), 'x-ms-error-code': r.code },
+        );
       }
-      if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+      if (!url.searchParams.get('api-version')) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
       const m = [arm, ...others].map((x) => x.match(req.method ?? 'GET', url.pathname)).find((x) => x && x !== 'method') ?? arm.match(req.method ?? 'GET', url.pathname);
       if (m === 'method') throw new ArmError(405, 'MethodNotAllowed', `The method ${req.method} is not allowed on this resource.`);
       if (!m) throw new ArmError(404, 'InvalidResourceType', `The resource type of '${url.pathname}' could not be found in the namespace 'Microsoft.Compute'.`);
@@ -217,7 +229,9 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
     faults,
     guests,
     runCommands,
-    get armStats() { return armStatsNow(); },
+    get armStats() {
+      return armStatsNow();
+    },
     fidelity,
     dataStats,
     operations,

@@ -6,7 +6,9 @@ import { API_AUTH_LEVEL } from './lib/auth';
 
 // 202 with the job to follow; while a discovery is queued or running, that job (running: true) instead of a second.
 app.http('discover', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'discovery',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'discovery',
   handler: route(async (req, _ctx, deps) => {
     const { job, running } = await requestDiscovery(deps, 'Api');
     return accepted(req, job.jobId, { running });
@@ -14,7 +16,9 @@ app.http('discover', {
 });
 
 app.http('listVms', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'vms',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'vms',
   handler: route(async (_req, _ctx, deps) => {
     const vms = await deps.repos.discovered.all();
     const items = new Map((await deps.repos.items.all()).map((i) => [i.itemKey, i]));

@@ -5,7 +5,9 @@ import { openApiDocument } from './lib/openapi';
 import { PolicySchema } from '../core/domain/policy';
 
 app.http('health', {
-  methods: ['GET'], authLevel: 'anonymous', route: 'health',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'health',
   handler: async () => {
     try {
       const h = await checkHealth(await getDeps());
@@ -19,6 +21,8 @@ app.http('health', {
 });
 
 app.http('openapi', {
-  methods: ['GET'], authLevel: 'anonymous', route: 'openapi.json',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'openapi.json',
   handler: async () => ({ jsonBody: openApiDocument(PolicySchema) }),
 });

@@ -9,7 +9,9 @@ import { registerParams } from '../core/workflows/protection/params';
 import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('registerVms', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/register',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/register',
   handler: route(async (req, _ctx, deps) => {
     const b = await body(req, RegisterBody);
     const jobs = await requestRegistration(deps, b.vmIds, b.policyName);
@@ -18,7 +20,9 @@ app.http('registerVms', {
 });
 
 app.http('protectItems', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/protect',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/protect',
   handler: route(async (req, _ctx, deps) => {
     const b = await body(req, ProtectBody);
     const jobs = await requestProtection(deps, b.itemKeys, b.policyName);
@@ -27,7 +31,9 @@ app.http('protectItems', {
 });
 
 app.http('listItems', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items',
   handler: route(async (req, _ctx, deps) => {
     query(req, PageQuery);
     const items = await deps.repos.items.all();
@@ -36,7 +42,9 @@ app.http('listItems', {
 });
 
 app.http('getItem', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     return { jsonBody: itemView(await getItem(deps, itemKey), deps.clock()) };
@@ -44,7 +52,9 @@ app.http('getItem', {
 });
 
 app.http('backupNow', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/backup',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/backup',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, BackupNowBody);
@@ -54,7 +64,9 @@ app.http('backupNow', {
 });
 
 app.http('stopProtection', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/stop',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/stop',
   handler: route(async (req, _ctx, deps, caller) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, StopProtectionBody);
@@ -65,4 +77,3 @@ app.http('stopProtection', {
     return { jsonBody: itemView(item, deps.clock()) };
   }),
 });
-

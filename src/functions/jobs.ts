@@ -6,7 +6,9 @@ import { requestCancel } from '../core/jobs/run-step';
 import { API_AUTH_LEVEL } from './lib/auth';
 
 app.http('listJobs', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'jobs',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'jobs',
   handler: route(async (req, _ctx, deps) => {
     const q = query(req, JobsQuery);
     const page = await listJobs(deps, { ...q, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined });
@@ -15,12 +17,16 @@ app.http('listJobs', {
 });
 
 app.http('getJob', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'jobs/{jobId}',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'jobs/{jobId}',
   handler: route(async (req, _ctx, deps) => ({ jsonBody: await jobDetails(deps, pathParam(req, 'jobId', JobId)) })),
 });
 
 app.http('cancelJob', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'jobs/{jobId}/cancel',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'jobs/{jobId}/cancel',
   handler: route(async (req, _ctx, deps) => {
     const job = await requestCancel(deps, pathParam(req, 'jobId', JobId));
     return { status: 202, jsonBody: jobView(job, deps.clock(), !!deps.kinds.of(job.type)?.cancellable) };
@@ -28,6 +34,8 @@ app.http('cancelJob', {
 });
 
 app.http('dashboard', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'dashboard',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'dashboard',
   handler: route(async (_req, _ctx, deps) => ({ jsonBody: await dashboard(deps) })),
 });

@@ -9,7 +9,9 @@ import { requestVerify } from '../core/workflows/verify/verify';
 import { API_AUTH_LEVEL, authorizeAction, confirmDestructive } from './lib/auth';
 
 app.http('listRecoveryPoints', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const q = query(req, PageQuery);
@@ -18,14 +20,18 @@ app.http('listRecoveryPoints', {
 });
 
 app.http('getRecoveryPoint', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints/{pointId}',
   handler: route(async (req, _ctx, deps) => {
     return { jsonBody: await pointViewWithInstant(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId)) };
   }),
 });
 
 app.http('restore', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}/restore',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints/{pointId}/restore',
   handler: route(async (req, _ctx, deps, caller) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const pointId = pathParam(req, 'pointId', PointId);
@@ -40,7 +46,9 @@ app.http('restore', {
 });
 
 app.http('verifyRecoveryPoint', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}/verify',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints/{pointId}/verify',
   handler: route(async (req, _ctx, deps) => {
     const job = await requestVerify(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return accepted(req, job.jobId);
@@ -48,7 +56,9 @@ app.http('verifyRecoveryPoint', {
 });
 
 app.http('undeleteRecoveryPoint', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}/undelete',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints/{pointId}/undelete',
   handler: route(async (req, _ctx, deps) => {
     const p = await undeletePoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return { jsonBody: pointView(p) };
@@ -56,7 +66,9 @@ app.http('undeleteRecoveryPoint', {
 });
 
 app.http('deleteRecoveryPoint', {
-  methods: ['DELETE'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/recoveryPoints/{pointId}',
+  methods: ['DELETE'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/recoveryPoints/{pointId}',
   handler: route(async (req, _ctx, deps) => {
     const p = await deletePoint(deps, pathParam(req, 'itemKey', ItemKey), pathParam(req, 'pointId', PointId));
     return { jsonBody: pointView(p) };

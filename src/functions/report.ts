@@ -5,7 +5,9 @@ import { backupReport, reportCsv, reportFormat } from '../core/views/report';
 
 /** The backup report: per item RPO, points by tier, stored bytes and a monthly estimate; JSON or CSV. */
 app.http('backupReport', {
-  methods: ['GET'], authLevel: API_AUTH_LEVEL, route: 'report',
+  methods: ['GET'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'report',
   handler: route(async (req, _ctx, deps) => {
     const format = reportFormat(req.query.get('format'));
     const report = await backupReport(deps);

@@ -5,7 +5,9 @@ import { ExportBody, ImportBody, ItemKey } from './lib/schemas';
 import { API_AUTH_LEVEL } from './lib/auth';
 
 app.http('exportItem', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/export',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/export',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ExportBody);
@@ -15,7 +17,9 @@ app.http('exportItem', {
 });
 
 app.http('importItem', {
-  methods: ['POST'], authLevel: API_AUTH_LEVEL, route: 'items/{itemKey}/import',
+  methods: ['POST'],
+  authLevel: API_AUTH_LEVEL,
+  route: 'items/{itemKey}/import',
   handler: route(async (req, _ctx, deps) => {
     const itemKey = pathParam(req, 'itemKey', ItemKey);
     const b = await body(req, ImportBody);

@@ -25,7 +25,9 @@ app.timer('reconciler', {
   schedule: '%VMBACKUP_RECONCILE_CRON%',
   handler: async (_timer, ctx) => {
     const r = await reconcile(await depsFor(ctx));
-    ctx.log(`reconciler: ${r.jobsRedriven} job(s) re-driven, ${r.jobsAbandoned} abandoned, ${r.locksFreed} lock(s) freed, ${r.snapshotsDeleted} orphaned snapshot(s) deleted, ${r.snapshotsRevoked} revoked`);
+    ctx.log(
+      `reconciler: ${r.jobsRedriven} job(s) re-driven, ${r.jobsAbandoned} abandoned, ${r.locksFreed} lock(s) freed, ${r.snapshotsDeleted} orphaned snapshot(s) deleted, ${r.snapshotsRevoked} revoked`,
+    );
   },
 });
 

@@ -84,7 +84,10 @@ export async function startAppServices(o: AppServicesOptions): Promise<AppServic
   const { env, config, makeDeps } = localApp(storage, emulator, { ...o, clock: () => new Date(emulator.clock.now()) });
   const qs = QueueServiceClient.fromConnectionString(storage.connectionString);
   return {
-    storage, emulator, env, makeDeps,
+    storage,
+    emulator,
+    env,
+    makeDeps,
     ensure: (deps) => ensureResources(deps, [...KINDS.queues]),
     drain: (deps, opts = {}) => drainQueues(qs, o.steps, deps, { ...o.drain, ...opts, maxDequeueCount: config.maxDequeueCount }),
     async stop() {

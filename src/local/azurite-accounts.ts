@@ -37,10 +37,16 @@ export function servesAccountPool(env: Record<string, string | undefined> = proc
 /** The same Azurite endpoints (`http://host:port/<account>`) for another account. */
 export function accountOn(devEndpoints: { blobEndpoint: string; queueEndpoint: string; tableEndpoint: string }, name: string): StorageAccount {
   const swap = (endpoint: string): string => `${endpoint.slice(0, endpoint.lastIndexOf('/'))}/${name}`;
-  const blobEndpoint = swap(devEndpoints.blobEndpoint), queueEndpoint = swap(devEndpoints.queueEndpoint), tableEndpoint = swap(devEndpoints.tableEndpoint);
+  const blobEndpoint = swap(devEndpoints.blobEndpoint),
+    queueEndpoint = swap(devEndpoints.queueEndpoint),
+    tableEndpoint = swap(devEndpoints.tableEndpoint);
   const connectionString = [
-    'DefaultEndpointsProtocol=http', `AccountName=${name}`, `AccountKey=${DEV_KEY}`,
-    `BlobEndpoint=${blobEndpoint}`, `QueueEndpoint=${queueEndpoint}`, `TableEndpoint=${tableEndpoint}`,
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${name}`,
+    `AccountKey=${DEV_KEY}`,
+    `BlobEndpoint=${blobEndpoint}`,
+    `QueueEndpoint=${queueEndpoint}`,
+    `TableEndpoint=${tableEndpoint}`,
   ].join(';');
   return { name, connectionString, blobEndpoint, queueEndpoint, tableEndpoint };
 }
@@ -72,7 +78,10 @@ export async function emptyAccount(account: StorageAccount): Promise<void> {
   const tables = TableServiceClient.fromConnectionString(account.connectionString, { allowInsecureConnection: true });
   const names = async <T>(it: AsyncIterable<T>, name: (x: T) => string | undefined): Promise<string[]> => {
     const out: string[] = [];
-    for await (const x of it) { const n = name(x); if (n) out.push(n); }
+    for await (const x of it) {
+      const n = name(x);
+      if (n) out.push(n);
+    }
     return out;
   };
   await Promise.all([

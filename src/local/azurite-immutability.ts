@@ -29,7 +29,10 @@ import type { PipelineRequest, PipelineResponse } from '@azure/core-rest-pipelin
  * The policies live in this process (shared by every client that carries the shim, like the service's state is
  * shared by all its clients) and are compared with `clock`, Azure's clock, which a test may move.
  */
-export interface StoredPolicy { until: Date; mode: 'unlocked' | 'locked' }
+export interface StoredPolicy {
+  until: Date;
+  mode: 'unlocked' | 'locked';
+}
 
 const policies = new Map<string, StoredPolicy>();
 
@@ -86,7 +89,11 @@ export function refuseIfImmutable(req: PipelineRequest, url: URL, answer: Answer
 }
 
 /** A Set Blob Immutability Policy the shim will answer once Azurite confirms the blob exists (see below). */
-export interface PendingPolicy { path: string; snapshot: string; policy: StoredPolicy }
+export interface PendingPolicy {
+  path: string;
+  snapshot: string;
+  policy: StoredPolicy;
+}
 
 /**
  * Validates a Set Blob Immutability Policy. If valid, the request is turned into Get Blob Properties of the same

@@ -37,7 +37,13 @@ function errorResponse(req: PipelineRequest, status: number, code: string, messa
     request: req,
     status,
     bodyAsText,
-    headers: createHttpHeaders({ 'content-type': 'application/xml', 'x-ms-error-code': code, 'x-ms-request-id': req.requestId, 'content-length': String(Buffer.byteLength(bodyAsText)), 'x-ms-version': req.headers.get('x-ms-version') ?? '' }),
+    headers: createHttpHeaders({
+      'content-type': 'application/xml',
+      'x-ms-error-code': code,
+      'x-ms-request-id': req.requestId,
+      'content-length': String(Buffer.byteLength(bodyAsText)),
+      'x-ms-version': req.headers.get('x-ms-version') ?? '',
+    }),
   };
 }
 
@@ -77,8 +83,14 @@ export function azuriteAsAzureShim(profile: AzureProfile = strictProfile()): Azu
     const comp = url.searchParams.get('comp');
     let bytes = 0;
     let kind: 'read' | 'write' | 'other' = 'other';
-    if (req.method === 'GET' && !comp) { kind = 'read'; bytes = rangeBytes(req); }
-    if (req.method === 'PUT' && comp === 'page') { kind = 'write'; bytes = req.headers.get('x-ms-page-write') === 'update' ? bodyBytes(req) : 0; }
+    if (req.method === 'GET' && !comp) {
+      kind = 'read';
+      bytes = rangeBytes(req);
+    }
+    if (req.method === 'PUT' && comp === 'page') {
+      kind = 'write';
+      bytes = req.headers.get('x-ms-page-write') === 'update' ? bodyBytes(req) : 0;
+    }
     const t = Number(url.searchParams.get('timeout') ?? NaN);
     return throttle.admit(`${url.origin}${url.pathname}`, PAGE_BLOB_TARGETS, bytes, kind, Number.isFinite(t) ? t : undefined);
   }
@@ -108,7 +120,10 @@ export function azuriteAsAzureShim(profile: AzureProfile = strictProfile()): Azu
           if (a.afterMs > 0) await sleep(a.afterMs);
           return errorResponse(req, a.status, a.code, a.message);
         }
-        if (a.delayMs > 0) { stats.delayedRequests++; await sleep(a.delayMs); }
+        if (a.delayMs > 0) {
+          stats.delayedRequests++;
+          await sleep(a.delayMs);
+        }
         if (pageList) {
           // Azurite answers in full; the continuation is served from that full answer.
           query = { marker: url.searchParams.get('marker'), maxresults: url.searchParams.get('maxresults') };

@@ -4,8 +4,7 @@ import path from 'node:path';
 
 /** Azurite's well-known development account: public, documented, and only valid against the emulator. */
 export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuriteOptions {
   /** Folder for on-disk persistence; omitted means in-memory (tests). */
@@ -51,10 +50,18 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
   const host = opts.host ?? '127.0.0.1';
   const args = [
     azuriteEntry(),
-    '--blobHost', host, '--queueHost', host, '--tableHost', host,
-    '--blobPort', String(opts.blobPort ?? 0),
-    '--queuePort', String(opts.queuePort ?? 0),
-    '--tablePort', String(opts.tablePort ?? 0),
+    '--blobHost',
+    host,
+    '--queueHost',
+    host,
+    '--tableHost',
+    host,
+    '--blobPort',
+    String(opts.blobPort ?? 0),
+    '--queuePort',
+    String(opts.queuePort ?? 0),
+    '--tablePort',
+    String(opts.tablePort ?? 0),
     '--disableTelemetry',
     '--skipApiVersionCheck',
   ];
@@ -85,7 +92,9 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
       }
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stderr?.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Azurite exited early with code ${code}. Output:\n${output}`));
@@ -96,7 +105,9 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
   child.stdout?.resume();
   child.stderr?.resume();
 
-  const blob = endpoints.blob!, queue = endpoints.queue!, table = endpoints.table!;
+  const blob = endpoints.blob!,
+    queue = endpoints.queue!,
+    table = endpoints.table!;
   return {
     blobEndpoint: `${blob}/${DEV_ACCOUNT}`,
     queueEndpoint: `${queue}/${DEV_ACCOUNT}`,

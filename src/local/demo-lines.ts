@@ -49,7 +49,7 @@ export function tryLines(c: TryContext): string[] {
     `JOB=$(${post} "$API/items/$ITEM/recoveryPoints/$POINT/restore" -d '{"mode":"newDisks"}' | json j.jobId) && RESTORED=$(vmb_wait "$JOB" | json 'encodeURIComponent(j.result.disks.find((d) => d.lun === 0).diskId)') && echo "$RESTORED"`,
     '# Compare the restored data disk with its source: "equal": true',
     `curl -sS --fail-with-body --cacert "$CA" "$ARM/_emulator/compare?a=$DISK&b=$RESTORED"`,
-    '# Jobs, the dashboard\'s numbers, health (no key needed)',
+    "# Jobs, the dashboard's numbers, health (no key needed)",
     `${curl} "$API/jobs?top=10"`,
     `${curl} "$API/dashboard"`,
     'curl -sS --fail-with-body "$API/health"',

@@ -8,15 +8,45 @@ import { EmulatorState, resourceId } from '../emulator/arm/state';
 import type { VmSpec } from '../emulator/admin';
 
 export const DEMO_SUB = '00000000-0000-0000-0000-00000000demo';
-const GIB = 1024 ** 3, MIB = 1024 ** 2;
+const GIB = 1024 ** 3,
+  MIB = 1024 ** 2;
 /** The subnet a restore to a new VM can put its NIC in (the dashboard's restore wizard suggests it). */
 export const DEMO_SUBNET_ID = `/subscriptions/${DEMO_SUB}/resourceGroups/demo-net/providers/Microsoft.Network/virtualNetworks/demo-vnet/subnets/default`;
 
 /** web-linux and app-windows keep writing; db-linux writes only when asked, so its backups show exact figures. */
 const DEMO_VMS: (VmSpec & { busy: boolean })[] = [
-  { subscriptionId: DEMO_SUB, resourceGroup: 'demo-web', name: 'web-linux', osType: 'Linux', tags: { 'vmbackup-policy': 'demo' }, disks: [{ name: 'web-linux-os', sizeBytes: 2 * GIB, lun: -1 }], busy: true },
-  { subscriptionId: DEMO_SUB, resourceGroup: 'demo-db', name: 'db-linux', osType: 'Linux', disks: [{ name: 'db-linux-os', sizeBytes: 2 * GIB, lun: -1 }, { name: 'db-linux-data', sizeBytes: 8 * GIB, lun: 0 }, { name: 'db-linux-log', sizeBytes: 4 * GIB, lun: 1 }], busy: false },
-  { subscriptionId: DEMO_SUB, resourceGroup: 'demo-app', name: 'app-windows', osType: 'Windows', disks: [{ name: 'app-windows-os', sizeBytes: 4 * GIB, lun: -1 }, { name: 'app-windows-data', sizeBytes: 2 * GIB, lun: 0 }], busy: true },
+  {
+    subscriptionId: DEMO_SUB,
+    resourceGroup: 'demo-web',
+    name: 'web-linux',
+    osType: 'Linux',
+    tags: { 'vmbackup-policy': 'demo' },
+    disks: [{ name: 'web-linux-os', sizeBytes: 2 * GIB, lun: -1 }],
+    busy: true,
+  },
+  {
+    subscriptionId: DEMO_SUB,
+    resourceGroup: 'demo-db',
+    name: 'db-linux',
+    osType: 'Linux',
+    disks: [
+      { name: 'db-linux-os', sizeBytes: 2 * GIB, lun: -1 },
+      { name: 'db-linux-data', sizeBytes: 8 * GIB, lun: 0 },
+      { name: 'db-linux-log', sizeBytes: 4 * GIB, lun: 1 },
+    ],
+    busy: false,
+  },
+  {
+    subscriptionId: DEMO_SUB,
+    resourceGroup: 'demo-app',
+    name: 'app-windows',
+    osType: 'Windows',
+    disks: [
+      { name: 'app-windows-os', sizeBytes: 4 * GIB, lun: -1 },
+      { name: 'app-windows-data', sizeBytes: 2 * GIB, lun: 0 },
+    ],
+    busy: true,
+  },
 ];
 
 export interface DemoOptions {
@@ -61,17 +91,26 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     const disks = [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)].map(EmulatorState.key);
     return { spec, vm, disks, kept: kept !== undefined };
   });
-  vms.filter((v) => !v.kept).flatMap((v) => v.disks).forEach((d, i) => fill(emulator.store, d, 0, 64 * MIB, i + 1));
+  vms
+    .filter((v) => !v.kept)
+    .flatMap((v) => v.disks)
+    .forEach((d, i) => fill(emulator.store, d, 0, 64 * MIB, i + 1));
   // One vnet in the demo VMs' region, so a restore to a new VM has a subnet for its NIC.
   if (!emulator.network.subnet(DEMO_SUBNET_ID)) {
-    emulator.network.putVnet(DEMO_SUB, 'demo-net', 'demo-vnet', { location: 'westeurope', properties: { addressSpace: { addressPrefixes: ['10.20.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.20.0.0/24' } }] } });
+    emulator.network.putVnet(DEMO_SUB, 'demo-net', 'demo-vnet', {
+      location: 'westeurope',
+      properties: { addressSpace: { addressPrefixes: ['10.20.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.20.0.0/24' } }] },
+    });
   }
   let seed = Date.now() % 1_000_000;
   const busyDisks = vms.filter((v) => v.spec.busy).flatMap((v) => v.disks);
   const interval = o.guestIntervalMs ?? 10_000;
-  const guests = interval > 0 ? setInterval(() => {
-    for (const d of busyDisks) randomWorkload(emulator.store, d, { seed: seed++, ops: 3, maxWriteBytes: 2 * MIB });
-  }, interval) : undefined;
+  const guests =
+    interval > 0
+      ? setInterval(() => {
+          for (const d of busyDisks) randomWorkload(emulator.store, d, { seed: seed++, ops: 3, maxWriteBytes: 2 * MIB });
+        }, interval)
+      : undefined;
 
   const keys = loadOrCreateKeys(dataDir);
   const settings: Record<string, string> = {
@@ -96,15 +135,22 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   }
   const api = `${host.url}/api`;
   const call = async (method: string, route: string, body?: unknown): Promise<number> => {
-    const res = await fetch(`${api}/${route}`, { method, headers: { 'content-type': 'application/json', 'x-functions-key': keys.function }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${api}/${route}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-functions-key': keys.function },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     await res.arrayBuffer();
     return res.status;
   };
   progress("creating the 'demo' policy and running discovery...");
   // 409 on a restart: the policy is kept in Azurite.
   await call('POST', 'policies', {
-    name: 'demo', timeZone: 'UTC', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 },
-    retention: { dailyDays: 7, weekly: { weeks: 4, dayOfWeek: 'Sunday' } }, instantRestoreDays: 1,
+    name: 'demo',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 },
+    retention: { dailyDays: 7, weekly: { weeks: 4, dayOfWeek: 'Sunday' } },
+    instantRestoreDays: 1,
   });
   // Discovery is a job (202 + Location): the VMs are listed once it is done, so the printed lines find them.
   await waitForDiscovery(api, keys.function);
@@ -112,8 +158,15 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const db = vms[1]!.vm;
   const tryWrite = { diskId: db.dataDisks[0]!.diskId, offset: GIB, bytes: o.tryWriteBytes ?? MIB };
   const commands = tryLines({
-    api, functionKey: keys.function, armEndpoint: emulator.armEndpoint, caFile: stack.caFile,
-    itemKey: `vm;${DEMO_SUB};demo-db;db-linux`, vmId: db.id, dataDiskId: tryWrite.diskId, writeOffset: tryWrite.offset, writeBytes: tryWrite.bytes,
+    api,
+    functionKey: keys.function,
+    armEndpoint: emulator.armEndpoint,
+    caFile: stack.caFile,
+    itemKey: `vm;${DEMO_SUB};demo-db;db-linux`,
+    vmId: db.id,
+    dataDiskId: tryWrite.diskId,
+    writeOffset: tryWrite.offset,
+    writeBytes: tryWrite.bytes,
   });
   const summary = `
 vmbackup is running on the local stack.
@@ -136,7 +189,13 @@ ${commands.map((l) => `  ${l}`).join('\n')}
 Ctrl-C stops everything.`;
   let stopped = false;
   return {
-    stack, host, keys, api, commands, summary, tryWrite,
+    stack,
+    host,
+    keys,
+    api,
+    commands,
+    summary,
+    tryWrite,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -49,16 +49,18 @@ export async function drainQueues(qs: QueueServiceClient, steps: Record<string, 
     for (const [queue, step] of Object.entries(steps)) {
       const q = qs.getQueueClient(queue);
       const got = await q.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
-      await Promise.all(got.receivedMessageItems.map(async (m) => {
-        any = true;
-        const runs = opts.duplicate ? 2 : 1;
-        const ok = await Promise.all(Array.from({ length: runs }, () => deliver(queue, step, m.messageText, m.dequeueCount)));
-        // One successful delivery is enough; otherwise the message reappears after its visibility timeout.
-        if (ok.some(Boolean)) {
-          await q.deleteMessage(m.messageId, m.popReceipt).catch(() => undefined);
-          handled++;
-        }
-      }));
+      await Promise.all(
+        got.receivedMessageItems.map(async (m) => {
+          any = true;
+          const runs = opts.duplicate ? 2 : 1;
+          const ok = await Promise.all(Array.from({ length: runs }, () => deliver(queue, step, m.messageText, m.dequeueCount)));
+          // One successful delivery is enough; otherwise the message reappears after its visibility timeout.
+          if (ok.some(Boolean)) {
+            await q.deleteMessage(m.messageId, m.popReceipt).catch(() => undefined);
+            handled++;
+          }
+        }),
+      );
     }
     if (!any) {
       const props = await Promise.all(Object.keys(steps).map((n) => qs.getQueueClient(n).getProperties()));

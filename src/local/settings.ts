@@ -13,7 +13,12 @@ export interface LocalEndpoints {
 }
 
 /** The endpoints of a private Azurite and compute emulator; the emulator's CA goes into a fresh temp folder. */
-export function privateEndpoints(azurite: { connectionString: string }, emulator: { armEndpoint: string; caCert: string; fidelity?: { timeScale: number } }, subscriptionIds: string, prefix = 'vmb-'): LocalEndpoints {
+export function privateEndpoints(
+  azurite: { connectionString: string },
+  emulator: { armEndpoint: string; caCert: string; fidelity?: { timeScale: number } },
+  subscriptionIds: string,
+  prefix = 'vmb-',
+): LocalEndpoints {
   const caFile = path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'ca.pem');
   writeFileSync(caFile, emulator.caCert);
   return { storage: azurite.connectionString, armEndpoint: emulator.armEndpoint, caFile, subscriptionIds, armTimeScale: emulator.fidelity?.timeScale };

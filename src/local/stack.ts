@@ -16,7 +16,13 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export interface StackPorts { blob: number; queue: number; table: number; arm: number; data: number }
+export interface StackPorts {
+  blob: number;
+  queue: number;
+  table: number;
+  arm: number;
+  data: number;
+}
 
 /** The fixed ports of `npm start` and `npm run stack`, each overridable from the environment; 0 picks free ones. */
 export function defaultPorts(env = process.env): StackPorts {
@@ -46,13 +52,24 @@ export async function startLocalStack(dataDir = '.data', ports: StackPorts = def
     await azurite.stop();
     throw new Error(`The compute emulator's saved state in ${computeDir} cannot be read (${(err as Error).message}). Delete that folder to start from empty disks.`);
   }
-  const emulator = await startComputeEmulator({ armPort: ports.arm, dataPort: ports.data, lroDelayMs: 0, state: saved?.state, store: saved?.store, dataPlane: emulatorDataPlaneOptions(demoProfile()) });
+  const emulator = await startComputeEmulator({
+    armPort: ports.arm,
+    dataPort: ports.data,
+    lroDelayMs: 0,
+    state: saved?.state,
+    store: saved?.store,
+    dataPlane: emulatorDataPlaneOptions(demoProfile()),
+  });
   mkdirSync(computeDir, { recursive: true });
   const caFile = path.resolve(computeDir, 'ca.pem');
   writeFileSync(caFile, emulator.caCert);
   const save = () => saveEmulatorState(computeDir, emulator.state, emulator.store);
   return {
-    azurite, emulator, caFile, restored: saved !== undefined, save,
+    azurite,
+    emulator,
+    caFile,
+    restored: saved !== undefined,
+    save,
     async stop() {
       await emulator.close();
       save();
@@ -87,4 +104,8 @@ Press Ctrl-C to stop (the emulator's state is saved under .data/compute).`);
   process.once('SIGTERM', () => void stop());
 }
 
-if (require.main === module) void main().catch((err) => { console.error(err); process.exit(1); });
+if (require.main === module)
+  void main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

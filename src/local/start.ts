@@ -12,7 +12,9 @@ async function main(): Promise<void> {
     schedulerCron: process.env.VMBACKUP_DEMO_SCHEDULER_CRON,
     progress: say,
     // Failures and errors only: a retry the app expects is logged by the host at info level and not shown.
-    log: (l) => { if (/\b(failed|error|unhandled)\b/i.test(l) && !/\binfo:/.test(l)) console.log(l); },
+    log: (l) => {
+      if (/\b(failed|error|unhandled)\b/i.test(l) && !/\binfo:/.test(l)) console.log(l);
+    },
   });
   say('ready');
   console.log(demo.summary);

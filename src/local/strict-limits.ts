@@ -6,7 +6,10 @@ import { createHttpHeaders, createPipelineRequest, type PipelinePolicy, type Pip
  * stack create, rejects them before they are sent, so a bug Azure would surface fails locally too.
  */
 export class StrictLimitViolation extends Error {
-  constructor(readonly rule: string, message: string) {
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
     super(`Azure would reject this request (${rule}): ${message}`);
     this.name = 'StrictLimitViolation';
   }
@@ -81,7 +84,12 @@ export function strictAzureLimitsPolicy(): PipelinePolicy {
 
   async function blobSize(req: PipelineRequest, next: SendRequest, blobUrl: string): Promise<number | undefined> {
     if (sizes.has(blobUrl)) return sizes.get(blobUrl);
-    const head = createPipelineRequest({ url: req.url.replace(/([?&])comp=page&?/, '$1'), method: 'HEAD', headers: createHttpHeaders(), allowInsecureConnection: req.allowInsecureConnection ?? new URL(req.url).protocol === 'http:' });
+    const head = createPipelineRequest({
+      url: req.url.replace(/([?&])comp=page&?/, '$1'),
+      method: 'HEAD',
+      headers: createHttpHeaders(),
+      allowInsecureConnection: req.allowInsecureConnection ?? new URL(req.url).protocol === 'http:',
+    });
     for (const [k, v] of req.headers) if (/^(authorization|x-ms-version|x-ms-date)$/i.test(k)) head.headers.set(k, v);
     const res = await next(head);
     const len = res.status === 200 ? Number(res.headers.get('content-length')) : undefined;
@@ -142,7 +150,11 @@ export function strictAzureLimitsPolicy(): PipelinePolicy {
         for (const m of text.matchAll(/PartitionKey='((?:[^']|'')*)'|"PartitionKey":"((?:[^"\\]|\\.)*)"/g)) pks.add(m[1] ?? m[2] ?? '');
         if (pks.size > 1) fail('TableBatchPartitions', `a transaction across ${pks.size} partitions; it must stay in one`);
         for (const m of text.matchAll(/^\{[\s\S]*?\}$/gm)) {
-          try { checkEntity(JSON.parse(m[0]) as Record<string, unknown>); } catch (e) { if (e instanceof StrictLimitViolation) throw e; }
+          try {
+            checkEntity(JSON.parse(m[0]) as Record<string, unknown>);
+          } catch (e) {
+            if (e instanceof StrictLimitViolation) throw e;
+          }
         }
       } else if (ct.includes('json') && ['POST', 'PUT', 'PATCH', 'MERGE'].includes(req.method)) {
         const text = bodyText(req);
@@ -159,4 +171,3 @@ export function strictAzureLimitsPolicy(): PipelinePolicy {
     },
   };
 }
-

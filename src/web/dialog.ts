@@ -1,7 +1,10 @@
 import { ApiError } from './api.js';
 import { errorBox, fill, h, when } from './dom.js';
 
-export interface Modal { dlg: HTMLDialogElement; close(): void }
+export interface Modal {
+  dlg: HTMLDialogElement;
+  close(): void;
+}
 
 /**
  * One modal dialog at a time. Escape and "Cancel" close it and give the focus back to the control that opened
@@ -10,8 +13,15 @@ export interface Modal { dlg: HTMLDialogElement; close(): void }
 export function openModal(titleId: string, opener: HTMLElement | null): Modal {
   document.querySelector('dialog.wizard')?.remove();
   const dlg = h('dialog', { class: 'wizard', 'aria-labelledby': titleId });
-  const close = (): void => { dlg.close(); dlg.remove(); opener?.focus(); };
-  dlg.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
+  const close = (): void => {
+    dlg.close();
+    dlg.remove();
+    opener?.focus();
+  };
+  dlg.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    close();
+  });
   document.body.append(dlg);
   return { dlg, close };
 }
@@ -32,14 +42,25 @@ export function confirmationStep(status: HTMLElement, err: unknown, yesLabel: st
   const token = err instanceof ApiError && err.code === 'ConfirmationRequired' ? err.details?.confirmationToken : undefined;
   if (typeof token !== 'string') return false;
   const yes = h('button', { type: 'button', class: 'danger' }, yesLabel);
-  fill(status, h('div', { class: 'confirm', role: 'alert' },
-    h('p', {}, h('strong', {}, 'Confirmation required: '), (err as ApiError).message),
-    // The API's recommended action is for scripts (resend with the token): the button below does it.
-    h('p', {}, `Confirming sends the request again with the app's one-time confirmation token, valid until ${when(String((err as ApiError).details?.expiresAt ?? ''))}.`),
-    yes));
+  fill(
+    status,
+    h(
+      'div',
+      { class: 'confirm', role: 'alert' },
+      h('p', {}, h('strong', {}, 'Confirmation required: '), (err as ApiError).message),
+      // The API's recommended action is for scripts (resend with the token): the button below does it.
+      h('p', {}, `Confirming sends the request again with the app's one-time confirmation token, valid until ${when(String((err as ApiError).details?.expiresAt ?? ''))}.`),
+      yes,
+    ),
+  );
   yes.addEventListener('click', async () => {
     yes.disabled = true;
-    try { await resend(token); } catch (e2) { yes.disabled = false; fill(status, errorBox(e2)); }
+    try {
+      await resend(token);
+    } catch (e2) {
+      yes.disabled = false;
+      fill(status, errorBox(e2));
+    }
   });
   yes.focus();
   return true;

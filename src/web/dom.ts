@@ -35,8 +35,12 @@ export function s(tag: string, attrs: Record<string, string | number> = {}, ...c
 export function bytes(n: number | undefined): string {
   if (n === undefined || n === null) return '-';
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0, x = n;
-  while (x >= 1024 && i < u.length - 1) { x /= 1024; i++; }
+  let i = 0,
+    x = n;
+  while (x >= 1024 && i < u.length - 1) {
+    x /= 1024;
+    i++;
+  }
   return `${x >= 100 || i === 0 || Number.isInteger(x) ? Math.round(x) : x.toFixed(1)} ${u[i]}`;
 }
 
@@ -54,13 +58,26 @@ export function when(iso: string | undefined): string {
 }
 
 export function vmNameOf(itemKey: string | undefined): string {
-  return itemKey ? itemKey.split(';').pop() ?? itemKey : '-';
+  return itemKey ? (itemKey.split(';').pop() ?? itemKey) : '-';
 }
 
 const TONE: Record<string, string> = {
-  Completed: 'ok', Protected: 'ok', Available: 'ok', CompletedWithWarnings: 'warn', ProtectionPending: 'warn', Registered: 'info',
-  Failed: 'bad', Corrupt: 'bad', Cancelled: 'muted', Cancelling: 'warn', InProgress: 'info', Queued: 'muted', NotRegistered: 'muted',
-  ProtectionStopped: 'muted', ProtectionStoppedDataDeleted: 'muted', SoftDeleted: 'muted',
+  Completed: 'ok',
+  Protected: 'ok',
+  Available: 'ok',
+  CompletedWithWarnings: 'warn',
+  ProtectionPending: 'warn',
+  Registered: 'info',
+  Failed: 'bad',
+  Corrupt: 'bad',
+  Cancelled: 'muted',
+  Cancelling: 'warn',
+  InProgress: 'info',
+  Queued: 'muted',
+  NotRegistered: 'muted',
+  ProtectionStopped: 'muted',
+  ProtectionStoppedDataDeleted: 'muted',
+  SoftDeleted: 'muted',
 };
 export function badge(state: string): HTMLElement {
   return h('span', { class: `badge ${TONE[state] ?? 'muted'}` }, state.replace(/([a-z])([A-Z])/g, '$1 $2'));
@@ -69,9 +86,12 @@ export function badge(state: string): HTMLElement {
 /** An API error as the operator needs it: what happened and what to do. */
 export function errorBox(err: unknown): HTMLElement {
   const e = err instanceof ApiError ? err : new ApiError(0, 'Error', (err as Error)?.message ?? String(err));
-  return h('div', { class: 'error', role: 'alert' },
+  return h(
+    'div',
+    { class: 'error', role: 'alert' },
     h('p', {}, h('strong', {}, `${e.code}: `), e.message),
-    e.recommendedAction ? h('p', {}, h('strong', {}, 'Recommended action: '), e.recommendedAction) : null);
+    e.recommendedAction ? h('p', {}, h('strong', {}, 'Recommended action: '), e.recommendedAction) : null,
+  );
 }
 
 export function progressBar(percent: number | undefined, label: string): HTMLElement {
@@ -79,7 +99,19 @@ export function progressBar(percent: number | undefined, label: string): HTMLEle
   const fillEl = h('div', { class: 'fill' });
   // Set through the CSSOM: the page's CSP forbids inline style attributes.
   fillEl.style.width = `${p}%`;
-  return h('div', { class: 'bar', role: 'progressbar', 'aria-label': label, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(p), 'aria-valuetext': percent === undefined ? 'not started' : `${p}%` }, fillEl);
+  return h(
+    'div',
+    {
+      class: 'bar',
+      role: 'progressbar',
+      'aria-label': label,
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': Math.round(p),
+      'aria-valuetext': percent === undefined ? 'not started' : `${p}%`,
+    },
+    fillEl,
+  );
 }
 
 let toastTimer: number | undefined;

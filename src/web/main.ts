@@ -44,7 +44,9 @@ function keyForm(message?: unknown, loginUrl?: string): void {
   showWho(undefined);
   const input = h('input', { id: 'key', name: 'key', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'key-help' });
   const status = h('div', { 'aria-live': 'polite' }, message ? errorBox(message) : null);
-  const form = h('form', { class: 'card key-form', 'aria-labelledby': 'key-title' },
+  const form = h(
+    'form',
+    { class: 'card key-form', 'aria-labelledby': 'key-title' },
     h('h1', { id: 'key-title' }, 'Sign in to vmbackup'),
     // Easy Auth's sign-in endpoint (https://learn.microsoft.com/azure/app-service/configure-authentication-customize-sign-in-out).
     loginUrl ? h('p', {}, h('a', { class: 'button primary', href: loginUrl }, 'Sign in with Microsoft Entra ID')) : null,
@@ -53,7 +55,8 @@ function keyForm(message?: unknown, loginUrl?: string): void {
     input,
     h('p', { id: 'key-help', class: 'hint' }, 'The key is kept for this browser tab only (session storage) and sent as x-functions-key.'),
     h('button', { type: 'submit', class: 'primary' }, 'Continue'),
-    status);
+    status,
+  );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -100,16 +103,34 @@ async function render(): Promise<void> {
     if (a.getAttribute('href') === `#/${top}` || (top === 'items' && a.getAttribute('href') === '#/vms')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const page: Page = top === 'vms' ? vmsPage : top === 'policies' ? policiesPage : top === 'jobs' && path[1] ? jobPage
-    : top === 'jobs' ? jobsPage : top === 'items' ? pointsPage : top === 'report' ? reportPage : dashboardPage;
+  const page: Page =
+    top === 'vms'
+      ? vmsPage
+      : top === 'policies'
+        ? policiesPage
+        : top === 'jobs' && path[1]
+          ? jobPage
+          : top === 'jobs'
+            ? jobsPage
+            : top === 'items'
+              ? pointsPage
+              : top === 'report'
+                ? reportPage
+                : dashboardPage;
   main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
   try {
     const c = await page(main, params, path);
-    if (seq !== renderSeq) { if (typeof c === 'function') c(); return; }
+    if (seq !== renderSeq) {
+      if (typeof c === 'function') c();
+      return;
+    }
     cleanup = c;
     document.title = `${document.getElementById('page-title')?.textContent ?? 'vmbackup'} · vmbackup`;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) { forgetKey(); return keyForm(err, err.details?.loginUrl as string | undefined); }
+    if (err instanceof ApiError && err.status === 401) {
+      forgetKey();
+      return keyForm(err, err.details?.loginUrl as string | undefined);
+    }
     fill(main, h('h1', { id: 'page-title', tabindex: -1 }, 'Something went wrong'), errorBox(err));
   }
 }
@@ -120,12 +141,18 @@ function shell(): void {
   fill(nav, ...NAV.map((n) => h('li', {}, h('a', { href: n.hash }, n.label))));
   document.getElementById('forget')!.addEventListener('click', () => {
     // Easy Auth's sign-out endpoint ends the platform session; a key is only forgotten here.
-    if (signedIn()?.kind === 'principal') { location.href = '/.auth/logout?post_logout_redirect_uri=/api/ui/'; return; }
+    if (signedIn()?.kind === 'principal') {
+      location.href = '/.auth/logout?post_logout_redirect_uri=/api/ui/';
+      return;
+    }
     forgetKey();
     setMe(undefined);
     void render();
   });
-  document.getElementById('skip')!.addEventListener('click', (e) => { e.preventDefault(); (document.getElementById('page-title') ?? main).focus(); });
+  document.getElementById('skip')!.addEventListener('click', (e) => {
+    e.preventDefault();
+    (document.getElementById('page-title') ?? main).focus();
+  });
   window.addEventListener('hashchange', () => {
     if (!location.hash.startsWith('#/')) return;
     void render().then(() => document.getElementById('page-title')?.focus({ preventScroll: true }));

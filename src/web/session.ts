@@ -3,7 +3,13 @@
  * disabled (buttons, inputs) or hidden (links) when the role lacks it, with the role named in a tooltip; the
  * API refuses those calls anyway (403), this only keeps the operator from trying.
  */
-export interface Me { name: string; kind: 'principal' | 'key'; roles: string[]; authMode: 'keys' | 'entra' | 'local'; can: Record<string, boolean> }
+export interface Me {
+  name: string;
+  kind: 'principal' | 'key';
+  roles: string[];
+  authMode: 'keys' | 'entra' | 'local';
+  can: Record<string, boolean>;
+}
 
 let me: Me | undefined;
 

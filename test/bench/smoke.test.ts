@@ -23,7 +23,12 @@ function runSmokeBench(out: string, only: readonly string[]): Promise<{ code: nu
 }
 
 const RESULTS = path.join('bench', 'results');
-const snapshotOfResults = (): string[] => (existsSync(RESULTS) ? readdirSync(RESULTS).map((f) => `${f} ${statSync(path.join(RESULTS, f)).mtimeMs}`).sort() : []);
+const snapshotOfResults = (): string[] =>
+  existsSync(RESULTS)
+    ? readdirSync(RESULTS)
+        .map((f) => `${f} ${statSync(path.join(RESULTS, f)).mtimeMs}`)
+        .sort()
+    : [];
 
 /** Every scenario id the bench defines, read from its sources so a new scenario cannot be left out here. */
 const SCENARIO_IDS = readdirSync(path.join('bench', 'scenarios'))
@@ -34,7 +39,11 @@ const SCENARIO_IDS = readdirSync(path.join('bench', 'scenarios'))
 // loaded 2-core machine (the report's `seconds`, plus some 6 s a run to start Azurite and the emulator), some
 // 20-45 s a group under a load average of 10-14, well under that idle. 1, 4, 5 and 8 share one full backup, so
 // they stay together.
-const GROUPS: readonly (readonly string[])[] = [['1', '3', '4', '5', '8'], ['6', '7', '9', '10', '12'], ['2', '11', '13']];
+const GROUPS: readonly (readonly string[])[] = [
+  ['1', '3', '4', '5', '8'],
+  ['6', '7', '9', '10', '12'],
+  ['2', '11', '13'],
+];
 
 // The smoke run of `npm run bench -- --smoke`: every scenario's code path once at its smallest sizes. It must
 // finish without errors and report every scenario with numbers; its figures mean nothing, and speed is what the

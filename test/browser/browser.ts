@@ -16,7 +16,11 @@ export function chromiumAvailable(): boolean {
   return false;
 }
 
-export interface Browser { context: BrowserContext; page: Page; close(): Promise<void> }
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
 
 /** Debian's Chromium, headless, with a fresh profile and nothing that phones home. */
 export async function launch(): Promise<Browser> {
@@ -32,7 +36,8 @@ export async function launch(): Promise<Browser> {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
-    context, page,
+    context,
+    page,
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -34,11 +34,27 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
 
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'web1', disks: [{ name: 'web1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'web1-data', sizeBytes: 256 * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'shop',
+      name: 'web1',
+      disks: [
+        { name: 'web1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'web1-data', sizeBytes: 256 * MIB, lun: 0 },
+      ],
+    });
     vmId = (vm as { id: string }).id;
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'db1', osType: 'Windows', disks: [{ name: 'db1-os', sizeBytes: 64 * MIB, lun: -1 }] });
     // Its shared disk (maxShares 2) cannot be backed up from one VM: registering it fails with a recommended action.
-    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'shop', name: 'ultra1', disks: [{ name: 'ultra1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'ultra1-data', sizeBytes: 64 * MIB, lun: 0, maxShares: 2 }] });
+    s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'shop',
+      name: 'ultra1',
+      disks: [
+        { name: 'ultra1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'ultra1-data', sizeBytes: 64 * MIB, lun: 0, maxShares: 2 },
+      ],
+    });
     b = await launch();
     page = b.page;
     page.setDefaultTimeout(120_000);
@@ -52,7 +68,9 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Script errors and CSP refusals fail the test; Chromium's log line for each 4xx the test provokes does not.
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
 
     // /api/ui redirects to the folder URL, which asks for the key; a wrong key is refused with the API's message.
     await page.goto(`${s.host.url}/api/ui`);
@@ -177,7 +195,12 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     const succeeded = page.getByRole('link', { name: /succeeded/ });
     const count = Number(await succeeded.locator('.num').textContent());
     expect(count).toBe(4); // Discovery, Register, Backup, Restore
-    expect(await page.getByRole('link', { name: /failed/ }).locator('.num').textContent()).toBe('1');
+    expect(
+      await page
+        .getByRole('link', { name: /failed/ })
+        .locator('.num')
+        .textContent(),
+    ).toBe('1');
     await succeeded.click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
     expect(await page.getByLabel('Status').inputValue()).toBe('Completed');

@@ -14,7 +14,11 @@ const TERMINAL = ['Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'];
 const runs = chromiumAvailable() || process.env.CI === 'true';
 
 const policy = (name: string, mode = 'CrashConsistent') => ({
-  name, timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 14 }, consistency: { mode },
+  name,
+  timeZone: 'UTC',
+  schedule: { frequency: 'Daily', times: ['02:00'] },
+  retention: { dailyDays: 14 },
+  consistency: { mode },
 });
 
 async function shot(page: Page, dir: string, name: string): Promise<void> {
@@ -41,7 +45,8 @@ describe.skipIf(!runs)('managing protection from the web dashboard in Chromium',
     if (r.status >= 400) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   };
-  const finished = async (jobId: string): Promise<{ status: string } & Record<string, any>> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const finished = async (jobId: string): Promise<{ status: string } & Record<string, any>> => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     // A plain loop: expect.poll works only inside a test, and this also runs in beforeAll.
     for (const end = Date.now() + JOB_TIMEOUT; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
       const j = await api('GET', `jobs/${jobId}`);
@@ -60,7 +65,15 @@ describe.skipIf(!runs)('managing protection from the web dashboard in Chromium',
 
   beforeAll(async () => {
     s = await startHostStack();
-    const web = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'ops', name: 'web2', disks: [{ name: 'web2-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'web2-data', sizeBytes: 64 * MIB, lun: 0 }] });
+    const web = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'ops',
+      name: 'web2',
+      disks: [
+        { name: 'web2-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'web2-data', sizeBytes: 64 * MIB, lun: 0 },
+      ],
+    });
     const db = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'ops', name: 'db2', osType: 'Windows', disks: [{ name: 'db2-os', sizeBytes: 64 * MIB, lun: -1 }] });
     fill(s.emulator.store, EmulatorState.key(web.dataDisks[0]!.diskId), 0, 6 * MIB, 3);
     fill(s.emulator.store, EmulatorState.key(db.osDiskId), 0, 6 * MIB, 4);
@@ -79,13 +92,17 @@ describe.skipIf(!runs)('managing protection from the web dashboard in Chromium',
     page.setDefaultTimeout(120_000);
     page.on('pageerror', (e) => errors.push(e.message));
     // Chromium logs each 4xx the tests provoke (the confirmation step is a 409): those lines are not failures.
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await page.goto(`${s.host.url}/api/ui/`);
     await page.getByLabel('Function key').fill(s.host.keys.function);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 600_000);
-  afterEach(() => { expect(errors).toEqual([]); });
+  afterEach(() => {
+    expect(errors).toEqual([]);
+  });
   afterAll(async () => {
     await b?.close();
     await s?.stop();
@@ -204,7 +221,9 @@ describe.skipIf(!runs)('managing protection from the web dashboard in Chromium',
     await dialog.getByText('It still protects db2.').waitFor();
     await dialog.getByRole('button', { name: 'Review deletion' }).click();
     await dialog.getByRole('button', { name: 'Yes, delete policy app-nightly' }).click();
-    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/PolicyInUse: Policy 'app-nightly' protects 1 item\(s\) \(db2\)\..*Recommended action: Protect those items with another policy or stop their protection first\./);
+    await expect
+      .poll(() => dialog.getByRole('alert').textContent())
+      .toMatch(/PolicyInUse: Policy 'app-nightly' protects 1 item\(s\) \(db2\)\..*Recommended action: Protect those items with another policy or stop their protection first\./);
     await shot(page, dir, '17-delete-policy-in-use');
     expect((await s.call('GET', 'policies/app-nightly')).status).toBe(200);
     await dialog.getByRole('button', { name: 'Cancel' }).click();

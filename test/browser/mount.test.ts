@@ -43,7 +43,15 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
 
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'files', name: 'fs1', disks: [{ name: 'fs1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'fs1-data', sizeBytes: 64 * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'files',
+      name: 'fs1',
+      disks: [
+        { name: 'fs1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'fs1-data', sizeBytes: 64 * MIB, lun: 0 },
+      ],
+    });
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 4 * MIB, 5);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 3 * MIB, 6 * MIB, 6);
     helperId = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'helpers', name: 'rescue1', vmSize: 'Standard_D4s_v5', disks: [{ name: 'rescue1-os', sizeBytes: 32 * MIB, lun: -1 }] }).id;
@@ -57,7 +65,9 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
     page = b.page;
     page.setDefaultTimeout(120_000);
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await page.goto(`${s.host.url}/api/ui/`);
     await page.getByLabel('Function key').fill(s.host.keys.function);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -83,7 +93,9 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
     await page.getByRole('button', { name: 'Mount', exact: true }).click();
     const state = page.locator('[data-field=mount-state]');
     await expect.poll(async () => (await state.textContent()) ?? '', { timeout: JOB_TIMEOUT, interval: 250 }).toBe('Mounted');
-    expect(await page.locator('.mount-disks li').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^LUN \d: fs1-os \(caching ReadOnly\)$/), expect.stringMatching(/^LUN \d: fs1-data \(caching ReadOnly\)$/)]));
+    expect(await page.locator('.mount-disks li').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^LUN \d: fs1-os \(caching ReadOnly\)$/), expect.stringMatching(/^LUN \d: fs1-data \(caching ReadOnly\)$/)]),
+    );
     expect(await page.locator('pre.mount-commands').textContent()).toMatch(/sudo mount -o ro \/dev\/disk\/azure\/scsi1\/lun\d-part1/);
     await page.screenshot({ path: path.join(dir, 'mount-2-mounted.png'), animations: 'disabled' });
     // What the page says is what the helper VM holds: the backed-up disks, byte for byte, read-only cached.

@@ -34,7 +34,8 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
     if (r.status >= 400) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   };
-  const finished = async (jobId: string): Promise<{ status: string } & Record<string, any>> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const finished = async (jobId: string): Promise<{ status: string } & Record<string, any>> => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     for (const end = Date.now() + JOB_TIMEOUT; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
       const j = await api('GET', `jobs/${jobId}`);
       if (TERMINAL.includes(j.status)) return j;
@@ -44,10 +45,21 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
 
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'apps', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'app1-data', sizeBytes: 48 * MIB, lun: 1, caching: 'ReadOnly' }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'apps',
+      name: 'app1',
+      disks: [
+        { name: 'app1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'app1-data', sizeBytes: 48 * MIB, lun: 1, caching: 'ReadOnly' },
+      ],
+    });
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 4 * MIB, 5);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 2 * MIB, 3 * MIB, 6);
-    for (const [name, location, prefix] of [['vnet1', 'westeurope', '10.5.0.0/24'], ['vnet-us', 'eastus', '10.6.0.0/24']] as const) {
+    for (const [name, location, prefix] of [
+      ['vnet1', 'westeurope', '10.5.0.0/24'],
+      ['vnet-us', 'eastus', '10.6.0.0/24'],
+    ] as const) {
       s.emulator.network.putVnet(SUB, 'net', name, { location, properties: { subnets: [{ name: 'default', properties: { addressPrefix: prefix } }] } });
     }
     await api('POST', 'policies', { name: 'nightly', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 14 }, consistency: { mode: 'CrashConsistent' } });
@@ -64,7 +76,9 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
     page.setDefaultTimeout(120_000);
     page.on('pageerror', (e) => errors.push(e.message));
     // Chromium logs each 4xx the test provokes: those lines are not failures.
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await page.goto(`${s.host.url}/api/ui/`);
     await page.getByLabel('Function key').fill(s.host.keys.function);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -75,7 +89,7 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
     await s?.stop();
   });
 
-  it('asks for a subnet, shows the API\'s refusal of one in another region, then creates a running VM on exact disks', { timeout: 600_000 }, async () => {
+  it("asks for a subnet, shows the API's refusal of one in another region, then creates a running VM on exact disks", { timeout: 600_000 }, async () => {
     await page.goto(`${s.host.url}/api/ui/#/items/${encodeURIComponent(itemKey)}`);
     await page.getByRole('heading', { name: 'Recovery points of app1' }).waitFor();
     await page.locator('tr[data-point]').getByRole('button', { name: 'Restore…' }).click();

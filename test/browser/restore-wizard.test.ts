@@ -11,7 +11,13 @@ const MIB = 1024 ** 2;
 const JOB_TIMEOUT = 300_000;
 const runs = chromiumAvailable() || process.env.CI === 'true';
 
-interface RestoreJob { jobId: string; status: string; params: { source?: string }; result: { source?: string; disks: { diskKey: string; diskId: string }[] }; progress: { bytesDone: number } }
+interface RestoreJob {
+  jobId: string;
+  status: string;
+  params: { source?: string };
+  result: { source?: string; disks: { diskKey: string; diskId: string }[] };
+  progress: { bytesDone: number };
+}
 
 /**
  * The restore wizard in each of its modes against the app in the local host: new disks from the source of the
@@ -62,7 +68,15 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
 
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'wiz', name: 'wz1', disks: [{ name: 'wz1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'wz1-data', sizeBytes: 64 * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'wiz',
+      name: 'wz1',
+      disks: [
+        { name: 'wz1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'wz1-data', sizeBytes: 64 * MIB, lun: 0 },
+      ],
+    });
     vmId = vm.id;
     await api('POST', 'policies', { name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2 });
     const reg = (await api('POST', 'items/register', { vmIds: [vm.id], policyName: 'daily' })).jobs[0];
@@ -77,13 +91,17 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     page = b.page;
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await page.goto(`${s.host.url}/api/ui/`);
     await page.getByLabel('Function key').fill(s.host.keys.function);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 300_000);
-  afterEach(() => { expect(errors).toEqual([]); });
+  afterEach(() => {
+    expect(errors).toEqual([]);
+  });
   afterAll(async () => {
     await b?.close();
     await s?.stop();
@@ -113,7 +131,7 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     expect(equalsSource(data, 'wz1-data')).toBe(true);
   });
 
-  it('new disks with the default source come from the point\'s snapshots: nothing is copied through the app', { timeout: 600_000 }, async () => {
+  it("new disks with the default source come from the point's snapshots: nothing is copied through the app", { timeout: 600_000 }, async () => {
     await openWizard();
     await page.getByLabel('Target resource group').fill('wiz-auto');
     await page.getByRole('button', { name: 'Next' }).click();
@@ -126,7 +144,7 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     expect(equalsSource(job.result.disks.find((d) => d.diskKey !== 'os')!.diskId, 'wz1-data')).toBe(true);
   });
 
-  it('replace disks asks for confirmation: cancelling changes nothing, confirming swaps the VM\'s disks', { timeout: 600_000 }, async () => {
+  it("replace disks asks for confirmation: cancelling changes nothing, confirming swaps the VM's disks", { timeout: 600_000 }, async () => {
     const before = { os: s.emulator.state.vm(vmId)!.osDiskId, data: s.emulator.state.vm(vmId)!.dataDisks[0]!.diskId };
     const jobsBefore = (await restoreJobs()).length;
     await openWizard();

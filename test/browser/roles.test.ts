@@ -48,9 +48,13 @@ describe.skipIf(!runs)('the dashboard with app roles, in Chromium', () => {
     page = b.page;
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
   }, 300_000);
-  afterEach(() => { expect(errors).toEqual([]); });
+  afterEach(() => {
+    expect(errors).toEqual([]);
+  });
   afterAll(async () => {
     await b?.close();
     await s?.stop();

@@ -9,7 +9,8 @@ import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 import { uniqueName } from '../support/names';
 import { pattern } from '../support/memory-fixtures';
 
-const KIB = 1024, MIB = 1024 * KIB;
+const KIB = 1024,
+  MIB = 1024 * KIB;
 
 /**
  * One suite, every adapter: what a page blob must do for the backup (https://learn.microsoft.com/rest/api/storageservices/put-page,
@@ -55,7 +56,10 @@ function backupStoreContract(name: string, make: () => Promise<BackupStore>): vo
       expect(s2).not.toBe(s1);
       const all = { start: 0, end: 4 * MIB };
       // Azure may list touching ranges separately (Azurite does): compare the pages, not the listing's cuts.
-      expect(coalesce(await s.shardSnapshotRanges('c/shard-0', s1, all))).toEqual([{ start: 0, end: 64 * KIB }, { start: 2 * MIB, end: 2 * MIB + 512 }]);
+      expect(coalesce(await s.shardSnapshotRanges('c/shard-0', s1, all))).toEqual([
+        { start: 0, end: 64 * KIB },
+        { start: 2 * MIB, end: 2 * MIB + 512 },
+      ]);
       expect(coalesce(await s.shardSnapshotRanges('c/shard-0', s2, all))).toEqual([{ start: 0, end: 64 * KIB }]);
       expect(coalesce(await s.shardSnapshotRanges('c/shard-0', s1, { start: MIB, end: 4 * MIB }))).toEqual([{ start: 2 * MIB, end: 2 * MIB + 512 }]);
       expect((await s.readShardSnapshot('c/shard-0', s1, { start: 0, end: 4 * KIB })).equals(pattern(4 * KIB, 1))).toBe(true);

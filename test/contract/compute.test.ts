@@ -14,8 +14,19 @@ function computeContract(name: string, make: WorldFactory): void {
   describe(`ComputePort contract: ${name}`, () => {
     let w: ComputeWorld | undefined;
     const world = async (limits?: Partial<CloudLimits>): Promise<ComputeWorld> => (w = await make(limits));
-    afterEach(async () => { await w?.close(); w = undefined; });
-    const twoDiskVm = (w: ComputeWorld, n = 'vm1') => w.createVm({ resourceGroup: 'rg', name: n, disks: [{ name: `${n}-os`, sizeBytes: 32 * MIB, lun: -1 }, { name: `${n}-d3`, sizeBytes: 24 * MIB, lun: 3, sku: 'StandardSSD_LRS' }] });
+    afterEach(async () => {
+      await w?.close();
+      w = undefined;
+    });
+    const twoDiskVm = (w: ComputeWorld, n = 'vm1') =>
+      w.createVm({
+        resourceGroup: 'rg',
+        name: n,
+        disks: [
+          { name: `${n}-os`, sizeBytes: 32 * MIB, lun: -1 },
+          { name: `${n}-d3`, sizeBytes: 24 * MIB, lun: 3, sku: 'StandardSSD_LRS' },
+        ],
+      });
 
     it('describes VMs with their disks, power state and agent; unknown ids are undefined', async () => {
       const w = await world();
@@ -23,7 +34,10 @@ function computeContract(name: string, make: WorldFactory): void {
       // Compute returns the resource group in its own casing, often upper case (Azure/azure-rest-api-specs#8068).
       expect(vm.resourceGroup.toLowerCase()).toBe('rg');
       expect(vm).toMatchObject({ name: 'vm1', subscriptionId: SUB, osType: 'Linux', powerState: 'running', guestAgentReady: true });
-      expect(vm.disks.map((d) => [d.lun, d.name, d.sizeBytes, d.sku])).toEqual([[-1, 'vm1-os', 32 * MIB, 'Premium_LRS'], [3, 'vm1-d3', 24 * MIB, 'StandardSSD_LRS']]);
+      expect(vm.disks.map((d) => [d.lun, d.name, d.sizeBytes, d.sku])).toEqual([
+        [-1, 'vm1-os', 32 * MIB, 'Premium_LRS'],
+        [3, 'vm1-d3', 24 * MIB, 'StandardSSD_LRS'],
+      ]);
       const listed = [];
       for await (const v of w.compute.listVms(SUB)) listed.push(v.id);
       expect(listed).toEqual([vm.id]);

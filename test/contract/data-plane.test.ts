@@ -5,7 +5,8 @@ import { emulatorWorld, memoryWorld, type ComputeWorld, type WorldFactory } from
 import { SUB } from '../support/memory-deps';
 import { pattern } from '../support/memory-fixtures';
 
-const KIB = 1024, MIB = 1024 * KIB;
+const KIB = 1024,
+  MIB = 1024 * KIB;
 const snap = (diskId: string, name: string) => ({ diskId, resourceGroup: 'rg', name, location: 'westeurope' });
 
 /**
@@ -17,10 +18,20 @@ const snap = (diskId: string, name: string) => ({ diskId, resourceGroup: 'rg', n
 function dataPlaneContract(name: string, make: WorldFactory): void {
   describe(`DataPlane contract: ${name}`, () => {
     let w: ComputeWorld | undefined;
-    afterEach(async () => { await w?.close(); w = undefined; });
+    afterEach(async () => {
+      await w?.close();
+      w = undefined;
+    });
     const osDisk = async (): Promise<{ w: ComputeWorld; diskId: string }> => {
       w = await make();
-      const vm = await w.createVm({ resourceGroup: 'rg', name: 'vm1', disks: [{ name: 'vm1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'vm1-d0', sizeBytes: 24 * MIB, lun: 0 }] });
+      const vm = await w.createVm({
+        resourceGroup: 'rg',
+        name: 'vm1',
+        disks: [
+          { name: 'vm1-os', sizeBytes: 32 * MIB, lun: -1 },
+          { name: 'vm1-d0', sizeBytes: 24 * MIB, lun: 0 },
+        ],
+      });
       return { w, diskId: vm.disks[0]!.diskId };
     };
     const all = { start: 0, end: 32 * MIB };
@@ -32,7 +43,10 @@ function dataPlaneContract(name: string, make: WorldFactory): void {
       const s = await w.compute.createIncrementalSnapshot(snap(diskId, 's1'));
       w.write(diskId, 0, pattern(512, 3)); // after the snapshot: not in it
       const src = w.dataPlane.openSource(await w.compute.grantSnapshotRead(s.id, 3600));
-      expect(coalesce(await src.validRanges(all))).toEqual([{ start: 0, end: 64 * KIB }, { start: 8 * MIB - 512, end: 8 * MIB + 512 }]);
+      expect(coalesce(await src.validRanges(all))).toEqual([
+        { start: 0, end: 64 * KIB },
+        { start: 8 * MIB - 512, end: 8 * MIB + 512 },
+      ]);
       expect(coalesce(await src.validRanges({ start: 4 * MIB, end: 8 * MIB }))).toEqual([{ start: 8 * MIB - 512, end: 8 * MIB }]);
       expect((await src.read({ start: 0, end: 64 * KIB })).equals(pattern(64 * KIB, 1))).toBe(true);
       expect((await src.read({ start: MIB, end: MIB + 4 * KIB })).equals(Buffer.alloc(4 * KIB))).toBe(true);
@@ -50,7 +64,10 @@ function dataPlaneContract(name: string, make: WorldFactory): void {
       const base = await w.compute.grantSnapshotRead(s1.id, 3600);
       const src = w.dataPlane.openSource(await w.compute.grantSnapshotRead(s2.id, 3600));
       const d = await src.diff(all, base);
-      expect(coalesce(d.changed)).toEqual([{ start: 16 * KIB, end: 20 * KIB }, { start: 20 * MIB, end: 20 * MIB + 512 }]);
+      expect(coalesce(d.changed)).toEqual([
+        { start: 16 * KIB, end: 20 * KIB },
+        { start: 20 * MIB, end: 20 * MIB + 512 },
+      ]);
       expect(coalesce(d.cleared)).toEqual([{ start: 4 * MIB, end: 4 * MIB + 8 * KIB }]);
       // The base must be older and of the same disk.
       const newer = w.dataPlane.openSource(base);

@@ -7,8 +7,18 @@ import { createRepos } from '../../src/core/store/repos';
 import { uniqueTableName } from '../support/names';
 
 const job = (over: Partial<Job> = {}): Job => ({
-  jobId: 'j1', type: 'Backup', status: 'InProgress', itemKey: 'i', createdAt: new Date('2026-01-02T03:04:05Z'),
-  bytesTotal: 0, bytesDone: 0, segmentsTotal: 0, segmentsDone: 0, warnings: [], params: { slot: '2026-01-02T00:00:00.000Z' }, result: {},
+  jobId: 'j1',
+  type: 'Backup',
+  status: 'InProgress',
+  itemKey: 'i',
+  createdAt: new Date('2026-01-02T03:04:05Z'),
+  bytesTotal: 0,
+  bytesDone: 0,
+  segmentsTotal: 0,
+  segmentsDone: 0,
+  warnings: [],
+  params: { slot: '2026-01-02T00:00:00.000Z' },
+  result: {},
   ...over,
 });
 
@@ -40,7 +50,9 @@ function jobRowContract(name: string, factory: () => TableFactory): void {
       const read = (await r.jobs.get('j1'))!.doc;
       expect(read.leases).toEqual({ planner: { holder: 'old-delivery', until: 5_000 }, runner: { holder: 'r', until: 7_000 } });
       expect(read.params).toEqual({ slot: '2026-01-02T00:00:00.000Z' });
-      await r.jobs.update('j1', (j) => { j.phase = 'Snapshot'; });
+      await r.jobs.update('j1', (j) => {
+        j.phase = 'Snapshot';
+      });
       const raw = (await r.jobs.table.get('job', 'j1'))!.entity;
       expect(String(raw.doc)).not.toContain('plannerUntil');
       expect(JSON.parse(String(raw.leases)).planner).toEqual({ holder: 'old-delivery', until: 5_000 });

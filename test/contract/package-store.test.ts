@@ -30,7 +30,10 @@ function packageStoreContract(name: string, create: () => PackageStore): void {
       expect((await s.get('disks/os/c0000000001-aa.z'))!.equals(chunk)).toBe(true);
       expect((await s.get('manifest.json'))!.toString()).toBe('{"a":22}');
       const listed = (await s.list()).sort((a, b) => a.name.localeCompare(b.name));
-      expect(listed).toEqual([{ name: 'disks/os/c0000000001-aa.z', size: 70_000 }, { name: 'manifest.json', size: 8 }]);
+      expect(listed).toEqual([
+        { name: 'disks/os/c0000000001-aa.z', size: 70_000 },
+        { name: 'manifest.json', size: 8 },
+      ]);
       await s.remove('disks/os/c0000000001-aa.z');
       await s.remove('disks/os/c0000000001-aa.z'); // absent is fine
       expect((await s.list()).map((f) => f.name)).toEqual(['manifest.json']);

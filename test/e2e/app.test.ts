@@ -14,7 +14,16 @@ describe('the Function App end to end through the local Functions host', () => {
   let s: HostStack;
   beforeAll(async () => {
     s = await startHostStack();
-    s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'apps', name: 'api1', tags: { 'vmbackup-policy': 'nightly' }, disks: [{ name: 'api1-os', sizeBytes: 128 * MIB, lun: -1 }, { name: 'api1-data', sizeBytes: 2048 * MIB, lun: 0 }] });
+    s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'apps',
+      name: 'api1',
+      tags: { 'vmbackup-policy': 'nightly' },
+      disks: [
+        { name: 'api1-os', sizeBytes: 128 * MIB, lun: -1 },
+        { name: 'api1-data', sizeBytes: 2048 * MIB, lun: 0 },
+      ],
+    });
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'apps', name: 'win1', osType: 'Windows', disks: [{ name: 'win1-os', sizeBytes: 256 * MIB, lun: -1 }] });
   }, 60_000);
   afterAll(async () => s?.stop());
@@ -78,7 +87,11 @@ describe('the Function App end to end through the local Functions host', () => {
     const incr = await waitForJob(s, now.body.jobId);
     expect(incr.status).toBe('Completed');
 
-    const points = (await s.call('GET', `items/${encodeURIComponent(api1.itemKey)}/recoveryPoints`)).body.items as { pointId: string; changedBytes: number; disks: { diskKey: string; digest: string }[] }[];
+    const points = (await s.call('GET', `items/${encodeURIComponent(api1.itemKey)}/recoveryPoints`)).body.items as {
+      pointId: string;
+      changedBytes: number;
+      disks: { diskKey: string; digest: string }[];
+    }[];
     expect(points).toHaveLength(2);
     expect(points[0]!.pointId).toBe(now.body.jobId); // newest first
     expect(points[0]!.changedBytes).toBe(5 * MIB);
@@ -93,7 +106,9 @@ describe('the Function App end to end through the local Functions host', () => {
       const src = firstJob.disks.find((x: { diskKey: string }) => x.diskKey === d.diskKey);
       expect(src).toBeDefined();
       const plan = (await s.call('GET', `items/${encodeURIComponent(api1.itemKey)}/recoveryPoints/${first.jobId}`)).body.disks.find((x: { diskKey: string }) => x.diskKey === d.diskKey);
-      const snapshot = [...s.emulator.state.snapshots.values()].find((x) => x.tags['vmbackup-job'] === first.jobId && x.sourceDiskId.toLowerCase().includes(d.diskKey === 'os' ? 'api1-os' : 'api1-data'))!;
+      const snapshot = [...s.emulator.state.snapshots.values()].find(
+        (x) => x.tags['vmbackup-job'] === first.jobId && x.sourceDiskId.toLowerCase().includes(d.diskKey === 'os' ? 'api1-os' : 'api1-data'),
+      )!;
       expect(sha256(store, EmulatorState.key(d.diskId))).toBe(sha256(store, EmulatorState.key(snapshot.id)));
       expect(plan.digest).toBe(contentDigest(store, EmulatorState.key(snapshot.id)));
     }

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostStack, type HostStack } from '../support/host-stack';
 
-describe('the dashboard\'s routes through the local host: the page and the policy preview', () => {
+describe("the dashboard's routes through the local host: the page and the policy preview", () => {
   let s: HostStack;
-  beforeAll(async () => { s = await startHostStack(); }, 60_000);
+  beforeAll(async () => {
+    s = await startHostStack();
+  }, 60_000);
   afterAll(async () => s?.stop());
 
   const raw = (p: string) => fetch(`${s.host.url}/api/${p}`, { redirect: 'manual' });
@@ -32,7 +34,12 @@ describe('the dashboard\'s routes through the local host: the page and the polic
   });
 
   it('previews a policy: the next runs in its time zone and the points retention keeps over a year', async () => {
-    const policy = { name: 'p', timeZone: 'America/New_York', schedule: { frequency: 'Weekly', daysOfWeek: ['Monday', 'Thursday'], times: ['23:30'] }, retention: { dailyDays: 7, weekly: { weeks: 4, dayOfWeek: 'Monday' }, monthly: { months: 12, dayOfMonth: 'Last' } } };
+    const policy = {
+      name: 'p',
+      timeZone: 'America/New_York',
+      schedule: { frequency: 'Weekly', daysOfWeek: ['Monday', 'Thursday'], times: ['23:30'] },
+      retention: { dailyDays: 7, weekly: { weeks: 4, dayOfWeek: 'Monday' }, monthly: { months: 12, dayOfMonth: 'Last' } },
+    };
     const r = await s.call('POST', 'policies/preview', policy);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.timeZone).toBe('America/New_York');
@@ -57,7 +64,12 @@ describe('the dashboard\'s routes through the local host: the page and the polic
   });
 
   it('answers an invalid or malformed preview with 400 and a code, and needs the key', async () => {
-    const bad = await s.call('POST', 'policies/preview', { name: 'p', timeZone: 'Mars/Base', schedule: { frequency: 'Hourly', intervalHours: 5, windowStart: '08:00', windowHours: 12 }, retention: { dailyDays: 0 } });
+    const bad = await s.call('POST', 'policies/preview', {
+      name: 'p',
+      timeZone: 'Mars/Base',
+      schedule: { frequency: 'Hourly', intervalHours: 5, windowStart: '08:00', windowHours: 12 },
+      retention: { dailyDays: 0 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('InvalidRequest');
     expect(bad.body.error.recommendedAction).toMatch(/Correct the fields/);

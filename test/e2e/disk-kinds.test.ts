@@ -23,15 +23,34 @@ const data = (name: string, extra: Partial<VmSpec['disks'][number]> = {}) => ({ 
 const REFUSED: [VmSpec, string][] = [
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'eph1', ephemeralOs: true, disks: [os('eph1')] }, 'EphemeralOsDiskNotSupported'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'wa1', writeAcceleratedOs: true, disks: [os('wa1')] }, 'WriteAcceleratedOsDisk'],
-  [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'vhd1', disks: [os('vhd1')], unmanagedDataDisks: [{ lun: 0, name: 'vhd1-data', vhdUri: 'https://legacy.blob.core.windows.net/vhds/vhd1-data.vhd' }] }, 'UnmanagedDisksNotSupported'],
+  [
+    {
+      subscriptionId: SUB,
+      resourceGroup: 'kinds',
+      name: 'vhd1',
+      disks: [os('vhd1')],
+      unmanagedDataDisks: [{ lun: 0, name: 'vhd1-data', vhdUri: 'https://legacy.blob.core.windows.net/vhds/vhd1-data.vhd' }],
+    },
+    'UnmanagedDisksNotSupported',
+  ],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'sh1', disks: [os('sh1'), data('sh1', { maxShares: 2 })] }, 'SharedDiskNotSupported'],
   [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'deny1', disks: [os('deny1'), data('deny1', { networkAccessPolicy: 'DenyAll' })] }, 'DiskExportDenied'],
-  [{ subscriptionId: SUB, resourceGroup: 'kinds', name: 'pe1', disks: [os('pe1'), data('pe1', { networkAccessPolicy: 'AllowPrivate', diskAccessId: `/subscriptions/${SUB}/resourceGroups/kinds/providers/Microsoft.Compute/diskAccesses/da1` })] }, 'DiskPrivateEndpointOnly'],
+  [
+    {
+      subscriptionId: SUB,
+      resourceGroup: 'kinds',
+      name: 'pe1',
+      disks: [os('pe1'), data('pe1', { networkAccessPolicy: 'AllowPrivate', diskAccessId: `/subscriptions/${SUB}/resourceGroups/kinds/providers/Microsoft.Compute/diskAccesses/da1` })],
+    },
+    'DiskPrivateEndpointOnly',
+  ],
 ];
 
 describe('every disk kind gets a clear answer over HTTP', () => {
   let s: HostStack;
-  beforeAll(async () => { s = await startHostStack(); }, 60_000);
+  beforeAll(async () => {
+    s = await startHostStack();
+  }, 60_000);
   afterAll(async () => s?.stop());
 
   it('refuses, at registration, the disks Azure cannot snapshot or export, each with its code and what to do', { timeout: 120_000 }, async () => {

@@ -5,12 +5,31 @@ import { startHostStack, TEST_KEYS, type HostStack } from '../support/host-stack
 
 /** Every route with parameters, a query or a body ({a} and {b} are path parameters). */
 const ROUTES: [string, string][] = [
-  ['POST', 'policies'], ['GET', 'policies'], ['PUT', 'policies/{a}'], ['DELETE', 'policies/{a}'], ['GET', 'policies/{a}'], ['POST', 'policies/preview'],
-  ['POST', 'items/register'], ['POST', 'items/protect'], ['GET', 'items'], ['GET', 'items/{a}'], ['POST', 'items/{a}/backup'],
-  ['POST', 'items/{a}/stop'], ['POST', 'items/{a}/export'], ['POST', 'items/{a}/import'],
-  ['GET', 'items/{a}/recoveryPoints'], ['GET', 'items/{a}/recoveryPoints/{b}'], ['POST', 'items/{a}/recoveryPoints/{b}/restore'],
-  ['POST', 'items/{a}/recoveryPoints/{b}/verify'], ['POST', 'items/{a}/recoveryPoints/{b}/undelete'], ['DELETE', 'items/{a}/recoveryPoints/{b}'],
-  ['GET', 'jobs'], ['GET', 'jobs/{b}'], ['POST', 'jobs/{b}/cancel'], ['GET', 'vms'], ['GET', 'dashboard'],
+  ['POST', 'policies'],
+  ['GET', 'policies'],
+  ['PUT', 'policies/{a}'],
+  ['DELETE', 'policies/{a}'],
+  ['GET', 'policies/{a}'],
+  ['POST', 'policies/preview'],
+  ['POST', 'items/register'],
+  ['POST', 'items/protect'],
+  ['GET', 'items'],
+  ['GET', 'items/{a}'],
+  ['POST', 'items/{a}/backup'],
+  ['POST', 'items/{a}/stop'],
+  ['POST', 'items/{a}/export'],
+  ['POST', 'items/{a}/import'],
+  ['GET', 'items/{a}/recoveryPoints'],
+  ['GET', 'items/{a}/recoveryPoints/{b}'],
+  ['POST', 'items/{a}/recoveryPoints/{b}/restore'],
+  ['POST', 'items/{a}/recoveryPoints/{b}/verify'],
+  ['POST', 'items/{a}/recoveryPoints/{b}/undelete'],
+  ['DELETE', 'items/{a}/recoveryPoints/{b}'],
+  ['GET', 'jobs'],
+  ['GET', 'jobs/{b}'],
+  ['POST', 'jobs/{b}/cancel'],
+  ['GET', 'vms'],
+  ['GET', 'dashboard'],
 ];
 
 /** A path segment: encoded once, or sent raw with a malformed encoding or a control character. */
@@ -23,10 +42,25 @@ const queryValue = fc.oneof(
   fc.string({ maxLength: 30 }).map(encodeURIComponent),
   fc.constantFrom('%zz', '%', '%00', '-1', '1e9', 'NaN', 'true', '[]', '{}', 'x'.repeat(3000), 'Z2FyYmFnZQ', Buffer.from('{"nextPartitionKey":1}').toString('base64')),
 );
-const query = fc.option(fc.array(fc.tuple(fc.constantFrom('top', 'type', 'status', 'itemKey', 'from', 'to', 'continuation', 'includeDeleted', 'confirmationToken', 'x', '%zz'), queryValue), { minLength: 1, maxLength: 3 }), { nil: undefined });
+const query = fc.option(
+  fc.array(fc.tuple(fc.constantFrom('top', 'type', 'status', 'itemKey', 'from', 'to', 'continuation', 'includeDeleted', 'confirmationToken', 'x', '%zz'), queryValue), { minLength: 1, maxLength: 3 }),
+  { nil: undefined },
+);
 const body = fc.oneof(
   fc.anything({ maxDepth: 3 }).map((v) => JSON.stringify(v ?? null)),
-  fc.constantFrom('{', 'null', '[]', '"x"', '{"vmIds":"nope"}', '{"mode":"replaceDisks"}', '{"retainUntil":"yesterday"}', '{"deleteData":"yes"}', '{"container":"../x"}', '\u0000\u0001', 'x'.repeat(300 * 1024)),
+  fc.constantFrom(
+    '{',
+    'null',
+    '[]',
+    '"x"',
+    '{"vmIds":"nope"}',
+    '{"mode":"replaceDisks"}',
+    '{"retainUntil":"yesterday"}',
+    '{"deleteData":"yes"}',
+    '{"container":"../x"}',
+    '\u0000\u0001',
+    'x'.repeat(300 * 1024),
+  ),
 );
 /**
  * Header values a client can send (no CR/LF/NUL, which fetch itself refuses), some long. One huge header at
@@ -34,11 +68,20 @@ const body = fc.oneof(
  */
 const headerValue = fc.oneof(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }), fc.constant('k'.repeat(1000)), fc.constant('\t tab'));
 const hugeValue = fc.oneof(headerValue, fc.constant('k'.repeat(8000)));
-const headers = fc.record({
-  'content-type': fc.option(fc.oneof(fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=z', 'application/xml', 'json', '*/*', 'application/json; charset=utf-16'), headerValue), { nil: undefined }),
-  'idempotency-key': fc.option(headerValue, { nil: undefined }),
-  'x-extra': fc.option(hugeValue, { nil: undefined }),
-}, { requiredKeys: [] });
+const headers = fc.record(
+  {
+    'content-type': fc.option(
+      fc.oneof(
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=z', 'application/xml', 'json', '*/*', 'application/json; charset=utf-16'),
+        headerValue,
+      ),
+      { nil: undefined },
+    ),
+    'idempotency-key': fc.option(headerValue, { nil: undefined }),
+    'x-extra': fc.option(hugeValue, { nil: undefined }),
+  },
+  { requiredKeys: [] },
+);
 
 /** Every row of every table with its ETag: any write in between changes this. */
 async function tableState(connectionString: string): Promise<string[]> {
@@ -71,11 +114,18 @@ describe('every HTTP route under random input', () => {
         requests++;
         // The abort is the check that an answer comes: a request with none fails here instead of hanging.
         const res = await fetch(`${s.host.url}/api/${path}${qs}`, {
-          method, headers: sent, body: method === 'GET' || method === 'DELETE' ? undefined : new TextEncoder().encode(payload), signal: AbortSignal.timeout(5000),
+          method,
+          headers: sent,
+          body: method === 'GET' || method === 'DELETE' ? undefined : new TextEncoder().encode(payload),
+          signal: AbortSignal.timeout(5000),
         });
         const text = await res.text();
         let parsed: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-        try { parsed = JSON.parse(text); } catch { throw new Error(`${what} -> ${res.status} with a body that is not JSON: ${text.slice(0, 100)}`); }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new Error(`${what} -> ${res.status} with a body that is not JSON: ${text.slice(0, 100)}`);
+        }
         if (method === 'GET' && res.status === 200) return;
         expect([400, 404, 405, 409, 413, 415], `${what} -> ${res.status} ${text.slice(0, 200)}`).toContain(res.status);
         expect(typeof parsed?.error?.code, what).toBe('string');

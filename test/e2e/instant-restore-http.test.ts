@@ -14,7 +14,15 @@ describe('instant restore over HTTP', () => {
   let pointId: string;
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'inst', name: 'in1', disks: [{ name: 'in1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'in1-data', sizeBytes: 96 * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'inst',
+      name: 'in1',
+      disks: [
+        { name: 'in1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'in1-data', sizeBytes: 96 * MIB, lun: 0 },
+      ],
+    });
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 4 * MIB, 1);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 10 * MIB, 3 * MIB, 2);
     const reg = await s.call('POST', 'items/register', { vmIds: [vm.id] });

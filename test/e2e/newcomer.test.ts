@@ -12,24 +12,43 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(__dirname, '../..');
 const MIB = 1024 ** 2;
 
-interface Started { child: ChildProcess; out: () => string; summary: string; lines: string[] }
+interface Started {
+  child: ChildProcess;
+  out: () => string;
+  summary: string;
+  lines: string[];
+}
 
 function startNpmStart(dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/local/start.js')], {
     cwd: ROOT,
     env: {
-      ...process.env, VMBACKUP_DATA_DIR: dataDir, PORT: '0', AZURITE_BLOB_PORT: '0', AZURITE_QUEUE_PORT: '0', AZURITE_TABLE_PORT: '0', EMULATOR_ARM_PORT: '0', EMULATOR_DATA_PORT: '0',
+      ...process.env,
+      VMBACKUP_DATA_DIR: dataDir,
+      PORT: '0',
+      AZURITE_BLOB_PORT: '0',
+      AZURITE_QUEUE_PORT: '0',
+      AZURITE_TABLE_PORT: '0',
+      EMULATOR_ARM_PORT: '0',
+      EMULATOR_DATA_PORT: '0',
       // Ticks every 2 s instead of every minute, so a slot wrongly due right after registration would show.
       VMBACKUP_DEMO_SCHEDULER_CRON: '*/2 * * * * *',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      if (child.exitCode !== null) { clearInterval(timer); reject(new Error(`npm start exited:\n${out}`)); }
+      if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm start exited:\n${out}`));
+      }
       if (!out.includes('Ctrl-C stops everything.')) return;
       clearInterval(timer);
       const start = out.indexOf('Try (paste into bash, in order):\n');
@@ -42,18 +61,27 @@ function startNpmStart(dataDir: string): Promise<Started> {
 
 function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGINT'); });
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGINT');
+  });
 }
 
 /** One bash for all lines, so the variables a line sets are there for the next, as in a terminal. */
 function bash(): { run(line: string): Promise<{ status: number; out: string; err: string }>; close(): void } {
   const sh = spawn('bash', ['--noprofile', '--norc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  sh.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  sh.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  let out = '',
+    err = '';
+  sh.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  sh.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   return {
     run(line) {
-      out = ''; err = '';
+      out = '';
+      err = '';
       sh.stdin!.write(`${line}\necho "__STATUS_$?__"\n`);
       return new Promise((resolve) => {
         const t = setInterval(() => {
@@ -64,16 +92,28 @@ function bash(): { run(line: string): Promise<{ status: number; out: string; err
         }, 50);
       });
     },
-    close: () => { sh.stdin!.end(); sh.kill(); },
+    close: () => {
+      sh.stdin!.end();
+      sh.kill();
+    },
   };
 }
 
-function emulatorGet(arm: string, ca: string, route: string, method = 'GET', body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function emulatorGet(arm: string, ca: string, route: string, method = 'GET', body?: unknown): Promise<any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const req = request(`${arm}${route}`, { method, ca: readFileSync(ca), headers: { 'content-type': 'application/json' } }, (res) => {
       let s = '';
-      res.on('data', (c: Buffer) => { s += c.toString(); });
-      res.on('end', () => { try { resolve(JSON.parse(s)); } catch (e) { reject(e); } });
+      res.on('data', (c: Buffer) => {
+        s += c.toString();
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(s));
+        } catch (e) {
+          reject(e);
+        }
+      });
     });
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
@@ -93,7 +133,8 @@ describe('npm start, as printed', () => {
   it('prints progress, then lines that each run in bash as printed and answer as they say; a restart keeps keys and incremental backups', { timeout: 300_000 }, async () => {
     const first = await startNpmStart(dataDir);
     children.push(first.child);
-    for (const step of ['starting Azurite', 'starting the compute emulator', 'creating demo VMs', 'starting the Functions host']) expect(first.summary).toMatch(new RegExp(`\\[ *\\d+\\.\\d s\\] ${step}`));
+    for (const step of ['starting Azurite', 'starting the compute emulator', 'creating demo VMs', 'starting the Functions host'])
+      expect(first.summary).toMatch(new RegExp(`\\[ *\\d+\\.\\d s\\] ${step}`));
     expect(first.summary).toMatch(/WARNING: the admin key skips every confirmation/);
     expect(first.lines.join('\n')).not.toMatch(/<\w+>/); // no placeholder for bash to read as a redirection
     const arm = field(first.summary, /Compute emulator: (https:\/\/\S+)/);
@@ -114,11 +155,16 @@ describe('npm start, as printed', () => {
       answers.push({ line, out: r.out });
     }
     sh.close();
-    const answer = (re: RegExp, nth = 0): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const answer = (re: RegExp, nth = 0): any => {
+      // eslint-disable-line @typescript-eslint/no-explicit-any
       const a = answers.filter((x) => re.test(x.line))[nth]!;
       return /^(POINT|JOB=.*RESTORED)/.test(a.line) ? a.out : JSON.parse(a.out);
     };
-    expect(answer(/\/vms"$/).items.map((v: { name: string }) => v.name).sort()).toEqual(['app-windows', 'db-linux', 'web-linux']);
+    expect(
+      answer(/\/vms"$/)
+        .items.map((v: { name: string }) => v.name)
+        .sort(),
+    ).toEqual(['app-windows', 'db-linux', 'web-linux']);
     expect(answer(/items\/register/)).toMatchObject({ type: 'Register', status: 'Completed' });
     const full = answer(/\/backup/, 0);
     expect(full).toMatchObject({ type: 'Backup', status: 'Completed' });
@@ -137,17 +183,26 @@ describe('npm start, as printed', () => {
 
     // The host's own answers and a 400 for a value in the URL have the documented error shape and say where.
     const api = field(first.summary, /App: +(\S+)/);
-    const errorOf = async (url: string, init: RequestInit = {}) => { const r = await fetch(url, init); return { status: r.status, allow: r.headers.get('allow'), body: JSON.parse(await r.text()) }; };
+    const errorOf = async (url: string, init: RequestInit = {}) => {
+      const r = await fetch(url, init);
+      return { status: r.status, allow: r.headers.get('allow'), body: JSON.parse(await r.text()) };
+    };
     const auth = { headers: { 'x-functions-key': fnKey } };
     for (const [url, init, status, code] of [
-      [`${api}/vms`, {}, 401, 'Unauthorized'], [`${api}/no-such-route`, auth, 404, 'NotFound'], [`${api}/health`, { method: 'DELETE', ...auth }, 405, 'MethodNotAllowed'],
+      [`${api}/vms`, {}, 401, 'Unauthorized'],
+      [`${api}/no-such-route`, auth, 404, 'NotFound'],
+      [`${api}/health`, { method: 'DELETE', ...auth }, 405, 'MethodNotAllowed'],
     ] as const) {
       const e = await errorOf(url, init);
       expect(e.status, url).toBe(status);
       expect(e.body.error).toMatchObject({ code, message: expect.any(String), recommendedAction: expect.any(String) });
       if (status === 405) expect(e.allow).toBe('GET');
     }
-    const bad = await errorOf(`${api}/items/${encodeURIComponent('vm;a;b;c')}/recoveryPoints/${encodeURIComponent('<pointId>')}/restore`, { method: 'POST', headers: { ...auth.headers, 'content-type': 'application/json' }, body: '{"mode":"newDisks"}' });
+    const bad = await errorOf(`${api}/items/${encodeURIComponent('vm;a;b;c')}/recoveryPoints/${encodeURIComponent('<pointId>')}/restore`, {
+      method: 'POST',
+      headers: { ...auth.headers, 'content-type': 'application/json' },
+      body: '{"mode":"newDisks"}',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/\(path\)/);
     expect(bad.body.error.message).not.toMatch(/\(body\)/);
@@ -156,7 +211,10 @@ describe('npm start, as printed', () => {
     // Noise: the steps above raise no failure lines, and the scheduler (ticking every 2 s) started no backup
     // for a slot that passed before db-linux got its policy.
     expect(first.out()).not.toMatch(/failed \(delivery|unhandled/);
-    const jobs = JSON.parse(await (await fetch(`${field(first.summary, /App: +(\S+)/)}/jobs?top=50&type=Backup`, { headers: { 'x-functions-key': fnKey } })).text()).items as { trigger: string; itemKey: string }[];
+    const jobs = JSON.parse(await (await fetch(`${field(first.summary, /App: +(\S+)/)}/jobs?top=50&type=Backup`, { headers: { 'x-functions-key': fnKey } })).text()).items as {
+      trigger: string;
+      itemKey: string;
+    }[];
     expect(jobs.filter((j) => j.trigger === 'Scheduled')).toEqual([]);
 
     // Restart: same keys, the emulator's disks and snapshots are back, the next backup is incremental.
@@ -170,7 +228,7 @@ describe('npm start, as printed', () => {
     expect(await emulatorGet(arm2, ca, `/_emulator/guest/fill?id=${disk}`, 'POST', { offset: 2 * 1024 * MIB, length: 3 * MIB, seed: 9 })).toEqual({ ok: true });
     const sh2 = bash();
     for (const line of second.lines.slice(0, 4)) expect((await sh2.run(line)).status).toBe(0);
-    const again = await sh2.run(second.lines.find((l) => l.includes('/backup') && l.includes('json \'({'))!);
+    const again = await sh2.run(second.lines.find((l) => l.includes('/backup') && l.includes("json '({"))!);
     sh2.close();
     expect(again.status).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ status: 'Completed', bytesDone: 3 * MIB, disks: ['db-linux-os incremental', 'db-linux-data incremental', 'db-linux-log incremental'] });

@@ -4,7 +4,6 @@ import { signLocalPrincipal } from '../../src/functions/lib/principal';
 import { AUTOMATION_KEY, LOCAL_AUTH, principal } from '../support/principals';
 import { requirementOf, ROUTE_ROLES, satisfies, type Role } from '../../src/functions/lib/roles';
 
-
 type CallerName = 'anonymous' | Role | 'automation key' | 'host function key';
 const CALLERS: Record<CallerName, { roles: Role[]; headers: Record<string, string> }> = {
   anonymous: { roles: [], headers: {} },
@@ -46,8 +45,14 @@ describe('every HTTP route × every kind of caller (app roles; signed local prin
   it('has a role for every registered route, and no role for a route that is not registered', () => {
     const names = http().map((r) => r.name);
     expect(names.length).toBeGreaterThan(25);
-    expect(names.filter((n) => !Object.hasOwn(ROUTE_ROLES, n)), 'routes with no line in src/functions/lib/roles.ts').toEqual([]);
-    expect(Object.keys(ROUTE_ROLES).filter((n) => !names.includes(n)), 'lines of roles.ts with no route').toEqual([]);
+    expect(
+      names.filter((n) => !Object.hasOwn(ROUTE_ROLES, n)),
+      'routes with no line in src/functions/lib/roles.ts',
+    ).toEqual([]);
+    expect(
+      Object.keys(ROUTE_ROLES).filter((n) => !names.includes(n)),
+      'lines of roles.ts with no route',
+    ).toEqual([]);
     // Reads are for Readers; whatever changes state needs at least an Operator (a preview computes, saves nothing).
     const READ_ONLY_POSTS = ['previewPolicy'];
     for (const r of http()) {
@@ -95,8 +100,10 @@ describe('every HTTP route × every kind of caller (app roles; signed local prin
   });
 
   it('keeps the destructive variants for Admin: an Operator may restore to new disks but not replace them, stop but not delete', async () => {
-    const item = PARAMS.itemKey, point = PARAMS.pointId;
-    const op = CALLERS.Operator.headers, admin = CALLERS.Admin.headers;
+    const item = PARAMS.itemKey,
+      point = PARAMS.pointId;
+    const op = CALLERS.Operator.headers,
+      admin = CALLERS.Admin.headers;
     const replace = await s.call('POST', `items/${item}/recoveryPoints/${point}/restore`, { mode: 'replaceDisks' }, '', op);
     expect([replace.status, replace.body.error.code]).toEqual([403, 'AuthorizationFailed']);
     expect(replace.body.error.details).toEqual({ requiredRole: 'Admin', roles: ['Operator'] });

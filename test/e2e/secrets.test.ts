@@ -28,10 +28,17 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
   beforeAll(async () => {
     quietAzureMonitorEnv();
     ingest = await ingestion();
-    telemetry = builtAzureMonitor().startAzureMonitor(connectionStringFor(ingest.url), { spanProcessors: [new SimpleSpanProcessor(spans)], metricReaders: [reader], exporter: { tlsOptions: { ca: ingest.ca }, disableOfflineStorage: true } });
+    telemetry = builtAzureMonitor().startAzureMonitor(connectionStringFor(ingest.url), {
+      spanProcessors: [new SimpleSpanProcessor(spans)],
+      metricReaders: [reader],
+      exporter: { tlsOptions: { ca: ingest.ca }, disableOfflineStorage: true },
+    });
     for (const m of ['log', 'info', 'warn', 'error'] as const) {
       const orig = console[m].bind(console);
-      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => { seen.push(args.map(String).join(' ')); void orig; });
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+        seen.push(args.map(String).join(' '));
+        void orig;
+      });
     }
     // The job fails on its second delivery instead of its fifth: the same path, a shorter test.
     // The steps log through their invocation context, which the host forwards (to Application Insights on Azure).
@@ -90,7 +97,12 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
     expect(failedSpans.length).toBeGreaterThan(0); // the failing steps were traced
     expect(ingest.payloads.join('\n')).toContain(bad.body.jobId);
     const telemetryOut = [...telemetryTexts(spans.getFinishedSpans(), metricExporter.getMetrics()), ...ingest.payloads];
-    for (const [where, texts] of [['rows', rows], ['responses', responses], ['logs', seen], ['telemetry', telemetryOut]] as const) {
+    for (const [where, texts] of [
+      ['rows', rows],
+      ['responses', responses],
+      ['logs', seen],
+      ['telemetry', telemetryOut],
+    ] as const) {
       for (const t of texts) for (const re of SECRET) expect(re.test(t), `${where}: ${t.slice(0, 300)}`).toBe(false);
     }
   });

@@ -8,7 +8,8 @@ import { fill } from '../../src/emulator/guest';
 const MIB = 1024 ** 2;
 
 /** A request with an abort timeout: an answer that does not come is a failure, not a hang of the suite. */
-async function raw(s: HostStack, method: string, route: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function raw(s: HostStack, method: string, route: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(`${s.host.url}/api/${route}`, {
     method,
     headers: { 'x-functions-key': TEST_KEYS.FUNCTIONS_FUNCTION_KEY, ...init.headers },
@@ -16,7 +17,11 @@ async function raw(s: HostStack, method: string, route: string, init: { body?: s
     signal: AbortSignal.timeout(5000),
   });
   const text = await res.text();
-  try { return { status: res.status, body: JSON.parse(text) }; } catch { return { status: res.status, body: text }; }
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
 }
 
 describe('API and job state a user can trust (issue 19)', () => {
@@ -25,7 +30,15 @@ describe('API and job state a user can trust (issue 19)', () => {
   let item: string;
   beforeAll(async () => {
     s = await startHostStack();
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'trust', name: 'tr1', disks: [{ name: 'tr1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'tr1-data', sizeBytes: 96 * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'trust',
+      name: 'tr1',
+      disks: [
+        { name: 'tr1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'tr1-data', sizeBytes: 96 * MIB, lun: 0 },
+      ],
+    });
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 6 * MIB, 1);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 20 * MIB, 9 * MIB, 2);
     // The daily slot at midnight UTC lies before every job of this suite, as a slot usually does.
@@ -76,7 +89,7 @@ describe('API and job state a user can trust (issue 19)', () => {
     expect((await followJob(s, first.body.jobId)).status).toBe('Completed');
   });
 
-  it('lists recovery points newest first and reports a finished restore at 100 % of the point\'s data', { timeout: 60_000 }, async () => {
+  it("lists recovery points newest first and reports a finished restore at 100 % of the point's data", { timeout: 60_000 }, async () => {
     const points = (await s.call('GET', `items/${item}/recoveryPoints`)).body.items as { pointId: string; createdAt: string }[];
     expect(points.length).toBe(3);
     const created = points.map((p) => Date.parse(p.createdAt));
@@ -108,8 +121,13 @@ describe('API and job state a user can trust (issue 19)', () => {
 
   it('answers malformed percent-encoding in a path with 400 at once instead of never', async () => {
     for (const [method, route] of [
-      ['GET', 'items/vm%3Bs%3Brg%3B%zz'], ['GET', 'items/%C3%28'], ['POST', 'items/vm%3Ba%3Bb%3B%E0%A4%A/backup'],
-      ['GET', 'items/%/recoveryPoints'], ['GET', 'policies/%E0%A4%A'], ['DELETE', 'policies/%ZZ'], ['GET', 'jobs/%FF'],
+      ['GET', 'items/vm%3Bs%3Brg%3B%zz'],
+      ['GET', 'items/%C3%28'],
+      ['POST', 'items/vm%3Ba%3Bb%3B%E0%A4%A/backup'],
+      ['GET', 'items/%/recoveryPoints'],
+      ['GET', 'policies/%E0%A4%A'],
+      ['DELETE', 'policies/%ZZ'],
+      ['GET', 'jobs/%FF'],
     ] as const) {
       const r = await raw(s, method, route, method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {});
       expect(r.status, `${method} ${route}`).toBe(400);

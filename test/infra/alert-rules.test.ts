@@ -22,13 +22,18 @@ function rules(given: Record<string, unknown> = {}): { name: string; query: stri
     for (let i = 0; i < n; i++) {
       const s = scopeWith(given, r.copy ? i : undefined);
       const c = r.properties.criteria.allOf[0];
-      out.push({ name: String(evaluate(r.name, s)), query: String(evaluate(c.query, s)), criterion: c, severity: typeof r.properties.severity === 'string' ? evaluate(r.properties.severity, s) : r.properties.severity });
+      out.push({
+        name: String(evaluate(r.name, s)),
+        query: String(evaluate(c.query, s)),
+        criterion: c,
+        severity: typeof r.properties.severity === 'string' ? evaluate(r.properties.severity, s) : r.properties.severity,
+      });
     }
   }
   return out;
 }
 
-describe('Azure Monitor alert rules on the app\'s telemetry (infra/azuredeploy.json)', () => {
+describe("Azure Monitor alert rules on the app's telemetry (infra/azuredeploy.json)", () => {
   it('has a rule for every alert the app raises: failed jobs from the log line, the others from the vmbackup.alerts counter', () => {
     const all = rules();
     const byType = new Map<string, string>();
@@ -56,7 +61,9 @@ describe('Azure Monitor alert rules on the app\'s telemetry (infra/azuredeploy.j
   it('passes the webhook to the app as a secure parameter, and the grace as a number', () => {
     expect(template.parameters.alertWebhookUrl.type).toBe('securestring');
     const site = template.resources.find((r: Json) => r.type === 'Microsoft.Web/sites');
-    const env = Object.fromEntries(site.properties.siteConfig.appSettings.map((x: Json) => [x.name, evaluate(x.value, scopeWith({ alertWebhookUrl: 'https://hooks.example/x', missedBackupGraceMinutes: 90 }))]));
+    const env = Object.fromEntries(
+      site.properties.siteConfig.appSettings.map((x: Json) => [x.name, evaluate(x.value, scopeWith({ alertWebhookUrl: 'https://hooks.example/x', missedBackupGraceMinutes: 90 }))]),
+    );
     expect(env.VMBACKUP_ALERT_WEBHOOK_URL).toBe('https://hooks.example/x');
     expect(env.VMBACKUP_MISSED_BACKUP_GRACE_MINUTES).toBe('90');
   });

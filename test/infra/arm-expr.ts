@@ -21,8 +21,14 @@ const SUB = '11111111-2222-3333-4444-555555555555';
 const RG = 'vmbackup-rg';
 
 const FUNCTIONS: Record<string, Fn> = {
-  parameters: ([n], s) => { if (!(String(n) in s.parameters)) throw new Error(`no parameter '${n}'`); return s.parameters[String(n)]; },
-  variables: ([n], s) => { if (!(String(n) in s.variables)) throw new Error(`no variable '${n}'`); return s.variables[String(n)]; },
+  parameters: ([n], s) => {
+    if (!(String(n) in s.parameters)) throw new Error(`no parameter '${n}'`);
+    return s.parameters[String(n)];
+  },
+  variables: ([n], s) => {
+    if (!(String(n) in s.variables)) throw new Error(`no variable '${n}'`);
+    return s.variables[String(n)];
+  },
   copyIndex: ([n], s) => s.copyIndex?.[String(n ?? '')] ?? 0,
   format: ([f, ...a]) => String(f).replace(/\{(\d+)\}/g, (_m, i: string) => String(a[Number(i)])),
   concat: (a) => (a.every(Array.isArray) ? (a as unknown[][]).flat() : a.map(String).join('')),
@@ -55,8 +61,14 @@ export function evaluate(value: string, scope: ArmScope): unknown {
   if (!isExpression(value)) return value.startsWith('[[') ? value.slice(1) : value;
   const src = value.slice(1, -1);
   let i = 0;
-  const ws = () => { while (/\s/.test(src[i] ?? '')) i++; };
-  const expect = (ch: string) => { ws(); if (src[i] !== ch) throw new Error(`expected '${ch}' at ${i} in ${value}`); i++; };
+  const ws = () => {
+    while (/\s/.test(src[i] ?? '')) i++;
+  };
+  const expect = (ch: string) => {
+    ws();
+    if (src[i] !== ch) throw new Error(`expected '${ch}' at ${i} in ${value}`);
+    i++;
+  };
   const primary = (): unknown => {
     ws();
     if (src[i] === "'") {
@@ -64,13 +76,23 @@ export function evaluate(value: string, scope: ArmScope): unknown {
       i++;
       for (;;) {
         if (i >= src.length) throw new Error(`unterminated string in ${value}`);
-        if (src[i] === "'" && src[i + 1] === "'") { out += "'"; i += 2; continue; }
-        if (src[i] === "'") { i++; return out; }
+        if (src[i] === "'" && src[i + 1] === "'") {
+          out += "'";
+          i += 2;
+          continue;
+        }
+        if (src[i] === "'") {
+          i++;
+          return out;
+        }
         out += src[i++];
       }
     }
     const num = /^-?\d+/.exec(src.slice(i));
-    if (num) { i += num[0].length; return Number(num[0]); }
+    if (num) {
+      i += num[0].length;
+      return Number(num[0]);
+    }
     const id = /^[A-Za-z_][\w]*/.exec(src.slice(i));
     if (!id) throw new Error(`unexpected '${src[i]}' at ${i} in ${value}`);
     i += id[0].length;
@@ -84,7 +106,10 @@ export function evaluate(value: string, scope: ArmScope): unknown {
       for (;;) {
         args.push(access());
         ws();
-        if (src[i] === ',') { i++; continue; }
+        if (src[i] === ',') {
+          i++;
+          continue;
+        }
         break;
       }
     }

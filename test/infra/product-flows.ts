@@ -17,7 +17,8 @@ import type { Deps } from '../../src/core/jobs/deps';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { strictAzureLimitsPolicy } from '../../src/local/strict-limits';
 
-const MIB = 1024 ** 2, DAY = 86_400_000;
+const MIB = 1024 ** 2,
+  DAY = 86_400_000;
 
 /**
  * An ARM request as the permission Azure checks for it: `{resourceType}/read|write|delete` for GET, PUT/PATCH and
@@ -66,13 +67,36 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     s.emulator.clock.advance(60_000); // Azure's incremental-snapshot rate per disk
   };
 
-  const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'app1-d0', sizeBytes: 48 * MIB, lun: 0 }] });
+  const vm = s.emulator.createVm({
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name: 'app1',
+    disks: [
+      { name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 },
+      { name: 'app1-d0', sizeBytes: 48 * MIB, lun: 0 },
+    ],
+  });
   // An OS-disk-only VM built on an attached disk: the one shape whose disks Azure lets the app swap (B2).
   const swap = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'swap1', osCreateOption: 'Attach', disks: [{ name: 'swap1-os', sizeBytes: 32 * MIB, lun: -1 }] });
-  const key = itemKeyFor(vm.id), swapKey = itemKeyFor(swap.id);
+  const key = itemKeyFor(vm.id),
+    swapKey = itemKeyFor(swap.id);
   for (const id of [vm.osDiskId, vm.dataDisks[0]!.diskId, swap.osDiskId]) fill(s.emulator.store, EmulatorState.key(id), MIB, 6 * MIB, 3);
-  await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
-  await s.deps.repos.policies.insert({ name: 'fs', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 } });
+  await s.deps.repos.policies.insert({
+    name: 'daily',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Daily', times: ['02:00'] },
+    retention: { dailyDays: 7 },
+    instantRestoreDays: 1,
+    consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+  });
+  await s.deps.repos.policies.insert({
+    name: 'fs',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Daily', times: ['02:00'] },
+    retention: { dailyDays: 7 },
+    instantRestoreDays: 1,
+    consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 },
+  });
 
   await as('core', async () => {
     // The stack's drain polls the core queues only: the discovery step is delivered here.
@@ -106,7 +130,9 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     await done(cancelledRestore, 'Cancelled');
     // Retention: an expired point is soft-deleted, then purged; source snapshots past instant restore are pruned.
     const points = await s.deps.repos.points.all(key);
-    await s.deps.repos.points.update(key, points[points.length - 1]!.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    await s.deps.repos.points.update(key, points[points.length - 1]!.pointId, (p) => {
+      p.expiresAt = new Date(s.emulator.clock.now() - 1000);
+    });
     await retentionRun(s.deps);
     s.emulator.clock.advance(20 * DAY);
     await retentionRun(s.deps);
@@ -183,7 +209,9 @@ export interface RestoreCanceller {
 export function restoreCanceller(): RestoreCanceller {
   let armed: { deps: Deps; jobId: string } | undefined;
   return {
-    arm: (deps, jobId) => { armed = { deps, jobId }; },
+    arm: (deps, jobId) => {
+      armed = { deps, jobId };
+    },
     policy: {
       name: 'cancel-restore-on-disk-grant',
       async sendRequest(req, next) {
@@ -208,9 +236,10 @@ export function strictLimitsWithoutDiskToken(): PipelinePolicy {
   const strict = strictAzureLimitsPolicy();
   return {
     name: strict.name,
-    sendRequest: (req, next) => strict.sendRequest(req, (probe) => {
-      if (probe !== req && probe.method === 'HEAD') probe.headers.delete('authorization');
-      return next(probe);
-    }),
+    sendRequest: (req, next) =>
+      strict.sendRequest(req, (probe) => {
+        if (probe !== req && probe.method === 'HEAD') probe.headers.delete('authorization');
+        return next(probe);
+      }),
   };
 }

@@ -25,12 +25,17 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
   beforeAll(async () => {
     // Operations answer after a delay, so every long-running one is polled as on Azure (locations/operations).
     const canceller = restoreCanceller();
-    s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' }, [canceller.policy, strictLimitsWithoutDiskToken()], { [MOUNT_QUEUES.mount]: mountStep, [MOUNT_QUEUES.unmount]: unmountStep }, { lroDelayMs: 2 });
+    s = await startAppStack(
+      { VMBACKUP_SEGMENT_SIZE_MIB: '32' },
+      [canceller.policy, strictLimitsWithoutDiskToken()],
+      { [MOUNT_QUEUES.mount]: mountStep, [MOUNT_QUEUES.unmount]: unmountStep },
+      { lroDelayMs: 2 },
+    );
     ({ seen, data, cancelledRestore } = await runProductFlows(s, canceller));
   }, 240_000);
   afterAll(async () => s?.stop());
 
-  it('the template\'s backup role grants exactly what register, protect, discovery, backup, restore to new disks, retention and reconcile call', () => {
+  it("the template's backup role grants exactly what register, protect, discovery, backup, restore to new disks, retention and reconcile call", () => {
     expect(roles().core).toEqual([...seen.core].sort());
   });
 
@@ -59,7 +64,7 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
   // the one that detaches them (the restore that makes the disks is the backup role's). New VM and Replace Disks
   // hold it too, so a deployment with either can already mount; its own role is for file recovery without the
   // power to create VMs and NICs, join subnets, or deallocate and start VMs.
-  it('Mount is a separate role holding exactly what mounting and unmounting add: the helper VM\'s update', () => {
+  it("Mount is a separate role holding exactly what mounting and unmounting add: the helper VM's update", () => {
     const core = new Set(seen.core);
     expect(roles().mount).toEqual([...seen.mount].filter((a) => !core.has(a)).sort());
     expect(roles().mount).toEqual(['Microsoft.Compute/virtualMachines/write']);
@@ -68,7 +73,7 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
   // Entra-only disks add no ARM operation (the backup role grants and revokes their SAS); what they add is the
   // data actions Azure checks on their data requests, which only a role's dataActions can hold
   // (https://learn.microsoft.com/azure/role-based-access-control/role-definitions#dataactions).
-  it('Entra Disks is a separate role holding exactly the data actions of the Entra-only disks\' reads and writes, and no action', () => {
+  it("Entra Disks is a separate role holding exactly the data actions of the Entra-only disks' reads and writes, and no action", () => {
     const core = new Set(seen.core);
     expect([...seen.entraDisks].filter((a) => !core.has(a))).toEqual([]);
     expect(roles().entraDisks).toEqual([]);
@@ -85,8 +90,13 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
   // azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md).
   it('the data plane names the data action of each request on an Entra-only grant, and none on a SAS-only grant', async () => {
     const r = s.emulator.resources;
-    const upload = (name: string, mode?: string) => r.putDisk(SUB, 'probe', name, { location: 'westeurope', properties: { creationData: { createOption: 'Upload', uploadSizeBytes: 32 * MIB + 512 }, ...(mode ? { dataAccessAuthMode: mode } : {}) } });
-    const empty = (name: string, mode?: string) => r.putDisk(SUB, 'probe', name, { location: 'westeurope', properties: { creationData: { createOption: 'Empty' }, diskSizeBytes: 32 * MIB, ...(mode ? { dataAccessAuthMode: mode } : {}) } });
+    const upload = (name: string, mode?: string) =>
+      r.putDisk(SUB, 'probe', name, {
+        location: 'westeurope',
+        properties: { creationData: { createOption: 'Upload', uploadSizeBytes: 32 * MIB + 512 }, ...(mode ? { dataAccessAuthMode: mode } : {}) },
+      });
+    const empty = (name: string, mode?: string) =>
+      r.putDisk(SUB, 'probe', name, { location: 'westeurope', properties: { creationData: { createOption: 'Empty' }, diskSizeBytes: 32 * MIB, ...(mode ? { dataAccessAuthMode: mode } : {}) } });
     const aadRead = empty('aad-read', 'AzureActiveDirectory');
     const snap = r.putSnapshot(SUB, 'probe', 'aad-snap', { location: 'westeurope', properties: { incremental: true, creationData: { createOption: 'Copy', sourceResourceId: aadRead.id } } });
     const urls = {
@@ -113,7 +123,7 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
     expect(await delta(() => write(urls.plainWrite))).toEqual([]);
   });
 
-  it('the recorder names operations in ARM\'s URL grammar and serves them at /_emulator/operations', async () => {
+  it("the recorder names operations in ARM's URL grammar and serves them at /_emulator/operations", async () => {
     const log = new OperationLog();
     log.record('POST', '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/runCommand');
     log.record('GET', '/subscriptions/s/providers/Microsoft.Compute/virtualMachines');
@@ -138,7 +148,7 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
     expect(left.map((d) => d.name)).toEqual([]);
   });
 
-  it('the README\'s permission table lists exactly the template\'s roles (node scripts/roles.mjs writes it)', () => {
+  it("the README's permission table lists exactly the template's roles (node scripts/roles.mjs writes it)", () => {
     const readme = readFileSync('README.md', 'utf8');
     const table = /<!-- roles:start -->([\s\S]*?)<!-- roles:end -->/.exec(readme)?.[1] ?? '';
     const rows = [...table.matchAll(/^\| `(\w+)` \| `([^`]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
@@ -150,10 +160,12 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
 async function getJson(url: string, ca: string): Promise<Json> {
   const https = await import('node:https');
   return new Promise((resolve, reject) => {
-    https.get(url, { ca }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(JSON.parse(text)));
-    }).on('error', reject);
+    https
+      .get(url, { ca }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text)));
+      })
+      .on('error', reject);
   });
 }

@@ -8,7 +8,10 @@ import { evaluate, evaluateVariables, isExpression, resolveParameters, type ArmS
 type Json = any;
 const template: Json = JSON.parse(readFileSync('infra/azuredeploy.json', 'utf8'));
 const hostJson: Json = JSON.parse(readFileSync('host.json', 'utf8'));
-const functionsSource = readdirSync('src/functions').filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join('src/functions', f), 'utf8')).join('\n');
+const functionsSource = readdirSync('src/functions')
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => readFileSync(path.join('src/functions', f), 'utf8'))
+  .join('\n');
 
 /** Settings loadConfig reads that a deployment to Azure must not set: local development only, or replaced by the identity. */
 const NOT_DEPLOYED = {
@@ -25,8 +28,7 @@ const scope: ArmScope = { parameters, variables };
 const byType = (type: string): Json[] => template.resources.filter((r: Json) => r.type === type);
 const named = (type: string, name: string): Json => byType(type).find((r: Json) => evaluate(r.name, scope) === name);
 const site: Json = byType('Microsoft.Web/sites')[0];
-const appSettings = (): Record<string, unknown> =>
-  Object.fromEntries(site.properties.siteConfig.appSettings.map((s: Json) => [s.name, evaluate(s.value, scope)]));
+const appSettings = (): Record<string, unknown> => Object.fromEntries(site.properties.siteConfig.appSettings.map((s: Json) => [s.name, evaluate(s.value, scope)]));
 
 describe('infra/azuredeploy.json', () => {
   it('is an ARM deployment template whose every expression parses and names only declared parameters and variables', () => {
@@ -40,7 +42,10 @@ describe('infra/azuredeploy.json', () => {
       } else if (Array.isArray(v)) v.forEach((x) => walk(x, inner));
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, inner || k === 'template');
     };
-    const skipCopy = (r: Json): Json => { const { copy: _c, ...rest } = r; return rest; };
+    const skipCopy = (r: Json): Json => {
+      const { copy: _c, ...rest } = r;
+      return rest;
+    };
     for (const r of template.resources) {
       if (r.copy) continue; // copyIndex() needs its loop; checked below through the resource's own evaluation
       walk(r.condition === undefined ? r : skipCopy(r), false);
@@ -67,7 +72,7 @@ describe('infra/azuredeploy.json', () => {
     expect(config.confirmationSecret?.length).toBeGreaterThanOrEqual(16);
   });
 
-  it('sets what the Functions host binds by name: the timers\' schedules, the queue trigger connection, host storage, telemetry', () => {
+  it("sets what the Functions host binds by name: the timers' schedules, the queue trigger connection, host storage, telemetry", () => {
     const env = appSettings();
     const bound = [...functionsSource.matchAll(/%(\w+)%/g)].map((m) => m[1]!);
     expect(bound.length).toBeGreaterThanOrEqual(4);
@@ -86,7 +91,7 @@ describe('infra/azuredeploy.json', () => {
     expect(env).not.toHaveProperty('FUNCTIONS_WORKER_RUNTIME');
   });
 
-  it('runs on a Flex Consumption plan with Node 20, the system-assigned identity and the host\'s function timeout within the plan\'s limit', () => {
+  it("runs on a Flex Consumption plan with Node 20, the system-assigned identity and the host's function timeout within the plan's limit", () => {
     const plan = byType('Microsoft.Web/serverfarms')[0];
     expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
     expect(site.identity).toEqual({ type: 'SystemAssigned' });
@@ -132,7 +137,11 @@ describe('infra/azuredeploy.json', () => {
       role: String(evaluate(r.properties.roleDefinitionId, scope)).split('/').pop(),
       principal: r.properties.principalId,
     }));
-    const on = (account: unknown) => roles.filter((r: { scope: string }) => r.scope.endsWith(`/storageAccounts/${account}`)).map((r: { role?: string }) => r.role).sort();
+    const on = (account: unknown) =>
+      roles
+        .filter((r: { scope: string }) => r.scope.endsWith(`/storageAccounts/${account}`))
+        .map((r: { role?: string }) => r.role)
+        .sort();
     const b = variables.builtInRoles as Record<string, string>;
     expect(on(variables.backupAccount)).toEqual([b.storageBlobDataContributor, b.storageQueueDataContributor, b.storageTableDataContributor].sort());
     expect(on(variables.hostAccount)).toEqual([b.storageBlobDataOwner]);
@@ -183,7 +192,12 @@ describe('the Entra Disks role', () => {
   // 959f8984-c045-4866-89c7-12bf9737be2e, https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/compute#data-operator-for-managed-disks;
   // azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md: that role "or a custom role
   // with the following permissions"). Its data actions, of which the custom role takes what the app uses.
-  const DATA_OPERATOR = ['Microsoft.Compute/disks/download/action', 'Microsoft.Compute/disks/upload/action', 'Microsoft.Compute/snapshots/download/action', 'Microsoft.Compute/snapshots/upload/action'];
+  const DATA_OPERATOR = [
+    'Microsoft.Compute/disks/download/action',
+    'Microsoft.Compute/disks/upload/action',
+    'Microsoft.Compute/snapshots/download/action',
+    'Microsoft.Compute/snapshots/upload/action',
+  ];
   const role = (variables.customRoles as Json[]).find((r) => r.key === 'entraDisks');
 
   it('holds data actions only, each one of the built-in Data Operator for Managed Disks', () => {
@@ -193,7 +207,7 @@ describe('the Entra Disks role', () => {
     expect(String(evaluate(role.roleName, scope))).toMatch(/^vmbackup Entra Disks \(/);
   });
 
-  it('reaches Azure: the role definitions pass each role\'s dataActions, and only the Entra Disks role has any', () => {
+  it("reaches Azure: the role definitions pass each role's dataActions, and only the Entra Disks role has any", () => {
     const defs = byType('Microsoft.Resources/deployments').find((d: Json) => !d.copy && d.properties.template.resources.some((r: Json) => r.type === 'Microsoft.Authorization/roleDefinitions'));
     const permissions = defs.properties.template.resources[0].properties.permissions[0];
     expect(permissions.dataActions).toBe("[parameters('roles')[copyIndex()].dataActions]");

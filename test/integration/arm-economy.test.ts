@@ -14,7 +14,8 @@ const MIB = 1024 ** 2;
 function armCounter(): PipelinePolicy & { calls: { method: string; path: string }[] } {
   const calls: { method: string; path: string }[] = [];
   return {
-    name: 'armCounter', calls,
+    name: 'armCounter',
+    calls,
     async sendRequest(req, next) {
       const u = new URL(req.url);
       if (u.pathname.startsWith('/subscriptions/')) calls.push({ method: req.method, path: u.pathname.toLowerCase() });
@@ -34,9 +35,22 @@ describe('ARM requests per backup of a 4-disk VM (request-limits-and-throttling,
   beforeAll(async () => {
     // 32 MiB segments: each 96 MiB disk is 3 segments, 12 segments per backup.
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' }, [counter]);
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'prod', name: 'db1', osType: 'Linux', disks: [0, 1, 2, 3].map((n) => ({ name: `db1-d${n}`, sizeBytes: 96 * MIB, lun: n - 1 })) });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'prod',
+      name: 'db1',
+      osType: 'Linux',
+      disks: [0, 1, 2, 3].map((n) => ({ name: `db1-d${n}`, sizeBytes: 96 * MIB, lun: n - 1 })),
+    });
     vmId = vm.id;
-    await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await s.deps.repos.policies.insert({
+      name: 'daily',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     await requestRegistration(s.deps, [vmId], 'daily');
     await s.drain();
   }, 120_000);

@@ -38,7 +38,7 @@ async function pages(blob: PageBlobClient, maxPageSize?: number): Promise<{ star
 }
 
 describe('Azurite behind the Azure shim: Get Page Ranges paging (get-page-ranges: marker, NextMarker)', () => {
-  it('cuts Azurite\'s full answer at N with a NextMarker and serves the rest from marker exactly once', async () => {
+  it("cuts Azurite's full answer at N with a NextMarker and serves the rest from marker exactly once", async () => {
     const { blob, shim, expected } = await shard({ pageRangesPerAnswer: 8, blobCaps: false }, 20);
     const first = await blob.getPageRanges(0, 4 * MIB);
     expect(first.pageRange).toHaveLength(8);
@@ -67,7 +67,14 @@ describe('Azurite behind the Azure shim: per-page-blob caps (storage-blob-scale-
     const { blob, shim } = await shard({ pageRangesPerAnswer: 64, timeScale: 50 }, 2); // 10 requests/s, burst 10
     await new Promise((r) => setTimeout(r, 1100)); // the setup's requests drained the bucket; let it refill
     expect(await blob.downloadToBuffer(0, 512).then(() => 'ok')).toBe('ok');
-    const burst = await Promise.all(Array.from({ length: 30 }, () => blob.downloadToBuffer(0, 512).then(() => 'ok', (e) => e)));
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        blob.downloadToBuffer(0, 512).then(
+          () => 'ok',
+          (e) => e,
+        ),
+      ),
+    );
     const busy = burst.filter((r) => r !== 'ok');
     expect(busy.length).toBeGreaterThan(0);
     expect(busy[0]).toMatchObject({ statusCode: 503, code: 'ServerBusy' });

@@ -10,16 +10,21 @@ import type { Job } from '../../src/core/domain/model';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 import { itemKeyFor } from '../../src/core/store/layout';
 
-const MIB = 1024 ** 2, GIB = 1024 ** 3;
+const MIB = 1024 ** 2,
+  GIB = 1024 ** 3;
 /** Many generations (a whole-disk trim at 4, shard-line writes at 0 and 5): each costs a full backup cycle. */
 const GENERATIONS = 6;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-interface Disk { id: string; key: string; size: number }
+interface Disk {
+  id: string;
+  key: string;
+  size: number;
+}
 
 /** A stack with one registered VM of these disks (the first is the OS disk) under a file-consistent policy. */
 async function stackWithVm(settings: Record<string, string>, name: string, sizes: number[]): Promise<{ stack: AppStack; itemKey: string; disks: Disk[] }> {
@@ -27,11 +32,18 @@ async function stackWithVm(settings: Record<string, string>, name: string, sizes
   // machine does not overrun between the pre-script and the snapshots, so the points stay file-system consistent.
   const stack = await startAppStack(settings, [], {}, { fidelity: { timeScale: 100 } });
   const vm = stack.emulator.createVm({
-    subscriptionId: SUB, resourceGroup: 'prod', name, osType: 'Linux',
+    subscriptionId: SUB,
+    resourceGroup: 'prod',
+    name,
+    osType: 'Linux',
     disks: sizes.map((sizeBytes, i) => ({ name: `${name}-d${i}`, sizeBytes, lun: i - 1 })),
   });
   await stack.deps.repos.policies.insert({
-    name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2,
+    name: 'daily',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Daily', times: ['02:00'] },
+    retention: { dailyDays: 30 },
+    instantRestoreDays: 2,
     consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 },
   });
   await requestRegistration(stack.deps, [vm.id], 'daily');
@@ -86,7 +98,8 @@ async function expectExactRestore(stack: AppStack, itemKey: string, backup: Job)
   const store = stack.emulator.store;
   for (const d of backup.plan!) {
     const target = restored.find((x) => x.diskKey === d.diskKey)!;
-    const src = EmulatorState.key(d.snapshotId), dst = EmulatorState.key(target.diskId);
+    const src = EmulatorState.key(d.snapshotId),
+      dst = EmulatorState.key(target.diskId);
     expect(store.get(dst)!.sizeBytes).toBe(d.sizeBytes);
     expect(contentDigest(store, dst)).toBe(contentDigest(store, src));
     if (d.sizeBytes <= GIB) expect(sha256(store, dst)).toBe(sha256(store, src));

@@ -93,9 +93,15 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
   });
 
   const linux: [Step, Fault, Consistency][] = [
-    ['pre', 'aborted', 'CrashConsistent'], ['pre', 'abortedLate', 'CrashConsistent'], ['pre', 'neverAnswers', 'CrashConsistent'],
-    ['pre', 'slow', 'FileSystemConsistent'], ['pre', 'fails', 'CrashConsistent'],
-    ['post', 'aborted', 'CrashConsistent'], ['post', 'neverAnswers', 'CrashConsistent'], ['post', 'slow', 'FileSystemConsistent'], ['post', 'fails', 'CrashConsistent'],
+    ['pre', 'aborted', 'CrashConsistent'],
+    ['pre', 'abortedLate', 'CrashConsistent'],
+    ['pre', 'neverAnswers', 'CrashConsistent'],
+    ['pre', 'slow', 'FileSystemConsistent'],
+    ['pre', 'fails', 'CrashConsistent'],
+    ['post', 'aborted', 'CrashConsistent'],
+    ['post', 'neverAnswers', 'CrashConsistent'],
+    ['post', 'slow', 'FileSystemConsistent'],
+    ['post', 'fails', 'CrashConsistent'],
   ];
   for (const [step, fault, expected] of linux) {
     it(`Linux, ${step}-script ${fault}: ${expected}, guest thawed`, async () => {
@@ -124,7 +130,15 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
     expect(job.warnings.join('\n')).toMatch(/exited with status 3/);
   });
 
-  const windows: [Step, Fault][] = [['pre', 'aborted'], ['pre', 'neverAnswers'], ['pre', 'slow'], ['post', 'aborted'], ['post', 'neverAnswers'], ['post', 'slow'], ['post', 'fails']];
+  const windows: [Step, Fault][] = [
+    ['pre', 'aborted'],
+    ['pre', 'neverAnswers'],
+    ['pre', 'slow'],
+    ['post', 'aborted'],
+    ['post', 'neverAnswers'],
+    ['post', 'slow'],
+    ['post', 'fails'],
+  ];
   for (const [step, fault] of windows) {
     it(`Windows, user scripts, ${step}-script ${fault}: crash-consistent (no VMBACKUP_OK read back), the post-script still sent`, async () => {
       const vm = await vmFor('Windows', 'win');

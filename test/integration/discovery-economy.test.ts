@@ -13,12 +13,20 @@ const MIB = 1024 ** 2;
  */
 describe('discovery of a subscription over the emulator', () => {
   let emu: ComputeEmulator;
-  beforeAll(async () => { emu = await startComputeEmulator({ lroDelayMs: 0, pageSize: 100 }); });
+  beforeAll(async () => {
+    emu = await startComputeEmulator({ lroDelayMs: 0, pageSize: 100 });
+  });
   afterAll(async () => emu?.close());
 
   it('costs three paged lists, not a GET per VM and per disk, and reads the same VMs', async () => {
     for (let n = 0; n < 4; n++) {
-      emu.createVm({ subscriptionId: SUB, resourceGroup: `rg${n % 2}`, name: `vm${n}`, powerState: n === 3 ? 'deallocated' : 'running', disks: [0, 1, 2].map((i) => ({ name: `vm${n}-d${i}`, sizeBytes: (32 + i) * MIB, lun: i - 1, sku: i === 2 ? 'StandardSSD_LRS' : undefined })) });
+      emu.createVm({
+        subscriptionId: SUB,
+        resourceGroup: `rg${n % 2}`,
+        name: `vm${n}`,
+        powerState: n === 3 ? 'deallocated' : 'running',
+        disks: [0, 1, 2].map((i) => ({ name: `vm${n}-d${i}`, sizeBytes: (32 + i) * MIB, lun: i - 1, sku: i === 2 ? 'StandardSSD_LRS' : undefined })),
+      });
     }
     const compute = new ArmComputeAdapter({ credential: emu.credential, subscriptionIds: [SUB], endpoint: emu.armEndpoint, clientOptions: { tlsOptions: { ca: emu.caCert } } });
     emu.operations.clear();
@@ -26,9 +34,7 @@ describe('discovery of a subscription over the emulator', () => {
     for await (const vm of compute.listVms(SUB)) listed.push(vm);
     const reads = emu.operations.list.filter((o) => o.method === 'GET');
     const kind = (path: string): string => (/^\/subscriptions\/[^/]+\/providers\/Microsoft\.Compute\/[A-Za-z]+$/.test(path) ? 'list' : 'get');
-    expect(reads.map((o) => `${o.resourceType} ${kind(o.path)}`)).toEqual([
-      'Microsoft.Compute/virtualMachines list', 'Microsoft.Compute/disks list', 'Microsoft.Compute/virtualMachines list',
-    ]);
+    expect(reads.map((o) => `${o.resourceType} ${kind(o.path)}`)).toEqual(['Microsoft.Compute/virtualMachines list', 'Microsoft.Compute/disks list', 'Microsoft.Compute/virtualMachines list']);
     expect(listed).toHaveLength(4);
     // The same answer as a GET per VM gives.
     for (const vm of listed) {
@@ -36,6 +42,10 @@ describe('discovery of a subscription over the emulator', () => {
       expect({ ...vm, guestAgentReady: one.guestAgentReady }).toEqual(one);
     }
     expect(listed.find((v) => v.name === 'vm3')!.powerState).toBe('deallocated');
-    expect(listed.find((v) => v.name === 'vm0')!.disks.map((d) => [d.lun, d.sizeBytes, d.sku])).toEqual([[-1, 32 * MIB, 'Premium_LRS'], [0, 33 * MIB, 'Premium_LRS'], [1, 34 * MIB, 'StandardSSD_LRS']]);
+    expect(listed.find((v) => v.name === 'vm0')!.disks.map((d) => [d.lun, d.sizeBytes, d.sku])).toEqual([
+      [-1, 32 * MIB, 'Premium_LRS'],
+      [0, 33 * MIB, 'Premium_LRS'],
+      [1, 34 * MIB, 'StandardSSD_LRS'],
+    ]);
   });
 });

@@ -20,11 +20,21 @@ const MIB = 1024 ** 2;
  */
 describe('Entra-only disks (dataAccessAuthMode AzureActiveDirectory) over Azurite and the emulator', () => {
   let s: AppStack;
-  beforeAll(async () => { s = await startAppStack(); }, 60_000);
+  beforeAll(async () => {
+    s = await startAppStack();
+  }, 60_000);
   afterAll(async () => s?.stop());
 
   it('registers, backs up with the token on every read, restores byte-exact to an Entra-only disk written with the token', { timeout: 120_000 }, async () => {
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'aad1', disks: [{ name: 'aad1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'aad1-data', sizeBytes: 64 * MIB, lun: 0, dataAccessAuthMode: 'AzureActiveDirectory' }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'aad1',
+      disks: [
+        { name: 'aad1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'aad1-data', sizeBytes: 64 * MIB, lun: 0, dataAccessAuthMode: 'AzureActiveDirectory' },
+      ],
+    });
     const rec = s.emulator.state.vm(vm.id)!;
     const dataDisk = rec.dataDisks[0]!.diskId;
     fill(s.emulator.store, EmulatorState.key(dataDisk), 3 * MIB, 20 * MIB, 5);
@@ -64,7 +74,8 @@ describe('Entra-only disks (dataAccessAuthMode AzureActiveDirectory) over Azurit
     expect(tally(restored.diskId)!.withToken).toBeGreaterThan(0);
     expect(tally(restored.diskId)!.withoutToken).toBe(0);
     const store = s.emulator.store;
-    const src = EmulatorState.key(snap.snapshotId), dst = EmulatorState.key(restored.diskId);
+    const src = EmulatorState.key(snap.snapshotId),
+      dst = EmulatorState.key(restored.diskId);
     expect(sha256(store, dst)).toBe(sha256(store, src));
     expect(contentDigest(store, dst)).toBe(contentDigest(store, src));
 

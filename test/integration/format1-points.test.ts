@@ -26,7 +26,14 @@ describe('a recovery point in manifest format 1, through the services, Azurite a
   beforeAll(async () => {
     stack = await startAppStack({}, [], stepsOf(['Verify']));
     const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'prod', name: 'old1', osType: 'Linux', disks: [{ name: 'old1-os', sizeBytes: 21 * MIB, lun: -1 }] });
-    await stack.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await stack.deps.repos.policies.insert({
+      name: 'daily',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     await requestRegistration(stack.deps, [vm.id], 'daily');
     await stack.drain();
     itemKey = itemKeyFor(vm.id);
@@ -60,7 +67,9 @@ describe('a recovery point in manifest format 1, through the services, Azurite a
       for (const name of await manifestBlobNames(stack.deps, d.manifest)) await stack.deps.store.deleteObject(name);
       const v1 = { diskSize: d.sizeBytes, cells };
       await stack.deps.store.putObject(d.manifest, encodeManifest(v1));
-      await stack.deps.repos.points.update(itemKey, p.pointId, (x) => { x.disks.find((y) => y.diskKey === d.diskKey)!.digest = manifestDigest(v1); });
+      await stack.deps.repos.points.update(itemKey, p.pointId, (x) => {
+        x.disks.find((y) => y.diskKey === d.diskKey)!.digest = manifestDigest(v1);
+      });
     }
   }
 

@@ -21,10 +21,14 @@ import { shimImmutability } from '../../src/local/azurite-immutability';
  * https://learn.microsoft.com/rest/api/storageservices/set-blob-immutability-policy, 409 BlobImmutableDueToPolicy
  * from https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes).
  */
-const MIB = 1024 ** 2, DAY = 86_400_000;
+const MIB = 1024 ** 2,
+  DAY = 86_400_000;
 
 async function refusal(p: Promise<unknown>): Promise<{ status?: number; code?: string }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'the request was expected to be refused').toBeInstanceOf(RestError);
   return { status: (err as RestError).statusCode, code: (err as RestError).code };
 }
@@ -42,7 +46,14 @@ describe('immutable recovery points (Unlocked)', () => {
     shimImmutability.clock = () => s.emulator.clock.now();
     const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'worm-vm', osType: 'Linux', disks: [{ name: 'worm-os', sizeBytes: 32 * MIB, lun: -1 }] }).id;
     itemKey = itemKeyFor(vm);
-    await s.deps.repos.policies.insert({ name: 'month', timeZone: 'UTC', schedule: { frequency: 'Weekly', daysOfWeek: ['Sunday'], times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 } });
+    await s.deps.repos.policies.insert({
+      name: 'month',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Weekly', daysOfWeek: ['Sunday'], times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 },
+    });
     await requestRegistration(s.deps, [vm], 'month');
     await s.drain();
     const job = await backupNow(s.deps, itemKey);

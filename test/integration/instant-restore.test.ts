@@ -18,12 +18,21 @@ const GIB = 1024 ** 3;
 const TIB = 1024 ** 4;
 
 /** The emulator's own inspection route over HTTPS, as a person trying the stack would read it. */
-function emulatorGet(s: AppStack, route: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function emulatorGet(s: AppStack, route: string): Promise<any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const req = request(`${s.emulator.armEndpoint}${route}`, { ca: s.emulator.caCert }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => { try { resolve(JSON.parse(body)); } catch (e) { reject(e); } });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (e) {
+          reject(e);
+        }
+      });
     });
     req.on('error', reject);
     req.end();
@@ -33,7 +42,8 @@ function emulatorGet(s: AppStack, route: string): Promise<any> { // eslint-disab
 /** Counts the app's reads of backup data (shard and manifest blobs) in the backup storage account. */
 function backupReads(): PipelinePolicy & { count: number } {
   const p = {
-    name: 'backupReads', count: 0,
+    name: 'backupReads',
+    count: 0,
     async sendRequest(req: Parameters<PipelinePolicy['sendRequest']>[0], next: Parameters<PipelinePolicy['sendRequest']>[1]) {
       if (req.method === 'GET' && /\/(backups|manifests)\//.test(decodeURIComponent(new URL(req.url).pathname))) p.count++;
       return next(req);
@@ -56,11 +66,28 @@ describe('instant restore from source snapshots: 1 GiB and 1 TiB disks, the vaul
   beforeAll(async () => {
     // Segments and shards large enough that a 1 TiB disk is a handful of messages and one shard.
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: String(256 * 1024), VMBACKUP_SHARD_SIZE_MIB: String(1024 * 1024), VMBACKUP_DIFF_WINDOW_MIB: String(64 * 1024) }, [reads]);
-    await s.deps.repos.policies.insert({ name: 'ir3', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 3, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
-    for (const [kind, dataSize] of [['small', GIB], ['large', TIB]] as const) {
+    await s.deps.repos.policies.insert({
+      name: 'ir3',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 3,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
+    for (const [kind, dataSize] of [
+      ['small', GIB],
+      ['large', TIB],
+    ] as const) {
       const vm = s.emulator.createVm({
-        subscriptionId: SUB, resourceGroup: 'rg', name: kind, zones: ['2'], hyperVGeneration: 'V2',
-        disks: [{ name: `${kind}-os`, sizeBytes: GIB, lun: -1 }, { name: `${kind}-data`, sizeBytes: dataSize, lun: 0, sku: 'StandardSSD_LRS' }],
+        subscriptionId: SUB,
+        resourceGroup: 'rg',
+        name: kind,
+        zones: ['2'],
+        hyperVGeneration: 'V2',
+        disks: [
+          { name: `${kind}-os`, sizeBytes: GIB, lun: -1 },
+          { name: `${kind}-data`, sizeBytes: dataSize, lun: 0, sku: 'StandardSSD_LRS' },
+        ],
       });
       fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 6 * MIB, 1);
       const data = EmulatorState.key(vm.dataDisks[0]!.diskId);
@@ -97,7 +124,7 @@ describe('instant restore from source snapshots: 1 GiB and 1 TiB disks, the vaul
     return getJob(s.deps, r.jobId);
   };
 
-  it('says each point restores instantly until its creation plus the policy\'s instant-restore days', async () => {
+  it("says each point restores instantly until its creation plus the policy's instant-restore days", async () => {
     const { itemKey, point } = vms.small;
     const [view] = await pointViewsWithInstant(s.deps, itemKey, false);
     expect(view).toMatchObject({ pointId: point.pointId, instantRestore: true });
@@ -130,9 +157,16 @@ describe('instant restore from source snapshots: 1 GiB and 1 TiB disks, the vaul
       for (const d of job.result.disks as { diskKey: string; diskId: string; lun: number }[]) {
         const restored = s.emulator.state.disk(d.diskId)!;
         const source = s.emulator.state.disk(d.lun < 0 ? vm.osDiskId : vm.dataDisks[0]!.diskId)!;
-        expect({ sku: restored.sku, zones: restored.zones, gen: restored.hyperVGeneration, os: restored.osType }, d.diskKey)
-          .toEqual({ sku: source.sku, zones: source.zones, gen: source.hyperVGeneration, os: source.osType });
-        expect((restored.creationData as { createOption: string; sourceResourceId: string })).toMatchObject({ createOption: 'Copy', sourceResourceId: point.disks.find((x) => x.diskKey === d.diskKey)!.sourceSnapshotId });
+        expect({ sku: restored.sku, zones: restored.zones, gen: restored.hyperVGeneration, os: restored.osType }, d.diskKey).toEqual({
+          sku: source.sku,
+          zones: source.zones,
+          gen: source.hyperVGeneration,
+          os: source.osType,
+        });
+        expect(restored.creationData as { createOption: string; sourceResourceId: string }).toMatchObject({
+          createOption: 'Copy',
+          sourceResourceId: point.disks.find((x) => x.diskKey === d.diskKey)!.sourceSnapshotId,
+        });
       }
     }
     console.log(`instant restore, ARM operations (1 GiB / 1 TiB data disk): ${seen.small!.ops.length} / ${seen.large!.ops.length}`);
@@ -140,7 +174,10 @@ describe('instant restore from source snapshots: 1 GiB and 1 TiB disks, the vaul
     expect(seen.small!.ops.filter((o) => o === 'PUT Microsoft.Compute/disks write')).toHaveLength(2);
     for (const k of ['small', 'large']) {
       expect(seen[k], k).toMatchObject({ readBytes: 0, putPageBytes: 0, backupReads: 0 });
-      expect(seen[k]!.ops.some((o) => /beginGetAccess/.test(o)), `${k}: no SAS granted`).toBe(false);
+      expect(
+        seen[k]!.ops.some((o) => /beginGetAccess/.test(o)),
+        `${k}: no SAS granted`,
+      ).toBe(false);
     }
   });
 
@@ -152,7 +189,11 @@ describe('instant restore from source snapshots: 1 GiB and 1 TiB disks, the vaul
     expect(String(view.instantRestoreNote)).toMatch(/no longer exists/);
     const err = await requestRestore(s.deps, { itemKey, pointId: point.pointId, mode: 'newDisks', source: 'snapshot' }).catch((e: unknown) => e);
     expect(httpStatusFor(err)).toBe(409);
-    expect(errorBody(err).error).toMatchObject({ code: 'InstantRestoreUnavailable', message: expect.stringMatching(/source snapshot of disk .* no longer exists/), recommendedAction: expect.stringMatching(/vault/) });
+    expect(errorBody(err).error).toMatchObject({
+      code: 'InstantRestoreUnavailable',
+      message: expect.stringMatching(/source snapshot of disk .* no longer exists/),
+      recommendedAction: expect.stringMatching(/vault/),
+    });
     reads.count = 0;
     const job = await restore(itemKey, point.pointId, 'auto');
     expect(job.status, JSON.stringify(job.error)).toBe('Completed');

@@ -12,7 +12,8 @@ import { requestCancel } from '../../src/core/jobs/run-step';
 import { ConflictError } from '../../src/core/errors';
 import { itemKeyFor } from '../../src/core/store/layout';
 
-const MIB = 1024 ** 2, DAY = 86_400_000;
+const MIB = 1024 ** 2,
+  DAY = 86_400_000;
 
 describe('protected item lifecycle: throttling, replace disks, verify, retention, cancel', () => {
   let s: AppStack;
@@ -20,7 +21,15 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
   let itemKey: string;
   beforeAll(async () => {
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' });
-    vmId = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'app1-d0', sizeBytes: 96 * MIB, lun: 0 }] }).id;
+    vmId = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'app1',
+      disks: [
+        { name: 'app1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'app1-d0', sizeBytes: 96 * MIB, lun: 0 },
+      ],
+    }).id;
     itemKey = itemKeyFor(vmId);
     await requestRegistration(s.deps, [vmId]);
     await s.drain();
@@ -82,12 +91,16 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     const points = await s.deps.repos.points.all(itemKey);
     const oldest = points[points.length - 1]!;
     expect((await verifyPoint(s.deps, itemKey, oldest.pointId)).state).toBe('Verified');
-    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => {
+      p.expiresAt = new Date(s.emulator.clock.now() - 1000);
+    });
     expect((await retentionRun(s.deps)).softDeleted).toBe(1);
     await expect(requestRestore(s.deps, { itemKey, pointId: oldest.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'RecoveryPointSoftDeleted' });
     await undeletePoint(s.deps, itemKey, oldest.pointId);
     expect((await s.deps.repos.points.get(itemKey, oldest.pointId))!.doc.state).toBe('Available');
-    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => { p.expiresAt = new Date(s.emulator.clock.now() - 1000); });
+    await s.deps.repos.points.update(itemKey, oldest.pointId, (p) => {
+      p.expiresAt = new Date(s.emulator.clock.now() - 1000);
+    });
     await retentionRun(s.deps);
     s.emulator.clock.advance(15 * DAY);
     const r = await retentionRun(s.deps);
@@ -138,9 +151,15 @@ describe('protected item lifecycle: throttling, replace disks, verify, retention
     await s.drain();
     expect((await getJob(s.deps, job.jobId)).status).toBe('Cancelled');
     await expect(requestCancel(s.deps, job.jobId)).rejects.toBeInstanceOf(ConflictError);
-    await s.deps.repos.items.update(itemKey, (i) => { i.lockOwner = 'someone'; i.lockExpiresAt = new Date(s.emulator.clock.now() + 60_000); });
+    await s.deps.repos.items.update(itemKey, (i) => {
+      i.lockOwner = 'someone';
+      i.lockExpiresAt = new Date(s.emulator.clock.now() + 60_000);
+    });
     await expect(backupNow(s.deps, itemKey)).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
-    await s.deps.repos.items.update(itemKey, (i) => { i.lockOwner = undefined; i.lockExpiresAt = undefined; });
+    await s.deps.repos.items.update(itemKey, (i) => {
+      i.lockOwner = undefined;
+      i.lockExpiresAt = undefined;
+    });
     const stopped = await stopProtection(s.deps, itemKey, true);
     expect(stopped.state).toBe('ProtectionStoppedDataDeleted');
     expect((await s.deps.repos.points.all(itemKey)).every((p) => p.state === 'SoftDeleted')).toBe(true);

@@ -34,8 +34,14 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
   beforeAll(async () => {
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' }, [], { [MOUNT_QUEUES.mount]: mountStep, [MOUNT_QUEUES.unmount]: unmountStep });
     const vm = s.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'rg', name: 'src', zones: ['1'],
-      disks: [{ name: 'src-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'src-d0', sizeBytes: 48 * MIB, lun: 0 }],
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'src',
+      zones: ['1'],
+      disks: [
+        { name: 'src-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'src-d0', sizeBytes: 48 * MIB, lun: 0 },
+      ],
     });
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 3 * MIB, 1);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 5 * MIB + 512, 7 * MIB, 2);
@@ -56,7 +62,13 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
     helpers.instant = helper('h-instant');
     helpers.vault = helper('h-vault');
     helpers.crash = helper('h-crash');
-    helpers.small = helper('h-small', { vmSize: 'Standard_B1s', disks: [{ name: 'h-small-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'h-small-d', sizeBytes: 32 * MIB, lun: 0 }] });
+    helpers.small = helper('h-small', {
+      vmSize: 'Standard_B1s',
+      disks: [
+        { name: 'h-small-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'h-small-d', sizeBytes: 32 * MIB, lun: 0 },
+      ],
+    });
     helpers.zone2 = helper('h-zone2', { zones: ['2'] });
     helpers.deallocating = helper('h-dealloc');
   }, 300_000);
@@ -118,7 +130,10 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
   it('refuses a helper without free LUNs for its size, in another zone, or between power states, before anything is made', async () => {
     const disks = s.emulator.state.disks.size;
     const code = async (helperVmId: string): Promise<[number, string]> => {
-      const err = await requestMount(s.deps, { itemKey, pointId, helperVmId }).then(() => undefined, (e: unknown) => e);
+      const err = await requestMount(s.deps, { itemKey, pointId, helperVmId }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(VmBackupError);
       return [httpStatusFor(err), (err as VmBackupError).code];
     };
@@ -129,18 +144,48 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
     expect(s.emulator.state.disks.size).toBe(disks);
     // The emulator itself refuses the attach Azure would refuse: a second data disk on a B1s holding one... of 2.
     const d = s.emulator.state.vm(helpers.small!)!.dataDisks[0]!;
-    const spare = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'helpers', name: 'spare', zones: ['1'], disks: [{ name: 'spare-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'spare-a', sizeBytes: 32 * MIB, lun: 0 }, { name: 'spare-b', sizeBytes: 32 * MIB, lun: 1 }] });
+    const spare = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'helpers',
+      name: 'spare',
+      zones: ['1'],
+      disks: [
+        { name: 'spare-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'spare-a', sizeBytes: 32 * MIB, lun: 0 },
+        { name: 'spare-b', sizeBytes: 32 * MIB, lun: 1 },
+      ],
+    });
     await s.deps.compute.detachDataDisks(spare.id, [0, 1]);
     const [a, b] = [...s.emulator.state.disks.values()].filter((x) => /^spare-[ab]$/.test(x.name));
-    const refused = await s.deps.compute.attachDataDisks(helpers.small!, [{ lun: 1, diskId: a!.id }, { lun: 2, diskId: b!.id }]).then(() => undefined, (e: unknown) => e as { statusCode?: number; code?: string; message?: string });
+    const refused = await s.deps.compute
+      .attachDataDisks(helpers.small!, [
+        { lun: 1, diskId: a!.id },
+        { lun: 2, diskId: b!.id },
+      ])
+      .then(
+        () => undefined,
+        (e: unknown) => e as { statusCode?: number; code?: string; message?: string },
+      );
     expect(refused).toMatchObject({ statusCode: 409, code: 'OperationNotAllowed' });
     expect(refused!.message).toContain('maximum number of data disks allowed to be attached to a VM of this size is 2');
     expect(s.emulator.state.vm(helpers.small!)!.dataDisks.map((x) => x.diskId)).toEqual([d.diskId]);
     // Ultra Disks "don't support disk caching" (includes/managed-disks-ultra-disks-GA-scope-and-limitations.md).
-    const ultra = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'helpers', name: 'ultra', zones: ['1'], disks: [{ name: 'ultra-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'ultra-d', sizeBytes: 32 * MIB, lun: 0, sku: 'UltraSSD_LRS' }] });
+    const ultra = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'helpers',
+      name: 'ultra',
+      zones: ['1'],
+      disks: [
+        { name: 'ultra-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'ultra-d', sizeBytes: 32 * MIB, lun: 0, sku: 'UltraSSD_LRS' },
+      ],
+    });
     const ultraDisk = ultra.dataDisks[0]!.diskId;
     await s.deps.compute.detachDataDisks(ultra.id, [0]);
-    const cached = await s.deps.compute.attachDataDisks(helpers.instant!, [{ lun: 0, diskId: ultraDisk, caching: 'ReadOnly' }]).then(() => undefined, (e: unknown) => e);
+    const cached = await s.deps.compute.attachDataDisks(helpers.instant!, [{ lun: 0, diskId: ultraDisk, caching: 'ReadOnly' }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(cached).toMatchObject({ statusCode: 409, code: 'OperationNotAllowed' });
     await s.deps.compute.attachDataDisks(helpers.instant!, [{ lun: 0, diskId: ultraDisk, caching: 'None' }]);
     await s.deps.compute.detachDataDisks(helpers.instant!, [0]);

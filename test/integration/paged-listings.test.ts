@@ -21,7 +21,7 @@ const MIB = 1024 ** 2;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const CUTS = [
@@ -30,7 +30,10 @@ const CUTS = [
 ];
 
 let stack: AppStack | undefined;
-afterEach(async () => { await stack?.stop(); stack = undefined; });
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
 
 describe('backups and restores when every Get Page Ranges answer is cut (get-page-ranges NextMarker, AZURE-FIDELITY B1)', () => {
   for (const cut of CUTS) {
@@ -39,8 +42,24 @@ describe('backups and restores when every Get Page Ranges answer is cut (get-pag
       // 48 MiB shards and 64 MiB segments: the 100 MiB disk spans 3 shards and 2 segments.
       stack = await startAppStack({}, [azuriteAsAzureShim(profile)], {}, { dataPlane: { pageRangesPerAnswer: cut.perAnswer, randomPageCutSeed: cut.seed } });
       const s = stack;
-      const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'prod', name: 'app1', osType: 'Linux', disks: [{ name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'app1-data', sizeBytes: 100 * MIB, lun: 0 }] });
-      await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+      const vm = s.emulator.createVm({
+        subscriptionId: SUB,
+        resourceGroup: 'prod',
+        name: 'app1',
+        osType: 'Linux',
+        disks: [
+          { name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 },
+          { name: 'app1-data', sizeBytes: 100 * MIB, lun: 0 },
+        ],
+      });
+      await s.deps.repos.policies.insert({
+        name: 'daily',
+        timeZone: 'UTC',
+        schedule: { frequency: 'Daily', times: ['02:00'] },
+        retention: { dailyDays: 30 },
+        instantRestoreDays: 2,
+        consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+      });
       await requestRegistration(s.deps, [vm.id], 'daily');
       await s.drain();
       const itemKey = itemKeyFor(vm.id);
@@ -74,7 +93,8 @@ describe('backups and restores when every Get Page Ranges answer is cut (get-pag
         expect(r.status, JSON.stringify(r.error)).toBe('Completed');
         const restored = r.result.disks as { diskKey: string; diskId: string }[];
         for (const d of job.plan!) {
-          const src = EmulatorState.key(d.snapshotId), dst = EmulatorState.key(restored.find((x) => x.diskKey === d.diskKey)!.diskId);
+          const src = EmulatorState.key(d.snapshotId),
+            dst = EmulatorState.key(restored.find((x) => x.diskKey === d.diskKey)!.diskId);
           expect(sha256(s.emulator.store, dst), `generation ${backups.indexOf(job)} disk ${d.diskKey}`).toBe(sha256(s.emulator.store, src));
           expect(contentDigest(s.emulator.store, dst)).toBe(contentDigest(s.emulator.store, src));
         }

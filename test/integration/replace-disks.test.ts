@@ -22,11 +22,17 @@ const MIB = 1024 ** 2;
  */
 describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
   let s: AppStack;
-  beforeAll(async () => { s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' }); });
+  beforeAll(async () => {
+    s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32' });
+  });
   afterAll(async () => s?.stop());
 
   const vmSpec = (name: string, extra: Partial<VmSpec> = {}): VmSpec => ({
-    subscriptionId: SUB, resourceGroup: 'rg', name, hyperVGeneration: 'V2', zones: ['2'],
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name,
+    hyperVGeneration: 'V2',
+    zones: ['2'],
     disks: [
       { name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 },
       { name: `${name}-d1`, sizeBytes: 48 * MIB, lun: 1, caching: 'None', deleteOption: 'Delete' },
@@ -57,7 +63,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
     expect(vm.dataDisks.map((d) => ({ lun: d.lun, diskId: d.diskId }))).toEqual(before.data);
   };
 
-  it('swaps the disks of a running, image-based, Gen2, zonal VM and starts it again, keeping each attachment\'s settings', { timeout: 120_000 }, async () => {
+  it("swaps the disks of a running, image-based, Gen2, zonal VM and starts it again, keeping each attachment's settings", { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('zvm1'));
     const job = await requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
     await s.drain();
@@ -69,7 +75,10 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
     expect(vm.osDiskId).not.toBe(before.os);
     expect(s.emulator.state.disk(vm.osDiskId)!.hyperVGeneration).toBe('V2');
     expect(s.emulator.state.disk(vm.osDiskId)!.zones).toEqual(['2']);
-    expect(vm.dataDisks.map((d) => [d.lun, d.caching, d.writeAcceleratorEnabled, d.deleteOption])).toEqual([[1, 'None', undefined, 'Delete'], [4, 'ReadWrite', true, 'Detach']]);
+    expect(vm.dataDisks.map((d) => [d.lun, d.caching, d.writeAcceleratorEnabled, d.deleteOption])).toEqual([
+      [1, 'None', undefined, 'Delete'],
+      [4, 'ReadWrite', true, 'Detach'],
+    ]);
     const point = (await s.deps.repos.points.get(itemKey, pointId))!.doc;
     for (const d of point.disks) {
       const now = d.lun < 0 ? vm.osDiskId : vm.dataDisks.find((x) => x.lun === d.lun)!.diskId;
@@ -90,7 +99,7 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
    * (Snapshots - Grant Access, securityDataAccessSAS), uploaded at restore into an UploadPreparedSecure disk through
    * the securityDataAccessSAS of Disks - Grant Access (https://learn.microsoft.com/rest/api/compute/disks/grant-access).
    */
-  it('replaces the disks of a running Gen2 Trusted Launch zonal VM from the vault, the OS disk byte-exact with the source\'s guest state', { timeout: 120_000 }, async () => {
+  it("replaces the disks of a running Gen2 Trusted Launch zonal VM from the vault, the OS disk byte-exact with the source's guest state", { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('tlvm', { securityType: 'TrustedLaunch' }));
     const point = (await s.deps.repos.points.get(itemKey, pointId))!.doc;
     const os = point.disks.find((d) => d.lun < 0)!;
@@ -117,9 +126,15 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
 
   it('a Trusted Launch point taken before guest states were kept still gets the clear refusal (409, nothing created)', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('tlold', { securityType: 'TrustedLaunch' }));
-    await s.deps.repos.points.update(itemKey, pointId, (p) => { for (const d of p.disks) delete d.guestState; });
+    await s.deps.repos.points.update(itemKey, pointId, (p) => {
+      for (const d of p.disks) delete d.guestState;
+    });
     const disksBefore = s.emulator.state.disks.size;
-    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSecurityTypeMismatch', message: expect.stringMatching(/taken before/), recommendedAction: expect.stringMatching(/source snapshots|newDisks/) });
+    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({
+      code: 'ReplaceSecurityTypeMismatch',
+      message: expect.stringMatching(/taken before/),
+      recommendedAction: expect.stringMatching(/source snapshots|newDisks/),
+    });
     expect(s.emulator.state.disks.size).toBe(disksBefore);
     expectOnOriginals(vmId, before);
   });
@@ -127,7 +142,10 @@ describe('replace disks as Azure accepts it (emulator, real SDK)', () => {
   it('a Confidential VM keeps its refusal from the vault: its guest state is bound to keys a copy cannot carry', { timeout: 120_000 }, async () => {
     const { vmId, itemKey, pointId, before } = await backedUp(vmSpec('cvm', { securityType: 'ConfidentialVM' }));
     expect((await s.deps.repos.points.get(itemKey, pointId))!.doc.disks.every((d) => d.guestState === undefined)).toBe(true);
-    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSecurityTypeMismatch', message: expect.stringMatching(/Confidential VM.*keys/) });
+    await expect(requestRestore(s.deps, { itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({
+      code: 'ReplaceSecurityTypeMismatch',
+      message: expect.stringMatching(/Confidential VM.*keys/),
+    });
     expectOnOriginals(vmId, before);
   });
 

@@ -47,7 +47,11 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
   beforeAll(async () => {
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '16', VMBACKUP_SHARD_SIZE_MIB: '32' });
     const vm = s.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'rg', name: 'multi', zones: ['1'], hyperVGeneration: 'V2',
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'multi',
+      zones: ['1'],
+      hyperVGeneration: 'V2',
       disks: [
         { name: 'multi-os', sizeBytes: 64 * MIB, lun: -1 },
         { name: 'multi-data0', sizeBytes: 48 * MIB, lun: 0, caching: 'ReadOnly', deleteOption: 'Delete' },
@@ -74,7 +78,7 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
   }, 300_000);
   afterAll(async () => s?.stop());
 
-  it('creates a running VM of the original\'s size and zone with every disk byte-exact, at its LUN with its caching and delete option, and a NIC in the subnet', async () => {
+  it("creates a running VM of the original's size and zone with every disk byte-exact, at its LUN with its caching and delete option, and a NIC in the subnet", async () => {
     const job = await restore();
     const done = await run(job, 'Completed');
     const rec = newVmOf(done)!;
@@ -88,7 +92,8 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
     const store = s.emulator.store;
     const attached: Record<string, string> = { '-1': vm.osDiskId, ...Object.fromEntries(vm.dataDisks.map((d) => [d.lun, d.diskId])) };
     for (const [lun, snap] of Object.entries(snapshots)) {
-      const dst = EmulatorState.key(attached[lun]!), src = EmulatorState.key(snap);
+      const dst = EmulatorState.key(attached[lun]!),
+        src = EmulatorState.key(snap);
       expect(store.get(dst)!.sizeBytes).toBe(store.get(src)!.sizeBytes);
       expect(sha256(store, dst), `disk at LUN ${lun}`).toBe(sha256(store, src));
       expect(contentDigest(store, dst)).not.toBe(contentDigest(store, EmulatorState.key(originals[lun === '-1' ? 0 : lun === '0' ? 1 : 2]!)));
@@ -107,7 +112,10 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
     nothingLeft();
   });
 
-  for (const [what, path, status, code] of [['NIC', /networkInterfaces\/multi-r/, 400, 'InvalidResourceReference'], ['VM', /virtualMachines\/multi-r/, 409, 'SkuNotAvailable']] as const) {
+  for (const [what, path, status, code] of [
+    ['NIC', /networkInterfaces\/multi-r/, 400, 'InvalidResourceReference'],
+    ['VM', /virtualMachines\/multi-r/, 409, 'SkuNotAvailable'],
+  ] as const) {
     it(`a ${what} creation that Azure refuses (${status} ${code}) fails the job and deletes the VM, NIC and disks it made`, async () => {
       const job = await restore();
       s.emulator.faults.inject({ plane: 'arm', method: 'PUT', path, status, code, times: 20 });
@@ -133,9 +141,13 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
     s.emulator.skus.restrictions.clear();
     expect(await refusal({}, { vmSize: 'Standard_Unknown1' })).toMatchObject({ code: 'VmSizeNotAvailable', status: 409 });
     const point = (await s.deps.repos.points.get(itemKey, pointId))!.doc;
-    await s.deps.repos.points.update(itemKey, pointId, (p) => { p.disks = p.disks.filter((d) => d.lun >= 0); });
+    await s.deps.repos.points.update(itemKey, pointId, (p) => {
+      p.disks = p.disks.filter((d) => d.lun >= 0);
+    });
     expect(await refusal({})).toMatchObject({ code: 'NewVmNoOsDisk', status: 409 });
-    await s.deps.repos.points.update(itemKey, pointId, (p) => { p.disks = point.disks; });
+    await s.deps.repos.points.update(itemKey, pointId, (p) => {
+      p.disks = point.disks;
+    });
     nothingLeft();
   });
 });

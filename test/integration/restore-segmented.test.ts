@@ -33,8 +33,15 @@ function uploadWatch(stack: () => AppStack) {
       if (req.method === 'PUT' && /\/providers\/Microsoft\.Compute\/disks\/[^/?]+\?/i.test(req.url) && typeof req.body === 'string') w.diskPuts.push(JSON.parse(req.body));
       if (put) {
         w.puts++;
-        if (w.crashAt > 0 && w.puts === w.crashAt) { w.crashAt = 0; w.fired++; throw new InjectedCrash(`crash injected at put ${w.puts}`); }
-        if (w.expireAt > 0 && w.puts === w.expireAt) { w.expireAt = 0; stack().emulator.clock.advance(301_000); }
+        if (w.crashAt > 0 && w.puts === w.crashAt) {
+          w.crashAt = 0;
+          w.fired++;
+          throw new InjectedCrash(`crash injected at put ${w.puts}`);
+        }
+        if (w.expireAt > 0 && w.puts === w.expireAt) {
+          w.expireAt = 0;
+          stack().emulator.clock.advance(301_000);
+        }
       }
       let res;
       try {
@@ -62,10 +69,21 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
   beforeAll(async () => {
     stack = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '64', VMBACKUP_STEP_BUDGET_MIB: String(BUDGET_MIB), VMBACKUP_SAS_DURATION_SECONDS: '300' }, [policy]);
     const log = stack.deps.log;
-    stack.deps.log = { ...log, warn: (m, d) => { warnings.push(m); log.warn(m, d); } };
+    stack.deps.log = {
+      ...log,
+      warn: (m, d) => {
+        warnings.push(m);
+        log.warn(m, d);
+      },
+    };
     vmId = stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'rg', name: 'big1',
-      disks: [{ name: 'big1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'big1-data', sizeBytes: (DATA_MIB + 16) * MIB, lun: 0, sku: 'StandardSSD_LRS' }],
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'big1',
+      disks: [
+        { name: 'big1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'big1-data', sizeBytes: (DATA_MIB + 16) * MIB, lun: 0, sku: 'StandardSSD_LRS' },
+      ],
     }).id;
     const vm = stack.emulator.state.vm(vmId)!;
     fill(stack.emulator.store, EmulatorState.key(vm.osDiskId), 0, 12 * MIB, 3);
@@ -116,7 +134,7 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
     return { job: await getJob(stack.deps, r.jobId), segmentDeliveries };
   };
 
-  it('restores a disk holding 20x one invocation\'s byte budget, byte-exact, one budget per invocation', { timeout: 120_000 }, async () => {
+  it("restores a disk holding 20x one invocation's byte budget, byte-exact, one budget per invocation", { timeout: 120_000 }, async () => {
     const { job, segmentDeliveries } = await restore();
     exact(job);
     expect(progressFraction(job)).toBe(1);
@@ -140,7 +158,7 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
 
   it('ends byte-exact when killed at random points of its segments and finish', { timeout: 240_000 }, async () => {
     let seed = 17;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 3; round++) {
       w.puts = 0;
       w.crashAt = 1 + Math.floor(rnd() * 46);
@@ -161,11 +179,13 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
     expect(w.forbidden).toBeGreaterThan(0);
     // No delivery failed: the 403 was answered by a new grant, not by a redelivery.
     expect(warnings.slice(warned)).toEqual([]);
-    const writes = stack.emulator.state.grantLog.filter((g) => g.access === 'Write' && (job.result.disks as { diskId: string }[]).some((d) => EmulatorState.key(d.diskId) === EmulatorState.key(g.resourceId)));
+    const writes = stack.emulator.state.grantLog.filter(
+      (g) => g.access === 'Write' && (job.result.disks as { diskId: string }[]).some((d) => EmulatorState.key(d.diskId) === EmulatorState.key(g.resourceId)),
+    );
     expect(writes.every((g) => g.revokedAt !== undefined)).toBe(true);
   });
 
-  it('records each disk\'s SKU, LUN and OS type at backup and creates the restored disks with them (AZURE-FIDELITY M6)', { timeout: 120_000 }, async () => {
+  it("records each disk's SKU, LUN and OS type at backup and creates the restored disks with them (AZURE-FIDELITY M6)", { timeout: 120_000 }, async () => {
     const data = point.disks.find((d) => d.lun === 0)!;
     const os = point.disks.find((d) => d.lun < 0)!;
     expect(data.profile).toMatchObject({ sku: 'StandardSSD_LRS', lun: 0 });
@@ -201,7 +221,10 @@ describe('segmented, resumable restore (AZURE-FIDELITY B3): many invocations, ki
   it('refuses a point with a disk over 32 TiB for upload restore, with the reason (AZURE-FIDELITY m7)', async () => {
     const big = { ...point, pointId: `${point.pointId}-big`, disks: point.disks.map((d) => (d.lun === 0 ? { ...d, sizeBytes: 33 * 1024 ** 4 } : d)) };
     await stack.deps.repos.points.insert(big);
-    await expect(requestRestore(stack.deps, { itemKey, pointId: big.pointId, mode: 'newDisks', source: 'vault' })).rejects.toMatchObject({ code: 'DiskTooLargeForUpload', message: expect.stringMatching(/32 TiB/) });
+    await expect(requestRestore(stack.deps, { itemKey, pointId: big.pointId, mode: 'newDisks', source: 'vault' })).rejects.toMatchObject({
+      code: 'DiskTooLargeForUpload',
+      message: expect.stringMatching(/32 TiB/),
+    });
     await stack.deps.repos.points.delete(big);
   });
 });

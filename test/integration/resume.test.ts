@@ -27,9 +27,16 @@ function crashAt(): { policy: PipelinePolicy; arm(k: number): void; count: numbe
         return next(req);
       },
     },
-    arm(k: number) { state.k = k; state.n = 0; },
-    get count() { return state.count; },
-    get fired() { return state.fired; },
+    arm(k: number) {
+      state.k = k;
+      state.n = 0;
+    },
+    get count() {
+      return state.count;
+    },
+    get fired() {
+      return state.fired;
+    },
   };
 }
 
@@ -41,8 +48,13 @@ describe('a backup cut off at the k-th request resumes to exactly one byte-exact
   beforeAll(async () => {
     stack = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '32', VMBACKUP_SHARD_SIZE_MIB: '48' }, [crash.policy]);
     vmId = stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'rg', name: 'db1',
-      disks: [{ name: 'db1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'db1-data', sizeBytes: 112 * MIB, lun: 0 }],
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'db1',
+      disks: [
+        { name: 'db1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'db1-data', sizeBytes: 112 * MIB, lun: 0 },
+      ],
     }).id;
     await requestRegistration(stack.deps, [vmId]);
     await stack.drain();

@@ -8,13 +8,15 @@ import { getJob } from '../../src/core/jobs/jobs';
 import type { ComputePort } from '../../src/core/ports/compute';
 import { itemKeyFor } from '../../src/core/store/layout';
 
-const MIB = 1024 ** 2, DAY = 86_400_000;
+const MIB = 1024 ** 2,
+  DAY = 86_400_000;
 
 /** Every ARM request's method and path, in order: to see what retention asked of Compute, and when. */
 function armRecorder(): PipelinePolicy & { calls: { method: string; path: string }[] } {
   const calls: { method: string; path: string }[] = [];
   return {
-    name: 'armRecorder', calls,
+    name: 'armRecorder',
+    calls,
     async sendRequest(req, next) {
       const u = new URL(req.url);
       if (u.pathname.startsWith('/subscriptions/')) calls.push({ method: req.method, path: decodeURIComponent(u.pathname).toLowerCase() });
@@ -35,7 +37,14 @@ describe('retention on Azure ids and Azure snapshots (AZURE-FIDELITY M5)', () =>
     for (const rg of ['prod', 'web']) {
       vms.push(s.emulator.createVm({ subscriptionId: SUB, resourceGroup: rg, name: `${rg}-vm`, osType: 'Linux', disks: [{ name: `${rg}-os`, sizeBytes: 32 * MIB, lun: -1 }] }).id);
     }
-    await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Weekly', daysOfWeek: ['Sunday'], times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await s.deps.repos.policies.insert({
+      name: 'daily',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Weekly', daysOfWeek: ['Sunday'], times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     await requestRegistration(s.deps, vms, 'daily');
     await s.drain();
     for (let n = 0; n < 2; n++) {
@@ -53,7 +62,9 @@ describe('retention on Azure ids and Azure snapshots (AZURE-FIDELITY M5)', () =>
     // The stored base id as Compute may hand it back (the emulator keeps the casing it was given).
     const bases: string[] = [];
     for (const vm of vms) {
-      const item = await s.deps.repos.items.update(itemKeyFor(vm), (i) => { for (const d of i.disks) d.baseSnapshotId = upperGroup(d.baseSnapshotId!); });
+      const item = await s.deps.repos.items.update(itemKeyFor(vm), (i) => {
+        for (const d of i.disks) d.baseSnapshotId = upperGroup(d.baseSnapshotId!);
+      });
       bases.push(...item!.disks.map((d) => d.baseSnapshotId!));
     }
     s.emulator.clock.advance(7 * DAY); // the base is now older than instantRestoreDays: a weekly schedule does this
@@ -78,11 +89,19 @@ describe('retention on Azure ids and Azure snapshots (AZURE-FIDELITY M5)', () =>
     const compute: ComputePort = Object.assign(Object.create(s.deps.compute) as ComputePort, {
       listSnapshots: (sub: string, rg: string) => {
         listed.push(rg.toLowerCase());
-        if (rg.toLowerCase() === 'prod') return (async function* () { throw Object.assign(new Error('Too many requests'), { statusCode: 429 }); })();
+        if (rg.toLowerCase() === 'prod')
+          return (async function* () {
+            throw Object.assign(new Error('Too many requests'), { statusCode: 429 });
+          })();
         return s.deps.compute.listSnapshots(sub, rg);
       },
     });
-    const log = { ...s.deps.log, error: (msg: string) => { errors.push(msg); } };
+    const log = {
+      ...s.deps.log,
+      error: (msg: string) => {
+        errors.push(msg);
+      },
+    };
     const r = await retentionRun({ ...s.deps, compute, log });
     expect(r.failedItems).toBe(1);
     expect(listed.sort()).toEqual(['prod', 'web']);

@@ -15,11 +15,47 @@ async function stack(now: Date, lastBackupAt?: Date, lastTrigger: 'OnDemand' | '
   const deps = { config, repos: createRepos(new MemoryTableFactory(), 'slots'), queues: new MemoryQueueFactory(), clock: () => now, log: silentLogger } as unknown as Deps;
   await deps.repos.ensure();
   // Every 4 hours from 00:00 UTC: slots at 00:00, 04:00, 08:00, ...
-  await deps.repos.policies.insert({ name: 'p', timeZone: 'UTC', schedule: { frequency: 'Hourly', intervalHours: 4, windowStart: '00:00', windowHours: 24 }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+  await deps.repos.policies.insert({
+    name: 'p',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Hourly', intervalHours: 4, windowStart: '00:00', windowHours: 24 },
+    retention: { dailyDays: 7 },
+    instantRestoreDays: 2,
+    consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+  });
   // The newest point and its backup job (a point's id is its job's id).
   const lastRecoveryPointId = lastBackupAt ? newJobId(lastBackupAt) : undefined;
-  if (lastRecoveryPointId) await deps.repos.jobs.insert({ jobId: lastRecoveryPointId, type: 'Backup', status: 'Completed', itemKey: 'vm;s;rg;a', trigger: lastTrigger, createdAt: lastBackupAt!, bytesTotal: 0, bytesDone: 0, segmentsTotal: 0, segmentsDone: 0, warnings: [], params: {}, result: {} });
-  await deps.repos.items.insert({ itemKey: 'vm;s;rg;a', vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a', vmName: 'a', resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: 'p', disks: [], createdAt: new Date(0), lastBackupAt, lastRecoveryPointId });
+  if (lastRecoveryPointId)
+    await deps.repos.jobs.insert({
+      jobId: lastRecoveryPointId,
+      type: 'Backup',
+      status: 'Completed',
+      itemKey: 'vm;s;rg;a',
+      trigger: lastTrigger,
+      createdAt: lastBackupAt!,
+      bytesTotal: 0,
+      bytesDone: 0,
+      segmentsTotal: 0,
+      segmentsDone: 0,
+      warnings: [],
+      params: {},
+      result: {},
+    });
+  await deps.repos.items.insert({
+    itemKey: 'vm;s;rg;a',
+    vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a',
+    vmName: 'a',
+    resourceGroup: 'rg',
+    subscriptionId: 's',
+    location: 'w',
+    osType: 'Linux',
+    state: 'Protected',
+    policyName: 'p',
+    disks: [],
+    createdAt: new Date(0),
+    lastBackupAt,
+    lastRecoveryPointId,
+  });
   return deps;
 }
 
@@ -37,7 +73,7 @@ describe('scheduler slots', () => {
     expect((await deps.repos.jobs.all()).filter((j) => j.trigger === 'Scheduled')).toHaveLength(1);
   });
 
-  it('counts a backup now taken within half the slot interval before the slot as that slot\'s backup, a late scheduled one not', async () => {
+  it("counts a backup now taken within half the slot interval before the slot as that slot's backup, a late scheduled one not", async () => {
     const slot = new Date('2026-11-22T08:00:00Z');
     const covered = await stack(new Date(slot.getTime() + 60_000), new Date(slot.getTime() - 2 * HOUR + 1));
     expect((await schedulerTick(covered)).jobsCreated).toBe(0);

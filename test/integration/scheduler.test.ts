@@ -25,9 +25,29 @@ describe.each([
     const now = new Date('2026-11-22T10:00:00Z');
     const deps = depsWith(tables(), queues, now);
     await deps.repos.ensure();
-    await deps.repos.policies.insert({ name: 'p', timeZone: 'Europe/Berlin', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await deps.repos.policies.insert({
+      name: 'p',
+      timeZone: 'Europe/Berlin',
+      schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 },
+      retention: { dailyDays: 7 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     for (let i = 0; i < 5; i++) {
-      await deps.repos.items.insert({ itemKey: `vm;s;rg;vm${i}`, vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`, vmName: `vm${i}`, resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'Protected', policyName: 'p', disks: [], createdAt: now, lastBackupAt: new Date('2026-11-20T00:00:00Z') });
+      await deps.repos.items.insert({
+        itemKey: `vm;s;rg;vm${i}`,
+        vmId: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm${i}`,
+        vmName: `vm${i}`,
+        resourceGroup: 'rg',
+        subscriptionId: 's',
+        location: 'w',
+        osType: 'Linux',
+        state: 'Protected',
+        policyName: 'p',
+        disks: [],
+        createdAt: now,
+        lastBackupAt: new Date('2026-11-20T00:00:00Z'),
+      });
     }
     const [a, b] = await Promise.all([schedulerTick(deps, now), schedulerTick(deps, now)]);
     expect(a.jobsCreated + b.jobsCreated).toBe(5); // two days of missed hourly slots: one catch-up each
@@ -54,8 +74,28 @@ describe.each([
     const protectedAt = new Date('2026-11-22T10:17:55Z');
     const deps = depsWith(tables(), queues, protectedAt);
     await deps.repos.ensure();
-    await deps.repos.policies.insert({ name: 'p', timeZone: 'UTC', schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
-    await deps.repos.items.insert({ itemKey: 'vm;s;rg;new', vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/new', vmName: 'new', resourceGroup: 'rg', subscriptionId: 's', location: 'w', osType: 'Linux', state: 'ProtectionPending', policyName: 'p', disks: [], createdAt: protectedAt, protectedAt });
+    await deps.repos.policies.insert({
+      name: 'p',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Hourly', intervalHours: 1, windowStart: '00:00', windowHours: 24 },
+      retention: { dailyDays: 7 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
+    await deps.repos.items.insert({
+      itemKey: 'vm;s;rg;new',
+      vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/new',
+      vmName: 'new',
+      resourceGroup: 'rg',
+      subscriptionId: 's',
+      location: 'w',
+      osType: 'Linux',
+      state: 'ProtectionPending',
+      policyName: 'p',
+      disks: [],
+      createdAt: protectedAt,
+      protectedAt,
+    });
     expect((await schedulerTick(deps, new Date('2026-11-22T10:18:00Z'))).jobsCreated).toBe(0);
     expect(queues.drain(QUEUES.snapshot)).toHaveLength(0);
     expect((await schedulerTick(deps, new Date('2026-11-22T11:00:00Z'))).jobsCreated).toBe(1);

@@ -48,7 +48,14 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
   it('exports to a folder and imports it with the settings file, and explains what went wrong', { timeout: 120_000 }, async () => {
     const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'site', name: 'pos1', disks: [{ name: 'pos1-os', sizeBytes: 512 * MIB, lun: -1 }] });
     fill(stack.emulator.store, EmulatorState.key(vm.osDiskId), 100 * MIB, 9 * MIB, 3);
-    await stack.deps.repos.policies.insert({ name: 'p', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await stack.deps.repos.policies.insert({
+      name: 'p',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 7 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     await requestRegistration(stack.deps, [vm.id], 'p');
     await stack.drain();
     const itemKey = itemKeyFor(vm.id);

@@ -24,7 +24,8 @@ import { manifestDigest } from '../../src/core/engine/manifest';
 import { strictLimitViolations } from '../../src/local/strict-limits';
 import { itemKeyFor } from '../../src/core/store/layout';
 
-const MIB = 1024 ** 2, GIB = 1024 ** 3;
+const MIB = 1024 ** 2,
+  GIB = 1024 ** 3;
 
 function chunkFiles(dir: string): string[] {
   const out: string[] = [];
@@ -42,10 +43,23 @@ describe('offline seeding: export the first backup to a folder, import it, conti
   beforeAll(async () => {
     stack = await startAppStack({ VMBACKUP_SHARD_SIZE_MIB: '4096', VMBACKUP_SEGMENT_SIZE_MIB: '2048', VMBACKUP_DIFF_WINDOW_MIB: '512' }, [], SEED_STEPS);
     vmId = stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'remote', name: 'db1', osType: 'Linux',
-      disks: [{ name: 'db1-os', sizeBytes: sizes.os, lun: -1 }, { name: 'db1-data', sizeBytes: sizes.data, lun: 0 }],
+      subscriptionId: SUB,
+      resourceGroup: 'remote',
+      name: 'db1',
+      osType: 'Linux',
+      disks: [
+        { name: 'db1-os', sizeBytes: sizes.os, lun: -1 },
+        { name: 'db1-data', sizeBytes: sizes.data, lun: 0 },
+      ],
     }).id;
-    await stack.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 30 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await stack.deps.repos.policies.insert({
+      name: 'daily',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 30 },
+      instantRestoreDays: 2,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     await requestRegistration(stack.deps, [vmId], 'daily');
     await stack.drain();
     itemKey = itemKeyFor(vmId);
@@ -65,10 +79,11 @@ describe('offline seeding: export the first backup to a folder, import it, conti
   it('seeds from a package, then the scheduled backup copies only what changed, and every point restores exact', { timeout: 300_000 }, async () => {
     const store = stack.emulator.store;
     const vm = stack.emulator.state.vm(vmId)!;
-    const osKey = EmulatorState.key(vm.osDiskId), dataKey = EmulatorState.key(vm.dataDisks[0]!.diskId);
+    const osKey = EmulatorState.key(vm.osDiskId),
+      dataKey = EmulatorState.key(vm.dataDisks[0]!.diskId);
     // Sparse: 56 MiB of data on a 6 GiB disk, some of it compressible, across the 4 GiB shard line.
     fill(store, dataKey, 3 * MIB + 512, 20 * MIB, 7);
-    write(store, dataKey, 2 * GIB, Buffer.from('database page '.repeat(16 * MIB / 14 + 1).slice(0, 16 * MIB)));
+    write(store, dataKey, 2 * GIB, Buffer.from('database page '.repeat((16 * MIB) / 14 + 1).slice(0, 16 * MIB)));
     fill(store, dataKey, 4 * GIB - 2 * MIB, 8 * MIB, 8);
     fill(store, dataKey, sizes.data - 512, 512, 9);
     fill(store, osKey, 0, 12 * MIB, 10);
@@ -122,7 +137,10 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     // 4. Every recovery point restores to exactly the image its source snapshot holds.
     const points = await stack.deps.repos.points.all(itemKey);
     expect(points).toHaveLength(2);
-    const sources = new Map<string, Job>([[imp.jobId, exported], [backup.jobId, backup]]);
+    const sources = new Map<string, Job>([
+      [imp.jobId, exported],
+      [backup.jobId, backup],
+    ]);
     for (const p of points) {
       const restore = await requestRestore(stack.deps, { itemKey, pointId: p.pointId, mode: 'newDisks', source: 'vault', targetResourceGroup: 'restored' });
       await stack.drain();
@@ -130,7 +148,8 @@ describe('offline seeding: export the first backup to a folder, import it, conti
       expect(r.status, JSON.stringify(r.error)).toBe('Completed');
       for (const d of sources.get(p.pointId)!.plan!) {
         const target = (r.result.disks as { diskKey: string; diskId: string }[]).find((x) => x.diskKey === d.diskKey)!;
-        const src = EmulatorState.key(d.snapshotId), dst = EmulatorState.key(target.diskId);
+        const src = EmulatorState.key(d.snapshotId),
+          dst = EmulatorState.key(target.diskId);
         expect(contentDigest(store, dst)).toBe(contentDigest(store, src));
         expect(p.disks.find((x) => x.diskKey === d.diskKey)!.digest).toBe(contentDigest(store, src));
         if (d.sizeBytes <= GIB) expect(sha256(store, dst)).toBe(sha256(store, src));
@@ -171,13 +190,24 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     itemKey = key2;
 
     const variants: { name: string; damage: (dir: string) => void; code: string }[] = [
-      { name: 'corrupt', code: 'PackageChecksumMismatch', damage: (dir) => {
-        const f = chunkFiles(dir)[9]!; // late in the disk: earlier chunks are already in the shards when it is found
-        const b = readFileSync(f);
-        b[Math.floor(b.length / 2)]! ^= 0xff;
-        writeFileSync(f, b);
-      } },
-      { name: 'truncated', code: 'PackageIncomplete', damage: (dir) => { const f = chunkFiles(dir)[3]!; truncateSync(f, statSync(f).size - 100); } },
+      {
+        name: 'corrupt',
+        code: 'PackageChecksumMismatch',
+        damage: (dir) => {
+          const f = chunkFiles(dir)[9]!; // late in the disk: earlier chunks are already in the shards when it is found
+          const b = readFileSync(f);
+          b[Math.floor(b.length / 2)]! ^= 0xff;
+          writeFileSync(f, b);
+        },
+      },
+      {
+        name: 'truncated',
+        code: 'PackageIncomplete',
+        damage: (dir) => {
+          const f = chunkFiles(dir)[3]!;
+          truncateSync(f, statSync(f).size - 100);
+        },
+      },
       { name: 'missing-chunk', code: 'PackageIncomplete', damage: (dir) => rmSync(chunkFiles(dir)[0]!) },
       { name: 'unfinished', code: 'PackageIncomplete', damage: (dir) => rmSync(path.join(dir, 'complete.json')) },
     ];
@@ -224,7 +254,15 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     const job = await requestExport(stack.deps, { itemKey: key3, location: { kind: 'folder', path: path.join(root, 'db3-cancelled') } }, { enqueue: false });
     // The first delivery dies mid-export (after its snapshots): the job stays InProgress with its plan.
     const attempt = { dequeueCount: 1, maxDequeueCount: 5 };
-    await expect(runStep(stack.deps, job.jobId, attempt, () => exportStep(stack.deps, job, { onProgress: () => { throw new Error('worker recycled'); } }))).rejects.toThrow('worker recycled');
+    await expect(
+      runStep(stack.deps, job.jobId, attempt, () =>
+        exportStep(stack.deps, job, {
+          onProgress: () => {
+            throw new Error('worker recycled');
+          },
+        }),
+      ),
+    ).rejects.toThrow('worker recycled');
     const snapshotId = (await getJob(stack.deps, job.jobId)).plan![0]!.snapshotId;
     expect(await stack.deps.compute.getSnapshot(snapshotId)).toBeDefined();
     expect((await requestCancel(stack.deps, job.jobId)).status).toBe('Cancelling');
@@ -258,10 +296,14 @@ describe('offline seeding: export the first backup to a folder, import it, conti
     const job = await requestExport(stack.deps, { itemKey: key4, location: { kind: 'folder', path: path.join(root, 'db4') } }, { enqueue: false });
     let advanced = false;
     // After the first chunk the SAS is two hours old: every later read would get 403 without a renewal.
-    await runStep(stack.deps, job.jobId, { dequeueCount: 1, maxDequeueCount: 1 }, () => exportStep(stack.deps, job, { onProgress: () => {
-      if (!advanced) stack.emulator.clock.advance(2 * 3600_000);
-      advanced = true;
-    } }));
+    await runStep(stack.deps, job.jobId, { dequeueCount: 1, maxDequeueCount: 1 }, () =>
+      exportStep(stack.deps, job, {
+        onProgress: () => {
+          if (!advanced) stack.emulator.clock.advance(2 * 3600_000);
+          advanced = true;
+        },
+      }),
+    );
     const done = await getJob(stack.deps, job.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');
     const m = JSON.parse(readFileSync(path.join(root, 'db4', MANIFEST_FILE), 'utf8')) as PackageManifest;

@@ -15,19 +15,33 @@ const MIB = 1024 ** 2;
  * (AZURE-FIDELITY m1): the product counts the disk's snapshots when a create is refused and waits for the window,
  * re-sending its step with a visibility delay instead of spending deliveries that run out in seconds.
  */
-describe('a disk at Azure\'s 7 snapshots per 5 minutes', () => {
+describe("a disk at Azure's 7 snapshots per 5 minutes", () => {
   let stack: AppStack;
-  beforeAll(async () => { stack = await startAppStack(); }, 60_000);
+  beforeAll(async () => {
+    stack = await startAppStack();
+  }, 60_000);
   afterAll(async () => stack?.stop());
 
   it('makes the backup wait for the window, with no failed delivery, and take every disk under one attempt', { timeout: 120_000 }, async () => {
-    const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'busy', name: 'app1', disks: [{ name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'app1-data', sizeBytes: 32 * MIB, lun: 0 }] });
+    const vm = stack.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'busy',
+      name: 'app1',
+      disks: [
+        { name: 'app1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'app1-data', sizeBytes: 32 * MIB, lun: 0 },
+      ],
+    });
     const [reg] = await requestRegistration(stack.deps, [vm.id]);
     await stack.drain();
     expect((await getJob(stack.deps, reg!.jobId)).status).toBe('Completed');
     // Another tool took seven snapshots of the data disk just now.
     const dataDisk = stack.emulator.state.vm(vm.id)!.dataDisks[0]!.diskId;
-    for (let n = 0; n < 7; n++) stack.emulator.resources.putSnapshot(SUB, 'busy', `other-${n}`, { location: 'westeurope', properties: { incremental: true, creationData: { createOption: 'Copy', sourceResourceId: dataDisk } } });
+    for (let n = 0; n < 7; n++)
+      stack.emulator.resources.putSnapshot(SUB, 'busy', `other-${n}`, {
+        location: 'westeurope',
+        properties: { incremental: true, creationData: { createOption: 'Copy', sourceResourceId: dataDisk } },
+      });
     const failures: unknown[] = [];
     const log: Logger = { info() {}, warn: (m, d) => void failures.push({ m, d }), error: (m, d) => void failures.push({ m, d }) };
     (stack.deps as { log: Logger }).log = log;

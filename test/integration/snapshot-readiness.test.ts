@@ -36,12 +36,17 @@ async function registered(stack: AppStack, vmId: string): Promise<string> {
 describe('a Premium SSD v2 disk, through the services, Azurite and the emulator', () => {
   let stack: AppStack;
   // A 3 s copy (about 50 Azure minutes at the default scale) outlasts the first 1 s look.
-  beforeAll(async () => { stack = await startAppStack({}, [], {}, { fidelity: { snapshotCopyMs: 3000 } }); }, 60_000);
+  beforeAll(async () => {
+    stack = await startAppStack({}, [], {}, { fidelity: { snapshotCopyMs: 3000 } });
+  }, 60_000);
   afterAll(async () => stack?.stop());
 
   it('backs up once its snapshot is ready, with no failed delivery', { timeout: 120_000 }, async () => {
     const vm = stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'pv2', name: 'db1', zones: ['1'],
+      subscriptionId: SUB,
+      resourceGroup: 'pv2',
+      name: 'db1',
+      zones: ['1'],
       disks: [
         { name: 'db1-os', sizeBytes: 32 * MIB, lun: -1 },
         { name: 'db1-data', sizeBytes: 64 * MIB, lun: 0, sku: 'PremiumV2_LRS' },
@@ -86,11 +91,22 @@ describe('a Premium SSD v2 disk, through the services, Azurite and the emulator'
 
 describe('a Premium SSD v2 backup cancelled while it waits for the snapshot copy', () => {
   let stack: AppStack;
-  beforeAll(async () => { stack = await startAppStack({}, [], {}, { fidelity: { snapshotCopyMs: 60_000 } }); }, 60_000);
+  beforeAll(async () => {
+    stack = await startAppStack({}, [], {}, { fidelity: { snapshotCopyMs: 60_000 } });
+  }, 60_000);
   afterAll(async () => stack?.stop());
 
   it('ends Cancelled at once, with its snapshots deleted and the item free', { timeout: 120_000 }, async () => {
-    const vm = stack.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'pv2', name: 'db2', zones: ['1'], disks: [{ name: 'db2-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'db2-data', sizeBytes: 32 * MIB, lun: 0, sku: 'PremiumV2_LRS' }] });
+    const vm = stack.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'pv2',
+      name: 'db2',
+      zones: ['1'],
+      disks: [
+        { name: 'db2-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'db2-data', sizeBytes: 32 * MIB, lun: 0, sku: 'PremiumV2_LRS' },
+      ],
+    });
     const itemKey = await registered(stack, vm.id);
     const job = await backupNow(stack.deps, itemKey);
     await stack.drain({
@@ -112,14 +128,21 @@ describe('a Premium SSD v2 backup cancelled while it waits for the snapshot copy
  */
 describe('a data disk recreated under the same name', () => {
   let stack: AppStack;
-  beforeAll(async () => { stack = await startAppStack(); }, 60_000);
+  beforeAll(async () => {
+    stack = await startAppStack();
+  }, 60_000);
   afterAll(async () => stack?.stop());
 
   it('gets a full copy, not a failed diff, and restores exact', { timeout: 120_000 }, async () => {
     const r = stack.emulator.resources;
     const vm = stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'app', name: 'web1',
-      disks: [{ name: 'web1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'web1-data', sizeBytes: 64 * MIB, lun: 0 }],
+      subscriptionId: SUB,
+      resourceGroup: 'app',
+      name: 'web1',
+      disks: [
+        { name: 'web1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'web1-data', sizeBytes: 64 * MIB, lun: 0 },
+      ],
     });
     const rec = stack.emulator.state.vm(vm.id)!;
     const oldId = rec.dataDisks[0]!.diskId;

@@ -55,7 +55,10 @@ describe('strict Azure limits policy against Azurite', () => {
   });
 
   it('rejects table keys, entities and transactions Azure rejects', async () => {
-    const table = TableClient.fromConnectionString(conn(), uniqueTableName('strict'), { allowInsecureConnection: true, additionalPolicies: [{ policy: strictAzureLimitsPolicy(), position: 'perCall' }] });
+    const table = TableClient.fromConnectionString(conn(), uniqueTableName('strict'), {
+      allowInsecureConnection: true,
+      additionalPolicies: [{ policy: strictAzureLimitsPolicy(), position: 'perCall' }],
+    });
     await table.createTable();
     for (const bad of ['a/b', 'a\\b', 'a#b', 'a?b', 'a\u0001b']) {
       expect(await rule(table.createEntity({ partitionKey: 'p', rowKey: bad }))).toBe('TableKeyCharacters');
@@ -73,7 +76,13 @@ describe('strict Azure limits policy against Azurite', () => {
     // The SDK itself refuses mixed partitions, so the rule is checked on a hand-made $batch request.
     const body = ['a', 'b'].map((pk) => `POST ${table.url}/t HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"PartitionKey":"${pk}","RowKey":"1"}`).join('\r\n--changeset\r\n');
     const req = createPipelineRequest({ url: `${table.url.replace(/\/[^/]*$/, '')}/$batch`, method: 'POST', body, headers: createHttpHeaders({ 'content-type': 'multipart/mixed' }) });
-    expect(await rule(strictAzureLimitsPolicy().sendRequest(req, async () => { throw new Error('must not be sent'); }))).toBe('TableBatchPartitions');
+    expect(
+      await rule(
+        strictAzureLimitsPolicy().sendRequest(req, async () => {
+          throw new Error('must not be sent');
+        }),
+      ),
+    ).toBe('TableBatchPartitions');
     const ok = new TableTransaction();
     for (let i = 0; i < 100; i++) ok.createEntity({ partitionKey: 'q', rowKey: `r${i}` });
     expect(await rule(table.submitTransaction(ok.actions))).toBeUndefined();

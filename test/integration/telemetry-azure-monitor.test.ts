@@ -33,7 +33,15 @@ describe('telemetry through the Azure Monitor distro on the local Azure stack', 
     const started = startAzureMonitor(cs, { spanProcessors: [new SimpleSpanProcessor(spans)], metricReaders: [reader], exporter: { tlsOptions: { ca: ingest.ca }, disableOfflineStorage: true } });
     s = await startAppStack({ APPLICATIONINSIGHTS_CONNECTION_STRING: cs, VMBACKUP_MAX_DEQUEUE_COUNT: '2' });
     expect(s.deps.telemetry).toBe(started);
-    const vmId = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'tel', name: 'tel1', disks: [{ name: 'tel1-os', sizeBytes: 64 * MIB, lun: -1 }, { name: 'tel1-d0', sizeBytes: 32 * MIB, lun: 0 }] }).id;
+    const vmId = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'tel',
+      name: 'tel1',
+      disks: [
+        { name: 'tel1-os', sizeBytes: 64 * MIB, lun: -1 },
+        { name: 'tel1-d0', sizeBytes: 32 * MIB, lun: 0 },
+      ],
+    }).id;
     const vm = s.emulator.state.vm(vmId)!;
     fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 8 * MIB, 1);
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 4 * MIB, 4 * MIB, 2);
@@ -55,9 +63,12 @@ describe('telemetry through the Azure Monitor distro on the local Azure stack', 
     ingest?.server.close();
   });
 
-  it('records the backup\'s and the restore\'s steps as spans of one trace each, with jobId, itemKey and diskKey', () => {
+  it("records the backup's and the restore's steps as spans of one trace each, with jobId, itemKey and diskKey", () => {
     const of = (j: Job) => spans.getFinishedSpans().filter((x) => x.attributes.jobId === j.jobId);
-    for (const [job, segment] of [[backup, 'Backup backupCopy'], [restore, 'Restore restoreSegment']] as const) {
+    for (const [job, segment] of [
+      [backup, 'Backup backupCopy'],
+      [restore, 'Restore restoreSegment'],
+    ] as const) {
       const list = of(job);
       expect(new Set(list.map((x) => x.spanContext().traceId)).size, job.type).toBe(1);
       expect(list.map((x) => x.name)).toContain(`job ${job.type}`);
@@ -70,7 +81,10 @@ describe('telemetry through the Azure Monitor distro on the local Azure stack', 
   });
 
   it('exports the bytes copied and restored, durations, failures by code and the recovery-point age, also to the ingestion endpoint', () => {
-    const ms = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((x) => x.metrics);
+    const ms = metricExporter
+      .getMetrics()
+      .at(-1)!
+      .scopeMetrics.flatMap((x) => x.metrics);
     const sum = (n: string) => ms.find((m) => m.descriptor.name === n)!.dataPoints.reduce((a, p) => a + (p.value as number), 0);
     expect(sum(METRICS.bytesCopied)).toBe(backup.bytesDone + failed.bytesDone);
     expect(sum(METRICS.bytesRestored)).toBe(restore.bytesDone);

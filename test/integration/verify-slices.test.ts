@@ -19,7 +19,7 @@ const DATA_MIB = 96;
  * includes/functions-timeout-duration.md), so a point larger than one invocation is read over several deliveries
  * that each start at the checkpoint the one before saved on the job.
  */
-describe('verify of a point twelve times one invocation\'s byte budget (Azurite and the emulator)', () => {
+describe("verify of a point twelve times one invocation's byte budget (Azurite and the emulator)", () => {
   let s: AppStack;
   beforeAll(async () => {
     s = await startAppStack({ VMBACKUP_SEGMENT_SIZE_MIB: '8', VMBACKUP_SHARD_SIZE_MIB: '32', VMBACKUP_STEP_BUDGET_MIB: String(BUDGET_MIB) }, [], { [VERIFY_QUEUE]: verifyStep });
@@ -27,7 +27,15 @@ describe('verify of a point twelve times one invocation\'s byte budget (Azurite 
   afterAll(async () => s?.stop());
 
   it('reads it over many deliveries, each within its budget, and marks it Verified with the progress at the end', { timeout: 120_000 }, async () => {
-    const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'big1', disks: [{ name: 'big1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'big1-data', sizeBytes: DATA_MIB * MIB, lun: 0 }] });
+    const vm = s.emulator.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'big1',
+      disks: [
+        { name: 'big1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'big1-data', sizeBytes: DATA_MIB * MIB, lun: 0 },
+      ],
+    });
     fill(s.emulator.store, EmulatorState.key(s.emulator.state.vm(vm.id)!.dataDisks[0]!.diskId), 0, DATA_MIB * MIB, 9);
     await requestRegistration(s.deps, [vm.id]);
     await s.drain();
@@ -48,7 +56,13 @@ describe('verify of a point twelve times one invocation\'s byte budget (Azurite 
     });
     const done = await getJob(s.deps, job.jobId);
     expect(done.status, JSON.stringify(done.error)).toBe('Completed');
-    expect(done.result).toEqual({ state: 'Verified', disks: [{ diskKey: 'os', ok: true }, { diskKey: 'lun-0', ok: true }] });
+    expect(done.result).toEqual({
+      state: 'Verified',
+      disks: [
+        { diskKey: 'os', ok: true },
+        { diskKey: 'lun-0', ok: true },
+      ],
+    });
     expect(deliveries).toBeGreaterThanOrEqual(DATA_MIB / BUDGET_MIB);
     // Each delivery started where the one before stopped, at most one budget (one 8 MiB span) further on.
     for (let i = 1; i < seen.length; i++) expect(seen[i]! - seen[i - 1]!).toBeLessThanOrEqual(BUDGET_MIB * MIB);

@@ -19,15 +19,20 @@ describe('function keys and destructive operations', () => {
 
   it('answers 401 on every non-anonymous route and method without a key or with a wrong one', async () => {
     const http = s.host.registrations.filter((r) => r.trigger.type === 'httpTrigger');
-    const anonymous = http.filter((r) => String(r.trigger.authLevel ?? 'function') === 'anonymous').map((r) => r.name).sort();
+    const anonymous = http
+      .filter((r) => String(r.trigger.authLevel ?? 'function') === 'anonymous')
+      .map((r) => r.name)
+      .sort();
     // Anonymous is a conscious choice: adding one more route to this list must be a reviewed change.
     // 'ui' serves only the dashboard's static files; every API call the dashboard makes sends the key.
     expect(anonymous).toEqual(['health', 'openapi', 'ui']);
     let checked = 0;
     for (const r of http) {
       if (String(r.trigger.authLevel ?? 'function') === 'anonymous') continue;
-      const path = String(r.trigger.route ?? r.name).replace(/\{\*?(\w+)\??(:[^}]*)?\}/g, (_m, n: string) => (n === 'itemKey' ? encodeURIComponent(`vm;${SUB};rg;x`) : n === 'pointId' || n === 'jobId' ? '0000000000000001-abc' : 'x1'));
-      for (const method of ((r.trigger.methods as string[] | undefined) ?? ['GET', 'POST'])) {
+      const path = String(r.trigger.route ?? r.name).replace(/\{\*?(\w+)\??(:[^}]*)?\}/g, (_m, n: string) =>
+        n === 'itemKey' ? encodeURIComponent(`vm;${SUB};rg;x`) : n === 'pointId' || n === 'jobId' ? '0000000000000001-abc' : 'x1',
+      );
+      for (const method of (r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']) {
         for (const key of ['', 'wrong-key', 'function-key-for-tests-onlY']) {
           const res = await s.call(method, path, method === 'GET' || method === 'DELETE' ? undefined : {}, key);
           expect(res.status, `${method} ${path} key=${key || '(none)'}`).toBe(401);

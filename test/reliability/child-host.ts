@@ -75,12 +75,22 @@ export async function startOutsideStack(extra: Record<string, string> = {}): Pro
       proc.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('\n')}`)));
     });
     return {
-      url, proc, output,
+      url,
+      proc,
+      output,
       async call(method, route, body) {
-        const res = await fetch(`${url}/api/${route}`, { method, headers: { 'content-type': 'application/json', 'x-functions-key': settings.FUNCTIONS_FUNCTION_KEY! }, body: body === undefined ? undefined : JSON.stringify(body) });
+        const res = await fetch(`${url}/api/${route}`, {
+          method,
+          headers: { 'content-type': 'application/json', 'x-functions-key': settings.FUNCTIONS_FUNCTION_KEY! },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
         const text = await res.text();
         let parsed: unknown = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
         return { status: res.status, body: parsed };
       },
       async kill(signal = 'SIGKILL') {
@@ -93,7 +103,12 @@ export async function startOutsideStack(extra: Record<string, string> = {}): Pro
   }
 
   return {
-    azurite, emulator, settings, settingsFile, deps, spawnHost,
+    azurite,
+    emulator,
+    settings,
+    settingsFile,
+    deps,
+    spawnHost,
     async stop() {
       for (const c of children) c.kill('SIGKILL');
       await emulator.close();

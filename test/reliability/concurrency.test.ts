@@ -44,11 +44,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     const before = await s.observer.repos.points.all(item.itemKey);
     const last = before[0]!;
     const raceStart = s.emulator.clock.now();
-    const raced = await Promise.allSettled([
-      backupNow(s.deps, item.itemKey),
-      schedulerTick(other),
-      requestRestore(s.deps, { itemKey: item.itemKey, pointId: last.pointId, mode: 'newDisks' }),
-    ]);
+    const raced = await Promise.allSettled([backupNow(s.deps, item.itemKey), schedulerTick(other), requestRestore(s.deps, { itemKey: item.itemKey, pointId: last.pointId, mode: 'newDisks' })]);
     for (const r of raced) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'AnotherOperationInProgress' });
     const tick = raced[1].status === 'fulfilled' ? raced[1].value : undefined;
     expect(tick?.jobsCreated).toBe(1);
@@ -101,16 +97,20 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
         if (probed || !queue.endsWith('copy')) return;
         probed = true;
         // A failed expectation here would only look like a failed step to the consumer: keep it for later.
-        try { await probe(); } catch (err) { probeError = err; }
+        try {
+          await probe();
+        } catch (err) {
+          probeError = err;
+        }
       },
     });
     async function probe(): Promise<void> {
-        await expect(backupNow(s.deps, item.itemKey)).rejects.toBeInstanceOf(ConflictError);
-        await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: last.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
-        const tick = await schedulerTick(s.deps);
-        expect(tick.jobsCreated).toBe(1);
-        const jobs = await s.observer.repos.jobs.all({ where: { itemKey: item.itemKey, status: 'Queued' } });
-        scheduledId = jobs.find((j) => j.trigger === 'Scheduled')!.jobId;
+      await expect(backupNow(s.deps, item.itemKey)).rejects.toBeInstanceOf(ConflictError);
+      await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: last.pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
+      const tick = await schedulerTick(s.deps);
+      expect(tick.jobsCreated).toBe(1);
+      const jobs = await s.observer.repos.jobs.all({ where: { itemKey: item.itemKey, status: 'Queued' } });
+      scheduledId = jobs.find((j) => j.trigger === 'Scheduled')!.jobId;
     }
     expect(probed).toBe(true);
     if (probeError) throw probeError;
@@ -125,7 +125,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     expect(t.problems).toEqual([]);
   });
 
-  it('gives a retried backup-now or restore with the same Idempotency-Key the first call\'s job, even racing or while it runs', { timeout: 320_000 }, async () => {
+  it("gives a retried backup-now or restore with the same Idempotency-Key the first call's job, even racing or while it runs", { timeout: 320_000 }, async () => {
     s.emulator.clock.advance(DAY);
     mutate(s, item.vmId, seededRandom(25), 25);
     const before = await s.observer.repos.points.all(item.itemKey);
@@ -142,7 +142,9 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
           // The item is locked by that very backup: a replay is answered with it, not with 409.
           replayWhileRunning = (await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')).jobId;
           await expect(backupNow(s.deps, item.itemKey, undefined, 'client-other')).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
-        } catch (err) { probeError = err; }
+        } catch (err) {
+          probeError = err;
+        }
       },
     });
     if (probeError) throw probeError;
@@ -156,7 +158,9 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     // After it finished, the same key still answers with the same (now finished) job and starts nothing.
     expect((await backupNow(s.deps, item.itemKey, undefined, 'client-7f3a-backup')).jobId).toBe(jobId);
     // The key is bound to that request: another request with it is refused and changes nothing.
-    await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-backup' })).rejects.toMatchObject({ code: 'IdempotencyKeyReused' });
+    await expect(requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-backup' })).rejects.toMatchObject({
+      code: 'IdempotencyKeyReused',
+    });
     await expect(backupNow(s.deps, item.itemKey, new Date(s.emulator.clock.now() + DAY), 'client-7f3a-backup')).rejects.toMatchObject({ code: 'IdempotencyKeyReused' });
     // Restore: two calls, one job.
     const r1 = await requestRestore(s.deps, { itemKey: item.itemKey, pointId: after[0]!.pointId, mode: 'newDisks', idempotencyKey: 'client-7f3a-restore' });

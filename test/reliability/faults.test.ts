@@ -33,8 +33,15 @@ describe('random seeded faults on every plane, every step: nothing lost, corrupt
     expect(t.clientFaults).toBeGreaterThan(SEEDS.length);
     expect(t.serverFaults + t.lroFaults).toBeGreaterThan(0);
     expect(t.problems).toEqual([]);
-    expect({ lost: t.lostPoints, corrupt: t.corruptRestores, http500: t.http500, sas: t.leakedSas, orphans: t.orphans, locks: t.stuckLocks, failed: t.failedJobs })
-      .toEqual({ lost: 0, corrupt: 0, http500: 0, sas: 0, orphans: 0, locks: 0, failed: 0 });
+    expect({ lost: t.lostPoints, corrupt: t.corruptRestores, http500: t.http500, sas: t.leakedSas, orphans: t.orphans, locks: t.stuckLocks, failed: t.failedJobs }).toEqual({
+      lost: 0,
+      corrupt: 0,
+      http500: 0,
+      sas: 0,
+      orphans: 0,
+      locks: 0,
+      failed: 0,
+    });
     expect(t.restores).toBeGreaterThan(0);
   });
 
@@ -59,7 +66,10 @@ describe('random seeded faults on every plane, every step: nothing lost, corrupt
     const rows = await allTableRows(s.azurite.connectionString);
     expect(rows.length).toBeGreaterThan(5);
     expect(logs.some((l) => /retried/.test(l))).toBe(true); // the faults did make the steps fail and log
-    for (const [where, texts] of [['rows', rows], ['logs', logs]] as const) {
+    for (const [where, texts] of [
+      ['rows', rows],
+      ['logs', logs],
+    ] as const) {
       for (const t of texts) for (const re of SECRET) expect(re.test(t), `${where}: ${t.slice(0, 300)}`).toBe(false);
     }
   });
@@ -157,7 +167,10 @@ describe('scenarios: SAS expiry mid-copy, base snapshot deleted, disk resized, s
     let n = 0;
     while ([...s.emulator.state.snapshots.values()].filter((x) => EmulatorState.key(x.sourceDiskId) === EmulatorState.key(os.id)).length < 12) {
       s.emulator.clock.advance(6 * 60_000); // past the 5-minute window limit
-      s.emulator.resources.putSnapshot('00000000-0000-0000-0000-00000000bbbb', 'rg', `manual-${n++}`, { location: 'local', properties: { incremental: true, creationData: { createOption: 'Copy', sourceResourceId: os.id } } });
+      s.emulator.resources.putSnapshot('00000000-0000-0000-0000-00000000bbbb', 'rg', `manual-${n++}`, {
+        location: 'local',
+        properties: { incremental: true, creationData: { createOption: 'Copy', sourceResourceId: os.id } },
+      });
     }
     const points = (await s.observer.repos.points.all(item.itemKey)).length;
     const job = await backup();

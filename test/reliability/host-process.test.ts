@@ -21,7 +21,15 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
     s = await startOutsideStack();
     await ensureResources(s.deps as Parameters<typeof ensureResources>[0], [...KINDS.queues]);
     for (const name of ['k1', 'k2']) {
-      const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'crash', name, disks: [{ name: `${name}-os`, sizeBytes: 40 * MIB, lun: -1 }, { name: `${name}-d0`, sizeBytes: 24 * MIB, lun: 0 }] });
+      const vm = s.emulator.createVm({
+        subscriptionId: SUB,
+        resourceGroup: 'crash',
+        name,
+        disks: [
+          { name: `${name}-os`, sizeBytes: 40 * MIB, lun: -1 },
+          { name: `${name}-d0`, sizeBytes: 24 * MIB, lun: 0 },
+        ],
+      });
       for (const d of [vm.osDiskId, ...vm.dataDisks.map((x) => x.diskId)]) fill(s.emulator.store, EmulatorState.key(d), 0, 20 * MIB, name.length + d.length);
       vms.push({ id: vm.id, itemKey: '' });
     }
@@ -74,12 +82,18 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
       expect(sha256(s.emulator.store, EmulatorState.key(x.diskId)), x.diskKey).toBe(sha256(s.emulator.store, EmulatorState.key(src)));
     }
     expect(s.emulator.state.grants.size, 'open SAS').toBe(0);
-    expect(s.emulator.state.grantLog.every((g) => g.revokedAt !== undefined), 'every SAS revoked').toBe(true);
+    expect(
+      s.emulator.state.grantLog.every((g) => g.revokedAt !== undefined),
+      'every SAS revoked',
+    ).toBe(true);
     expect((await s.deps.repos.items.get(itemKey))!.doc.lockOwner, 'lock').toBeUndefined();
     const item = (await s.deps.repos.items.get(itemKey))!.doc;
     const referenced = new Set([...item.disks.map((d) => d.baseSnapshotId!), ...points.flatMap((p) => p.disks.map((d) => d.sourceSnapshotId))].map(EmulatorState.key));
     const orphans = [...s.emulator.state.snapshots.values()].filter((x) => x.tags['vmbackup-item'] === itemKey && !referenced.has(EmulatorState.key(x.id)));
-    expect(orphans.map((o) => o.name), 'orphaned snapshots').toEqual([]);
+    expect(
+      orphans.map((o) => o.name),
+      'orphaned snapshots',
+    ).toEqual([]);
     // And the reconciler, run now, finds nothing of this job to put right.
     const rec = await reconcile(s.deps);
     expect(rec).toMatchObject({ jobsRedriven: 0, jobsAbandoned: 0, locksFreed: 0, snapshotsDeleted: 0 });

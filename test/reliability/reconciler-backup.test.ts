@@ -62,7 +62,9 @@ describe('the reconciler and a backup whose host died between a segment and its 
 
   it('re-drives it to completion: the segment rows, not the lost count, decide what is done', { timeout: 120_000 }, async () => {
     const qs = QueueServiceClient.fromConnectionString(s.azurite.connectionString);
-    const clear = async (): Promise<void> => { for (const q of [...KINDS.queues]) await qs.getQueueClient(q).clearMessages(); };
+    const clear = async (): Promise<void> => {
+      for (const q of [...KINDS.queues]) await qs.getQueueClient(q).clearMessages();
+    };
     const job = await backupNow(s.deps, itemKey);
     await clear();
     await snapshotStep(s.deps, { jobId: job.jobId });

@@ -15,7 +15,8 @@ import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
 import { itemKeyFor } from '../../src/core/store/layout';
 
-const MIB = 1024 ** 2, HOUR = 3_600_000;
+const MIB = 1024 ** 2,
+  HOUR = 3_600_000;
 
 // Seeding jobs whose process died: one the app runs from its queue is re-driven there; one the command line
 // runs against a local folder is the operator's, so it is left alone for a day and then failed with advice.
@@ -26,7 +27,14 @@ describe('the reconciler and seeding jobs', () => {
 
   beforeAll(async () => {
     s = await startAppStack({}, [], { [QUEUES.export]: exportStep, [QUEUES.import]: importStep });
-    await s.deps.repos.policies.insert({ name: 'daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 } });
+    await s.deps.repos.policies.insert({
+      name: 'daily',
+      timeZone: 'UTC',
+      schedule: { frequency: 'Daily', times: ['02:00'] },
+      retention: { dailyDays: 7 },
+      instantRestoreDays: 1,
+      consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60 },
+    });
     for (const name of ['seedq', 'seedf']) {
       const vm = s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'recon', name, disks: [{ name: `${name}-os`, sizeBytes: 32 * MIB, lun: -1 }] });
       fill(s.emulator.store, EmulatorState.key(vm.osDiskId), 0, 4 * MIB, 3);

@@ -27,7 +27,12 @@ export interface AppStack {
  * host is tested on its own.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function startAppStack(settings: Record<string, string> = {}, policies: PipelinePolicy[] = [], extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {}, emulatorOptions: ComputeEmulatorOptions = {}): Promise<AppStack> {
+export async function startAppStack(
+  settings: Record<string, string> = {},
+  policies: PipelinePolicy[] = [],
+  extraSteps: Record<string, (deps: Deps, msg: any) => Promise<void>> = {},
+  emulatorOptions: ComputeEmulatorOptions = {},
+): Promise<AppStack> {
   const services = await startAppServices({
     subscriptionId: SUB,
     sharedAzurite: servesAccountPool() ? inject('azurite') : undefined,
@@ -50,7 +55,10 @@ export async function startAppStack(settings: Record<string, string> = {}, polic
   const deps = services.makeDeps(all.filter((p, i) => all.findIndex((q) => q.name === p.name) === i));
   await services.ensure(deps);
   return {
-    azurite: services.storage, emulator: services.emulator, deps, env: services.env,
+    azurite: services.storage,
+    emulator: services.emulator,
+    deps,
+    env: services.env,
     drain: (opts = {}) => services.drain(deps, opts),
     stop: () => services.stop(),
   };

@@ -47,7 +47,14 @@ export const memoryWorld: WorldFactory = async (limits) => {
 /** The compute emulator over real HTTPS/HTTP with the real ARM client and SAS data plane. */
 export const emulatorWorld: WorldFactory = async (limits) => {
   const emu = await startComputeEmulator({ lroDelayMs: 0, limits });
-  const compute = new ArmComputeAdapter({ credential: emu.credential, subscriptionIds: [SUB], endpoint: emu.armEndpoint, clientOptions: { tlsOptions: { ca: emu.caCert } }, pollIntervalMs: 5, ...(limits?.maxIncrementalSnapshotsPerDisk ? { snapshotsPerDisk: limits.maxIncrementalSnapshotsPerDisk } : {}) });
+  const compute = new ArmComputeAdapter({
+    credential: emu.credential,
+    subscriptionIds: [SUB],
+    endpoint: emu.armEndpoint,
+    clientOptions: { tlsOptions: { ca: emu.caCert } },
+    pollIntervalMs: 5,
+    ...(limits?.maxIncrementalSnapshotsPerDisk ? { snapshotsPerDisk: limits.maxIncrementalSnapshotsPerDisk } : {}),
+  });
   return {
     compute,
     dataPlane: new SasDataPlane(),

@@ -15,7 +15,11 @@ import { SUB } from './emulator';
 const MIB = 1024 ** 2;
 
 /** What the guest had frozen when a snapshot PUT left the client and when its answer came back. */
-export interface SnapshotSample { vm: string; before: string[]; after: string[] }
+export interface SnapshotSample {
+  vm: string;
+  before: string[];
+  after: string[];
+}
 
 /**
  * The app's services with an ArmComputeAdapter on the emulator's compressed time (Run Command waits scaled as the
@@ -36,7 +40,11 @@ export class ConsistencyWorld {
   deps(timeScale: number): Deps {
     const emu = this.stack.emulator;
     const compute = new ArmComputeAdapter({
-      credential: emu.credential, subscriptionIds: [SUB], endpoint: emu.armEndpoint, timeScale, pollIntervalMs: 2,
+      credential: emu.credential,
+      subscriptionIds: [SUB],
+      endpoint: emu.armEndpoint,
+      timeScale,
+      pollIntervalMs: 2,
       clientOptions: { tlsOptions: { ca: emu.caCert }, additionalPolicies: [{ policy: this.observer(), position: 'perCall' }] },
     });
     return { ...this.stack.deps, compute };
@@ -68,8 +76,15 @@ export class ConsistencyWorld {
 
   createVm(name: string, osType: 'Linux' | 'Windows'): VmRecord {
     const vm = this.stack.emulator.createVm({
-      subscriptionId: SUB, resourceGroup: 'rg', name, osType,
-      disks: [{ name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 }, { name: `${name}-d0`, sizeBytes: 32 * MIB, lun: 0 }, { name: `${name}-d1`, sizeBytes: 32 * MIB, lun: 1 }],
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name,
+      osType,
+      disks: [
+        { name: `${name}-os`, sizeBytes: 64 * MIB, lun: -1 },
+        { name: `${name}-d0`, sizeBytes: 32 * MIB, lun: 0 },
+        { name: `${name}-d1`, sizeBytes: 32 * MIB, lun: 1 },
+      ],
     });
     return this.stack.emulator.state.vm(vm.id)!;
   }
@@ -113,7 +128,11 @@ export class ConsistencyWorld {
     const mine = this.samples.filter((s) => s.vm === vm.name);
     expect(mine.length).toBeGreaterThanOrEqual(3);
     if (job.consistency !== 'CrashConsistent') {
-      for (const s of mine) expect([s.before, s.after]).toEqual([['/data0', '/data1'], ['/data0', '/data1']]);
+      for (const s of mine)
+        expect([s.before, s.after]).toEqual([
+          ['/data0', '/data1'],
+          ['/data0', '/data1'],
+        ]);
     } else {
       // What was asked and not reached is said, and the disks are not claimed to be one consistent set (M9).
       expect(job.warnings.join('\n')).toMatch(/crash-consistent/);

@@ -40,7 +40,9 @@ export async function startHostStack(extra: Record<string, string> = {}, o: { lo
   // Host lines (the invocation contexts' logs among them) are dropped unless a test reads them.
   const host = await startHost({ appDir: process.cwd(), settings, port: 0, log: o.log ?? (() => {}) });
   return {
-    azurite, emulator, host,
+    azurite,
+    emulator,
+    host,
     async call(method, route, body, key = settings.FUNCTIONS_FUNCTION_KEY, headers = {}) {
       const res = await fetch(`${host.url}/api/${route}`, {
         method,
@@ -49,7 +51,11 @@ export async function startHostStack(extra: Record<string, string> = {}, o: { lo
       });
       const text = await res.text();
       let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async backdateProtection(itemKey, ms = 2 * DAY_MS) {

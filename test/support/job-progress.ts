@@ -39,7 +39,8 @@ function checkMonotonic(prev: JobBody, next: JobBody): void {
  * Follows a job over the API until it ends, checking every view against the invariants and each one against
  * the one before. The e2e tests wait for their jobs through this, so every job they run is checked.
  */
-export async function followJob(s: HostStack, jobId: string, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function followJob(s: HostStack, jobId: string, timeoutMs = 60_000): Promise<any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const end = Date.now() + timeoutMs;
   let prev: JobBody | undefined;
   for (;;) {
@@ -62,7 +63,10 @@ export async function checkAllJobs(s: HostStack): Promise<number> {
   do {
     const r = await s.call('GET', `jobs?top=200${continuation ? `&continuation=${encodeURIComponent(continuation)}` : ''}`);
     expect(r.status).toBe(200);
-    for (const j of r.body.items as JobBody[]) { checkProgress(j); n++; }
+    for (const j of r.body.items as JobBody[]) {
+      checkProgress(j);
+      n++;
+    }
     continuation = r.body.continuation;
   } while (continuation);
   return n;

@@ -4,7 +4,10 @@ import type { Deps } from '../../src/core/jobs/deps';
 import { runStep } from '../../src/core/jobs/run-step';
 import type { FakeClock } from './memory-deps';
 
-interface Delivery { visibleAt: number; dequeueCount: number }
+interface Delivery {
+  visibleAt: number;
+  dequeueCount: number;
+}
 
 /**
  * The memory queue factory plus what a storage queue adds: a visibility delay per message and its dequeue
@@ -67,28 +70,30 @@ export async function drainMemory(deps: Deps, queues: DrainableQueues, clock: Fa
         if (visible.length === 0) continue;
         any = true;
         for (const m of visible) list.splice(list.indexOf(m), 1);
-        await Promise.all(visible.map(async (m) => {
-          const meta = queues.meta.get(m as object) ?? { visibleAt: 0, dequeueCount: 0 };
-          meta.dequeueCount++;
-          const parsed = step.message.safeParse(m);
-          if (!parsed.success) return;
-          const deliver = async (): Promise<boolean> => {
-            try {
-              await opts.beforeStep?.(step.queue, parsed.data);
-              await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount, step: step.name, message: parsed.data }, () => step.run(deps, parsed.data));
-              return true;
-            } catch {
-              return false;
+        await Promise.all(
+          visible.map(async (m) => {
+            const meta = queues.meta.get(m as object) ?? { visibleAt: 0, dequeueCount: 0 };
+            meta.dequeueCount++;
+            const parsed = step.message.safeParse(m);
+            if (!parsed.success) return;
+            const deliver = async (): Promise<boolean> => {
+              try {
+                await opts.beforeStep?.(step.queue, parsed.data);
+                await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount, step: step.name, message: parsed.data }, () => step.run(deps, parsed.data));
+                return true;
+              } catch {
+                return false;
+              }
+            };
+            const ok = await Promise.all(Array.from({ length: opts.duplicate ? 2 : 1 }, deliver));
+            handled++;
+            if (!ok.some(Boolean)) {
+              meta.visibleAt = clock.ms + (opts.visibilityTimeoutSeconds ?? 30) * 1000;
+              queues.meta.set(m as object, meta);
+              (queues.sent.get(step.queue) ?? queues.sent.set(step.queue, []).get(step.queue)!).push(m);
             }
-          };
-          const ok = await Promise.all(Array.from({ length: opts.duplicate ? 2 : 1 }, deliver));
-          handled++;
-          if (!ok.some(Boolean)) {
-            meta.visibleAt = clock.ms + (opts.visibilityTimeoutSeconds ?? 30) * 1000;
-            queues.meta.set(m as object, meta);
-            (queues.sent.get(step.queue) ?? queues.sent.set(step.queue, []).get(step.queue)!).push(m);
-          }
-        }));
+          }),
+        );
       }
     }
     if (!any) {

@@ -11,21 +11,39 @@ export function pattern(length: number, seed: number): Buffer {
   const b = Buffer.alloc(length);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < length; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     b.writeUInt32LE(x, i);
   }
   return b;
 }
 
-export interface TestVm { vmId: string; itemKey: string; osDiskId: string; dataDiskId: string }
+export interface TestVm {
+  vmId: string;
+  itemKey: string;
+  osDiskId: string;
+  dataDiskId: string;
+}
 
 /**
  * A VM with a 32 MiB OS disk and a 24 MiB data disk (direct upload needs at least 20 MiB), a few MiB written
  * across cell, segment and shard lines, registered through its Register job.
  */
 export async function registeredVm(s: MemoryStack, name = 'vm1', opts: { policyName?: string } = {}): Promise<TestVm> {
-  const vm = s.cloud.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name, disks: [{ name: `${name}-os`, sizeBytes: 32 * MIB, lun: -1 }, { name: `${name}-d0`, sizeBytes: 24 * MIB, lun: 0 }] });
-  const osDiskId = vm.osDiskId, dataDiskId = vm.dataDisks[0]!.diskId;
+  const vm = s.cloud.createVm({
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name,
+    disks: [
+      { name: `${name}-os`, sizeBytes: 32 * MIB, lun: -1 },
+      { name: `${name}-d0`, sizeBytes: 24 * MIB, lun: 0 },
+    ],
+  });
+  const osDiskId = vm.osDiskId,
+    dataDiskId = vm.dataDisks[0]!.diskId;
   s.cloud.writeDisk(osDiskId, 0, pattern(MIB, 1));
   s.cloud.writeDisk(osDiskId, 7 * MIB + 512, pattern(2 * MIB, 2)); // crosses the 8 MiB segment line
   s.cloud.writeDisk(osDiskId, 16 * MIB - 4096, pattern(8192, 3)); // crosses the 16 MiB shard line

@@ -21,7 +21,8 @@ export class ReferenceDisk {
 
   /** Clearing records only pages that held data or were touched in this generation (see the store). */
   clear(offset: number, length: number): void {
-    const first = offset / P, end = (offset + length) / P;
+    const first = offset / P,
+      end = (offset + length) / P;
     for (const p of new Set([...this.pages.keys(), ...this.current.keys()])) {
       if (p < first || p >= end) continue;
       this.pages.delete(p);
@@ -47,7 +48,8 @@ export class ReferenceDisk {
     const to = this.generations.findIndex((g) => g.id === id);
     const last = new Map<number, 'w' | 'c'>();
     for (let g = from + 1; g <= to; g++) for (const [p, op] of this.generations[g]!.ops) last.set(p, op);
-    const changed = new Set<number>(), cleared = new Set<number>();
+    const changed = new Set<number>(),
+      cleared = new Set<number>();
     for (const [p, op] of last) {
       if (p * P < window.start || p * P >= window.end) continue;
       (op === 'w' ? changed : cleared).add(p);

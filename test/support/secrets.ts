@@ -20,10 +20,7 @@ export async function allTableRows(connectionString: string): Promise<string[]> 
  * point's name and attributes, one JSON text each (what an exporter would send to Application Insights).
  */
 export function telemetryTexts(spans: readonly { name: string; attributes: unknown; status: unknown; events: readonly unknown[] }[], metrics: readonly unknown[]): string[] {
-  return [
-    ...spans.map((s) => JSON.stringify({ name: s.name, attributes: s.attributes, status: s.status, events: s.events })),
-    ...metrics.map((m) => JSON.stringify(m)),
-  ];
+  return [...spans.map((s) => JSON.stringify({ name: s.name, attributes: s.attributes, status: s.status, events: s.events })), ...metrics.map((m) => JSON.stringify(m))];
 }
 
 /** The texts that match a secret pattern, with the pattern: an empty list is a clean scan. */

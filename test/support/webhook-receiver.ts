@@ -18,7 +18,11 @@ export class WebhookReceiver {
       req.on('end', () => {
         const status = this.failures.shift() ?? 200;
         let body: unknown = text;
-        try { body = JSON.parse(text); } catch { /* kept as text: the test sees what was sent */ }
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* kept as text: the test sees what was sent */
+        }
         this.received.push({ status, body, contentType: req.headers['content-type'] });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'error');
       });

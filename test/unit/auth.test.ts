@@ -69,7 +69,15 @@ describe('who is calling', () => {
   });
 
   it('entra mode: the header is trusted only with WEBSITE_AUTH_ENABLED=True; keys are the app-checked ones', () => {
-    const header = { [PRINCIPAL_HEADER]: b64({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'bo' }, { typ: 'roles', val: 'Reader' }] }) };
+    const header = {
+      [PRINCIPAL_HEADER]: b64({
+        auth_typ: 'aad',
+        claims: [
+          { typ: 'name', val: 'bo' },
+          { typ: 'roles', val: 'Reader' },
+        ],
+      }),
+    };
     const off = config({ VMBACKUP_AUTH_MODE: 'entra' });
     expect(refusal(() => resolveCaller(req(header), off))).toEqual({ status: 401, code: 'PrincipalNotTrusted' });
     const on = config({ VMBACKUP_AUTH_MODE: 'entra', WEBSITE_AUTH_ENABLED: 'True', VMBACKUP_AUTOMATION_KEY: AUTOMATION });

@@ -6,8 +6,15 @@ import { requestRegistration } from '../../src/core/workflows/protection/protect
 import { finished } from '../support/memory-fixtures';
 
 const vm = (mode?: string): VmInfo => ({
-  id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/aad1`, name: 'aad1', resourceGroup: 'rg', subscriptionId: SUB,
-  location: 'westeurope', osType: 'Linux', powerState: 'running', guestAgentReady: true, tags: {},
+  id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/aad1`,
+  name: 'aad1',
+  resourceGroup: 'rg',
+  subscriptionId: SUB,
+  location: 'westeurope',
+  osType: 'Linux',
+  powerState: 'running',
+  guestAgentReady: true,
+  tags: {},
   disks: [
     { lun: -1, diskId: 'os', name: 'aad1-os', sizeBytes: 32 * MIB },
     { lun: 0, diskId: 'd0', name: 'aad1-data', sizeBytes: 32 * MIB, ...(mode ? { dataAccessAuthMode: mode } : {}) },
@@ -35,7 +42,10 @@ describe('Entra-only disks at registration', () => {
     const cloudVm = s.cloud.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'aad1', disks: [{ name: 'aad1-os', sizeBytes: 32 * MIB, lun: -1 }] });
     // The memory cloud does not model the mode: the VM it reports is given the Entra-only data disk.
     const getVm = s.deps.compute.getVm.bind(s.deps.compute);
-    s.deps.compute.getVm = async (id) => { const v = await getVm(id); return v && { ...v, disks: [...v.disks, { ...vm('AzureActiveDirectory').disks[1]! }] }; };
+    s.deps.compute.getVm = async (id) => {
+      const v = await getVm(id);
+      return v && { ...v, disks: [...v.disks, { ...vm('AzureActiveDirectory').disks[1]! }] };
+    };
     const [job] = await requestRegistration(s.deps, [cloudVm.id]);
     await s.drain();
     expect((await finished(s, job!.jobId, 'Failed')).error!.code).toBe('DiskRequiresEntraDataAccess');

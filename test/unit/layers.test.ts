@@ -8,11 +8,19 @@ import { describe, expect, it } from 'vitest';
  * the emulator or the Functions library. A violation names the file and the import.
  */
 const FLOORS: [string, number][] = [
-  ['src/core/domain', 1], ['src/core/config.ts', 1], ['src/core/errors.ts', 1], ['src/core/redact.ts', 1],
+  ['src/core/domain', 1],
+  ['src/core/config.ts', 1],
+  ['src/core/errors.ts', 1],
+  ['src/core/redact.ts', 1],
   ['src/core/ports', 2],
-  ['src/core/engine', 3], ['src/core/store', 3],
-  ['src/core/jobs', 4], ['src/core/adapters', 4],
-  ['src/core/workflows', 5], ['src/core/views', 5], ['src/core/ops', 5], ['src/core/composition.ts', 5],
+  ['src/core/engine', 3],
+  ['src/core/store', 3],
+  ['src/core/jobs', 4],
+  ['src/core/adapters', 4],
+  ['src/core/workflows', 5],
+  ['src/core/views', 5],
+  ['src/core/ops', 5],
+  ['src/core/composition.ts', 5],
 ];
 const floorOf = (f: string): number | undefined => FLOORS.find(([p]) => f === p || f.startsWith(`${p}/`))?.[1];
 // Workflows may use one another's services (restore reads points, seeding snapshots like backup), views read workflows.
@@ -33,7 +41,13 @@ function importsOf(file: string): { spec: string; target?: string }[] {
     const spec = (m[1] ?? m[2] ?? m[3])!;
     if (!spec.startsWith('.')) return { spec };
     const base = path.normalize(path.join(path.dirname(file), spec.replace(/\.js$/, '')));
-    const target = [`${base}.ts`, path.join(base, 'index.ts')].find((c) => { try { return statSync(c).isFile(); } catch { return false; } });
+    const target = [`${base}.ts`, path.join(base, 'index.ts')].find((c) => {
+      try {
+        return statSync(c).isFile();
+      } catch {
+        return false;
+      }
+    });
     return { spec, target };
   });
 }
@@ -43,13 +57,17 @@ const graph = new Map(SRC.map((f) => [f, importsOf(f)]));
 
 describe('layers', () => {
   it('src/core imports no Functions library, no local stack and no emulator', () => {
-    const bad = [...graph].flatMap(([f, imps]) => (f.startsWith('src/core') ? imps.filter((i) => i.spec.startsWith('@azure/functions') || /src\/(local|emulator|functions)\//.test(i.target ?? '')).map((i) => `${f} -> ${i.spec}`) : []));
+    const bad = [...graph].flatMap(([f, imps]) =>
+      f.startsWith('src/core') ? imps.filter((i) => i.spec.startsWith('@azure/functions') || /src\/(local|emulator|functions)\//.test(i.target ?? '')).map((i) => `${f} -> ${i.spec}`) : [],
+    );
     expect(bad).toEqual([]);
   });
 
   it('only adapters and the composition root import Azure SDKs', () => {
     const sdk = /^@azure\/(storage-|data-tables|arm-|identity|core-rest-pipeline)/;
-    const bad = [...graph].flatMap(([f, imps]) => (f.startsWith('src/core') && !f.startsWith('src/core/adapters/azure') && f !== 'src/core/composition.ts' ? imps.filter((i) => sdk.test(i.spec)).map((i) => `${f} -> ${i.spec}`) : []));
+    const bad = [...graph].flatMap(([f, imps]) =>
+      f.startsWith('src/core') && !f.startsWith('src/core/adapters/azure') && f !== 'src/core/composition.ts' ? imps.filter((i) => sdk.test(i.spec)).map((i) => `${f} -> ${i.spec}`) : [],
+    );
     expect(bad).toEqual([]);
   });
 

@@ -5,11 +5,19 @@ import { ValidationError } from '../../src/core/errors';
 import { memoryDeps } from '../support/memory-deps';
 import { finished, registeredVm } from '../support/memory-fixtures';
 
-const HOUR = 3_600_000, GIB = 1024 ** 3;
+const HOUR = 3_600_000,
+  GIB = 1024 ** 3;
 
 async function seeded() {
   const s = memoryDeps({ settings: { VMBACKUP_PRICE_GIB_MONTH_VAULT: '0.5', VMBACKUP_PRICE_GIB_MONTH_SNAPSHOT: '0.25', VMBACKUP_REPORT_CURRENCY: 'EUR' } });
-  await s.deps.repos.policies.insert({ name: 'twice-daily', timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00', '08:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 2, consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 } });
+  await s.deps.repos.policies.insert({
+    name: 'twice-daily',
+    timeZone: 'UTC',
+    schedule: { frequency: 'Daily', times: ['02:00', '08:00'] },
+    retention: { dailyDays: 7 },
+    instantRestoreDays: 2,
+    consistency: { mode: 'CrashConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 },
+  });
   const a = await registeredVm(s, 'vm-a', { policyName: 'twice-daily' });
   const b = await registeredVm(s, 'vm-b');
   for (let n = 0; n < 2; n++) {
@@ -65,7 +73,11 @@ describe('backup report', () => {
     expect(reportFormat(undefined)).toBe('json');
     expect(reportFormat('CSV')).toBe('csv');
     let err: unknown;
-    try { reportFormat('xml'); } catch (e) { err = e; }
+    try {
+      reportFormat('xml');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).code).toBe('InvalidReportFormat');
   });

@@ -2,12 +2,7 @@ export type OsType = 'Linux' | 'Windows';
 
 export type Consistency = 'ApplicationConsistent' | 'FileSystemConsistent' | 'CrashConsistent';
 
-export type ProtectionState =
-  | 'Registered'
-  | 'ProtectionPending'
-  | 'Protected'
-  | 'ProtectionStopped'
-  | 'ProtectionStoppedDataDeleted';
+export type ProtectionState = 'Registered' | 'ProtectionPending' | 'Protected' | 'ProtectionStopped' | 'ProtectionStoppedDataDeleted';
 
 /** One disk of a protected VM with what the next backup needs: the diff base and the previous image. */
 export interface ProtectedDisk {
@@ -173,7 +168,11 @@ export interface RecoveryPointDisk {
 }
 
 /** A copy of a disk's VM guest state in the backup storage: the blob, its bytes and their SHA-256 (hex). */
-export interface GuestStateCopy { blob: string; sizeBytes: number; sha256: string }
+export interface GuestStateCopy {
+  blob: string;
+  sizeBytes: number;
+  sha256: string;
+}
 
 export type RecoveryPointState = 'Available' | 'SoftDeleted' | 'Corrupt';
 

@@ -11,20 +11,24 @@ const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'is not a time o
 const Day = z.enum(DAYS, { message: `must be one of ${DAYS.join(', ')}` });
 const unique = <T>(a: T[]): boolean => new Set(a).size === a.length;
 
-export const ScheduleSchema = z.discriminatedUnion('frequency', [
-  z.strictObject({ frequency: z.literal('Daily'), times: z.array(TimeOfDay).min(1).max(24).refine(unique, 'times must be distinct') }),
-  z.strictObject({
-    frequency: z.literal('Weekly'),
-    daysOfWeek: z.array(Day).min(1).max(7).refine(unique, 'days must be distinct'),
-    times: z.array(TimeOfDay).min(1).max(4).refine(unique, 'times must be distinct'),
-  }),
-  z.strictObject({
-    frequency: z.literal('Hourly'),
-    intervalHours: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(12)], { message: 'must be 1, 2, 4, 6, 8 or 12' }),
-    windowStart: TimeOfDay,
-    windowHours: z.number().int().min(4).max(24),
-  }),
-], { message: 'frequency must be Daily, Weekly or Hourly' });
+export const ScheduleSchema = z.discriminatedUnion(
+  'frequency',
+  [
+    z.strictObject({ frequency: z.literal('Daily'), times: z.array(TimeOfDay).min(1).max(24).refine(unique, 'times must be distinct') }),
+    z.strictObject({
+      frequency: z.literal('Weekly'),
+      daysOfWeek: z.array(Day).min(1).max(7).refine(unique, 'days must be distinct'),
+      times: z.array(TimeOfDay).min(1).max(4).refine(unique, 'times must be distinct'),
+    }),
+    z.strictObject({
+      frequency: z.literal('Hourly'),
+      intervalHours: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(6), z.literal(8), z.literal(12)], { message: 'must be 1, 2, 4, 6, 8 or 12' }),
+      windowStart: TimeOfDay,
+      windowHours: z.number().int().min(4).max(24),
+    }),
+  ],
+  { message: 'frequency must be Daily, Weekly or Hourly' },
+);
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
 const DayOfMonth = z.union([z.number().int().min(1).max(31), z.literal('Last')], { message: "must be 1-31 or 'Last'" });
@@ -69,8 +73,16 @@ export function snapshotsKeptPerDisk(p: { schedule: Schedule; instantRestoreDays
 }
 
 const PolicyFields = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use 1-64 letters, digits, "-" or "_"'),
-  timeZone: z.string().min(1).max(64).refine((tz) => IANAZone.isValidZone(tz), 'is not a time zone; use an IANA name such as Europe/Berlin or UTC'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'use 1-64 letters, digits, "-" or "_"'),
+  timeZone: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((tz) => IANAZone.isValidZone(tz), 'is not a time zone; use an IANA name such as Europe/Berlin or UTC'),
   schedule: ScheduleSchema,
   retention: RetentionSchema,
   instantRestoreDays: z.number().int().min(1).max(30).default(DEFAULT_INSTANT_RESTORE_DAYS),

@@ -89,5 +89,11 @@ export function nextSlots(schedule: Schedule, timeZone: string, after: Date, n: 
 
 /** A stable, key-safe name for a slot: 20261122T0300Z. */
 export function slotId(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z').slice(0, 13) + 'Z';
+  return (
+    d
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}Z$/, 'Z')
+      .slice(0, 13) + 'Z'
+  );
 }

@@ -52,7 +52,9 @@ export interface SegmentCopyResult {
  */
 export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps): Promise<SegmentCopyResult> {
   const stats = newCopyStats();
-  const { limiter, call } = pacedCalls(plan.concurrency, plan.retry, () => { stats.throttled++; });
+  const { limiter, call } = pacedCalls(plan.concurrency, plan.retry, () => {
+    stats.throttled++;
+  });
   let source = deps.source;
   const sourceCall = async <T>(fn: (s: SourceSnapshot) => Promise<T>): Promise<T> => {
     try {
@@ -82,20 +84,25 @@ export async function copySegment(plan: SegmentCopyPlan, deps: SegmentCopyDeps):
     while (nextPos < cells.length && done.has(cells[nextPos]!.index)) nextPos++;
   };
 
-  await runPool(cells, limiter, async (cell) => {
-    delta.set(cell.index, await copyCell(cell, { ...plan, store: deps.store, source: sourceCall, call, stats }));
-    done.add(cell.index);
-    stats.cellsDone++;
-    deps.onProgress?.(stats);
-    advance();
-    if (deps.saveCheckpoint && ++sinceCheckpoint >= (plan.checkpointEveryCells ?? 64)) {
-      sinceCheckpoint = 0;
-      const nextCell = nextPos < cells.length ? cells[nextPos]!.index : plan.segment.end;
-      const snapshot = new Map([...delta].filter(([i]) => i < nextCell));
-      checkpointing = checkpointing.then(() => deps.saveCheckpoint!(nextCell, snapshot, stats));
-      await checkpointing;
-    }
-  }, deps.isCancelled);
+  await runPool(
+    cells,
+    limiter,
+    async (cell) => {
+      delta.set(cell.index, await copyCell(cell, { ...plan, store: deps.store, source: sourceCall, call, stats }));
+      done.add(cell.index);
+      stats.cellsDone++;
+      deps.onProgress?.(stats);
+      advance();
+      if (deps.saveCheckpoint && ++sinceCheckpoint >= (plan.checkpointEveryCells ?? 64)) {
+        sinceCheckpoint = 0;
+        const nextCell = nextPos < cells.length ? cells[nextPos]!.index : plan.segment.end;
+        const snapshot = new Map([...delta].filter(([i]) => i < nextCell));
+        checkpointing = checkpointing.then(() => deps.saveCheckpoint!(nextCell, snapshot, stats));
+        await checkpointing;
+      }
+    },
+    deps.isCancelled,
+  );
   await checkpointing;
   return { delta, stats };
 }
@@ -106,18 +113,23 @@ async function listChanges(plan: SegmentCopyPlan, sourceCall: SourceCaller, stat
   const changed: Range[] = [];
   const cleared: Range[] = [];
   // A fragmented disk can make one large window time out: it is asked again in halves, as Azure recommends.
-  const ask = (w: Range): Promise<void> => listSplitting(w, async (x): Promise<RangeDiff> => {
-    stats.rangeRequests++;
-    if (plan.baseSasUrl) return sourceCall((s) => s.diff(x, plan.baseSasUrl!));
-    return { changed: await sourceCall((s) => s.validRanges(x)), cleared: [] };
-  }, (d) => {
-    changed.push(...d.changed);
-    cleared.push(...d.cleared);
-  });
+  const ask = (w: Range): Promise<void> =>
+    listSplitting(
+      w,
+      async (x): Promise<RangeDiff> => {
+        stats.rangeRequests++;
+        if (plan.baseSasUrl) return sourceCall((s) => s.diff(x, plan.baseSasUrl!));
+        return { changed: await sourceCall((s) => s.validRanges(x)), cleared: [] };
+      },
+      (d) => {
+        changed.push(...d.changed);
+        cleared.push(...d.cleared);
+      },
+    );
   // Sparse regions come back nearly empty, so the window grows fourfold after each sparse answer (up to
   // 64x the configured one): listing a 1 TiB disk with 64 MiB written must not cost 2,000 requests.
   let size = plan.diffWindow;
-  for (let start = plan.segment.start; start < plan.segment.end;) {
+  for (let start = plan.segment.start; start < plan.segment.end; ) {
     const w = { start, end: Math.min(plan.segment.end, start + size) };
     const before = changed.length + cleared.length;
     await ask(w);

@@ -81,7 +81,13 @@ export function encodePart(p: ManifestPart): Buffer {
 export function decodePart(buf: Buffer): ManifestPart {
   if (buf.length < 56 || !buf.subarray(0, 8).equals(PART_MAGIC)) throw new ManifestFormatError('not a format-2 manifest part');
   const body = buf.subarray(0, buf.length - 32);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32))) throw new ManifestFormatError('manifest part fails its checksum');
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - 32))
+  )
+    throw new ManifestFormatError('manifest part fails its checksum');
   const firstCell = Number(buf.readBigUInt64BE(8));
   const spanCells = buf.readUInt32BE(16);
   const count = buf.readUInt32BE(20);
@@ -172,8 +178,13 @@ export async function openManifest(get: (name: string) => Promise<Buffer | undef
 function inRange(cells: Map<number, Buffer>, order: readonly number[], r: Range): Map<number, Buffer> {
   const first = Math.floor(r.start / CELL);
   const last = Math.ceil(r.end / CELL) - 1;
-  let lo = 0, hi = order.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (order[mid]! < first) lo = mid + 1; else hi = mid; }
+  let lo = 0,
+    hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order[mid]! < first) lo = mid + 1;
+    else hi = mid;
+  }
   const out = new Map<number, Buffer>();
   for (let k = lo; k < order.length && order[k]! <= last; k++) out.set(order[k]!, cells.get(order[k]!)!);
   return out;

@@ -95,7 +95,7 @@ function decodeDeltaV1(buf: Buffer): CellDelta {
 /** Applies segment deltas on top of the previous point's manifest (or an empty one for a full copy). */
 export function applyDeltas(base: DiskManifest | undefined, diskSize: number, deltas: Iterable<CellDelta>): DiskManifest {
   const cells = new Map(base?.cells ?? []);
-  for (const d of deltas) for (const [i, h] of d) (h ? cells.set(i, h) : cells.delete(i));
+  for (const d of deltas) for (const [i, h] of d) h ? cells.set(i, h) : cells.delete(i);
   const lastCell = Math.ceil(diskSize / CELL);
   for (const i of [...cells.keys()]) if (i >= lastCell) cells.delete(i);
   return { diskSize, cells };

@@ -11,7 +11,11 @@ export class AdaptiveLimiter {
   limit: number;
   throttles = 0;
 
-  constructor(private readonly max: number, private readonly min = 1, private readonly growEvery = 32) {
+  constructor(
+    private readonly max: number,
+    private readonly min = 1,
+    private readonly growEvery = 32,
+  ) {
     this.limit = max;
   }
 
@@ -119,7 +123,13 @@ export function pacedCalls(concurrency: number, retry: RetryOptions = defaultRet
   // Never below a few in flight: a cell is a read then a write, so one request at a time leaves the blob idle while
   // the next cell is read (measured in bench scenario 13: 0.67 of the cap at one in flight).
   const limiter = new AdaptiveLimiter(concurrency, Math.min(concurrency, MIN_IN_FLIGHT));
-  const opts: RetryOptions = { ...retry, onThrottle: () => { onThrottle?.(); limiter.onThrottle(); } };
+  const opts: RetryOptions = {
+    ...retry,
+    onThrottle: () => {
+      onThrottle?.();
+      limiter.onThrottle();
+    },
+  };
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     const r = await withRetry(fn, opts);
     limiter.onSuccess();

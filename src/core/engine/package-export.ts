@@ -7,7 +7,6 @@ import { CELL, coalesce, len, planCells, windows, type Range } from '../domain/r
 import { runPool } from './copy-segment';
 import { chunkFile, compressChunk, compressionOf, decompressChunk, PackageError, parseChunkFile, type PackageChunk } from './package-format';
 
-
 /** A disk image to export: its allocated ranges and their bytes (a source snapshot or a recovery point). */
 export interface DiskImageReader {
   ranges(window: Range): Promise<Range[]>;
@@ -62,38 +61,43 @@ export async function exportDisk(
   opts.onPlanned?.(cells.length);
   const chunks: PackageChunk[] = [];
 
-  await runPool(cells, limiter, async (cell) => {
-    stats.cellsScanned++;
-    const reused = await reuse(pkg, existing.get(cell.index) ?? [], len(cell.span));
-    // A format-2 (GHASH) cell cannot be checked against a chunk's SHA-256 without its bytes: it is read again.
-    if (reused && (!plan.expected || plan.expected.cells.get(cell.index)?.toString('hex') === reused.sha256)) {
-      chunks.push({ offset: cell.span.start, length: len(cell.span), compressedLength: reused.size, compression: compressionOf(reused.name), sha256: reused.sha256, file: reused.name });
-      stats.chunksReused++;
-      stats.dataBytes += len(cell.span);
-      stats.packageBytes += reused.size;
+  await runPool(
+    cells,
+    limiter,
+    async (cell) => {
+      stats.cellsScanned++;
+      const reused = await reuse(pkg, existing.get(cell.index) ?? [], len(cell.span));
+      // A format-2 (GHASH) cell cannot be checked against a chunk's SHA-256 without its bytes: it is read again.
+      if (reused && (!plan.expected || plan.expected.cells.get(cell.index)?.toString('hex') === reused.sha256)) {
+        chunks.push({ offset: cell.span.start, length: len(cell.span), compressedLength: reused.size, compression: compressionOf(reused.name), sha256: reused.sha256, file: reused.name });
+        stats.chunksReused++;
+        stats.dataBytes += len(cell.span);
+        stats.packageBytes += reused.size;
+        opts.onProgress?.(stats);
+        return;
+      }
+      const image = await readCell(cell, (r) => call(() => reader.read(r)), stats);
+      const expected = plan.expected?.cells.get(cell.index);
+      if (isAllZero(image)) {
+        if (expected) throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' reads as zeros but the recovery point's manifest has data there.`);
+        return;
+      }
+      const hash = sha256(image);
+      if (plan.expected && !(expected && (expected.length === hash.length ? expected.equals(hash) : digestMatches(expected, image)))) {
+        throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' does not match the recovery point's manifest.`);
+      }
+      const hex = hash.toString('hex');
+      const body = await compressChunk(image);
+      const file = chunkFile(plan.diskKey, cell.index, hex);
+      await call(() => pkg.put(file, body));
+      chunks.push({ offset: cell.span.start, length: image.length, compressedLength: body.length, compression: 'brotli', sha256: hex, file });
+      stats.chunksWritten++;
+      stats.dataBytes += image.length;
+      stats.packageBytes += body.length;
       opts.onProgress?.(stats);
-      return;
-    }
-    const image = await readCell(cell, (r) => call(() => reader.read(r)), stats);
-    const expected = plan.expected?.cells.get(cell.index);
-    if (isAllZero(image)) {
-      if (expected) throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' reads as zeros but the recovery point's manifest has data there.`);
-      return;
-    }
-    const hash = sha256(image);
-    if (plan.expected && !(expected && (expected.length === hash.length ? expected.equals(hash) : digestMatches(expected, image)))) {
-      throw new PackageError('PackageChecksumMismatch', `Cell ${cell.index} of disk '${plan.diskKey}' does not match the recovery point's manifest.`);
-    }
-    const hex = hash.toString('hex');
-    const body = await compressChunk(image);
-    const file = chunkFile(plan.diskKey, cell.index, hex);
-    await call(() => pkg.put(file, body));
-    chunks.push({ offset: cell.span.start, length: image.length, compressedLength: body.length, compression: 'brotli', sha256: hex, file });
-    stats.chunksWritten++;
-    stats.dataBytes += image.length;
-    stats.packageBytes += body.length;
-    opts.onProgress?.(stats);
-  }, opts.isCancelled);
+    },
+    opts.isCancelled,
+  );
   if (plan.expected) checkNothingLost(plan, chunks);
   return chunks.sort((a, b) => a.offset - b.offset);
 }
@@ -143,7 +147,7 @@ async function reuse(pkg: PackageStore, candidates: { name: string; size: number
 export function pointImageReader(store: BackupStore, shards: { name: string; snapshot: string }[], shardSize: number): DiskImageReader {
   const pieces = (r: Range): { shard: { name: string; snapshot: string }; base: number; local: Range }[] => {
     const out: { shard: { name: string; snapshot: string }; base: number; local: Range }[] = [];
-    for (let s = r.start; s < r.end;) {
+    for (let s = r.start; s < r.end; ) {
       const i = Math.floor(s / shardSize);
       const base = i * shardSize;
       const e = Math.min(r.end, base + shardSize);

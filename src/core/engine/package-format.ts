@@ -68,7 +68,10 @@ export type PackageErrorCode = 'PackageIncomplete' | 'PackageChecksumMismatch' |
 
 /** What is wrong with a package; the service turns it into a job error with a recommended action. */
 export class PackageError extends Error {
-  constructor(readonly code: PackageErrorCode, message: string) {
+  constructor(
+    readonly code: PackageErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'PackageError';
   }
@@ -132,7 +135,14 @@ export function parsePackage(manifestBuf: Buffer | undefined, completeBuf: Buffe
     throw new PackageError('PackageInvalid', 'The package manifest is not valid JSON.');
   }
   const r = PackageManifestSchema.safeParse(json);
-  if (!r.success) throw new PackageError('PackageInvalid', `The package manifest is invalid: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new PackageError(
+      'PackageInvalid',
+      `The package manifest is invalid: ${r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   const m = r.data;
   const keys = new Set<string>();
   for (const d of m.disks) {
@@ -148,8 +158,17 @@ export function parsePackage(manifestBuf: Buffer | undefined, completeBuf: Buffe
       const cell = c.offset / CELL;
       const expectedLength = Math.min(CELL, d.sizeBytes - c.offset);
       const named = parseChunkFile(c.file);
-      if (!Number.isInteger(cell) || c.offset >= d.sizeBytes || c.length !== expectedLength || cells.has(cell)
-        || !named || named.diskKey !== d.diskKey || named.cell !== cell || named.sha256 !== c.sha256 || compressionOf(c.file) !== c.compression) {
+      if (
+        !Number.isInteger(cell) ||
+        c.offset >= d.sizeBytes ||
+        c.length !== expectedLength ||
+        cells.has(cell) ||
+        !named ||
+        named.diskKey !== d.diskKey ||
+        named.cell !== cell ||
+        named.sha256 !== c.sha256 ||
+        compressionOf(c.file) !== c.compression
+      ) {
         throw new PackageError('PackageInvalid', `Chunk at offset ${c.offset} of disk '${d.diskKey}' does not fit the disk's geometry.`);
       }
       cells.add(cell);

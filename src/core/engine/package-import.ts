@@ -28,7 +28,8 @@ export async function checkPackageFiles(m: PackageManifest, pkg: PackageStore): 
     for (const c of d.chunks) {
       const size = sizes.get(c.file);
       if (size === undefined) throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${d.diskKey}' is missing from the package.`);
-      if (size !== c.compressedLength) throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${d.diskKey}' is ${size} bytes instead of ${c.compressedLength}: the file is truncated or damaged.`);
+      if (size !== c.compressedLength)
+        throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${d.diskKey}' is ${size} bytes instead of ${c.compressedLength}: the file is truncated or damaged.`);
     }
   }
 }
@@ -42,37 +43,49 @@ export async function importDisk(
   pkg: PackageStore,
   store: BackupStore,
   shardName: (index: number) => string,
-  opts: { concurrency: number; retry?: RetryOptions; onProgress?: (s: ImportStats) => void; isCancelled?: () => Promise<boolean>; stats?: ImportStats; onCell?: (index: number, digest: Buffer) => void },
+  opts: {
+    concurrency: number;
+    retry?: RetryOptions;
+    onProgress?: (s: ImportStats) => void;
+    isCancelled?: () => Promise<boolean>;
+    stats?: ImportStats;
+    onCell?: (index: number, digest: Buffer) => void;
+  },
 ): Promise<ImportStats> {
   const stats = opts.stats ?? { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
   const { limiter, call } = pacedCalls(opts.concurrency, opts.retry);
   // A shard left over from an earlier attempt is emptied: the package is the whole image.
   for (const s of shardLayout(disk.sizeBytes, disk.shardSize)) await call(() => store.resetShard(shardName(s.index), s.span.end - s.span.start));
 
-  await runPool(disk.chunks, limiter, async (c) => {
-    const body = await call(() => pkg.get(c.file));
-    if (!body) throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${disk.diskKey}' is missing from the package.`);
-    stats.packageBytesRead += body.length;
-    let data: Buffer;
-    try {
-      data = await decompressChunk(body, c.compression);
-    } catch {
-      throw new PackageError('PackageChecksumMismatch', `Chunk '${c.file}' of disk '${disk.diskKey}' cannot be decompressed: it is damaged.`);
-    }
-    if (data.length !== c.length || sha256(data).toString('hex') !== c.sha256) {
-      throw new PackageError('PackageChecksumMismatch', `Chunk '${c.file}' of disk '${disk.diskKey}' does not match its SHA-256 in the package manifest.`);
-    }
-    stats.chunksVerified++;
-    stats.dataBytes += data.length;
-    // The point's manifest gets the format-2 digest of each cell, so later incrementals need no read-back.
-    opts.onCell?.(c.offset / CELL, cellTag(data));
-    const [piece] = toShardPieces({ start: c.offset, end: c.offset + c.length }, disk.shardSize);
-    for (const run of nonZeroRuns(data)) {
-      await call(() => store.putPages(shardName(piece!.shard), piece!.local.start + run.start, data.subarray(run.start, run.end)));
-      stats.bytesUploaded += run.end - run.start;
-    }
-    opts.onProgress?.(stats);
-  }, opts.isCancelled);
+  await runPool(
+    disk.chunks,
+    limiter,
+    async (c) => {
+      const body = await call(() => pkg.get(c.file));
+      if (!body) throw new PackageError('PackageIncomplete', `Chunk '${c.file}' of disk '${disk.diskKey}' is missing from the package.`);
+      stats.packageBytesRead += body.length;
+      let data: Buffer;
+      try {
+        data = await decompressChunk(body, c.compression);
+      } catch {
+        throw new PackageError('PackageChecksumMismatch', `Chunk '${c.file}' of disk '${disk.diskKey}' cannot be decompressed: it is damaged.`);
+      }
+      if (data.length !== c.length || sha256(data).toString('hex') !== c.sha256) {
+        throw new PackageError('PackageChecksumMismatch', `Chunk '${c.file}' of disk '${disk.diskKey}' does not match its SHA-256 in the package manifest.`);
+      }
+      stats.chunksVerified++;
+      stats.dataBytes += data.length;
+      // The point's manifest gets the format-2 digest of each cell, so later incrementals need no read-back.
+      opts.onCell?.(c.offset / CELL, cellTag(data));
+      const [piece] = toShardPieces({ start: c.offset, end: c.offset + c.length }, disk.shardSize);
+      for (const run of nonZeroRuns(data)) {
+        await call(() => store.putPages(shardName(piece!.shard), piece!.local.start + run.start, data.subarray(run.start, run.end)));
+        stats.bytesUploaded += run.end - run.start;
+      }
+      opts.onProgress?.(stats);
+    },
+    opts.isCancelled,
+  );
   return stats;
 }
 

@@ -68,9 +68,13 @@ async function listValid(plan: RestoreDiskPlan, span: Range, store: BackupStore,
     if (local.end <= local.start) continue;
     for (const w of windows(local, plan.rangeWindow)) {
       // Split on timeouts like the backup's listing: one window that times out must not fail a restore or a verify.
-      await listSplitting(w, (x) => call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, x)), (rs) => {
-        for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
-      });
+      await listSplitting(
+        w,
+        (x) => call(() => store.shardSnapshotRanges(shard.name, shard.snapshot, x)),
+        (rs) => {
+          for (const r of rs) valid.push({ start: r.start + base, end: r.end + base });
+        },
+      );
     }
   }
   return valid;
@@ -81,12 +85,7 @@ async function listValid(plan: RestoreDiskPlan, span: Range, store: BackupStore,
  * read and written; every 4 MiB cell is hashed on the way and checked against the manifest, so a restore
  * that reports success wrote exactly the image the backup recorded.
  */
-export async function restoreDisk(
-  plan: RestoreDiskPlan,
-  store: BackupStore,
-  target: TargetDisk,
-  opts: RestoreHooks = {},
-): Promise<RestoreOutcome> {
+export async function restoreDisk(plan: RestoreDiskPlan, store: BackupStore, target: TargetDisk, opts: RestoreHooks = {}): Promise<RestoreOutcome> {
   const stats: RestoreStats = { bytesRead: 0, bytesWritten: 0, putRequests: 0, cellsVerified: 0 };
   const { limiter, call } = pacedCalls(plan.concurrency, plan.retry);
   const span = plan.span ?? { start: 0, end: plan.diskSize };
@@ -100,18 +99,29 @@ export async function restoreDisk(
   // A manifest cell with no valid range is a mismatch found only at the end: no checkpoint may pass it.
   let endCell = Math.ceil(span.end / CELL);
   for (const index of plan.manifest.cells.keys()) if (inSpan(index) && !planned.has(index)) endCell = Math.min(endCell, index);
-  const progress = checkpointer(cells.map((c) => c.index), endCell, plan.checkpointEveryCells ?? 16, stats, opts.saveCheckpoint);
+  const progress = checkpointer(
+    cells.map((c) => c.index),
+    endCell,
+    plan.checkpointEveryCells ?? 16,
+    stats,
+    opts.saveCheckpoint,
+  );
   const admitted = admitInOrder(cells, opts.admit);
 
-  await runPool(cells, limiter, async (cell) => {
-    if (!admitted.has(cell)) throw STOP;
-    const bad = await restoreCell(cell, plan, store, target, call, stats);
-    if (bad) mismatched.push(cell.index);
-    seen.add(cell.index);
-    opts.onProgress?.(stats);
-    // A cell that did not match is never checkpointed past: a resume meets it again and fails the same way.
-    if (!bad) await progress.done(cell.index);
-  }, opts.isCancelled).catch((err: unknown) => {
+  await runPool(
+    cells,
+    limiter,
+    async (cell) => {
+      if (!admitted.has(cell)) throw STOP;
+      const bad = await restoreCell(cell, plan, store, target, call, stats);
+      if (bad) mismatched.push(cell.index);
+      seen.add(cell.index);
+      opts.onProgress?.(stats);
+      // A cell that did not match is never checkpointed past: a resume meets it again and fails the same way.
+      if (!bad) await progress.done(cell.index);
+    },
+    opts.isCancelled,
+  ).catch((err: unknown) => {
     if (err !== STOP) throw err;
   });
   await progress.flush();

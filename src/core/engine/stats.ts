@@ -22,8 +22,22 @@ export interface CopyStats {
 
 export function newCopyStats(): CopyStats {
   return {
-    changedBytes: 0, sourceBytesRead: 0, sourceReads: 0, rangeRequests: 0, bytesUploaded: 0, putRequests: 0,
-    clearRequests: 0, zeroBytesSkipped: 0, backupBytesRead: 0, backupReads: 0, wholeCells: 0, wholeCellExtraBytes: 0, cellsPlanned: 0, cellsDone: 0, throttled: 0, sasRenewals: 0,
+    changedBytes: 0,
+    sourceBytesRead: 0,
+    sourceReads: 0,
+    rangeRequests: 0,
+    bytesUploaded: 0,
+    putRequests: 0,
+    clearRequests: 0,
+    zeroBytesSkipped: 0,
+    backupBytesRead: 0,
+    backupReads: 0,
+    wholeCells: 0,
+    wholeCellExtraBytes: 0,
+    cellsPlanned: 0,
+    cellsDone: 0,
+    throttled: 0,
+    sasRenewals: 0,
   };
 }
 

@@ -11,13 +11,23 @@ function geometry(size: number): { cylinders: number; heads: number; sectors: nu
   let total = Math.min(Math.floor(size / 512), 65535 * 16 * 255);
   let sectors: number, heads: number, cylTimesHeads: number;
   if (total >= 65535 * 16 * 63) {
-    sectors = 255; heads = 16; cylTimesHeads = Math.floor(total / sectors);
+    sectors = 255;
+    heads = 16;
+    cylTimesHeads = Math.floor(total / sectors);
   } else {
     sectors = 17;
     cylTimesHeads = Math.floor(total / sectors);
     heads = Math.max(4, Math.floor((cylTimesHeads + 1023) / 1024));
-    if (cylTimesHeads >= heads * 1024 || heads > 16) { sectors = 31; heads = 16; cylTimesHeads = Math.floor(total / sectors); }
-    if (cylTimesHeads >= heads * 1024) { sectors = 63; heads = 16; cylTimesHeads = Math.floor(total / sectors); }
+    if (cylTimesHeads >= heads * 1024 || heads > 16) {
+      sectors = 31;
+      heads = 16;
+      cylTimesHeads = Math.floor(total / sectors);
+    }
+    if (cylTimesHeads >= heads * 1024) {
+      sectors = 63;
+      heads = 16;
+      cylTimesHeads = Math.floor(total / sectors);
+    }
   }
   total = cylTimesHeads;
   return { cylinders: Math.floor(total / heads), heads, sectors };

@@ -13,7 +13,11 @@ const KEY = /^[\x21-\x7e]{1,200}$/;
 
 export function checkIdempotencyKey(key: string | undefined): string | undefined {
   if (key === undefined) return undefined;
-  if (!KEY.test(key)) throw new ValidationError('The Idempotency-Key header must be 1-200 printable ASCII characters without spaces.', 'Send a fresh random value per operation, e.g. a UUID, and the same value when you retry it.');
+  if (!KEY.test(key))
+    throw new ValidationError(
+      'The Idempotency-Key header must be 1-200 printable ASCII characters without spaces.',
+      'Send a fresh random value per operation, e.g. a UUID, and the same value when you retry it.',
+    );
   return key;
 }
 
@@ -86,7 +90,11 @@ export async function createJobOnce(
 }
 
 function keyReused(): ConflictError {
-  return new ConflictError('IdempotencyKeyReused', 'This Idempotency-Key was already used for a different request.', 'Use a new key for every distinct operation; repeat a key only to retry the very same request.');
+  return new ConflictError(
+    'IdempotencyKeyReused',
+    'This Idempotency-Key was already used for a different request.',
+    'Use a new key for every distinct operation; repeat a key only to retry the very same request.',
+  );
 }
 
 function keyRace(): ConflictError {

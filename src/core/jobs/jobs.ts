@@ -11,10 +11,7 @@ export function newJobId(createdAt: Date, suffix = randomBytes(6).toString('hex'
   return `${newestFirstKey(createdAt)}-${suffix}`;
 }
 
-export async function createJob(
-  deps: Deps,
-  init: { jobId?: string; type: JobType; itemKey?: string; trigger?: Job['trigger']; params?: CheckedParams },
-): Promise<{ job: Job; created: boolean }> {
+export async function createJob(deps: Deps, init: { jobId?: string; type: JobType; itemKey?: string; trigger?: Job['trigger']; params?: CheckedParams }): Promise<{ job: Job; created: boolean }> {
   const createdAt = deps.clock();
   const job: Job = {
     jobId: init.jobId ?? newJobId(createdAt),

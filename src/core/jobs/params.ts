@@ -36,5 +36,9 @@ function bagOf<T>(job: Job, what: 'params' | 'result', value: unknown, schema: J
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => `${i.path.map(String).join('.') || what}: ${i.message}`).join('; ');
   const code = what === 'params' ? 'JobParamsInvalid' : 'JobResultInvalid';
-  throw new PermanentStepError(code, `${job.type} job ${job.jobId} has ${what} this version cannot read (${issues}).`, 'Start a new job for this operation; if the job was created by another version of vmbackup, run it with that version.');
+  throw new PermanentStepError(
+    code,
+    `${job.type} job ${job.jobId} has ${what} this version cannot read (${issues}).`,
+    'Start a new job for this operation; if the job was created by another version of vmbackup, run it with that version.',
+  );
 }

@@ -15,7 +15,9 @@ export function progressSaver(save: () => Promise<void>, everyMs: number): { pok
     poke() {
       if (performance.now() - last < everyMs) return;
       last = performance.now();
-      chain = chain.then(run).catch((e: unknown) => { error ??= e; });
+      chain = chain.then(run).catch((e: unknown) => {
+        error ??= e;
+      });
     },
     async flush() {
       await chain;

@@ -73,7 +73,11 @@ const redrivesOf = (job: Job): number => redriveCount.safeParse(job.params).data
 async function restart(deps: Deps, job: Job): Promise<'abandoned' | 'redriven' | 'ended'> {
   const redrives = redrivesOf(job);
   if (redrives >= MAX_REDRIVES) {
-    await failJob(deps, job.jobId, new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'));
+    await failJob(
+      deps,
+      job.jobId,
+      new PermanentStepError('JobAbandoned', `Job ${job.jobId} made no progress after ${redrives} restarts.`, 'Check the function app logs for this job id, then start the operation again.'),
+    );
     return 'abandoned';
   }
   const fresh = await updateJob(deps, job.jobId, (j) => {

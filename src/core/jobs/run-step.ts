@@ -113,4 +113,3 @@ export async function requestCancel(deps: Deps, jobId: string): Promise<Job> {
   if (updated.status === 'Cancelled' && updated.itemKey) await releaseItemLock(deps, updated.itemKey, jobId);
   return updated;
 }
-

@@ -125,7 +125,9 @@ export function failedJobEvent(job: Job): AlertEvent | undefined {
       `vmbackup: ${what}${on} failed${verify ? ` for recovery point ${pointId}` : ''} (job ${job.jobId}).`,
       e ? `${e.code}: ${e.message}` : 'No error was recorded.',
       e?.recommendedAction ? `Recommended action: ${e.recommendedAction}` : '',
-    ].filter(Boolean).join('\n'),
+    ]
+      .filter(Boolean)
+      .join('\n'),
   };
 }
 

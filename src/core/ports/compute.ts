@@ -108,7 +108,10 @@ export interface DiskInfo {
  * A grant with `getSecureVMGuestStateSAS: true`: the disk's or snapshot's SAS and `securityDataAccessSAS`, "A SAS
  * uri for accessing a VM guest state" (AccessUri; https://learn.microsoft.com/rest/api/compute/disks/grant-access).
  */
-export interface GuestStateAccess { accessSAS: string; securityDataAccessSAS?: string }
+export interface GuestStateAccess {
+  accessSAS: string;
+  securityDataAccessSAS?: string;
+}
 
 export interface RunCommandResult {
   /**
@@ -145,12 +148,33 @@ export interface ComputePort {
    * A new empty disk in upload state of exactly `sizeBytes` usable bytes. `secure`: createOption
    * UploadPreparedSecure with the profile's security type, whose VM guest state is uploaded too (grantGuestState).
    */
-  createUploadDisk(args: { subscriptionId: string; resourceGroup: string; name: string; location: string; sizeBytes: number; sku?: string; osType?: OsType; tags?: Record<string, string>; profile?: DiskRestoreProfile; secure?: boolean }): Promise<DiskInfo>;
+  createUploadDisk(args: {
+    subscriptionId: string;
+    resourceGroup: string;
+    name: string;
+    location: string;
+    sizeBytes: number;
+    sku?: string;
+    osType?: OsType;
+    tags?: Record<string, string>;
+    profile?: DiskRestoreProfile;
+    secure?: boolean;
+  }): Promise<DiskInfo>;
   /**
    * A new disk holding a snapshot's content (createOption Copy): made by the platform, no data through the caller.
    * Its size is the snapshot's; the profile's settings (SKU, zone, generation...) apply where given.
    */
-  createDiskFromSnapshot(args: { snapshotId: string; subscriptionId: string; resourceGroup: string; name: string; location: string; sku?: string; osType?: OsType; tags?: Record<string, string>; profile?: DiskRestoreProfile }): Promise<DiskInfo>;
+  createDiskFromSnapshot(args: {
+    snapshotId: string;
+    subscriptionId: string;
+    resourceGroup: string;
+    name: string;
+    location: string;
+    sku?: string;
+    osType?: OsType;
+    tags?: Record<string, string>;
+    profile?: DiskRestoreProfile;
+  }): Promise<DiskInfo>;
   grantDiskWrite(diskId: string, durationSeconds: number): Promise<string>;
   /**
    * Grant access to a disk or snapshot (by its id) with `getSecureVMGuestStateSAS: true`: Read of a Trusted Launch

@@ -15,9 +15,7 @@ export interface PackageStore {
 }
 
 /** Where a package is. Not a secret: a container of the backup account, or a folder the process can reach. */
-export type PackageLocation =
-  | { kind: 'container'; container: string; prefix?: string }
-  | { kind: 'folder'; path: string };
+export type PackageLocation = { kind: 'container'; container: string; prefix?: string } | { kind: 'folder'; path: string };
 
 export interface PackageStoreFactory {
   open(location: PackageLocation): PackageStore;

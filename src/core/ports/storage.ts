@@ -25,7 +25,9 @@ export interface TargetDisk {
  * AzureActiveDirectory, whose export and upload also need an Entra token for the disk audience
  * (azure-compute-docs articles/virtual-machines/disks-secure-upload-download.md).
  */
-export interface DiskAccess { entra?: boolean }
+export interface DiskAccess {
+  entra?: boolean;
+}
 
 export interface DataPlane {
   /** Whether this data plane holds an identity to send Entra tokens with (without one, such disks are refused). */
@@ -46,7 +48,10 @@ export interface ImmutabilityPolicy {
  * for a later run instead of failing.
  */
 export class BlobImmutableError extends Error {
-  constructor(readonly blob: string, message: string) {
+  constructor(
+    readonly blob: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'BlobImmutableError';
   }

@@ -5,7 +5,21 @@ import type { Policy } from '../domain/policy';
 import type { AlertRecord, DiscoveredVm, Lease, RequestRecord, SegmentRow, SlotClaim } from './records';
 import { jobRowCodec, type RowCodec } from './job-row';
 
-const DATE_KEYS = new Set(['discoveredAt', 'createdAt', 'startedAt', 'endedAt', 'lockExpiresAt', 'lastBackupAt', 'expiresAt', 'deletedAt', 'verifiedAt', 'protectedAt', 'immutableUntil', 'claimUntil', 'sentAt']);
+const DATE_KEYS = new Set([
+  'discoveredAt',
+  'createdAt',
+  'startedAt',
+  'endedAt',
+  'lockExpiresAt',
+  'lastBackupAt',
+  'expiresAt',
+  'deletedAt',
+  'verifiedAt',
+  'protectedAt',
+  'immutableUntil',
+  'claimUntil',
+  'sentAt',
+]);
 
 /**
  * Table Storage caps a string property at 64 KiB, which is 32,768 UTF-16 characters; 30,000 leaves room for
@@ -17,7 +31,6 @@ const MAX_DOC_CHARS = 2 * DOC_SPLIT_CHARS;
 function revive(_k: string, v: unknown): unknown {
   return typeof v === 'string' && DATE_KEYS.has(_k) ? new Date(v) : v;
 }
-
 
 /**
  * A typed collection stored as one JSON document per row (split over two properties to stay under the
@@ -111,7 +124,10 @@ export class DocumentCollection<T extends object> {
  * alone, so no service spells a partition key.
  */
 export class KeyedCollection<T extends object> {
-  constructor(private readonly docs: DocumentCollection<T>, private readonly partition: string) {}
+  constructor(
+    private readonly docs: DocumentCollection<T>,
+    private readonly partition: string,
+  ) {}
 
   get table(): EntityTable {
     return this.docs.table;
@@ -191,16 +207,40 @@ function keyed<T extends object>(
 export function createRepos(tables: TableFactory, prefix = 'vmb'): Repos {
   const t = (n: string): EntityTable => tables.table(`${prefix}${n}`);
   const repos: Repos = {
-    items: keyed<ProtectedItem>(t('items'), PARTITIONS.item, (i) => i.itemKey, (i) => ({ state: i.state, policyName: i.policyName ?? '' })),
-    jobs: keyed<Job>(t('jobs'), PARTITIONS.job, (j) => j.jobId, (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' }), jobRowCodec),
-    points: new DocumentCollection<RecoveryPoint>(t('points'), (p) => ({ partitionKey: p.itemKey, rowKey: p.pointId }), (p) => ({ state: p.state })),
+    items: keyed<ProtectedItem>(
+      t('items'),
+      PARTITIONS.item,
+      (i) => i.itemKey,
+      (i) => ({ state: i.state, policyName: i.policyName ?? '' }),
+    ),
+    jobs: keyed<Job>(
+      t('jobs'),
+      PARTITIONS.job,
+      (j) => j.jobId,
+      (j) => ({ type: j.type, status: j.status, itemKey: j.itemKey ?? '' }),
+      jobRowCodec,
+    ),
+    points: new DocumentCollection<RecoveryPoint>(
+      t('points'),
+      (p) => ({ partitionKey: p.itemKey, rowKey: p.pointId }),
+      (p) => ({ state: p.state }),
+    ),
     policies: keyed<Policy>(t('policies'), PARTITIONS.policy, (p) => p.name),
-    segments: new DocumentCollection<SegmentRow>(t('segments'), (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }), (s) => ({ state: s.state })),
+    segments: new DocumentCollection<SegmentRow>(
+      t('segments'),
+      (s) => ({ partitionKey: s.jobId, rowKey: s.segmentKey }),
+      (s) => ({ state: s.state }),
+    ),
     discovered: keyed<DiscoveredVm>(t('vms'), PARTITIONS.vm, (v) => v.itemKey),
     requests: keyed<RequestRecord>(t('requests'), PARTITIONS.request, (r) => r.keyHash),
     slotClaims: keyed<SlotClaim>(t('requests'), PARTITIONS.slot, (c) => c.claimKey),
     leases: keyed<Lease>(t('leases'), PARTITIONS.lease, (l) => l.name),
-    alerts: keyed<AlertRecord>(t('alerts'), PARTITIONS.alert, (a) => a.eventKey, (a) => ({ state: a.state, type: a.type, open: !!a.open })),
+    alerts: keyed<AlertRecord>(
+      t('alerts'),
+      PARTITIONS.alert,
+      (a) => a.eventKey,
+      (a) => ({ state: a.state, type: a.type, open: !!a.open }),
+    ),
     async ensure() {
       const all = [repos.items, repos.jobs, repos.points, repos.policies, repos.segments, repos.discovered, repos.requests, repos.leases, repos.alerts];
       await Promise.all(all.map((c) => c.table.ensure()));

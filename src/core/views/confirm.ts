@@ -7,7 +7,9 @@ const TTL_MS = 5 * 60_000;
 const fallbackSecret = randomBytes(32).toString('hex');
 
 function sign(deps: Deps, action: string, target: string, expires: number): string {
-  return createHmac('sha256', deps.config.confirmationSecret ?? fallbackSecret).update(`${action}\n${target}\n${expires}`).digest('base64url');
+  return createHmac('sha256', deps.config.confirmationSecret ?? fallbackSecret)
+    .update(`${action}\n${target}\n${expires}`)
+    .digest('base64url');
 }
 
 /**

@@ -13,9 +13,15 @@ function short(err: unknown): string {
 
 /** Cheap reads that prove the dependencies answer; errors are summarised, never echoed. */
 export async function checkHealth(deps: Deps): Promise<Health> {
-  const storage = await deps.repos.policies.list({ top: 1 }).then(() => ({ reachable: true }), (e) => ({ reachable: false, error: short(e) }));
+  const storage = await deps.repos.policies.list({ top: 1 }).then(
+    () => ({ reachable: true }),
+    (e) => ({ reachable: false, error: short(e) }),
+  );
   const sub = deps.config.subscriptionIds[0]!;
   const probeId = `/subscriptions/${sub}/resourceGroups/vmbackup-health/providers/Microsoft.Compute/virtualMachines/probe`;
-  const compute = await deps.compute.getVm(probeId).then(() => ({ reachable: true }), (e) => ({ reachable: false, error: short(e) }));
+  const compute = await deps.compute.getVm(probeId).then(
+    () => ({ reachable: true }),
+    (e) => ({ reachable: false, error: short(e) }),
+  );
   return { status: storage.reachable && compute.reachable ? 'Healthy' : 'Unhealthy', storage, compute };
 }

@@ -18,16 +18,18 @@ async function withInstant(deps: Deps, item: ProtectedItem, points: RecoveryPoin
   }
   const days = await instantRestoreDays(deps, item);
   const now = deps.clock();
-  return Promise.all(points.map(async (p) => {
-    const view = pointView(p);
-    if (!find) return view;
-    try {
-      const a = await instantAvailability(p, days, find, now, item.location);
-      return { ...view, instantRestore: a.available, instantRestoreUntil: a.until, ...(a.reason ? { instantRestoreNote: a.reason } : {}) };
-    } catch {
-      return view;
-    }
-  }));
+  return Promise.all(
+    points.map(async (p) => {
+      const view = pointView(p);
+      if (!find) return view;
+      try {
+        const a = await instantAvailability(p, days, find, now, item.location);
+        return { ...view, instantRestore: a.available, instantRestoreUntil: a.until, ...(a.reason ? { instantRestoreNote: a.reason } : {}) };
+      } catch {
+        return view;
+      }
+    }),
+  );
 }
 
 export async function pointViewsWithInstant(deps: Deps, itemKey: string, includeDeleted: boolean): Promise<Record<string, unknown>[]> {

@@ -18,7 +18,7 @@ const YEAR_DAYS = 365;
 const MAX_POINTS_LISTED = 200;
 
 function local(d: Date, zone: string): string {
-  return DateTime.fromJSDate(d, { zone }).toFormat("yyyy-LL-dd HH:mm ZZZZ");
+  return DateTime.fromJSDate(d, { zone }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
 }
 
 /**
@@ -27,7 +27,8 @@ function local(d: Date, zone: string): string {
  */
 export function previewPolicy(deps: Pick<Deps, 'clock'>, input: unknown, runs = 10): PolicyPreview {
   const r = parsePolicy(input);
-  if (!r.ok) throw new ValidationError(`The policy is invalid: ${r.issues.join('; ')}`.slice(0, 1000), 'Correct the fields listed; the preview updates when the policy is valid.', { issues: r.issues });
+  if (!r.ok)
+    throw new ValidationError(`The policy is invalid: ${r.issues.join('; ')}`.slice(0, 1000), 'Correct the fields listed; the preview updates when the policy is valid.', { issues: r.issues });
   const { schedule, retention, timeZone } = r.policy;
   const now = deps.clock();
   const next = nextSlots(schedule, timeZone, now, runs);

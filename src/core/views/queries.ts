@@ -28,7 +28,15 @@ export function jobView(job: Job, now: Date, cancellable = false): Record<string
     ...rest,
     cancellable: cancellable && !TERMINAL.has(job.status) && job.status !== 'Cancelling',
     disks: plan?.map((d) => ({ diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, full: d.full, segments: d.segments })),
-    progress: { bytesDone: job.bytesDone, bytesTotal: job.bytesTotal, segmentsDone: job.segmentsDone, segmentsTotal: job.segmentsTotal, percent: fraction !== undefined ? Math.round(fraction * 1000) / 10 : undefined, throughputBytesPerSecond: throughput, etaSeconds },
+    progress: {
+      bytesDone: job.bytesDone,
+      bytesTotal: job.bytesTotal,
+      segmentsDone: job.segmentsDone,
+      segmentsTotal: job.segmentsTotal,
+      percent: fraction !== undefined ? Math.round(fraction * 1000) / 10 : undefined,
+      throughputBytesPerSecond: throughput,
+      etaSeconds,
+    },
   };
 }
 
@@ -112,7 +120,9 @@ export async function dashboard(deps: Deps): Promise<Record<string, unknown>> {
   const jobs = await deps.repos.jobs.all({ rowKeyTo: newestFirstKey(since) });
   const jobsByStatus: Record<string, number> = {};
   for (const j of jobs) jobsByStatus[j.status] = (jobsByStatus[j.status] ?? 0) + 1;
-  let logical = 0, uploaded = 0, points = 0;
+  let logical = 0,
+    uploaded = 0,
+    points = 0;
   for (const i of items) {
     for (const p of await deps.repos.points.all(i.itemKey)) {
       if (p.state === 'SoftDeleted') continue;

@@ -98,7 +98,10 @@ export async function backupReport(deps: Deps, now = deps.clock()): Promise<Back
       rpoMissed: items.filter((i) => i.rpoMet === false).length,
       vaultBytes: sum((i) => i.storedBytes.vault),
       snapshotTierBytes: sum((i) => i.storedBytes.snapshotTier),
-      monthlyCost: round(sum((i) => i.monthlyCost.total), 4),
+      monthlyCost: round(
+        sum((i) => i.monthlyCost.total),
+        4,
+      ),
     },
   };
 }
@@ -113,9 +116,23 @@ export function reportFormat(raw: string | null | undefined): ReportFormat {
 }
 
 export const CSV_COLUMNS = [
-  'itemKey', 'vmName', 'policyName', 'state', 'lastSuccessfulBackupAt', 'rpoHours', 'rpoMet', 'pointsSnapshotTier', 'pointsVault',
-  'pointsSoftDeleted', 'pointsImmutable', 'storedBytesVault', 'storedBytesSnapshotTier', 'monthlyCostVault', 'monthlyCostSnapshotTier',
-  'monthlyCostTotal', 'currency',
+  'itemKey',
+  'vmName',
+  'policyName',
+  'state',
+  'lastSuccessfulBackupAt',
+  'rpoHours',
+  'rpoMet',
+  'pointsSnapshotTier',
+  'pointsVault',
+  'pointsSoftDeleted',
+  'pointsImmutable',
+  'storedBytesVault',
+  'storedBytesSnapshotTier',
+  'monthlyCostVault',
+  'monthlyCostSnapshotTier',
+  'monthlyCostTotal',
+  'currency',
 ] as const;
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; a leading =+-@ is defused for spreadsheets. */
@@ -127,9 +144,23 @@ function csvField(v: unknown): string {
 
 export function reportCsv(r: BackupReport): string {
   const rows = r.items.map((i) => [
-    i.itemKey, i.vmName, i.policyName, i.state, i.lastSuccessfulBackupAt, i.rpoHours, i.rpoMet, i.points.snapshotTier, i.points.vault,
-    i.points.softDeleted, i.points.immutable, i.storedBytes.vault, i.storedBytes.snapshotTier, i.monthlyCost.vault, i.monthlyCost.snapshotTier,
-    i.monthlyCost.total, i.monthlyCost.currency,
+    i.itemKey,
+    i.vmName,
+    i.policyName,
+    i.state,
+    i.lastSuccessfulBackupAt,
+    i.rpoHours,
+    i.rpoMet,
+    i.points.snapshotTier,
+    i.points.vault,
+    i.points.softDeleted,
+    i.points.immutable,
+    i.storedBytes.vault,
+    i.storedBytes.snapshotTier,
+    i.monthlyCost.vault,
+    i.monthlyCost.snapshotTier,
+    i.monthlyCost.total,
+    i.monthlyCost.currency,
   ]);
   return [[...CSV_COLUMNS], ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

@@ -60,7 +60,9 @@ export function createDiskContent(
       // 35183298347520 bytes (32 TiB + 512 bytes for the VHD footer)" (diskRPCommon.json CreationData).
       const u = Number(cd.uploadSizeBytes);
       if (!Number.isSafeInteger(u) || u < 20 * 1024 * 1024 + 512 || u > MAX_DISK + 512 || (u - 512) % (1024 * 1024) !== 0) {
-        throw invalid(`uploadSizeBytes ${cd.uploadSizeBytes} is invalid: it must be the size of a fixed VHD, a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer (20972032 to 35183298347520).`);
+        throw invalid(
+          `uploadSizeBytes ${cd.uploadSizeBytes} is invalid: it must be the size of a fixed VHD, a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer (20972032 to 35183298347520).`,
+        );
       }
       // UploadPreparedSecure: "for a Trusted Launch or Confidential VM disk, with its VM guest state"
       // (diskRPCommon.json CreationData enum; Disk_Create_FromUploadPreparedSecure.json).

@@ -8,7 +8,14 @@ type Body = Record<string, any>;
 export const BACKGROUND_COPY_SKUS = new Set(['premiumv2_lrs', 'ultrassd_lrs']);
 export const isBackgroundCopySku = (sku: string): boolean => BACKGROUND_COPY_SKUS.has(sku.toLowerCase());
 
-const SECURITY_TYPES = ['TrustedLaunch', 'ConfidentialVM_VMGuestStateOnlyEncryptedWithPlatformKey', 'ConfidentialVM_DiskEncryptedWithPlatformKey', 'ConfidentialVM_DiskEncryptedWithCustomerKey', 'ConfidentialVM_NonPersistedTPM', 'Standard'];
+const SECURITY_TYPES = [
+  'TrustedLaunch',
+  'ConfidentialVM_VMGuestStateOnlyEncryptedWithPlatformKey',
+  'ConfidentialVM_DiskEncryptedWithPlatformKey',
+  'ConfidentialVM_DiskEncryptedWithCustomerKey',
+  'ConfidentialVM_NonPersistedTPM',
+  'Standard',
+];
 
 /** Does this disk or snapshot carry VM guest state (vTPM/UEFI): Trusted Launch or Confidential VM. */
 export const hasGuestState = (securityType: string | undefined): boolean => !!securityType && securityType !== 'Standard';
@@ -70,7 +77,9 @@ export function diskPropsFrom(body: Body, sku: string): Partial<DiskRecord> {
 }
 
 /** What a grant's SAS needs besides itself on the data plane (a hook: the data plane decides whether to enforce). */
-export function grantRequirements(r: Pick<DiskRecord, 'dataAccessAuthMode' | 'networkAccessPolicy'> | Pick<SnapshotRecord, 'dataAccessAuthMode' | 'networkAccessPolicy'>): { bearerAudience?: string; privateEndpoint?: boolean } | undefined {
+export function grantRequirements(
+  r: Pick<DiskRecord, 'dataAccessAuthMode' | 'networkAccessPolicy'> | Pick<SnapshotRecord, 'dataAccessAuthMode' | 'networkAccessPolicy'>,
+): { bearerAudience?: string; privateEndpoint?: boolean } | undefined {
   const req: { bearerAudience?: string; privateEndpoint?: boolean } = {};
   // disks-secure-upload-download.md; storage-blob StorageBlobAudience.DiskComputeOAuthScopes.
   if (r.dataAccessAuthMode === 'AzureActiveDirectory') req.bearerAudience = 'https://disk.compute.azure.com';

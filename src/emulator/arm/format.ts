@@ -72,9 +72,12 @@ export function snapshotJson(s: SnapshotRecord, now: number): Record<string, unk
 
 export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boolean): Record<string, unknown> {
   const os = state.disk(vm.osDiskId);
-  const managedDisk = (d: DiskRecord | undefined, id: string): Record<string, unknown> => compact({
-    id, storageAccountType: d?.sku, diskEncryptionSet: d?.encryption?.diskEncryptionSetId ? { id: d.encryption.diskEncryptionSetId } : undefined,
-  });
+  const managedDisk = (d: DiskRecord | undefined, id: string): Record<string, unknown> =>
+    compact({
+      id,
+      storageAccountType: d?.sku,
+      diskEncryptionSet: d?.encryption?.diskEncryptionSetId ? { id: d.encryption.diskEncryptionSetId } : undefined,
+    });
   const properties: Record<string, unknown> = compact({
     vmId: vm.vmId,
     hardwareProfile: { vmSize: vm.vmSize },
@@ -95,17 +98,25 @@ export function vmJson(vm: VmRecord, state: EmulatorState, withInstanceView: boo
         ...vm.dataDisks.map((dd) => {
           const d = state.disk(dd.diskId);
           return compact({
-            lun: dd.lun, name: d?.name, createOption: 'Attach', managedDisk: managedDisk(d, dd.diskId), diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined,
+            lun: dd.lun,
+            name: d?.name,
+            createOption: 'Attach',
+            managedDisk: managedDisk(d, dd.diskId),
+            diskSizeGB: d ? Math.ceil(d.sizeBytes / GIB) : undefined,
             // Defaults as the DataDisk reference states them (learn.microsoft.com/javascript/api/@azure/arm-compute/datadisk):
             // caching "None for Standard storage. ReadOnly for Premium storage", deleteOption "The default value is set to Detach".
-            caching: dd.caching ?? (/^premium/i.test(d?.sku ?? '') ? 'ReadOnly' : 'None'), writeAcceleratorEnabled: dd.writeAcceleratorEnabled, deleteOption: dd.deleteOption ?? 'Detach',
+            caching: dd.caching ?? (/^premium/i.test(d?.sku ?? '') ? 'ReadOnly' : 'None'),
+            writeAcceleratorEnabled: dd.writeAcceleratorEnabled,
+            deleteOption: dd.deleteOption ?? 'Detach',
           });
         }),
         // Unmanaged disks: a VHD URI and no managedDisk.
         ...vm.unmanagedDataDisks.map((u) => ({ lun: u.lun, name: u.name, createOption: 'Attach', vhd: { uri: u.vhdUri } })),
       ].sort((a, b) => a.lun - b.lun),
     },
-    networkProfile: vm.networkInterfaces ? { networkInterfaces: vm.networkInterfaces.map((n) => compact({ id: n.id, properties: compact({ primary: n.primary, deleteOption: n.deleteOption }) })) } : undefined,
+    networkProfile: vm.networkInterfaces
+      ? { networkInterfaces: vm.networkInterfaces.map((n) => compact({ id: n.id, properties: compact({ primary: n.primary, deleteOption: n.deleteOption }) })) }
+      : undefined,
     provisioningState: 'Succeeded',
   });
   if (withInstanceView) properties.instanceView = instanceViewJson(vm, os?.hyperVGeneration);
@@ -122,9 +133,11 @@ export function instanceViewJson(vm: VmRecord, hyperVGeneration?: string): Recor
     ],
     vmAgent: {
       vmAgentVersion: vm.agentReady ? '2.7.41491.1102' : 'Unknown',
-      statuses: [vm.agentReady && vm.powerState === 'running'
-        ? { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running' }
-        : { code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.' }],
+      statuses: [
+        vm.agentReady && vm.powerState === 'running'
+          ? { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running' }
+          : { code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.' },
+      ],
     },
   };
 }

@@ -27,7 +27,10 @@ const missing = (type: string, name: string, rg: string): ArmError =>
  *   hashicorp/terraform-provider-azurerm#8105). PUT and DELETE answer with an Azure-AsyncOperation to poll.
  */
 export class NetworkResources {
-  constructor(readonly state: EmulatorState, readonly skus: SkuCatalog) {}
+  constructor(
+    readonly state: EmulatorState,
+    readonly skus: SkuCatalog,
+  ) {}
 
   putVnet(sub: string, rg: string, name: string, body: Body): { vnet: VnetRecord; created: boolean } {
     if (!body.location) throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
@@ -35,7 +38,12 @@ export class NetworkResources {
     const created = !this.state.vnets.has(EmulatorState.key(id));
     const p = body.properties ?? {};
     const vnet: VnetRecord = {
-      id, name, resourceGroup: rg, subscriptionId: sub, location: String(body.location), tags: body.tags ?? {},
+      id,
+      name,
+      resourceGroup: rg,
+      subscriptionId: sub,
+      location: String(body.location),
+      tags: body.tags ?? {},
       addressPrefixes: p.addressSpace?.addressPrefixes ?? ['10.0.0.0/16'],
       subnets: (p.subnets ?? []).map((s: Body) => ({ name: String(s.name), addressPrefix: String(s.properties?.addressPrefix ?? '10.0.0.0/24') })),
     };
@@ -65,15 +73,25 @@ export class NetworkResources {
     if (!ipc) throw new ArmError(400, 'InvalidRequestFormat', `Network interface ${id} must have at least one IP configuration.`);
     const found = this.subnet(subnetId);
     if (!found || !same(found.vnet.location, body.location)) {
-      throw new ArmError(400, 'InvalidResourceReference', `Resource ${subnetId} referenced by resource ${id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
+      throw new ArmError(
+        400,
+        'InvalidResourceReference',
+        `Resource ${subnetId} referenced by resource ${id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+      );
     }
     const existing = this.state.nics.get(EmulatorState.key(id));
     const taken = [...this.state.nics.values()].filter((n) => same(n.subnetId, subnetId)).length;
     const nic: NicRecord = {
-      id, name, resourceGroup: rg, subscriptionId: sub, location: String(body.location), subnetId: `${found.vnet.id}/subnets/${found.subnet.name}`,
+      id,
+      name,
+      resourceGroup: rg,
+      subscriptionId: sub,
+      location: String(body.location),
+      subnetId: `${found.vnet.id}/subnets/${found.subnet.name}`,
       // Azure keeps the first four addresses of a subnet for itself (virtual-networks-faq.md): the first NIC gets .4.
       privateIPAddress: existing?.privateIPAddress ?? `${found.subnet.addressPrefix.split('/')[0]!.split('.').slice(0, 3).join('.')}.${4 + taken}`,
-      virtualMachineId: existing?.virtualMachineId, tags: body.tags ?? {},
+      virtualMachineId: existing?.virtualMachineId,
+      tags: body.tags ?? {},
     };
     this.state.nics.set(EmulatorState.key(id), nic);
     return { nic, created: !existing };
@@ -87,7 +105,11 @@ export class NetworkResources {
 
   deleteNic(n: NicRecord): void {
     if (n.virtualMachineId) {
-      throw new ArmError(400, 'NicInUse', `Network Interface ${n.id} is used by existing resource ${n.virtualMachineId}. In order to delete the network interface, it must be dissociated from the resource.`);
+      throw new ArmError(
+        400,
+        'NicInUse',
+        `Network Interface ${n.id} is used by existing resource ${n.virtualMachineId}. In order to delete the network interface, it must be dissociated from the resource.`,
+      );
     }
     this.state.nics.delete(EmulatorState.key(n.id));
   }
@@ -104,7 +126,8 @@ export class NetworkResources {
     const nics = refs.map((r) => {
       const n = this.state.nics.get(EmulatorState.key(String(r.id ?? '')));
       if (!n) throw new ArmError(400, 'NotFound', `Resource ${String(r.id)} not found.`);
-      if (!same(n.location, body.location) || !same(n.subscriptionId, sub)) throw new ArmError(400, 'InvalidParameter', `Network interface ${n.id} is in ${n.location}; a VM in ${String(body.location)} can use only network interfaces of its region and subscription.`);
+      if (!same(n.location, body.location) || !same(n.subscriptionId, sub))
+        throw new ArmError(400, 'InvalidParameter', `Network interface ${n.id} is in ${n.location}; a VM in ${String(body.location)} can use only network interfaces of its region and subscription.`);
       if (n.virtualMachineId && !same(n.virtualMachineId, vmId)) throw new ArmError(400, 'NicInUse', `Network Interface ${n.id} is used by existing resource ${n.virtualMachineId}.`);
       return n;
     });
@@ -138,7 +161,11 @@ export class NetworkResources {
 
 export function vnetJson(v: VnetRecord): Record<string, unknown> {
   return {
-    id: v.id, name: v.name, type: 'Microsoft.Network/virtualNetworks', location: v.location, tags: v.tags,
+    id: v.id,
+    name: v.name,
+    type: 'Microsoft.Network/virtualNetworks',
+    location: v.location,
+    tags: v.tags,
     properties: { provisioningState: 'Succeeded', addressSpace: { addressPrefixes: v.addressPrefixes }, subnets: v.subnets.map((s) => subnetJson(v, s)) },
   };
 }
@@ -149,10 +176,20 @@ function subnetJson(v: VnetRecord, s: VnetRecord['subnets'][number]): Record<str
 
 export function nicJson(n: NicRecord): Record<string, unknown> {
   return {
-    id: n.id, name: n.name, type: 'Microsoft.Network/networkInterfaces', location: n.location, tags: n.tags,
+    id: n.id,
+    name: n.name,
+    type: 'Microsoft.Network/networkInterfaces',
+    location: n.location,
+    tags: n.tags,
     properties: {
       provisioningState: 'Succeeded',
-      ipConfigurations: [{ id: `${n.id}/ipConfigurations/ipconfig1`, name: 'ipconfig1', properties: { provisioningState: 'Succeeded', primary: true, privateIPAddress: n.privateIPAddress, privateIPAllocationMethod: 'Dynamic', subnet: { id: n.subnetId } } }],
+      ipConfigurations: [
+        {
+          id: `${n.id}/ipConfigurations/ipconfig1`,
+          name: 'ipconfig1',
+          properties: { provisioningState: 'Succeeded', primary: true, privateIPAddress: n.privateIPAddress, privateIPAllocationMethod: 'Dynamic', subnet: { id: n.subnetId } },
+        },
+      ],
       ...(n.virtualMachineId ? { virtualMachine: { id: n.virtualMachineId } } : {}),
     },
   };
@@ -168,7 +205,11 @@ export function networkRouter(net: NetworkResources, origin: () => string): Rout
   };
   // biome-ignore lint/suspicious/noExplicitAny: request bodies are JSON of any shape
   const json = (c: RequestContext): Record<string, any> => {
-    try { return c.body.length ? JSON.parse(c.body.toString('utf8')) : {}; } catch { throw new ArmError(400, 'InvalidRequestFormat', 'Cannot parse the request.'); }
+    try {
+      return c.body.length ? JSON.parse(c.body.toString('utf8')) : {};
+    } catch {
+      throw new ArmError(400, 'InvalidRequestFormat', 'Cannot parse the request.');
+    }
   };
   return new Router()
     .add('GET', '/subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operations/{id}', (c) => {
@@ -193,7 +234,11 @@ export function networkRouter(net: NetworkResources, origin: () => string): Rout
     .add('GET', `${NET}/networkInterfaces/{name}`, (c) => sendJson(c.res, 200, nicJson(net.requireNic(c.params.sub!, c.params.rg!, c.params.name!))))
     .add('DELETE', `${NET}/networkInterfaces/{name}`, (c) => {
       const n = net.state.nics.get(EmulatorState.key(netId(c.params.sub!, c.params.rg!, 'networkInterfaces', c.params.name!)));
-      if (!n) { c.res.writeHead(204); c.res.end(); return; }
+      if (!n) {
+        c.res.writeHead(204);
+        c.res.end();
+        return;
+      }
       net.deleteNic(n);
       sendJson(c.res, 202, undefined, async(c));
     });

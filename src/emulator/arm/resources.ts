@@ -57,9 +57,21 @@ export class ComputeResources {
     const key = EmulatorState.key(id);
     const { size, state, uploadSizeBytes } = createDiskContent(this, key, props, cd, extra, body.location);
     const d: DiskRecord = {
-      id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: size, sku,
-      state, uploadSizeBytes, osType: props.osType, tags: body.tags ?? {}, timeCreated: new Date(this.clock()).toISOString(), creationData: cd,
-      uniqueId: randomUUID(), ...extra,
+      id,
+      name,
+      resourceGroup: rg,
+      subscriptionId: sub,
+      location: body.location,
+      sizeBytes: size,
+      sku,
+      state,
+      uploadSizeBytes,
+      osType: props.osType,
+      tags: body.tags ?? {},
+      timeCreated: new Date(this.clock()).toISOString(),
+      creationData: cd,
+      uniqueId: randomUUID(),
+      ...extra,
     };
     const st = d.securityProfile?.securityType;
     // Empty: the platform's initial state; Copy: the source's; Upload*: blank, written through securityDataAccessSAS.
@@ -181,13 +193,27 @@ export class ComputeResources {
     const now = this.clock();
     const instantMin = Number(cd.instantAccessDurationMinutes ?? 0);
     const s: SnapshotRecord = {
-      id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, sizeBytes: disk.sizeBytes, incremental,
-      sourceDiskId: disk.id, tags: body.tags ?? {}, timeCreated: new Date(now).toISOString(), createdAtMs: now,
-      sourceSku: disk.sku, copyDoneAtMs: background ? now + this.fidelity.snapshotCopyMs : now,
+      id,
+      name,
+      resourceGroup: rg,
+      subscriptionId: sub,
+      location: body.location,
+      sizeBytes: disk.sizeBytes,
+      incremental,
+      sourceDiskId: disk.id,
+      tags: body.tags ?? {},
+      timeCreated: new Date(now).toISOString(),
+      createdAtMs: now,
+      sourceSku: disk.sku,
+      copyDoneAtMs: background ? now + this.fidelity.snapshotCopyMs : now,
       instantAccessUntilMs: background && instantMin > 0 ? now + (instantMin * 60_000) / this.fidelity.timeScale : undefined,
-      hyperVGeneration: disk.hyperVGeneration, securityType: disk.securityProfile?.securityType, osType: disk.osType,
-      logicalSectorSize: disk.logicalSectorSize, dataAccessAuthMode: props.dataAccessAuthMode ?? disk.dataAccessAuthMode,
-      networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy, sourceUniqueId: diskUniqueId(disk),
+      hyperVGeneration: disk.hyperVGeneration,
+      securityType: disk.securityProfile?.securityType,
+      osType: disk.osType,
+      logicalSectorSize: disk.logicalSectorSize,
+      dataAccessAuthMode: props.dataAccessAuthMode ?? disk.dataAccessAuthMode,
+      networkAccessPolicy: props.networkAccessPolicy ?? disk.networkAccessPolicy,
+      sourceUniqueId: diskUniqueId(disk),
     };
     this.state.snapshots.set(key, s);
     // The snapshot keeps the disk's guest state as it is now (a blank one for a disk that has none stored).
@@ -208,7 +234,11 @@ export class ComputeResources {
     }
     const recent = mine.filter((s) => s.createdAtMs > this.clock() - this.limits.snapshotWindowMs);
     if (recent.length >= this.limits.maxSnapshotsPerWindow) {
-      throw new ArmError(409, 'OperationNotAllowed', `Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${this.limits.maxSnapshotsPerWindow} are allowed. Retry later.`);
+      throw new ArmError(
+        409,
+        'OperationNotAllowed',
+        `Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${this.limits.maxSnapshotsPerWindow} are allowed. Retry later.`,
+      );
     }
   }
 

@@ -47,7 +47,11 @@ export function armRouter(o: ArmRouteOptions): Router {
     if (delayMs <= 0) {
       // Completed at once, as ARM answers fast operations: a final 200 and no polling.
       const final = ctx.req.method === 'POST' ? op.result : body;
-      if (final === undefined) { ctx.res.writeHead(200, { 'content-length': 0 }); ctx.res.end(); return; }
+      if (final === undefined) {
+        ctx.res.writeHead(200, { 'content-length': 0 });
+        ctx.res.end();
+        return;
+      }
       return sendJson(ctx.res, 200, final);
     }
     state.operations.set(id, op);
@@ -69,7 +73,8 @@ export function armRouter(o: ArmRouteOptions): Router {
   };
 
   const inGroup = <T extends { subscriptionId: string; resourceGroup: string }>(ctx: RequestContext, all: Iterable<T>): T[] =>
-    [...all].filter((x) => x.subscriptionId.toLowerCase() === ctx.params.sub!.toLowerCase() && (!ctx.params.rg || x.resourceGroup.toLowerCase() === ctx.params.rg.toLowerCase()))
+    [...all]
+      .filter((x) => x.subscriptionId.toLowerCase() === ctx.params.sub!.toLowerCase() && (!ctx.params.rg || x.resourceGroup.toLowerCase() === ctx.params.rg.toLowerCase()))
       .sort((a, b) => ((a as unknown as { name: string }).name < (b as unknown as { name: string }).name ? -1 : 1));
 
   const seconds = (body: Record<string, unknown>): number => {
@@ -80,115 +85,154 @@ export function armRouter(o: ArmRouteOptions): Router {
 
   const p = (c: RequestContext): [string, string] => [c.params.sub!, c.params.rg!];
 
-  return new Router()
-    // operations
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}', (c) => {
-      const op = state.operations.get(c.params.id!);
-      if (!op) throw new ArmError(404, 'NotFound', 'The operation was not found.');
-      const done = Date.now() >= op.doneAt;
-      if (done && !op.completed) { op.completed = true; op.complete?.(); }
-      sendJson(c.res, 200, { name: op.id, status: !done ? 'InProgress' : op.error ? 'Failed' : 'Succeeded', ...(done && op.error ? { error: op.error } : {}) }, done ? {} : { 'retry-after': '0' });
-    })
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}/result', (c) => {
-      const op = state.operations.get(c.params.id!);
-      if (!op) throw new ArmError(404, 'NotFound', 'The operation was not found.');
-      if (Date.now() < op.doneAt) return sendJson(c.res, 202, undefined, { 'retry-after': '0', location: c.url.toString() });
-      const result = typeof op.result === 'function' ? (op.result as () => unknown)() : op.result;
-      op.collected?.();
-      if (result === undefined) { c.res.writeHead(204); c.res.end(); return; }
-      sendJson(c.res, 200, result);
-    })
-    // virtual machines
-    // statusOnly=true: "enables fetching run time status of all Virtual Machines in the subscription"
-    // (https://learn.microsoft.com/rest/api/compute/virtual-machines/list-all): each VM with its instanceView.
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines', (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, c.url.searchParams.get('statusOnly') === 'true'))))
-    .add('GET', `${RG}/virtualMachines`, (c) => page(c, inGroup(c, state.vms.values()).map((v) => vmJson(v, state, false))))
-    .add('GET', `${RG}/virtualMachines/{name}`, (c) => {
-      const vm = r.requireVm(...p(c), c.params.name!);
-      sendJson(c.res, 200, vmJson(vm, state, (c.url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview'));
-    })
-    .add('GET', `${RG}/virtualMachines/{name}/instanceView`, (c) => sendJson(c.res, 200, (() => { const vm = r.requireVm(...p(c), c.params.name!); return instanceViewJson(vm, state.disk(vm.osDiskId)?.hyperVGeneration); })()))
-    .add('PUT', `${RG}/virtualMachines/{name}`, (c) => {
-      const body = json(c);
-      const id = `/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/virtualMachines/${c.params.name}`;
-      const existed = !!state.vm(id);
-      // A new VM names existing NICs and a size its region and zone offer (network.ts), checked before it exists.
-      if (!existed) o.network?.checkVmCreate(id, c.params.sub!, body);
-      const vm = r.putVm(...p(c), c.params.name!, body);
-      if (!existed) o.network?.attach(vm, body);
-      startLro(c, existed ? 200 : 201, vmJson(vm, state, false), () => undefined);
-    })
-    .add('PATCH', `${RG}/virtualMachines/{name}`, (c) => {
-      const vm = r.patchVm(r.requireVm(...p(c), c.params.name!), json(c));
-      startLro(c, 200, vmJson(vm, state, false), () => undefined);
-    })
-    .add('DELETE', `${RG}/virtualMachines/{name}`, (c) => {
-      const vm = r.requireVm(...p(c), c.params.name!);
-      startLro(c, 202, undefined, () => { o.network?.detach(vm); r.deleteVm(vm); });
-    })
-    .add('POST', `${RG}/virtualMachines/{name}/start`, (c) => power(c, 'running'))
-    .add('POST', `${RG}/virtualMachines/{name}/deallocate`, (c) => power(c, 'deallocated'))
-    .add('POST', `${RG}/virtualMachines/{name}/powerOff`, (c) => power(c, 'stopped'))
-    .add('POST', `${RG}/virtualMachines/{name}/runCommand`, (c) => {
-      const vm = r.requireVm(...p(c), c.params.name!);
-      const run = o.runCommands.start(vm, json(c));
-      // Always a polled LRO: the script takes its minimum time even when other operations complete at once.
-      startLro(c, 202, undefined, () => run.result, Math.max(1, run.doneInMs));
-    })
-    // disks
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/disks', (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
-    .add('GET', `${RG}/disks`, (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
-    .add('GET', `${RG}/disks/{name}`, (c) => sendJson(c.res, 200, diskJson(r.requireDisk(...p(c), c.params.name!))))
-    .add('PUT', `${RG}/disks/{name}`, (c) => {
-      const d = r.putDisk(...p(c), c.params.name!, json(c));
-      startLro(c, 200, diskJson(d), () => undefined);
-    })
-    .add('PATCH', `${RG}/disks/{name}`, (c) => {
-      const d = r.patchDisk(r.requireDisk(...p(c), c.params.name!), json(c));
-      startLro(c, 200, diskJson(d), () => undefined);
-    })
-    .add('DELETE', `${RG}/disks/{name}`, (c) => {
-      const d = state.disk(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/disks/${c.params.name}`);
-      if (!d || d.ephemeral) { c.res.writeHead(204); c.res.end(); return; }
-      r.deleteDisk(d);
-      startLro(c, 202, undefined, () => undefined);
-    })
-    .add('POST', `${RG}/disks/{name}/beginGetAccess`, (c) => {
-      const d = r.requireDisk(...p(c), c.params.name!);
-      const body = json(c);
-      const grant = r.grantDisk(d, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
-      startLro(c, 202, undefined, () => grant);
-    })
-    .add('POST', `${RG}/disks/{name}/endGetAccess`, (c) => {
-      const d = r.requireDisk(...p(c), c.params.name!);
-      r.revokeDisk(d);
-      startLro(c, 202, undefined, () => undefined);
-    })
-    // snapshots
-    .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/snapshots', (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
-    .add('GET', `${RG}/snapshots`, (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
-    .add('GET', `${RG}/snapshots/{name}`, (c) => sendJson(c.res, 200, snapshotJsonNow(r.requireSnapshot(...p(c), c.params.name!))))
-    .add('PUT', `${RG}/snapshots/{name}`, (c) => {
-      const s = r.putSnapshot(...p(c), c.params.name!, json(c));
-      startLro(c, 200, snapshotJsonNow(s), () => undefined);
-    })
-    .add('DELETE', `${RG}/snapshots/{name}`, (c) => {
-      const s = state.snapshot(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/snapshots/${c.params.name}`);
-      if (!s) { c.res.writeHead(204); c.res.end(); return; }
-      r.deleteSnapshot(s);
-      startLro(c, 202, undefined, () => undefined);
-    })
-    .add('POST', `${RG}/snapshots/{name}/beginGetAccess`, (c) => {
-      const s = r.requireSnapshot(...p(c), c.params.name!);
-      const body = json(c);
-      const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true, body.fileFormat);
-      startLro(c, 202, undefined, () => grant);
-    })
-    .add('POST', `${RG}/snapshots/{name}/endGetAccess`, (c) => {
-      const s = r.requireSnapshot(...p(c), c.params.name!);
-      r.revokeSnapshot(s);
-      startLro(c, 202, undefined, () => undefined);
-    });
+  return (
+    new Router()
+      // operations
+      .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}', (c) => {
+        const op = state.operations.get(c.params.id!);
+        if (!op) throw new ArmError(404, 'NotFound', 'The operation was not found.');
+        const done = Date.now() >= op.doneAt;
+        if (done && !op.completed) {
+          op.completed = true;
+          op.complete?.();
+        }
+        sendJson(c.res, 200, { name: op.id, status: !done ? 'InProgress' : op.error ? 'Failed' : 'Succeeded', ...(done && op.error ? { error: op.error } : {}) }, done ? {} : { 'retry-after': '0' });
+      })
+      .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}/result', (c) => {
+        const op = state.operations.get(c.params.id!);
+        if (!op) throw new ArmError(404, 'NotFound', 'The operation was not found.');
+        if (Date.now() < op.doneAt) return sendJson(c.res, 202, undefined, { 'retry-after': '0', location: c.url.toString() });
+        const result = typeof op.result === 'function' ? (op.result as () => unknown)() : op.result;
+        op.collected?.();
+        if (result === undefined) {
+          c.res.writeHead(204);
+          c.res.end();
+          return;
+        }
+        sendJson(c.res, 200, result);
+      })
+      // virtual machines
+      // statusOnly=true: "enables fetching run time status of all Virtual Machines in the subscription"
+      // (https://learn.microsoft.com/rest/api/compute/virtual-machines/list-all): each VM with its instanceView.
+      .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines', (c) =>
+        page(
+          c,
+          inGroup(c, state.vms.values()).map((v) => vmJson(v, state, c.url.searchParams.get('statusOnly') === 'true')),
+        ),
+      )
+      .add('GET', `${RG}/virtualMachines`, (c) =>
+        page(
+          c,
+          inGroup(c, state.vms.values()).map((v) => vmJson(v, state, false)),
+        ),
+      )
+      .add('GET', `${RG}/virtualMachines/{name}`, (c) => {
+        const vm = r.requireVm(...p(c), c.params.name!);
+        sendJson(c.res, 200, vmJson(vm, state, (c.url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview'));
+      })
+      .add('GET', `${RG}/virtualMachines/{name}/instanceView`, (c) =>
+        sendJson(
+          c.res,
+          200,
+          (() => {
+            const vm = r.requireVm(...p(c), c.params.name!);
+            return instanceViewJson(vm, state.disk(vm.osDiskId)?.hyperVGeneration);
+          })(),
+        ),
+      )
+      .add('PUT', `${RG}/virtualMachines/{name}`, (c) => {
+        const body = json(c);
+        const id = `/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/virtualMachines/${c.params.name}`;
+        const existed = !!state.vm(id);
+        // A new VM names existing NICs and a size its region and zone offer (network.ts), checked before it exists.
+        if (!existed) o.network?.checkVmCreate(id, c.params.sub!, body);
+        const vm = r.putVm(...p(c), c.params.name!, body);
+        if (!existed) o.network?.attach(vm, body);
+        startLro(c, existed ? 200 : 201, vmJson(vm, state, false), () => undefined);
+      })
+      .add('PATCH', `${RG}/virtualMachines/{name}`, (c) => {
+        const vm = r.patchVm(r.requireVm(...p(c), c.params.name!), json(c));
+        startLro(c, 200, vmJson(vm, state, false), () => undefined);
+      })
+      .add('DELETE', `${RG}/virtualMachines/{name}`, (c) => {
+        const vm = r.requireVm(...p(c), c.params.name!);
+        startLro(c, 202, undefined, () => {
+          o.network?.detach(vm);
+          r.deleteVm(vm);
+        });
+      })
+      .add('POST', `${RG}/virtualMachines/{name}/start`, (c) => power(c, 'running'))
+      .add('POST', `${RG}/virtualMachines/{name}/deallocate`, (c) => power(c, 'deallocated'))
+      .add('POST', `${RG}/virtualMachines/{name}/powerOff`, (c) => power(c, 'stopped'))
+      .add('POST', `${RG}/virtualMachines/{name}/runCommand`, (c) => {
+        const vm = r.requireVm(...p(c), c.params.name!);
+        const run = o.runCommands.start(vm, json(c));
+        // Always a polled LRO: the script takes its minimum time even when other operations complete at once.
+        startLro(c, 202, undefined, () => run.result, Math.max(1, run.doneInMs));
+      })
+      // disks
+      .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/disks', (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
+      .add('GET', `${RG}/disks`, (c) => page(c, inGroup(c, visibleDisks()).map(diskJson)))
+      .add('GET', `${RG}/disks/{name}`, (c) => sendJson(c.res, 200, diskJson(r.requireDisk(...p(c), c.params.name!))))
+      .add('PUT', `${RG}/disks/{name}`, (c) => {
+        const d = r.putDisk(...p(c), c.params.name!, json(c));
+        startLro(c, 200, diskJson(d), () => undefined);
+      })
+      .add('PATCH', `${RG}/disks/{name}`, (c) => {
+        const d = r.patchDisk(r.requireDisk(...p(c), c.params.name!), json(c));
+        startLro(c, 200, diskJson(d), () => undefined);
+      })
+      .add('DELETE', `${RG}/disks/{name}`, (c) => {
+        const d = state.disk(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/disks/${c.params.name}`);
+        if (!d || d.ephemeral) {
+          c.res.writeHead(204);
+          c.res.end();
+          return;
+        }
+        r.deleteDisk(d);
+        startLro(c, 202, undefined, () => undefined);
+      })
+      .add('POST', `${RG}/disks/{name}/beginGetAccess`, (c) => {
+        const d = r.requireDisk(...p(c), c.params.name!);
+        const body = json(c);
+        const grant = r.grantDisk(d, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true);
+        startLro(c, 202, undefined, () => grant);
+      })
+      .add('POST', `${RG}/disks/{name}/endGetAccess`, (c) => {
+        const d = r.requireDisk(...p(c), c.params.name!);
+        r.revokeDisk(d);
+        startLro(c, 202, undefined, () => undefined);
+      })
+      // snapshots
+      .add('GET', '/subscriptions/{sub}/providers/Microsoft.Compute/snapshots', (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
+      .add('GET', `${RG}/snapshots`, (c) => page(c, inGroup(c, state.snapshots.values()).map(snapshotJsonNow)))
+      .add('GET', `${RG}/snapshots/{name}`, (c) => sendJson(c.res, 200, snapshotJsonNow(r.requireSnapshot(...p(c), c.params.name!))))
+      .add('PUT', `${RG}/snapshots/{name}`, (c) => {
+        const s = r.putSnapshot(...p(c), c.params.name!, json(c));
+        startLro(c, 200, snapshotJsonNow(s), () => undefined);
+      })
+      .add('DELETE', `${RG}/snapshots/{name}`, (c) => {
+        const s = state.snapshot(`/subscriptions/${c.params.sub}/resourceGroups/${c.params.rg}/providers/Microsoft.Compute/snapshots/${c.params.name}`);
+        if (!s) {
+          c.res.writeHead(204);
+          c.res.end();
+          return;
+        }
+        r.deleteSnapshot(s);
+        startLro(c, 202, undefined, () => undefined);
+      })
+      .add('POST', `${RG}/snapshots/{name}/beginGetAccess`, (c) => {
+        const s = r.requireSnapshot(...p(c), c.params.name!);
+        const body = json(c);
+        const grant = r.grantSnapshot(s, String(body.access), seconds(body), body.getSecureVMGuestStateSAS === true, body.fileFormat);
+        startLro(c, 202, undefined, () => grant);
+      })
+      .add('POST', `${RG}/snapshots/{name}/endGetAccess`, (c) => {
+        const s = r.requireSnapshot(...p(c), c.params.name!);
+        r.revokeSnapshot(s);
+        startLro(c, 202, undefined, () => undefined);
+      })
+  );
 
   function visibleDisks(): Iterable<import('./state').DiskRecord> {
     return [...state.disks.values()].filter((d) => !d.ephemeral);

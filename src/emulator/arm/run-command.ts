@@ -6,9 +6,19 @@ import type { GuestFileSystems, ScriptOutcome } from '../guest-fs';
 // biome-ignore lint/suspicious/noExplicitAny: request and response bodies are JSON of any shape
 type Body = Record<string, any>;
 
-interface FaultRule { kind: 'never' | 'slow'; extraMs: number; left: number; vm?: RegExp }
+interface FaultRule {
+  kind: 'never' | 'slow';
+  extraMs: number;
+  left: number;
+  vm?: RegExp;
+}
 
-export interface InstanceViewStatus { code: string; level: 'Info'; displayStatus: string; message: string }
+export interface InstanceViewStatus {
+  code: string;
+  level: 'Info';
+  displayStatus: string;
+  message: string;
+}
 
 /**
  * The action Run Command (POST .../runCommand) as Azure runs it

@@ -44,12 +44,21 @@ export class SkuCatalog {
       for (const name of r.sizes) {
         const restricted = this.restrictions.get(`${loc}|${name.toLowerCase()}`);
         out.push({
-          resourceType: 'virtualMachines', name, tier: 'Standard', size: name.replace(/^Standard_/, ''), locations: [loc],
+          resourceType: 'virtualMachines',
+          name,
+          tier: 'Standard',
+          size: name.replace(/^Standard_/, ''),
+          locations: [loc],
           locationInfo: [{ location: loc, zones: r.zones, zoneDetails: [] }],
           capabilities: [],
-          restrictions: restricted === undefined ? [] : [restricted.length
-            ? { type: 'Zone', values: [loc], restrictionInfo: { locations: [loc], zones: restricted }, reasonCode: 'NotAvailableForSubscription' }
-            : { type: 'Location', values: [loc], restrictionInfo: { locations: [loc] }, reasonCode: 'NotAvailableForSubscription' }],
+          restrictions:
+            restricted === undefined
+              ? []
+              : [
+                  restricted.length
+                    ? { type: 'Zone', values: [loc], restrictionInfo: { locations: [loc], zones: restricted }, reasonCode: 'NotAvailableForSubscription' }
+                    : { type: 'Location', values: [loc], restrictionInfo: { locations: [loc] }, reasonCode: 'NotAvailableForSubscription' },
+                ],
         });
       }
     }
@@ -69,5 +78,9 @@ export function skuRouter(catalog: SkuCatalog): Router {
 
 /** The message Azure answers for a size or zone it cannot give the subscription (error-code-skunotavailable). */
 export function skuNotAvailable(vmId: string, location: string, zone: string | undefined, sub: string): ArmError {
-  return new ArmError(409, 'SkuNotAvailable', `The requested size for resource '${vmId}' is currently not available in location '${location}'${zone ? ` zones '${zone}'` : ''} for subscription '${sub}'. Please try another size or deploy to a different location or zones. See https://aka.ms/azureskunotavailable for details.`);
+  return new ArmError(
+    409,
+    'SkuNotAvailable',
+    `The requested size for resource '${vmId}' is currently not available in location '${location}'${zone ? ` zones '${zone}'` : ''} for subscription '${sub}'. Please try another size or deploy to a different location or zones. See https://aka.ms/azureskunotavailable for details.`,
+  );
 }

@@ -216,4 +216,3 @@ export function uniqueIdOf(id: string): string {
   for (const ch of id.toLowerCase()) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${id.length.toString(16).padStart(12, '0')}`;
 }
-

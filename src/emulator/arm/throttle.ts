@@ -4,7 +4,10 @@ import type { ThrottleLimits } from './fidelity';
 
 type OpKind = 'reads' | 'writes' | 'deletes';
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export interface ThrottleVerdict {
   /** Headers for every answer, throttled or not. */
@@ -91,7 +94,9 @@ export function principalOf(authorization: string | undefined): string {
       const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { oid?: string; appid?: string; sub?: string };
       const id = claims.oid ?? claims.appid ?? claims.sub;
       if (id) return id;
-    } catch { /* not a JWT after all */ }
+    } catch {
+      /* not a JWT after all */
+    }
   }
   return createHash('sha256').update(token).digest('hex').slice(0, 32);
 }

@@ -15,10 +15,23 @@ export function newVm(id: string, name: string, rg: string, sub: string, body: B
   const p = body.properties ?? {};
   const os = p.storageProfile?.osDisk ?? {};
   return {
-    id, name, resourceGroup: rg, subscriptionId: sub, location: body.location, vmSize: p.hardwareProfile?.vmSize ?? 'Standard_D2s_v5',
-    osType: os.osType ?? 'Linux', powerState: 'running', agentReady: true, tags: body.tags ?? {}, osDiskId: '', dataDisks: [], vmId: randomUUID(),
+    id,
+    name,
+    resourceGroup: rg,
+    subscriptionId: sub,
+    location: body.location,
+    vmSize: p.hardwareProfile?.vmSize ?? 'Standard_D2s_v5',
+    osType: os.osType ?? 'Linux',
+    powerState: 'running',
+    agentReady: true,
+    tags: body.tags ?? {},
+    osDiskId: '',
+    dataDisks: [],
+    vmId: randomUUID(),
     runCommandResult: { succeeded: true, output: 'Enable succeeded' },
-    osCreateOption, zones: body.zones, securityProfile: p.securityProfile,
+    osCreateOption,
+    zones: body.zones,
+    securityProfile: p.securityProfile,
     ephemeralOs: os.diffDiskSettings?.option ? { option: os.diffDiskSettings.option, placement: os.diffDiskSettings.placement } : undefined,
     osWriteAccelerator: os.writeAcceleratorEnabled === true ? true : undefined,
     unmanagedDataDisks: [],
@@ -43,9 +56,7 @@ export function applyStorage(state: EmulatorState, vm: VmRecord, sp: Body, isUpd
   const managed: VmRecord['dataDisks'] = sp.dataDisks
     ? entries.filter((d) => !d.vhd?.uri).map((d) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? ''), ...attachment(d) }))
     : vm.dataDisks;
-  const unmanaged = sp.dataDisks
-    ? entries.filter((d) => d.vhd?.uri).map((d) => ({ lun: Number(d.lun), name: String(d.name ?? `disk${d.lun}`), vhdUri: String(d.vhd.uri) }))
-    : vm.unmanagedDataDisks;
+  const unmanaged = sp.dataDisks ? entries.filter((d) => d.vhd?.uri).map((d) => ({ lun: Number(d.lun), name: String(d.name ?? `disk${d.lun}`), vhdUri: String(d.vhd.uri) })) : vm.unmanagedDataDisks;
   const luns = new Set<number>();
   for (const d of [...managed, ...unmanaged]) {
     if (!Number.isInteger(d.lun) || d.lun < 0 || d.lun > 63) throw invalid(`LUN ${d.lun} is invalid; use 0-63.`);
@@ -121,7 +132,11 @@ function checkOsSwap(_state: EmulatorState, vm: VmRecord, current: DiskRecord | 
   const vmGen = current?.hyperVGeneration ?? 'V1';
   const diskGen = next.hyperVGeneration ?? 'V1';
   if (vmGen !== diskGen) {
-    throw new ArmError(409, 'PropertyChangeNotAllowed', `Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match. Please make sure the HyperVisor property on the OSDisk is HyperVisor Generation '${vmGen}'`);
+    throw new ArmError(
+      409,
+      'PropertyChangeNotAllowed',
+      `Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match. Please make sure the HyperVisor property on the OSDisk is HyperVisor Generation '${vmGen}'`,
+    );
   }
   const vmSecurity = vm.securityProfile?.securityType ?? 'Standard';
   const diskSecurity = next.securityProfile?.securityType ?? 'Standard';
@@ -137,7 +152,11 @@ function checkOsSwap(_state: EmulatorState, vm: VmRecord, current: DiskRecord | 
   if (checkSize && current && current.sizeBytes !== next.sizeBytes) {
     // "The current and replacement OS disks are the same size" (os-disk-swap.md); MicrosoftDocs/azure-docs#108499
     // questions whether Azure enforces it, so this check can be turned off (osDiskSwapSameSize: false).
-    throw new ArmError(409, 'OperationNotAllowed', `Swapping OS Disk is not supported since the OS disk '${next.name}' (${next.sizeBytes} bytes) and the current OS disk (${current.sizeBytes} bytes) are not the same size.`);
+    throw new ArmError(
+      409,
+      'OperationNotAllowed',
+      `Swapping OS Disk is not supported since the OS disk '${next.name}' (${next.sizeBytes} bytes) and the current OS disk (${current.sizeBytes} bytes) are not the same size.`,
+    );
   }
 }
 

@@ -5,9 +5,25 @@
  * limit here beyond the 64 LUNs (0-63) of the VM model; the real limit comes from its size page.
  */
 const MAX_DATA_DISKS: Record<string, number> = {
-  standard_d2s_v5: 4, standard_d4s_v5: 8, standard_d8s_v5: 16, standard_d16s_v5: 32, standard_d32s_v5: 32, standard_d48s_v5: 32, standard_d64s_v5: 32, standard_d96s_v5: 32,
-  standard_d2_v5: 4, standard_d4_v5: 8, standard_d8_v5: 16, standard_d16_v5: 32, standard_d32_v5: 32, standard_d48_v5: 32, standard_d64_v5: 32, standard_d96_v5: 32,
-  standard_b1s: 2, standard_b2s: 4, standard_b4ms: 8,
+  standard_d2s_v5: 4,
+  standard_d4s_v5: 8,
+  standard_d8s_v5: 16,
+  standard_d16s_v5: 32,
+  standard_d32s_v5: 32,
+  standard_d48s_v5: 32,
+  standard_d64s_v5: 32,
+  standard_d96s_v5: 32,
+  standard_d2_v5: 4,
+  standard_d4_v5: 8,
+  standard_d8_v5: 16,
+  standard_d16_v5: 32,
+  standard_d32_v5: 32,
+  standard_d48_v5: 32,
+  standard_d64_v5: 32,
+  standard_d96_v5: 32,
+  standard_b1s: 2,
+  standard_b2s: 4,
+  standard_b4ms: 8,
 };
 
 export function maxDataDisks(vmSize: string): number | undefined {

@@ -12,7 +12,11 @@ import { BlobThrottle, PAGE_BLOB_TARGETS, uploadTargets, type Admission } from '
 const MAX_PUT_PAGE = 4 * 1024 * 1024;
 
 class StorageError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -61,7 +65,19 @@ export interface DataPlaneStats {
 }
 
 export function newDataPlaneStats(): DataPlaneStats {
-  return { readRequests: 0, readBytes: 0, pageListRequests: 0, putPageRequests: 0, putPageBytes: 0, pageListCuts: 0, serverBusy: 0, operationTimedOut: 0, delayedRequests: 0, bearerByDisk: {}, dataActions: {} };
+  return {
+    readRequests: 0,
+    readBytes: 0,
+    pageListRequests: 0,
+    putPageRequests: 0,
+    putPageBytes: 0,
+    pageListCuts: 0,
+    serverBusy: 0,
+    operationTimedOut: 0,
+    delayedRequests: 0,
+    bearerByDisk: {},
+    dataActions: {},
+  };
 }
 
 /** Plain numbers, so the emulator stays independent of whoever configures it. Durations and rates are Azure's. */
@@ -88,19 +104,26 @@ export const DEFAULT_DATA_PLANE: DataPlaneOptions = { pageRangesPerAnswer: 64, b
 export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer, stats: DataPlaneStats = newDataPlaneStats(), options: DataPlaneOptions = DEFAULT_DATA_PLANE) {
   const pager = new PageListPager({ rangesPerAnswer: options.pageRangesPerAnswer, randomSeed: options.randomPageCutSeed });
   const throttle = new BlobThrottle({ timeScale: options.timeScale, burstSeconds: options.burstSeconds, maxQueueSeconds: options.maxQueueSeconds });
-  return (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void => guard(req, res, () => {
-    const admitted = admit(req, url, body);
-    if (admitted.ok && admitted.delayMs <= 0) return handle(req, res, url, body);
-    if (admitted.ok) {
-      stats.delayedRequests++;
-      return void setTimeout(() => guard(req, res, () => handle(req, res, url, body)), admitted.delayMs);
-    }
-    if (admitted.status === 503) stats.serverBusy++;
-    else stats.operationTimedOut++;
-    const refusal = new StorageError(admitted.status, admitted.code, admitted.message);
-    if (admitted.afterMs <= 0) throw refusal;
-    setTimeout(() => guard(req, res, () => { throw refusal; }), admitted.afterMs);
-  });
+  return (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void =>
+    guard(req, res, () => {
+      const admitted = admit(req, url, body);
+      if (admitted.ok && admitted.delayMs <= 0) return handle(req, res, url, body);
+      if (admitted.ok) {
+        stats.delayedRequests++;
+        return void setTimeout(() => guard(req, res, () => handle(req, res, url, body)), admitted.delayMs);
+      }
+      if (admitted.status === 503) stats.serverBusy++;
+      else stats.operationTimedOut++;
+      const refusal = new StorageError(admitted.status, admitted.code, admitted.message);
+      if (admitted.afterMs <= 0) throw refusal;
+      setTimeout(
+        () =>
+          guard(req, res, () => {
+            throw refusal;
+          }),
+        admitted.afterMs,
+      );
+    });
 
   /** Charges the request to its blob's buckets: a disk at its upload tier, a snapshot to its family's page blob. */
   function admit(req: IncomingMessage, url: URL, body: Buffer): Admission {
@@ -132,10 +155,14 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     try {
       fn();
     } catch (err) {
-      const e = err instanceof StorageError ? err
-        : err instanceof PagingError ? new StorageError(err.status, err.code, err.message)
-        : err instanceof DiskStoreError ? new StorageError(err.code === 'NotFound' ? 404 : 416, err.code === 'NotFound' ? 'BlobNotFound' : 'InvalidPageRange', err.message)
-        : new StorageError(500, 'InternalError', 'The server encountered an internal error.');
+      const e =
+        err instanceof StorageError
+          ? err
+          : err instanceof PagingError
+            ? new StorageError(err.status, err.code, err.message)
+            : err instanceof DiskStoreError
+              ? new StorageError(err.code === 'NotFound' ? 404 : 416, err.code === 'NotFound' ? 'BlobNotFound' : 'InvalidPageRange', err.message)
+              : new StorageError(500, 'InternalError', 'The server encountered an internal error.');
       const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error>`;
       res.writeHead(e.status, { 'content-type': 'application/xml', 'x-ms-error-code': e.code, 'x-ms-request-id': requestId(), 'content-length': Buffer.byteLength(xml) });
       res.end(req.method === 'HEAD' ? undefined : xml);
@@ -143,7 +170,11 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
   }
 
   function safeRange(req: IncomingMessage): { start: number; end: number } | undefined {
-    try { return parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range); } catch { return undefined; }
+    try {
+      return parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range);
+    } catch {
+      return undefined;
+    }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
@@ -163,7 +194,11 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
     if (bearer) tally.withToken++;
     else tally.withoutToken++;
     if (grant.requires?.bearerAudience && !bearer) {
-      throw new StorageError(403, 'AuthorizationFailure', `This request is not authorized to perform this operation: the disk requires an Entra ID bearer token for ${grant.requires.bearerAudience} as well as the SAS.`);
+      throw new StorageError(
+        403,
+        'AuthorizationFailure',
+        `This request is not authorized to perform this operation: the disk requires an Entra ID bearer token for ${grant.requires.bearerAudience} as well as the SAS.`,
+      );
     }
     // A securityDataAccessSAS names the VM guest state kept beside its disk or snapshot (arm/guest-state.ts).
     const guest = isGuestStateId(grant.resourceId);
@@ -193,18 +228,23 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
       if (range.start >= size) throw new StorageError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.');
       const end = Math.min(range.end, size - 1);
       const data = store.read(key, range.start, end - range.start + 1);
-      if (req.method === 'GET') { stats.readRequests++; stats.readBytes += data.length; }
+      if (req.method === 'GET') {
+        stats.readRequests++;
+        stats.readBytes += data.length;
+      }
       res.writeHead(206, { ...headers, 'content-length': data.length, 'content-range': `bytes ${range.start}-${end}/${size}` });
       return void res.end(req.method === 'HEAD' ? undefined : data);
     }
 
     if (req.method === 'GET' && comp === 'pagelist') {
       const r = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range) ?? { start: 0, end: size - 1 };
-      if (r.start % 512 !== 0 || (r.end !== Number.MAX_SAFE_INTEGER && (r.end + 1) % 512 !== 0)) throw new StorageError(416, 'InvalidPageRange', 'The page range specified is invalid: ranges must be 512-byte aligned.');
+      if (r.start % 512 !== 0 || (r.end !== Number.MAX_SAFE_INTEGER && (r.end + 1) % 512 !== 0))
+        throw new StorageError(416, 'InvalidPageRange', 'The page range specified is invalid: ranges must be 512-byte aligned.');
       const window = { start: Math.min(r.start, size), end: Math.min(r.end + 1, size) };
       stats.pageListRequests++;
       const prevUrl = req.headers['x-ms-previous-snapshot-url'] as string | undefined;
-      let changed, cleared: { start: number; end: number }[] = [];
+      let changed,
+        cleared: { start: number; end: number }[] = [];
       if (prevUrl) {
         const prev = new URL(prevUrl);
         const pg = sas.verify(prev.pathname, prev.searchParams, false);
@@ -214,16 +254,14 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
         try {
           ({ changed, cleared } = store.diff(key, EmulatorState.key(prevRec.id), window));
         } catch (err) {
-          if (err instanceof DiskStoreError && err.code !== 'NotFound') throw new StorageError(409, 'PreviousSnapshotOperationNotSupported', `The previous snapshot cannot be diffed with this one: ${err.message}`);
+          if (err instanceof DiskStoreError && err.code !== 'NotFound')
+            throw new StorageError(409, 'PreviousSnapshotOperationNotSupported', `The previous snapshot cannot be diffed with this one: ${err.message}`);
           throw err;
         }
       } else {
         changed = store.validRanges(key, window);
       }
-      const all: PageEntry[] = [
-        ...changed.map((x) => ({ ...x, tag: 'PageRange' as const })),
-        ...cleared.map((x) => ({ ...x, tag: 'ClearRange' as const })),
-      ].sort((a, b) => a.start - b.start);
+      const all: PageEntry[] = [...changed.map((x) => ({ ...x, tag: 'PageRange' as const })), ...cleared.map((x) => ({ ...x, tag: 'ClearRange' as const }))].sort((a, b) => a.start - b.start);
       const cutsBefore = pager.cuts;
       const { entries, nextMarker } = pager.page(all, { marker: url.searchParams.get('marker'), maxresults: url.searchParams.get('maxresults') });
       stats.pageListCuts += pager.cuts - cutsBefore;
@@ -247,7 +285,8 @@ export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, s
         if (len > MAX_PUT_PAGE || body.length > MAX_PUT_PAGE) throw new StorageError(413, 'RequestBodyTooLarge', 'The request body is too large: a Put Page writes at most 4 MiB.');
         if (body.length !== len) throw new StorageError(400, 'InvalidHeaderValue', `The body length ${body.length} does not match the range length ${len}.`);
         const md5 = (req.headers['content-md5'] ?? req.headers['x-ms-content-md5']) as string | undefined;
-        if (md5 && createHash('md5').update(body).digest('base64') !== md5) throw new StorageError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match the MD5 value calculated by the server.');
+        if (md5 && createHash('md5').update(body).digest('base64') !== md5)
+          throw new StorageError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match the MD5 value calculated by the server.');
         store.write(key, r.start, body);
         stats.putPageRequests++;
         stats.putPageBytes += body.length;

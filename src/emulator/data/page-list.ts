@@ -24,7 +24,10 @@ export interface PagingOptions {
 
 export class PagingError extends Error {
   readonly status = 400;
-  constructor(readonly code: 'InvalidQueryParameterValue', message: string) {
+  constructor(
+    readonly code: 'InvalidQueryParameterValue',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -53,7 +56,9 @@ function decodeMarker(marker: string): number {
   try {
     const o = m ? (JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as { o?: unknown }).o : undefined;
     if (typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) return o;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   throw new PagingError('InvalidQueryParameterValue', `Value for one of the query parameters specified in the request URI is invalid. marker=${marker.slice(0, 64)}`);
 }
 
@@ -75,7 +80,8 @@ export class PageListPager {
     let limit = Math.max(1, this.options.rangesPerAnswer);
     if (query.maxresults !== undefined && query.maxresults !== null) {
       const n = Number(query.maxresults);
-      if (!Number.isSafeInteger(n) || n < 1) throw new PagingError('InvalidQueryParameterValue', `Value for one of the query parameters specified in the request URI is invalid. maxresults=${query.maxresults}`);
+      if (!Number.isSafeInteger(n) || n < 1)
+        throw new PagingError('InvalidQueryParameterValue', `Value for one of the query parameters specified in the request URI is invalid. maxresults=${query.maxresults}`);
       limit = Math.min(limit, n, MAX_RESULTS_LIMIT);
     }
     if (this.random) limit = 1 + Math.floor(this.random() * limit);

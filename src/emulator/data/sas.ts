@@ -100,7 +100,9 @@ export class SasIssuer {
   verify(pathname: string, query: URLSearchParams, needWrite: boolean): Grant | SasProblem {
     if (query.has('snapshot')) return this.verifySnapshot(pathname, query, needWrite);
     const m = /^\/md-([0-9a-f]+)\/abcd$/.exec(pathname);
-    const sig = query.get('sig'), sp = query.get('sp'), se = query.get('se');
+    const sig = query.get('sig'),
+      sp = query.get('sp'),
+      se = query.get('se');
     if (!m || !sig || !sp || !se) return 'AuthenticationFailed';
     const want = Buffer.from(this.sign(m[1]!, sp, se));
     const got = Buffer.from(sig);
@@ -113,7 +115,9 @@ export class SasIssuer {
 
   private verifySnapshot(pathname: string, query: URLSearchParams, needWrite: boolean): Grant | SasProblem {
     const m = /^\/(md-[0-9a-f]+)\/abcd$/.exec(pathname);
-    const snapshot = query.get('snapshot'), si = query.get('si'), sig = query.get('sig');
+    const snapshot = query.get('snapshot'),
+      si = query.get('si'),
+      sig = query.get('sig');
     if (!m || !snapshot || !si || !sig || query.get('sr') !== 'bs') return 'AuthenticationFailed';
     const want = Buffer.from(this.signSnapshot(m[1]!, snapshot, si));
     const got = Buffer.from(sig);

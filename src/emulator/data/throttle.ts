@@ -60,7 +60,11 @@ export type Admission =
 export const SERVER_BUSY_MESSAGE = 'The server is currently unable to receive requests. Please retry your request.';
 export const OPERATION_TIMED_OUT_MESSAGE = 'The operation could not be completed within the permitted time.';
 
-interface Bucket { bytes: number; requests: number; at: number }
+interface Bucket {
+  bytes: number;
+  requests: number;
+  at: number;
+}
 
 /** The server timeout in Azure seconds for one request (see the module comment). */
 export function serverTimeoutSeconds(kind: 'read' | 'write' | 'other', bytes: number, timeoutParam?: number): number {

@@ -1,7 +1,4 @@
-import {
-  BLOCK_SIZE, OP_CLEAR, OP_WRITE, PAGES_PER_BLOCK, checkAligned, checkInside, collectRanges, forEachBlock, mergeOps, recordOp,
-  type Block, type OpMap,
-} from './blocks';
+import { BLOCK_SIZE, OP_CLEAR, OP_WRITE, PAGES_PER_BLOCK, checkAligned, checkInside, collectRanges, forEachBlock, mergeOps, recordOp, type Block, type OpMap } from './blocks';
 import { DiskStoreError, type ByteRange, type DiskStore, type RangeDiff, type StoredResource } from './types';
 
 export interface DiskState {
@@ -118,7 +115,7 @@ export class MemoryDiskStore implements DiskStore {
   /** Lineages outlive their disk: snapshots of a deleted disk still diff against each other. */
   private orphans = new Map<string, string[]>();
   private orphanLineage(diskId: string | undefined): string[] {
-    return diskId ? this.orphans.get(this.key(diskId)) ?? [] : [];
+    return diskId ? (this.orphans.get(this.key(diskId)) ?? []) : [];
   }
 
   get(id: string): StoredResource | undefined {
@@ -145,7 +142,8 @@ export class MemoryDiskStore implements DiskStore {
     const d = this.disk(diskId);
     checkAligned(offset, length, d.meta.sizeBytes);
     const touched = new Set<number>([...d.blocks.keys(), ...d.pending.keys()]);
-    const first = Math.floor(offset / BLOCK_SIZE), last = Math.floor((offset + length - 1) / BLOCK_SIZE);
+    const first = Math.floor(offset / BLOCK_SIZE),
+      last = Math.floor((offset + length - 1) / BLOCK_SIZE);
     const blocks = length / BLOCK_SIZE > touched.size ? [...touched].filter((b) => b >= first && b <= last) : rangeOf(first, last).filter((b) => touched.has(b));
     for (const b of blocks) {
       const from = Math.max(offset, b * BLOCK_SIZE) - b * BLOCK_SIZE;
@@ -168,9 +166,7 @@ export class MemoryDiskStore implements DiskStore {
   private writable(d: DiskState, b: number): Block {
     const cur = d.blocks.get(b);
     if (cur && cur.gen === d.gen) return cur;
-    const block: Block = cur
-      ? { data: Buffer.from(cur.data), valid: Uint8Array.from(cur.valid), gen: d.gen }
-      : { data: Buffer.alloc(BLOCK_SIZE), valid: new Uint8Array(BLOCK_SIZE / 512), gen: d.gen };
+    const block: Block = cur ? { data: Buffer.from(cur.data), valid: Uint8Array.from(cur.valid), gen: d.gen } : { data: Buffer.alloc(BLOCK_SIZE), valid: new Uint8Array(BLOCK_SIZE / 512), gen: d.gen };
     d.blocks.set(b, block);
     return block;
   }

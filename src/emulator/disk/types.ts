@@ -63,16 +63,7 @@ export interface DiskStore {
   storedBytes(): number;
 }
 
-export type DiskStoreErrorCode =
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'InvalidRange'
-  | 'Unaligned'
-  | 'NotADisk'
-  | 'NotASnapshot'
-  | 'DifferentLineage'
-  | 'BaseNotOlder'
-  | 'ShrinkNotAllowed';
+export type DiskStoreErrorCode = 'NotFound' | 'AlreadyExists' | 'InvalidRange' | 'Unaligned' | 'NotADisk' | 'NotASnapshot' | 'DifferentLineage' | 'BaseNotOlder' | 'ShrinkNotAllowed';
 
 export class DiskStoreError extends Error {
   constructor(

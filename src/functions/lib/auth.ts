@@ -33,7 +33,8 @@ export const API_AUTH_LEVEL = apiAuthLevel();
 
 const sameSecret = (a: string | undefined, b: string): boolean => {
   if (!a) return false;
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
@@ -56,13 +57,22 @@ export function resolveCaller(req: Req, config: Pick<Config, 'adminKey' | 'auth'
   if (key !== undefined) {
     if (admin) return { kind: 'key', name: 'admin key', roles: ALL_ROLES, skipsConfirmation: true };
     if (sameSecret(config.auth.automationKey, key)) return { kind: 'key', name: 'automation key', roles: ALL_ROLES, skipsConfirmation: false };
-    throw new UnauthorizedError('The key sent (x-functions-key or ?code=) is not one this app accepts.', 'InvalidKey', 'Send the value of VMBACKUP_AUTOMATION_KEY (or the admin key), or sign in with Microsoft Entra ID.');
+    throw new UnauthorizedError(
+      'The key sent (x-functions-key or ?code=) is not one this app accepts.',
+      'InvalidKey',
+      'Send the value of VMBACKUP_AUTOMATION_KEY (or the admin key), or sign in with Microsoft Entra ID.',
+    );
   }
   const header = req.headers.get(PRINCIPAL_HEADER);
   if (!header) throw notSignedIn(config.auth);
   checkTrusted(req, header, config.auth);
   const p = decodePrincipal(header);
-  if (!p) throw new UnauthorizedError('The x-ms-client-principal header is not a base64 JSON client principal.', 'InvalidPrincipal', 'Sign in again; if it persists, check what sets the header in front of the app.');
+  if (!p)
+    throw new UnauthorizedError(
+      'The x-ms-client-principal header is not a base64 JSON client principal.',
+      'InvalidPrincipal',
+      'Sign in again; if it persists, check what sets the header in front of the app.',
+    );
   return { kind: 'principal', name: p.name, id: p.id, roles: p.roles, skipsConfirmation: false };
 }
 
@@ -92,7 +102,9 @@ function notSignedIn(auth: AuthConfig): UnauthorizedError {
   return new UnauthorizedError(
     'This route needs a signed-in user or a key; the request has neither.',
     'AuthenticationRequired',
-    auth.mode === 'entra' ? `Sign in with Microsoft Entra ID at ${loginUrl}, or send a key in x-functions-key.` : 'Send a signed test principal (x-ms-client-principal and its signature) or a key in x-functions-key.',
+    auth.mode === 'entra'
+      ? `Sign in with Microsoft Entra ID at ${loginUrl}, or send a key in x-functions-key.`
+      : 'Send a signed test principal (x-ms-client-principal and its signature) or a key in x-functions-key.',
     { authMode: auth.mode, ...(loginUrl ? { loginUrl } : {}) },
   );
 }

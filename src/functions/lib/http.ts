@@ -97,7 +97,11 @@ export function validate<T extends z.ZodType>(schema: T, input: unknown, where: 
     const label = (i: { path: string }): string => (place === 'body' ? i.path : `${i.path} (${place})`);
     throw new ValidationError(
       `The request is invalid: ${issues.map((i) => `${label(i)}: ${i.message}`).join('; ')}`.slice(0, 1000),
-      place === 'path' ? 'Correct the value in the URL path and send the request again.' : place === 'query' ? 'Correct the query parameters listed and send the request again.' : 'Correct the fields listed and send the request again.',
+      place === 'path'
+        ? 'Correct the value in the URL path and send the request again.'
+        : place === 'query'
+          ? 'Correct the query parameters listed and send the request again.'
+          : 'Correct the fields listed and send the request again.',
       { issues },
     );
   }

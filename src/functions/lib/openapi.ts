@@ -18,11 +18,25 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/items/{itemKey}/stop', summary: 'Stop protection (retain or delete data)', body: S.StopProtectionBody, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints', summary: 'Recovery points, newest first, with whether each can restore instantly and until when', query: S.PageQuery, params: ['itemKey'] },
   { method: 'get', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'One recovery point', params: ['itemKey', 'pointId'] },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/restore', summary: 'Restore to new disks, into the original VM, or to a new VM, from the source snapshots (instant) or the backup storage (202 + job)', body: S.RestoreBody, params: ['itemKey', 'pointId'], idempotent: true },
+  {
+    method: 'post',
+    path: '/items/{itemKey}/recoveryPoints/{pointId}/restore',
+    summary: 'Restore to new disks, into the original VM, or to a new VM, from the source snapshots (instant) or the backup storage (202 + job)',
+    body: S.RestoreBody,
+    params: ['itemKey', 'pointId'],
+    idempotent: true,
+  },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/verify', summary: 'Verify against the manifest (202 + Verify job, read in budgeted slices)', params: ['itemKey', 'pointId'] },
   { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/undelete', summary: 'Undelete a soft-deleted point', params: ['itemKey', 'pointId'] },
   { method: 'delete', path: '/items/{itemKey}/recoveryPoints/{pointId}', summary: 'Soft-delete a recovery point', params: ['itemKey', 'pointId'] },
-  { method: 'post', path: '/items/{itemKey}/recoveryPoints/{pointId}/mount', summary: 'Mount the point\'s disks on a helper VM for file recovery, read-only cached, until a deadline (202 + mount)', body: S.MountBody, params: ['itemKey', 'pointId'], idempotent: true },
+  {
+    method: 'post',
+    path: '/items/{itemKey}/recoveryPoints/{pointId}/mount',
+    summary: "Mount the point's disks on a helper VM for file recovery, read-only cached, until a deadline (202 + mount)",
+    body: S.MountBody,
+    params: ['itemKey', 'pointId'],
+    idempotent: true,
+  },
   { method: 'get', path: '/mounts/{mountId}', summary: 'One mount: state, disks at their LUNs, deadline, and the commands to read the files on the helper VM', params: ['mountId'] },
   { method: 'post', path: '/mounts/{mountId}/unmount', summary: 'Detach and delete the mounted disks now (202 + mount)', params: ['mountId'] },
   { method: 'get', path: '/policies', summary: 'Policies' },
@@ -49,8 +63,12 @@ export function openApiDocument(policySchema?: z.ZodType): Record<string, unknow
     }
     if (op.idempotent) {
       parameters.push({
-        name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
-        description: 'A value unique to this operation (e.g. a UUID). Retrying with the same key within 24 h answers with the job of the first call instead of starting another; the same key with a different request answers 409 IdempotencyKeyReused.',
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
+        description:
+          'A value unique to this operation (e.g. a UUID). Retrying with the same key within 24 h answers with the job of the first call instead of starting another; the same key with a different request answers 409 IdempotencyKeyReused.',
       });
     }
     const body = op.body ?? (op.path.startsWith('/policies') && (op.method === 'post' || op.method === 'put') ? policySchema : undefined);

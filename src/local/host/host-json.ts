@@ -15,7 +15,7 @@ export interface HostJson {
 /** host.json durations are TimeSpans, "hh:mm:ss". */
 function hms(s: string | undefined, def: number): number {
   const m = s && /^(\d+):(\d+):(\d+)$/.exec(s);
-  return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) : def;
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : def;
 }
 
 export function readHostJson(appDir: string): HostJson {

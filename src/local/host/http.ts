@@ -33,20 +33,35 @@ export function decodeSegment(v: string): string {
   }
 }
 
-interface Route { r: Registration; re: RegExp; keysInRoute: string[]; methods: string[]; authLevel: string }
+interface Route {
+  r: Registration;
+  re: RegExp;
+  keysInRoute: string[];
+  methods: string[];
+  authLevel: string;
+}
 
 function compileRoute(r: Registration): Route {
   const route = String(r.trigger.route ?? r.name);
   const keysInRoute: string[] = [];
-  const source = route.split('/').map((seg, i) => {
-    const sep = i === 0 ? '' : '/';
-    const m = /^\{(\*?)(\w+)(\??)(:[^}]*)?\}$/.exec(seg);
-    if (!m) return sep + seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    keysInRoute.push(m[2]!);
-    // An optional or catch-all segment may be absent together with its slash.
-    return m[1] ? `(?:${sep}(.*))?` : m[3] ? `(?:${sep}([^/]+))?` : `${sep}([^/]+)`;
-  }).join('');
-  return { r, re: new RegExp(`^${source}/?$`, 'i'), keysInRoute, methods: ((r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase()), authLevel: String(r.trigger.authLevel ?? 'function') };
+  const source = route
+    .split('/')
+    .map((seg, i) => {
+      const sep = i === 0 ? '' : '/';
+      const m = /^\{(\*?)(\w+)(\??)(:[^}]*)?\}$/.exec(seg);
+      if (!m) return sep + seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      keysInRoute.push(m[2]!);
+      // An optional or catch-all segment may be absent together with its slash.
+      return m[1] ? `(?:${sep}(.*))?` : m[3] ? `(?:${sep}([^/]+))?` : `${sep}([^/]+)`;
+    })
+    .join('');
+  return {
+    r,
+    re: new RegExp(`^${source}/?$`, 'i'),
+    keysInRoute,
+    methods: ((r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase()),
+    authLevel: String(r.trigger.authLevel ?? 'function'),
+  };
 }
 
 /** The host's own answers carry the app's error shape too: code, message and what to do about it. */
@@ -61,14 +76,20 @@ type HandlerOutput = { status?: number; headers?: Record<string, string>; jsonBo
 function writeOutput(res: ServerResponse, out: HandlerOutput): void {
   const h: Record<string, string> = { ...(out?.headers ?? {}) };
   let body: Buffer | string = '';
-  if (out?.jsonBody !== undefined) { body = JSON.stringify(out.jsonBody); h['content-type'] ??= 'application/json'; }
-  else if (typeof out?.body === 'string' || Buffer.isBuffer(out?.body)) body = out.body as string | Buffer;
+  if (out?.jsonBody !== undefined) {
+    body = JSON.stringify(out.jsonBody);
+    h['content-type'] ??= 'application/json';
+  } else if (typeof out?.body === 'string' || Buffer.isBuffer(out?.body)) body = out.body as string | Buffer;
   else if (out?.body instanceof Uint8Array) body = Buffer.from(out.body);
   res.writeHead(out?.status ?? 200, { ...h, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-export interface HttpOptions { keys: { master: string; function: string }; timeScale: number; log: (line: string) => void }
+export interface HttpOptions {
+  keys: { master: string; function: string };
+  timeScale: number;
+  log: (line: string) => void;
+}
 
 /** HTTP triggers under /api/ with their routes, methods and auth levels, behind the front end's cut-off. */
 export function httpServer(registrations: Registration[], inv: Invoker, o: HttpOptions): Server {
@@ -81,10 +102,20 @@ export function httpServer(registrations: Registration[], inv: Invoker, o: HttpO
     const ctx = inv.context(r);
     const invocation = inv.invoke(r, ctx, request);
     let timer: NodeJS.Timeout | undefined;
-    const cutOff = new Promise<'cut'>((resolve) => { timer = setTimeout(() => resolve('cut'), cutOffMs); });
-    const first = await Promise.race([invocation.then((out) => ({ out }), (err: unknown) => ({ err })), cutOff]).finally(() => clearTimeout(timer));
+    const cutOff = new Promise<'cut'>((resolve) => {
+      timer = setTimeout(() => resolve('cut'), cutOffMs);
+    });
+    const first = await Promise.race([
+      invocation.then(
+        (out) => ({ out }),
+        (err: unknown) => ({ err }),
+      ),
+      cutOff,
+    ]).finally(() => clearTimeout(timer));
     if (first === 'cut') {
-      o.log(`[${r.name}] warning: no response within ${HTTP_CUT_OFF_SECONDS} s${o.timeScale === 1 ? '' : ` (${(cutOffMs / 1000).toFixed(2)} s at time scale ${o.timeScale})`}; the client got 502, the invocation goes on`);
+      o.log(
+        `[${r.name}] warning: no response within ${HTTP_CUT_OFF_SECONDS} s${o.timeScale === 1 ? '' : ` (${(cutOffMs / 1000).toFixed(2)} s at time scale ${o.timeScale})`}; the client got 502, the invocation goes on`,
+      );
       res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(CUT_OFF_BODY) });
       res.end(CUT_OFF_BODY);
       // Awaited so the host's stop() and the request's tracking see the invocation end, as Azure's worker would.
@@ -123,7 +154,10 @@ export function httpServer(registrations: Registration[], inv: Invoker, o: HttpO
       chunks.push(c as Buffer);
     }
     const params: Record<string, string> = {};
-    hit.x.keysInRoute.forEach((k, i) => { const v = hit.m![i + 1]; if (v !== undefined && v !== '') params[k] = decodeSegment(v); });
+    hit.x.keysInRoute.forEach((k, i) => {
+      const v = hit.m![i + 1];
+      if (v !== undefined && v !== '') params[k] = decodeSegment(v);
+    });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
     const request = new HttpRequest({ method: req.method, url: url.toString(), headers, query: Object.fromEntries(url.searchParams), params, body: { bytes: Buffer.concat(chunks) } });

@@ -6,10 +6,17 @@ import { timeSpan } from './host-json';
 
 /** What the Functions host raises when an invocation outlives host.json functionTimeout. */
 export class FunctionTimeoutError extends Error {
-  constructor(readonly functionName: string, readonly invocationId: string, azureSeconds: number, timeScale: number) {
+  constructor(
+    readonly functionName: string,
+    readonly invocationId: string,
+    azureSeconds: number,
+    timeScale: number,
+  ) {
     // The host's own words ("Timeout value of 00:04:00 exceeded by function 'Functions.X' (Id: '...'). Initiating
     // cancellation."), with the local duration when time is compressed.
-    super(`Timeout value of ${timeSpan(azureSeconds)} exceeded by function 'Functions.${functionName}' (Id: '${invocationId}')${timeScale === 1 ? '' : ` (time scale ${timeScale}: ${(azureSeconds / timeScale).toFixed(2)} s here)`}. Initiating cancellation.`);
+    super(
+      `Timeout value of ${timeSpan(azureSeconds)} exceeded by function 'Functions.${functionName}' (Id: '${invocationId}')${timeScale === 1 ? '' : ` (time scale ${timeScale}: ${(azureSeconds / timeScale).toFixed(2)} s here)`}. Initiating cancellation.`,
+    );
     this.name = 'FunctionTimeoutException';
   }
 }

@@ -58,7 +58,9 @@ export function expandMain(appDir: string, pattern: string): string[] {
     const part = parts[i]!;
     if (part === '**') {
       const here = walk(dir, i + 1);
-      const deeper = readdirSync(dir).filter((e) => statSync(path.join(dir, e)).isDirectory()).flatMap((e) => walk(path.join(dir, e), i));
+      const deeper = readdirSync(dir)
+        .filter((e) => statSync(path.join(dir, e)).isDirectory())
+        .flatMap((e) => walk(path.join(dir, e), i));
       return [...here, ...deeper];
     }
     if (!part.includes('*')) {
@@ -71,7 +73,10 @@ export function expandMain(appDir: string, pattern: string): string[] {
       }
     }
     const re = new RegExp(`^${part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    return readdirSync(dir).filter((e) => re.test(e)).sort().flatMap((e) => walk(path.join(dir, e), i + 1));
+    return readdirSync(dir)
+      .filter((e) => re.test(e))
+      .sort()
+      .flatMap((e) => walk(path.join(dir, e), i + 1));
   };
   return walk(appDir, 0).filter((f) => statSync(f).isFile());
 }

@@ -65,11 +65,26 @@ export function nextOccurrence(expr: string | Ncrontab, after: Date, timeZone = 
   let t = DateTime.fromJSDate(after, { zone: timeZone }).startOf('second').plus({ seconds: 1 });
   const limit = t.plus({ years: 5 });
   while (t < limit) {
-    if (!c.month.has(t.month)) { t = t.plus({ months: 1 }).startOf('month'); continue; }
-    if (!dayMatches(c, t)) { t = t.plus({ days: 1 }).startOf('day'); continue; }
-    if (!c.hour.has(t.hour)) { t = t.plus({ hours: 1 }).startOf('hour'); continue; }
-    if (!c.minute.has(t.minute)) { t = t.plus({ minutes: 1 }).startOf('minute'); continue; }
-    if (!c.second.has(t.second)) { t = t.plus({ seconds: 1 }); continue; }
+    if (!c.month.has(t.month)) {
+      t = t.plus({ months: 1 }).startOf('month');
+      continue;
+    }
+    if (!dayMatches(c, t)) {
+      t = t.plus({ days: 1 }).startOf('day');
+      continue;
+    }
+    if (!c.hour.has(t.hour)) {
+      t = t.plus({ hours: 1 }).startOf('hour');
+      continue;
+    }
+    if (!c.minute.has(t.minute)) {
+      t = t.plus({ minutes: 1 }).startOf('minute');
+      continue;
+    }
+    if (!c.second.has(t.second)) {
+      t = t.plus({ seconds: 1 });
+      continue;
+    }
     return t.toJSDate();
   }
   throw new Error(`'${typeof expr === 'string' ? expr : 'expression'}' never fires`);

@@ -57,9 +57,20 @@ export async function startQueuePollers(registrations: Registration[], settings:
       if (m.dequeueCount > qs.maxDequeueCount) return toPoison(m);
       const text = qs.base64 ? Buffer.from(m.messageText, 'base64').toString('utf8') : m.messageText;
       let input: unknown = text;
-      try { input = JSON.parse(text); } catch { /* not JSON: passed as a string, as the host does */ }
       try {
-        const ctx = inv.context(r, { id: m.messageId, dequeueCount: m.dequeueCount, insertionTime: m.insertedOn, expirationTime: m.expiresOn, nextVisibleTime: m.nextVisibleOn, popReceipt: m.popReceipt });
+        input = JSON.parse(text);
+      } catch {
+        /* not JSON: passed as a string, as the host does */
+      }
+      try {
+        const ctx = inv.context(r, {
+          id: m.messageId,
+          dequeueCount: m.dequeueCount,
+          insertionTime: m.insertedOn,
+          expirationTime: m.expiresOn,
+          nextVisibleTime: m.nextVisibleOn,
+          popReceipt: m.popReceipt,
+        });
         await inv.invoke(r, ctx, input);
         await sendExtraOutputs(r, ctx);
         await queue.deleteMessage(m.messageId, m.popReceipt);
@@ -73,26 +84,28 @@ export async function startQueuePollers(registrations: Registration[], settings:
         else if (qs.visibilityTimeoutS === 0) await queue.updateMessage(m.messageId, m.popReceipt, undefined, 0).catch(() => {});
       }
     };
-    pollers.push((async () => {
-      let idle = 100;
-      while (!stopping) {
-        let got;
-        try {
-          got = await queue.receiveMessages({ numberOfMessages: Math.min(32, qs.batchSize), visibilityTimeout: Math.max(1, qs.visibilityTimeoutS || 30) });
-        } catch (err) {
-          log(`[${r.name}] polling failed: ${(err as Error).message}`);
-          await new Promise((res) => setTimeout(res, 1000));
-          continue;
+    pollers.push(
+      (async () => {
+        let idle = 100;
+        while (!stopping) {
+          let got;
+          try {
+            got = await queue.receiveMessages({ numberOfMessages: Math.min(32, qs.batchSize), visibilityTimeout: Math.max(1, qs.visibilityTimeoutS || 30) });
+          } catch (err) {
+            log(`[${r.name}] polling failed: ${(err as Error).message}`);
+            await new Promise((res) => setTimeout(res, 1000));
+            continue;
+          }
+          if (got.receivedMessageItems.length === 0) {
+            await new Promise((res) => setTimeout(res, idle));
+            idle = Math.min(qs.maxPollingIntervalMs, idle * 2);
+            continue;
+          }
+          idle = 100;
+          await Promise.all(got.receivedMessageItems.map((m) => inv.track(deliver(m))));
         }
-        if (got.receivedMessageItems.length === 0) {
-          await new Promise((res) => setTimeout(res, idle));
-          idle = Math.min(qs.maxPollingIntervalMs, idle * 2);
-          continue;
-        }
-        idle = 100;
-        await Promise.all(got.receivedMessageItems.map((m) => inv.track(deliver(m))));
-      }
-    })());
+      })(),
+    );
   }
   return {
     async stop() {

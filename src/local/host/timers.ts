@@ -25,9 +25,16 @@ export function startTimers(registrations: Registration[], settings: Record<stri
         const ms = next.getTime() - Date.now();
         // setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days): wait in steps instead.
         if (ms > 2 ** 31 - 1) return void handles.push(setTimeout(wait, 2 ** 31 - 1));
-        handles.push(setTimeout(() => {
-          runTimer(r.name).catch((e) => log(`[${r.name}] failed: ${(e as Error).message}`)).finally(schedule);
-        }, Math.max(0, ms)));
+        handles.push(
+          setTimeout(
+            () => {
+              runTimer(r.name)
+                .catch((e) => log(`[${r.name}] failed: ${(e as Error).message}`))
+                .finally(schedule);
+            },
+            Math.max(0, ms),
+          ),
+        );
       };
       wait();
     };

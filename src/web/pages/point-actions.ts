@@ -4,14 +4,16 @@ import { dialogActions, openModal, showIn } from '../dialog.js';
 
 const REFRESH_MS = 1500;
 
-interface VerifyResult { state?: string; disks?: { diskKey: string; ok: boolean; problem?: string }[] }
+interface VerifyResult {
+  state?: string;
+  disks?: { diskKey: string; ok: boolean; problem?: string }[];
+}
 
 /** What a verify job found, disk by disk, in the operator's words. */
 export function verifyFindings(j: Job): HTMLElement | null {
   const r = j.result as VerifyResult;
   if (!r.disks?.length) return null;
-  return h('ul', { class: 'verify-disks' }, ...r.disks.map((d) =>
-    h('li', {}, h('strong', {}, d.diskKey), d.ok ? ': every block matches the manifest' : `: ${d.problem ?? 'does not match'}`)));
+  return h('ul', { class: 'verify-disks' }, ...r.disks.map((d) => h('li', {}, h('strong', {}, d.diskKey), d.ok ? ': every block matches the manifest' : `: ${d.problem ?? 'does not match'}`)));
 }
 
 /**
@@ -24,14 +26,29 @@ export async function verify(item: Item, p: Point, status: HTMLElement, later: (
   let jobId: string;
   try {
     jobId = (await api<{ jobId: string }>('POST', `items/${enc(item.itemKey)}/recoveryPoints/${enc(p.pointId)}/verify`)).jobId;
-  } catch (err) { fill(status, errorBox(err)); return; }
+  } catch (err) {
+    fill(status, errorBox(err));
+    return;
+  }
   const link = (): HTMLElement => h('a', { href: `#/jobs/${enc(jobId)}` }, 'Verify job');
   const follow = async (): Promise<void> => {
     let j: Job;
-    try { j = await api<Job>('GET', `jobs/${enc(jobId)}`); } catch (err) { fill(status, errorBox(err)); return; }
+    try {
+      j = await api<Job>('GET', `jobs/${enc(jobId)}`);
+    } catch (err) {
+      fill(status, errorBox(err));
+      return;
+    }
     if (!TERMINAL.has(j.status)) {
-      fill(status, h('div', { class: 'card verify' }, h('p', {}, `Verifying ${label}: reading every block and checking it against the manifest… `, link()),
-        progressBar(j.progress.percent, `Progress of verifying ${label}`)));
+      fill(
+        status,
+        h(
+          'div',
+          { class: 'card verify' },
+          h('p', {}, `Verifying ${label}: reading every block and checking it against the manifest… `, link()),
+          progressBar(j.progress.percent, `Progress of verifying ${label}`),
+        ),
+      );
       later(() => void follow(), REFRESH_MS);
       return;
     }
@@ -60,15 +77,23 @@ export function openDeletePoint(item: Item, p: Point, opener: HTMLElement, statu
       toast(`Recovery point of ${when(p.createdAt)} moved to soft delete.`);
       fill(status);
       await done();
-    } catch (err) { go.disabled = false; fill(inDialog, errorBox(err)); }
+    } catch (err) {
+      go.disabled = false;
+      fill(inDialog, errorBox(err));
+    }
   });
-  showIn(m,
+  showIn(
+    m,
     h('h2', { id: 'del-title', tabindex: -1 }, `Delete the recovery point of ${when(p.createdAt)}?`),
-    h('ul', { class: 'what-happens' },
+    h(
+      'ul',
+      { class: 'what-happens' },
       h('li', {}, `The point of ${item.vmName} moves to soft delete: it can no longer be restored or verified.`),
-      h('li', {}, 'It can be undeleted from this page until the app’s soft-delete period ends (14 days unless configured otherwise); then it is purged for good.')),
+      h('li', {}, 'It can be undeleted from this page until the app’s soft-delete period ends (14 days unless configured otherwise); then it is purged for good.'),
+    ),
     inDialog,
-    dialogActions(m, go));
+    dialogActions(m, go),
+  );
 }
 
 export async function undelete(item: Item, p: Point, status: HTMLElement, done: () => Promise<void>): Promise<void> {
@@ -77,5 +102,7 @@ export async function undelete(item: Item, p: Point, status: HTMLElement, done: 
     toast(`Recovery point of ${when(p.createdAt)} is available again.`);
     fill(status);
     await done();
-  } catch (err) { fill(status, errorBox(err)); }
+  } catch (err) {
+    fill(status, errorBox(err));
+  }
 }

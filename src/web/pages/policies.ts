@@ -31,17 +31,58 @@ export async function policiesPage(main: HTMLElement, params: URLSearchParams): 
   const redraw = (): void => void policiesPage(main, params).catch((err) => main.replaceChildren(pageHeader('Policies'), errorBox(err)));
   main.replaceChildren(
     pageHeader('Policies', h('a', { class: 'button primary', href: '#/policies?new=1', 'data-needs': 'createPolicy' }, 'New policy')),
-    list.items.length === 0 ? h('p', { class: 'empty' }, 'No policies yet. A policy says when backups run and how long recovery points are kept.') :
-      h('table', { class: 'data' },
-        h('caption', { class: 'sr-only' }, 'Backup policies'),
-        h('thead', {}, h('tr', {}, ...['Name', 'Time zone', 'Schedule', 'Retention', 'Consistency', 'Protects', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, ...list.items.map((p) => h('tr', { 'data-policy': p.name },
-          h('th', { scope: 'row' }, p.name), h('td', {}, p.timeZone), h('td', {}, scheduleText(p)), h('td', {}, retentionText(p.retention)),
-          h('td', {}, (p.consistency?.mode ?? 'CrashConsistent').replace(/([a-z])([A-Z])/g, '$1 $2')),
-          h('td', {}, users(p.name).length ? users(p.name).map((i) => i.vmName).join(', ') : '-'),
-          h('td', {}, h('div', { class: 'row-actions' },
-            h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}`, 'data-needs': 'updatePolicy' }, 'Edit'),
-            h('button', { type: 'button', 'aria-label': `Delete ${p.name}`, 'data-needs': 'deletePolicy', onclick: (e: Event) => openDeletePolicy(p.name, users(p.name), e.currentTarget as HTMLElement, redraw) }, 'Delete…'))))))));
+    list.items.length === 0
+      ? h('p', { class: 'empty' }, 'No policies yet. A policy says when backups run and how long recovery points are kept.')
+      : h(
+          'table',
+          { class: 'data' },
+          h('caption', { class: 'sr-only' }, 'Backup policies'),
+          h('thead', {}, h('tr', {}, ...['Name', 'Time zone', 'Schedule', 'Retention', 'Consistency', 'Protects', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+          h(
+            'tbody',
+            {},
+            ...list.items.map((p) =>
+              h(
+                'tr',
+                { 'data-policy': p.name },
+                h('th', { scope: 'row' }, p.name),
+                h('td', {}, p.timeZone),
+                h('td', {}, scheduleText(p)),
+                h('td', {}, retentionText(p.retention)),
+                h('td', {}, (p.consistency?.mode ?? 'CrashConsistent').replace(/([a-z])([A-Z])/g, '$1 $2')),
+                h(
+                  'td',
+                  {},
+                  users(p.name).length
+                    ? users(p.name)
+                        .map((i) => i.vmName)
+                        .join(', ')
+                    : '-',
+                ),
+                h(
+                  'td',
+                  {},
+                  h(
+                    'div',
+                    { class: 'row-actions' },
+                    h('a', { class: 'button', href: `#/policies?edit=${enc(p.name)}`, 'aria-label': `Edit ${p.name}`, 'data-needs': 'updatePolicy' }, 'Edit'),
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        'aria-label': `Delete ${p.name}`,
+                        'data-needs': 'deletePolicy',
+                        onclick: (e: Event) => openDeletePolicy(p.name, users(p.name), e.currentTarget as HTMLElement, redraw),
+                      },
+                      'Delete…',
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+  );
   return () => document.querySelector('dialog.wizard')?.remove();
 }
 
@@ -66,27 +107,52 @@ function openDeletePolicy(name: string, users: Item[], opener: HTMLElement, redr
       deleted();
     } catch (err) {
       go.disabled = false;
-      if (!confirmationStep(status, err, `Yes, delete policy ${name}`, async (token) => { await send(token); deleted(); })) return void fill(status, errorBox(err));
+      if (
+        !confirmationStep(status, err, `Yes, delete policy ${name}`, async (token) => {
+          await send(token);
+          deleted();
+        })
+      )
+        return void fill(status, errorBox(err));
       go.remove();
     }
   });
-  showIn(m,
+  showIn(
+    m,
     h('h2', { id: 'delpol-title', tabindex: -1 }, `Delete policy ${name}?`),
-    h('ul', { class: 'what-happens' },
+    h(
+      'ul',
+      { class: 'what-happens' },
       h('li', {}, 'The policy’s schedule and retention rules are removed. Recovery points already taken keep their expiry dates.'),
       users.length
-        ? h('li', {}, h('strong', {}, `It still protects ${users.map((i) => i.vmName).join(', ')}. `), 'The app refuses to delete a policy in use: protect those VMs with another policy or stop their protection first.')
-        : h('li', {}, 'No item is protected by it.')),
+        ? h(
+            'li',
+            {},
+            h('strong', {}, `It still protects ${users.map((i) => i.vmName).join(', ')}. `),
+            'The app refuses to delete a policy in use: protect those VMs with another policy or stop their protection first.',
+          )
+        : h('li', {}, 'No item is protected by it.'),
+    ),
     status,
-    dialogActions(m, go));
+    dialogActions(m, go),
+  );
 }
 
 function editor(main: HTMLElement, p: PolicyJson, isEdit: boolean): () => void {
   const status = h('div', { 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview-body' });
-  const form = h('form', { class: 'policy-form', 'aria-label': 'Policy' },
-    policyFields(p, isEdit), status,
-    h('div', { class: 'form-actions' }, h('a', { class: 'button', href: '#/policies' }, 'Cancel'), h('button', { type: 'submit', class: 'primary', 'data-needs': isEdit ? 'updatePolicy' : 'createPolicy' }, isEdit ? 'Save policy' : 'Create policy')));
+  const form = h(
+    'form',
+    { class: 'policy-form', 'aria-label': 'Policy' },
+    policyFields(p, isEdit),
+    status,
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('a', { class: 'button', href: '#/policies' }, 'Cancel'),
+      h('button', { type: 'submit', class: 'primary', 'data-needs': isEdit ? 'updatePolicy' : 'createPolicy' }, isEdit ? 'Save policy' : 'Create policy'),
+    ),
+  );
   let timer: number | undefined;
   let seq = 0;
 
@@ -98,47 +164,74 @@ function editor(main: HTMLElement, p: PolicyJson, isEdit: boolean): () => void {
     } catch (err) {
       if (mine !== seq) return;
       const issues = err instanceof ApiError ? (err.details?.issues as string[] | undefined) : undefined;
-      fill(preview, h('div', { class: 'error', role: 'status' }, h('p', {}, 'The preview appears when the policy is valid:'),
-        issues ? h('ul', {}, ...issues.map((i) => h('li', {}, i))) : errorBox(err)));
+      fill(
+        preview,
+        h('div', { class: 'error', role: 'status' }, h('p', {}, 'The preview appears when the policy is valid:'), issues ? h('ul', {}, ...issues.map((i) => h('li', {}, i))) : errorBox(err)),
+      );
     }
   };
-  form.addEventListener('input', () => { syncVisibility(form); window.clearTimeout(timer); timer = window.setTimeout(() => void refresh(), 250); });
-  form.addEventListener('change', () => { syncVisibility(form); window.clearTimeout(timer); timer = window.setTimeout(() => void refresh(), 50); });
+  form.addEventListener('input', () => {
+    syncVisibility(form);
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => void refresh(), 250);
+  });
+  form.addEventListener('change', () => {
+    syncVisibility(form);
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => void refresh(), 50);
+  });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const body = readPolicy(form, p);
     try {
-      if (isEdit) await api('PUT', `policies/${enc(p.name)}`, body); else await api('POST', 'policies', body);
+      if (isEdit) await api('PUT', `policies/${enc(p.name)}`, body);
+      else await api('POST', 'policies', body);
       toast(`Policy ${body.name} saved.`);
       location.hash = '#/policies';
-    } catch (err) { fill(status, errorBox(err)); status.querySelector<HTMLElement>('[role=alert]')?.focus(); }
+    } catch (err) {
+      fill(status, errorBox(err));
+      status.querySelector<HTMLElement>('[role=alert]')?.focus();
+    }
   });
   main.replaceChildren(
     pageHeader(isEdit ? `Edit policy ${p.name}` : 'New policy'),
-    h('div', { class: 'split' }, form,
-      h('aside', { class: 'card preview', 'aria-labelledby': 'preview-title' },
-        h('h2', { id: 'preview-title' }, 'Live preview'), h('div', { 'aria-live': 'polite' }, preview))));
+    h(
+      'div',
+      { class: 'split' },
+      form,
+      h('aside', { class: 'card preview', 'aria-labelledby': 'preview-title' }, h('h2', { id: 'preview-title' }, 'Live preview'), h('div', { 'aria-live': 'polite' }, preview)),
+    ),
+  );
   syncVisibility(form);
   void refresh();
-  return () => { window.clearTimeout(timer); seq++; };
+  return () => {
+    window.clearTimeout(timer);
+    seq++;
+  };
 }
 
 const TIER_ORDER = ['yearly', 'monthly', 'weekly', 'daily'];
 
 function previewView(r: Preview): HTMLElement {
   const k = r.retainedAfterOneYear;
-  return h('div', {},
+  return h(
+    'div',
+    {},
     h('h3', {}, `Next runs (${r.timeZone})`),
     h('ol', { class: 'runs' }, ...r.nextRuns.slice(0, 8).map((x) => h('li', {}, h('time', { datetime: x.at }, x.local)))),
     h('h3', {}, 'Kept after one year'),
     h('p', { class: 'kept' }, h('strong', {}, k.count), ` of ${k.scheduledCount} points the schedule creates over the next year are still kept at its end.`),
     h('ul', { class: 'tiers' }, ...TIER_ORDER.filter((t) => k.byTier[t]).map((t) => h('li', {}, h('span', { class: `dot ${t}` }), ` ${t}: ${k.byTier[t]}`))),
-    timeline(k.points));
+    timeline(k.points),
+  );
 }
 
 /** The points kept, placed on the coming year; colour and row by their longest tier. */
 function timeline(points: Preview['retainedAfterOneYear']['points']): SVGElement {
-  const W = 420, H = 96, now = Date.now(), span = 365 * 86_400_000;
+  const W = 420,
+    H = 96,
+    now = Date.now(),
+    span = 365 * 86_400_000;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'timeline', role: 'img', 'aria-label': `${points.length} kept points over the next year` });
   svg.append(s('line', { x1: 10, x2: W - 10, y1: H - 20, y2: H - 20, class: 'grid-line' }));
   for (let m = 0; m <= 12; m += 3) {

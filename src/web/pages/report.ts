@@ -2,20 +2,31 @@ import { api, enc, getKey } from '../api.js';
 import { badge, bytes, errorBox, h, pageHeader, toast, when } from '../dom.js';
 
 interface ItemReport {
-  itemKey: string; vmName: string; policyName: string | null; state: string; lastSuccessfulBackupAt: string | null;
-  rpoHours: number | null; rpoMet: boolean | null;
+  itemKey: string;
+  vmName: string;
+  policyName: string | null;
+  state: string;
+  lastSuccessfulBackupAt: string | null;
+  rpoHours: number | null;
+  rpoMet: boolean | null;
   points: { snapshotTier: number; vault: number; softDeleted: number; immutable: number };
   storedBytes: { vault: number; snapshotTier: number; estimate: true };
   monthlyCost: { vault: number; snapshotTier: number; total: number; currency: string };
 }
 interface Report {
-  generatedAt: string; notes: string[]; items: ItemReport[];
+  generatedAt: string;
+  notes: string[];
+  items: ItemReport[];
   prices: { vaultGiBMonth: number; snapshotGiBMonth: number; currency: string };
   totals: { items: number; rpoMissed: number; vaultBytes: number; snapshotTierBytes: number; monthlyCost: number };
 }
 
 const money = (n: number, currency: string): string => {
-  try { return new Intl.NumberFormat(undefined, { style: 'currency', currency, maximumFractionDigits: 2 }).format(n); } catch { return `${n.toFixed(2)} ${currency}`; }
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency, maximumFractionDigits: 2 }).format(n);
+  } catch {
+    return `${n.toFixed(2)} ${currency}`;
+  }
 };
 
 /** The CSV needs the function key like every call, so it is fetched and handed to the browser as a file. */
@@ -37,7 +48,9 @@ async function downloadCsv(status: HTMLElement): Promise<void> {
 
 function row(i: ItemReport): HTMLElement {
   const rpo = i.rpoMet === null ? h('span', { class: 'hint' }, 'no policy') : badge(i.rpoMet ? 'Met' : 'Missed');
-  return h('tr', {},
+  return h(
+    'tr',
+    {},
     h('th', { scope: 'row' }, h('a', { href: `#/items/${enc(i.itemKey)}` }, i.vmName)),
     h('td', {}, i.policyName ?? '—'),
     h('td', {}, i.lastSuccessfulBackupAt ? when(i.lastSuccessfulBackupAt) : 'never'),
@@ -46,7 +59,8 @@ function row(i: ItemReport): HTMLElement {
     h('td', { class: 'num' }, i.points.vault),
     h('td', { class: 'num' }, i.points.immutable),
     h('td', { class: 'num' }, bytes(i.storedBytes.vault + i.storedBytes.snapshotTier)),
-    h('td', { class: 'num' }, money(i.monthlyCost.total, i.monthlyCost.currency)));
+    h('td', { class: 'num' }, money(i.monthlyCost.total, i.monthlyCost.currency)),
+  );
 }
 
 export async function reportPage(main: HTMLElement): Promise<() => void> {
@@ -58,11 +72,24 @@ export async function reportPage(main: HTMLElement): Promise<() => void> {
   main.replaceChildren(
     pageHeader('Backup report', csv),
     status,
-    h('p', { class: 'hint' }, `Generated ${when(r.generatedAt)}. ${r.totals.items} item${r.totals.items === 1 ? '' : 's'}, ${r.totals.rpoMissed} missing their RPO; about ${money(r.totals.monthlyCost, cur)} a month at ${r.prices.vaultGiBMonth} (vault) and ${r.prices.snapshotGiBMonth} (snapshots) ${cur} per GiB-month.`),
-    r.items.length === 0 ? h('p', { class: 'hint' }, 'Nothing is protected yet.')
-      : h('table', { class: 'table', 'aria-label': 'Backup report per item' },
-        h('thead', {}, h('tr', {}, ...['VM', 'Policy', 'Last successful backup', 'RPO', 'Snapshot tier', 'Vault', 'Immutable', 'Stored (est.)', 'Monthly (est.)'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, ...r.items.map(row))),
-    h('ul', { class: 'hint' }, ...r.notes.map((n) => h('li', {}, n))));
+    h(
+      'p',
+      { class: 'hint' },
+      `Generated ${when(r.generatedAt)}. ${r.totals.items} item${r.totals.items === 1 ? '' : 's'}, ${r.totals.rpoMissed} missing their RPO; about ${money(r.totals.monthlyCost, cur)} a month at ${r.prices.vaultGiBMonth} (vault) and ${r.prices.snapshotGiBMonth} (snapshots) ${cur} per GiB-month.`,
+    ),
+    r.items.length === 0
+      ? h('p', { class: 'hint' }, 'Nothing is protected yet.')
+      : h(
+          'table',
+          { class: 'table', 'aria-label': 'Backup report per item' },
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['VM', 'Policy', 'Last successful backup', 'RPO', 'Snapshot tier', 'Vault', 'Immutable', 'Stored (est.)', 'Monthly (est.)'].map((t) => h('th', { scope: 'col' }, t))),
+          ),
+          h('tbody', {}, ...r.items.map(row)),
+        ),
+    h('ul', { class: 'hint' }, ...r.notes.map((n) => h('li', {}, n))),
+  );
   return () => {};
 }

@@ -8,10 +8,16 @@ const MIB = 1024 ** 2;
 const fast = { updateIntervalInMs: 5 };
 
 async function failure(p: Promise<unknown>): Promise<{ status?: number; code?: string; message?: string; headers?: Map<string, string> }> {
-  try { await p; return {}; } catch (err) {
+  try {
+    await p;
+    return {};
+  } catch (err) {
     const e = err as { statusCode?: number; code?: string; message?: string; response?: { headers: { get(n: string): string | undefined } } };
     const h = new Map<string, string>();
-    for (const n of ['retry-after', 'retry-after-ms', 'x-ms-ratelimit-remaining-subscription-reads']) { const v = e.response?.headers.get(n); if (v !== undefined) h.set(n, v); }
+    for (const n of ['retry-after', 'retry-after-ms', 'x-ms-ratelimit-remaining-subscription-reads']) {
+      const v = e.response?.headers.get(n);
+      if (v !== undefined) h.set(n, v);
+    }
     return { status: e.statusCode, code: e.code, message: e.message, headers: h };
   }
 }
@@ -30,7 +36,12 @@ describe('ARM as Compute answers: ids, defaults, upload bounds, disk access sett
     const vm = await c.virtualMachines.get('mixed-case-RG', 'vm1');
     expect(vm.id).toBe(`/subscriptions/${SUB}/resourceGroups/MIXED-CASE-RG/providers/Microsoft.Compute/virtualMachines/vm1`);
     expect(vm.storageProfile?.osDisk?.managedDisk?.id).toContain('/resourceGroups/MIXED-CASE-RG/');
-    const s = await c.snapshots.beginCreateOrUpdateAndWait('Mixed-Case-rg', 'snap1', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: vm.storageProfile!.osDisk!.managedDisk!.id!.replace('MIXED-CASE-RG', 'mixed-case-rg') } }, fast);
+    const s = await c.snapshots.beginCreateOrUpdateAndWait(
+      'Mixed-Case-rg',
+      'snap1',
+      { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: vm.storageProfile!.osDisk!.managedDisk!.id!.replace('MIXED-CASE-RG', 'mixed-case-rg') } },
+      fast,
+    );
     expect(s.id).toContain('/resourceGroups/MIXED-CASE-RG/');
     const listed: string[] = [];
     for await (const x of c.snapshots.listByResourceGroup('mixed-case-rg')) listed.push(x.id!);
@@ -50,7 +61,12 @@ describe('ARM as Compute answers: ids, defaults, upload bounds, disk access sett
   });
 
   it('dataAccessAuthMode AzureActiveDirectory is kept and its SAS is marked as needing a disk-audience token (disks-secure-upload-download.md)', async () => {
-    const d = await c.disks.beginCreateOrUpdateAndWait('rg', 'aad', { location: 'westeurope', sku: { name: 'Premium_LRS' }, dataAccessAuthMode: 'AzureActiveDirectory', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast);
+    const d = await c.disks.beginCreateOrUpdateAndWait(
+      'rg',
+      'aad',
+      { location: 'westeurope', sku: { name: 'Premium_LRS' }, dataAccessAuthMode: 'AzureActiveDirectory', creationData: { createOption: 'Empty' }, diskSizeGB: 1 },
+      fast,
+    );
     expect(d.dataAccessAuthMode).toBe('AzureActiveDirectory');
     await c.snapshots.beginCreateOrUpdateAndWait('rg', 'aad-s', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: d.id } }, fast);
     const sas = (await c.snapshots.beginGrantAccessAndWait('rg', 'aad-s', { access: 'Read', durationInSeconds: 600 }, fast)).accessSAS!;
@@ -67,11 +83,22 @@ describe('ARM as Compute answers: ids, defaults, upload bounds, disk access sett
   it('networkAccessPolicy DenyAll refuses export; AllowPrivate needs a disk access (disk.json NetworkAccessPolicy)', async () => {
     await c.disks.beginCreateOrUpdateAndWait('rg', 'deny', { location: 'westeurope', networkAccessPolicy: 'DenyAll', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast);
     expect((await failure(c.disks.beginGrantAccessAndWait('rg', 'deny', { access: 'Read', durationInSeconds: 600 }, fast))).status).toBe(409);
-    expect((await failure(c.disks.beginCreateOrUpdateAndWait('rg', 'priv', { location: 'westeurope', networkAccessPolicy: 'AllowPrivate', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast))).status).toBe(400);
+    expect(
+      (await failure(c.disks.beginCreateOrUpdateAndWait('rg', 'priv', { location: 'westeurope', networkAccessPolicy: 'AllowPrivate', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast)))
+        .status,
+    ).toBe(400);
   });
 
   it('a shared disk (maxShares 2) attaches to two VMs and lists both in managedByExtended (virtual-machines-disks-shared-limitations.md)', async () => {
-    emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'n1', disks: [{ name: 'n1-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'shared', sizeBytes: 32 * MIB, lun: 0, maxShares: 2 }] });
+    emu.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'n1',
+      disks: [
+        { name: 'n1-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'shared', sizeBytes: 32 * MIB, lun: 0, maxShares: 2 },
+      ],
+    });
     emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'n2', disks: [{ name: 'n2-os', sizeBytes: 32 * MIB, lun: -1 }] });
     const shared = await c.disks.get('rg', 'shared');
     await c.virtualMachines.beginUpdateAndWait('rg', 'n2', { storageProfile: { dataDisks: [{ lun: 0, createOption: 'Attach', managedDisk: { id: shared.id } }] } }, fast);
@@ -85,7 +112,10 @@ describe('ARM token buckets (request-limits-and-throttling.md): per subscription
   const other: TokenCredential = { getToken: async () => ({ token: 'another-principal', expiresOnTimestamp: Date.now() + 3_600_000 }) };
   beforeAll(async () => {
     // Small buckets and unscaled time so a handful of requests empties one; the clock refills it.
-    emu = await withEmulator({ lroDelayMs: 0, fidelity: { timeScale: 1, throttle: { reads: { bucket: 3, refillPerSecond: 1 }, writes: { bucket: 2, refillPerSecond: 1 }, deletes: { bucket: 2, refillPerSecond: 1 }, globalMultiplier: 15 } } });
+    emu = await withEmulator({
+      lroDelayMs: 0,
+      fidelity: { timeScale: 1, throttle: { reads: { bucket: 3, refillPerSecond: 1 }, writes: { bucket: 2, refillPerSecond: 1 }, deletes: { bucket: 2, refillPerSecond: 1 }, globalMultiplier: 15 } },
+    });
     c = new ComputeManagementClient(emu.credential, SUB, { endpoint: emu.armEndpoint, tlsOptions: { ca: emu.caCert }, retryOptions: { maxRetries: 0 } });
     emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 't1', disks: [{ name: 't1-os', sizeBytes: 32 * MIB, lun: -1 }] });
   });
@@ -109,9 +139,12 @@ describe('ARM token buckets (request-limits-and-throttling.md): per subscription
     expect((await c.virtualMachines.get('rg', 't1')).name).toBe('t1');
   });
 
-  it('writes have their own bucket and header, plus Compute\'s x-ms-ratelimit-remaining-resource (troubleshooting-throttling-errors.md)', async () => {
+  it("writes have their own bucket and header, plus Compute's x-ms-ratelimit-remaining-resource (troubleshooting-throttling-errors.md)", async () => {
     const h: (string | undefined)[] = [];
-    await c.virtualMachines.beginDeallocateAndWait('rg', 't1', { ...fast, onResponse: (r) => h.push(r.headers.get('x-ms-ratelimit-remaining-subscription-writes'), r.headers.get('x-ms-ratelimit-remaining-resource')) });
+    await c.virtualMachines.beginDeallocateAndWait('rg', 't1', {
+      ...fast,
+      onResponse: (r) => h.push(r.headers.get('x-ms-ratelimit-remaining-subscription-writes'), r.headers.get('x-ms-ratelimit-remaining-resource')),
+    });
     expect(h[0]).toBe('1');
     expect(h[1]).toMatch(/^Microsoft\.Compute\/\w+;\d+$/);
   });
@@ -121,6 +154,8 @@ describe('ARM token buckets (request-limits-and-throttling.md): per subscription
     try {
       expect(d.fidelity.throttle).toMatchObject({ reads: { bucket: 250, refillPerSecond: 25 }, writes: { bucket: 200, refillPerSecond: 10 } });
       expect(d.fidelity.timeScale).toBe(1000);
-    } finally { await d.close(); }
+    } finally {
+      await d.close();
+    }
   });
 });

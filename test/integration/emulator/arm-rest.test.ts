@@ -25,7 +25,15 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
     emu = await withEmulator({ lroDelayMs: 20, pageSize: 2, limits: { maxIncrementalSnapshotsPerDisk: 12 } });
     c = computeClientFor(emu);
     for (let i = 0; i < 5; i++) {
-      emu.createVm({ subscriptionId: SUB, resourceGroup: i < 3 ? 'rg-a' : 'rg-b', name: `vm${i}`, disks: [{ name: `vm${i}-os`, sizeBytes: 32 * MIB, lun: -1 }, { name: `vm${i}-d0`, sizeBytes: 64 * MIB, lun: 0 }] });
+      emu.createVm({
+        subscriptionId: SUB,
+        resourceGroup: i < 3 ? 'rg-a' : 'rg-b',
+        name: `vm${i}`,
+        disks: [
+          { name: `vm${i}-os`, sizeBytes: 32 * MIB, lun: -1 },
+          { name: `vm${i}-d0`, sizeBytes: 64 * MIB, lun: 0 },
+        ],
+      });
     }
   });
   afterAll(async () => emu?.close());
@@ -66,11 +74,24 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
   // An OS disk swap needs no stop (azure-compute-docs articles/virtual-machines/linux/os-disk-swap.md) and keeps
   // osDisk.createOption as the VM reports it (Azure/azure-sdk-for-net#37285): see vm-swap.test.ts for the refusals.
   it('swaps the OS disk of a running VM and re-attaches data disks by LUN (os-disk-swap.md)', async () => {
-    const osCopy = await c.disks.beginCreateOrUpdateAndWait('rg-a', 'vm2-os-copy', { location: 'westeurope', creationData: { createOption: 'Copy', sourceResourceId: emu.state.vm(`/subscriptions/${SUB}/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm2`)!.osDiskId } }, fast);
+    const osCopy = await c.disks.beginCreateOrUpdateAndWait(
+      'rg-a',
+      'vm2-os-copy',
+      {
+        location: 'westeurope',
+        creationData: { createOption: 'Copy', sourceResourceId: emu.state.vm(`/subscriptions/${SUB}/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm2`)!.osDiskId },
+      },
+      fast,
+    );
     const data = await c.disks.beginCreateOrUpdateAndWait('rg-a', 'vm2-d5', { location: 'westeurope', creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, fast);
-    const vm = await c.virtualMachines.beginUpdateAndWait('rg-a', 'vm2', {
-      storageProfile: { osDisk: { createOption: 'FromImage', managedDisk: { id: osCopy.id }, name: osCopy.name }, dataDisks: [{ lun: 5, createOption: 'Attach', managedDisk: { id: data.id } }] },
-    }, fast);
+    const vm = await c.virtualMachines.beginUpdateAndWait(
+      'rg-a',
+      'vm2',
+      {
+        storageProfile: { osDisk: { createOption: 'FromImage', managedDisk: { id: osCopy.id }, name: osCopy.name }, dataDisks: [{ lun: 5, createOption: 'Attach', managedDisk: { id: data.id } }] },
+      },
+      fast,
+    );
     expect(vm.storageProfile?.osDisk?.managedDisk?.id?.toLowerCase()).toBe(osCopy.id!.toLowerCase());
     expect(vm.storageProfile?.osDisk?.createOption).toBe('FromImage');
     expect(vm.storageProfile?.dataDisks?.map((d) => d.lun)).toEqual([5]);
@@ -81,15 +102,16 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
   it('answers ARM errors: missing api-version, missing bearer, unknown resource', async () => {
     const url = `${emu.armEndpoint}/subscriptions/${SUB}/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm0`;
     const { request } = await import('node:https');
-    const call = (path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
-      const req = request(path, { ca: emu.caCert, headers }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
+    const call = (path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(path, { ca: emu.caCert, headers }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
     const noVersion = await call(url, { authorization: 'Bearer x' });
     expect(noVersion.status).toBe(400);
     expect(JSON.parse(noVersion.body).error.code).toBe('MissingApiVersionParameter');
@@ -103,7 +125,8 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
     const vm = emu.state.vm(`/subscriptions/${SUB}/resourceGroups/rg-b/providers/Microsoft.Compute/virtualMachines/vm3`)!;
     const diskId = vm.dataDisks[0]!.diskId;
     emu.store.write(diskId.toLowerCase(), 0, Buffer.alloc(MIB, 1));
-    const snap = (n: number) => c.snapshots.beginCreateOrUpdateAndWait('rg-b', `s${n}`, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } }, fast);
+    const snap = (n: number) =>
+      c.snapshots.beginCreateOrUpdateAndWait('rg-b', `s${n}`, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } }, fast);
     for (let n = 0; n < 7; n++) await snap(n);
     const burst = await status(snap(7));
     expect(burst.code).toBe('OperationNotAllowed'); // an 8th within five minutes
@@ -155,7 +178,11 @@ describe('compute emulator through the real @azure/arm-compute client', () => {
     const bad = createHash('md5').update('other').digest();
     expect((await status(w.uploadPages(Buffer.alloc(512, 1), 0, 512, { transactionalContentMD5: bad }))).code).toBe('Md5Mismatch');
     expect((await status(new PageBlobClient(sa).uploadPages(Buffer.alloc(512), 0, 512))).status).toBe(403);
-    await w.uploadPages(Buffer.alloc(4 * MIB, 5), 0, 4 * MIB, { transactionalContentMD5: createHash('md5').update(Buffer.alloc(4 * MIB, 5)).digest() });
+    await w.uploadPages(Buffer.alloc(4 * MIB, 5), 0, 4 * MIB, {
+      transactionalContentMD5: createHash('md5')
+        .update(Buffer.alloc(4 * MIB, 5))
+        .digest(),
+    });
     // Revoking without a VHD footer fails, as Azure's direct upload does.
     expect((await status(c.disks.beginRevokeAccessAndWait('rg-b', 'upload', fast))).code).toBe('InvalidVhd');
   });

@@ -6,11 +6,18 @@ import { uploadTargets } from '../../../src/emulator/data/throttle';
 
 const MIB = 1024 * 1024;
 let emu: ComputeEmulator | undefined;
-afterEach(async () => { await emu?.close(); emu = undefined; });
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
 
 /** The product's clients: the SDK's own retries off, so a 503 or 500 reaches the caller. */
 const client = (url: string): PageBlobClient => new PageBlobClient(url, newPipeline(new AnonymousCredential(), { retryOptions: { maxTries: 1 } }));
-const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { statusCode?: number; code?: string }) => `${e.statusCode} ${e.code}`);
+const outcome = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    (e: { statusCode?: number; code?: string }) => `${e.statusCode} ${e.code}`,
+  );
 
 async function snapshotFamily(options: ComputeEmulatorOptions, snapshots = 1) {
   emu = await withEmulator({ lroDelayMs: 0, ...options });
@@ -18,7 +25,8 @@ async function snapshotFamily(options: ComputeEmulatorOptions, snapshots = 1) {
   const c = computeClientFor(emu);
   const diskId = (await c.virtualMachines.get('rg', 'vm')).storageProfile!.osDisk!.managedDisk!.id!;
   emu.store.write(diskId.toLowerCase(), 0, Buffer.alloc(2 * MIB, 5));
-  for (let i = 1; i <= snapshots; i++) await c.snapshots.beginCreateOrUpdateAndWait('rg', `s${i}`, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
+  for (let i = 1; i <= snapshots; i++)
+    await c.snapshots.beginCreateOrUpdateAndWait('rg', `s${i}`, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
   const grant = async (name: string): Promise<string> => (await c.snapshots.beginGrantAccessAndWait('rg', name, { access: 'Read', durationInSeconds: 600 })).accessSAS!;
   return { c, diskId, grant };
 }
@@ -35,7 +43,14 @@ describe('per-blob caps on the managed-disk data plane (storage-blob-scale-targe
     for (let i = 0; i < 4; i++) under.push(await outcome(blob.downloadToBuffer(0, 512)));
     expect(under).toEqual(['ok', 'ok', 'ok', 'ok']);
     // GETs, not HEADs: a HEAD answer has no body, so the SDK cannot read its error code (on Azure too).
-    const burst = await Promise.all(Array.from({ length: 12 }, () => blob.downloadToBuffer(0, 512).then(() => 'ok', (e) => e)));
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        blob.downloadToBuffer(0, 512).then(
+          () => 'ok',
+          (e) => e,
+        ),
+      ),
+    );
     const busy = burst.filter((r) => r !== 'ok');
     expect(busy.length).toBeGreaterThan(0);
     expect(busy[0]).toMatchObject({ statusCode: 503, code: 'ServerBusy' });

@@ -36,24 +36,27 @@ describe('emulator: virtual networks, NICs and VM create on existing disks', () 
     client = computeClientFor(emu);
     net = new ArmProvisioningAdapter({ credential: emu.credential, endpoint: emu.armEndpoint, clientOptions: { tlsOptions: { ca: emu.caCert } } });
     const put = await raw('PUT', `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet1`, {
-      location: 'westeurope', properties: { addressSpace: { addressPrefixes: ['10.1.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.1.0.0/24' } }] },
+      location: 'westeurope',
+      properties: { addressSpace: { addressPrefixes: ['10.1.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.1.0.0/24' } }] },
     });
     expect(put.status).toBe(201);
   });
   afterAll(async () => emu?.close());
 
-  it('a subnet is found with its vnet\'s region; a missing one is 404 (NotFound for the subnet, ResourceNotFound for the vnet)', async () => {
+  it("a subnet is found with its vnet's region; a missing one is 404 (NotFound for the subnet, ResourceNotFound for the vnet)", async () => {
     expect(await net.getSubnet(SUBNET)).toEqual({ id: SUBNET, location: 'westeurope' });
     expect(await net.getSubnet(SUBNET.replace('default', 'other'))).toBeUndefined();
     expect(await raw('GET', SUBNET.replace('default', 'other').slice(0))).toMatchObject({ status: 404, code: 'NotFound' });
     expect(await raw('GET', SUBNET.replace('vnet1', 'nope'))).toMatchObject({ status: 404, code: 'ResourceNotFound' });
   });
 
-  it('a NIC naming a missing subnet, or one in another region, is 400 InvalidResourceReference with Azure\'s message', async () => {
+  it("a NIC naming a missing subnet, or one in another region, is 400 InvalidResourceReference with Azure's message", async () => {
     const ipc = (subnet: string) => ({ properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { subnet: { id: subnet } } }] } });
     const missing = await raw('PUT', nicId('bad1'), { location: 'westeurope', ...ipc(SUBNET.replace('default', 'other')) });
     expect(missing).toMatchObject({ status: 400, code: 'InvalidResourceReference' });
-    expect(missing.message).toMatch(/referenced by resource .*networkInterfaces\/bad1 was not found\. Please make sure that the referenced resource exists, and that both resources are in the same region\./);
+    expect(missing.message).toMatch(
+      /referenced by resource .*networkInterfaces\/bad1 was not found\. Please make sure that the referenced resource exists, and that both resources are in the same region\./,
+    );
     expect(await raw('PUT', nicId('bad2'), { location: 'northeurope', ...ipc(SUBNET) })).toMatchObject({ status: 400, code: 'InvalidResourceReference' });
     expect(await raw('PUT', nicId('bad3'), ipc(SUBNET))).toMatchObject({ status: 400, code: 'LocationRequired' });
     expect(await raw('GET', nicId('bad1'))).toMatchObject({ status: 404, code: 'ResourceNotFound' });
@@ -67,7 +70,8 @@ describe('emulator: virtual networks, NICs and VM create on existing disks', () 
     expect(nic).toMatchObject({ id: nicId('nic1'), subnetId: SUBNET, location: 'westeurope', tags: { t: '1' } });
     expect((await raw('GET', nicId('nic1'))).json.properties.ipConfigurations[0].properties.privateIPAddress).toBe('10.1.0.4');
     const body = (extra: Record<string, unknown>) => ({
-      location: 'westeurope', zones: ['1'],
+      location: 'westeurope',
+      zones: ['1'],
       properties: { hardwareProfile: { vmSize: 'Standard_D2s_v5' }, storageProfile: { osDisk: { osType: 'Linux', createOption: 'Attach', managedDisk: { id: os } } }, ...extra },
     });
     const vmPath = (n: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/${n}`;
@@ -81,14 +85,30 @@ describe('emulator: virtual networks, NICs and VM create on existing disks', () 
     emu.skus.restrictions.clear();
     expect((await net.getNic(nic.id))!.virtualMachineId).toBeUndefined(); // the refused creates attached nothing
 
-    const made = await net.createVm({ subscriptionId: SUB, resourceGroup: RG, name: 'v1', location: 'westeurope', vmSize: 'Standard_D2s_v5', zone: '1', osType: 'Linux', os: { diskId: os }, dataDisks: [], nicId: nic.id, tags: {} });
+    const made = await net.createVm({
+      subscriptionId: SUB,
+      resourceGroup: RG,
+      name: 'v1',
+      location: 'westeurope',
+      vmSize: 'Standard_D2s_v5',
+      zone: '1',
+      osType: 'Linux',
+      os: { diskId: os },
+      dataDisks: [],
+      nicId: nic.id,
+      tags: {},
+    });
     const vm = await client.virtualMachines.get(RG, 'v1', { expand: 'instanceView' });
     expect(vm.networkProfile?.networkInterfaces?.map((n) => n.id)).toEqual([nic.id]);
     expect(vm.instanceView?.statuses?.map((x) => x.code)).toContain('PowerState/running');
     expect((await net.getNic(nic.id))!.virtualMachineId).toBe(made.id);
     expect(await put('v2', body({ networkProfile: { networkInterfaces: [{ id: nic.id }] } }))).toMatchObject({ status: 400, code: 'NicInUse' });
     const inUse = await net.deleteNic(nic.id).catch((e: unknown) => e as { statusCode: number; code: string; message: string });
-    expect(inUse).toMatchObject({ statusCode: 400, code: 'NicInUse', message: expect.stringMatching(/is used by existing resource .*virtualMachines\/v1\. In order to delete the network interface, it must be dissociated from the resource\./) });
+    expect(inUse).toMatchObject({
+      statusCode: 400,
+      code: 'NicInUse',
+      message: expect.stringMatching(/is used by existing resource .*virtualMachines\/v1\. In order to delete the network interface, it must be dissociated from the resource\./),
+    });
     await net.deleteVm(made.id);
     await net.deleteNic(nic.id);
     expect(await net.getNic(nic.id)).toBeUndefined();

@@ -13,12 +13,23 @@ const MIB = 1024 * 1024;
 type R = { tag: 'PageRange' | 'ClearRange'; start: number; end: number };
 
 let emu: ComputeEmulator | undefined;
-afterEach(async () => { await emu?.close(); emu = undefined; });
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
 
 /** A disk with `n` separate 512-byte fragments (every other page), snapshotted; then half rewritten, some cleared. */
 async function fragmentedFamily(options: ComputeEmulatorOptions, n: number) {
   emu = await withEmulator({ lroDelayMs: 0, ...options });
-  emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'vm', disks: [{ name: 'os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'd0', sizeBytes: 8 * MIB, lun: 0 }] });
+  emu.createVm({
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name: 'vm',
+    disks: [
+      { name: 'os', sizeBytes: 32 * MIB, lun: -1 },
+      { name: 'd0', sizeBytes: 8 * MIB, lun: 0 },
+    ],
+  });
   const c = computeClientFor(emu);
   const vm = await c.virtualMachines.get('rg', 'vm');
   const diskId = vm.storageProfile!.dataDisks![0]!.managedDisk!.id!.toLowerCase();
@@ -26,8 +37,14 @@ async function fragmentedFamily(options: ComputeEmulatorOptions, n: number) {
   await c.snapshots.beginCreateOrUpdateAndWait('rg', 's1', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
   const changed: R[] = [];
   for (let i = 0; i < n; i++) {
-    if (i % 3 === 0) { emu.store.write(diskId, i * 1024, Buffer.alloc(512, 9)); changed.push({ tag: 'PageRange', start: i * 1024, end: i * 1024 + 512 }); }
-    if (i % 3 === 1) { emu.store.clear(diskId, i * 1024, 512); changed.push({ tag: 'ClearRange', start: i * 1024, end: i * 1024 + 512 }); }
+    if (i % 3 === 0) {
+      emu.store.write(diskId, i * 1024, Buffer.alloc(512, 9));
+      changed.push({ tag: 'PageRange', start: i * 1024, end: i * 1024 + 512 });
+    }
+    if (i % 3 === 1) {
+      emu.store.clear(diskId, i * 1024, 512);
+      changed.push({ tag: 'ClearRange', start: i * 1024, end: i * 1024 + 512 });
+    }
   }
   await c.snapshots.beginCreateOrUpdateAndWait('rg', 's2', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: diskId } });
   const sas1 = (await c.snapshots.beginGrantAccessAndWait('rg', 's1', { access: 'Read', durationInSeconds: 600 })).accessSAS!;
@@ -50,12 +67,21 @@ async function allValidPages(blob: PageBlobClient, maxPageSize?: number): Promis
 
 /** Diff pages through the SDK's generated Get Page Ranges Diff operation, which takes both prevSnapshotUrl and marker. */
 async function allDiffPages(blob: PageBlobClient, prevUrl: string): Promise<R[][]> {
-  const ctx = (blob as unknown as { pageBlobContext: { getPageRangesDiff(o: object): Promise<{ pageRange?: { start: number; end: number }[]; clearRange?: { start: number; end: number }[]; continuationToken?: string }> } }).pageBlobContext;
+  const ctx = (
+    blob as unknown as {
+      pageBlobContext: { getPageRangesDiff(o: object): Promise<{ pageRange?: { start: number; end: number }[]; clearRange?: { start: number; end: number }[]; continuationToken?: string }> };
+    }
+  ).pageBlobContext;
   const pages: R[][] = [];
   let marker: string | undefined;
   do {
     const res = await ctx.getPageRangesDiff({ prevSnapshotUrl: prevUrl, range: `bytes=0-${8 * MIB - 1}`, marker });
-    pages.push([...(res.pageRange ?? []).map((x) => ({ tag: 'PageRange' as const, start: x.start, end: x.end + 1 })), ...(res.clearRange ?? []).map((x) => ({ tag: 'ClearRange' as const, start: x.start, end: x.end + 1 }))].sort((a, b) => a.start - b.start));
+    pages.push(
+      [
+        ...(res.pageRange ?? []).map((x) => ({ tag: 'PageRange' as const, start: x.start, end: x.end + 1 })),
+        ...(res.clearRange ?? []).map((x) => ({ tag: 'ClearRange' as const, start: x.start, end: x.end + 1 })),
+      ].sort((a, b) => a.start - b.start),
+    );
     marker = res.continuationToken || undefined;
   } while (marker);
   return pages;

@@ -11,14 +11,18 @@ const FREEZE = 'set -e; sync; for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET
 const THAW = 'for m in $(findmnt -rn -t ext4,xfs,btrfs -o TARGET | grep -v "^/$"); do fsfreeze -u "$m" || true; done';
 
 async function failure(p: Promise<unknown>): Promise<{ status?: number; code?: string; message?: string; name?: string }> {
-  try { await p; return {}; } catch (err) {
+  try {
+    await p;
+    return {};
+  } catch (err) {
     const e = err as { statusCode?: number; code?: string; message?: string; name?: string };
     return { status: e.statusCode, code: e.code, message: e.message, name: e.name };
   }
 }
 
 /** GET on an admin route over the emulator's HTTPS, trusting its CA. */
-function adminGet(emu: ComputeEmulator, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function adminGet(emu: ComputeEmulator, path: string): Promise<any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const req = request(`${emu.armEndpoint}${path}`, { ca: emu.caCert }, (res) => {
       let body = '';
@@ -40,7 +44,17 @@ describe('Run Command as Azure runs it (azure-compute-docs articles/virtual-mach
   beforeAll(async () => {
     emu = await withEmulator({ lroDelayMs: 0 });
     c = computeClientFor(emu);
-    for (const name of ['lin1', 'lin2', 'lin3', 'lin4']) emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name, disks: [{ name: `${name}-os`, sizeBytes: 32 * MIB, lun: -1 }, { name: `${name}-d0`, sizeBytes: 32 * MIB, lun: 0 }, { name: `${name}-d1`, sizeBytes: 32 * MIB, lun: 1 }] });
+    for (const name of ['lin1', 'lin2', 'lin3', 'lin4'])
+      emu.createVm({
+        subscriptionId: SUB,
+        resourceGroup: 'rg',
+        name,
+        disks: [
+          { name: `${name}-os`, sizeBytes: 32 * MIB, lun: -1 },
+          { name: `${name}-d0`, sizeBytes: 32 * MIB, lun: 0 },
+          { name: `${name}-d1`, sizeBytes: 32 * MIB, lun: 1 },
+        ],
+      });
     emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'win1', osType: 'Windows', disks: [{ name: 'win1-os', sizeBytes: 32 * MIB, lun: -1 }] });
   });
   afterAll(async () => emu?.close());

@@ -7,7 +7,10 @@ const MIB = 1024 ** 2;
 const fast = { updateIntervalInMs: 5 };
 
 async function failure(p: Promise<unknown>): Promise<{ status?: number; code?: string; message?: string }> {
-  try { await p; return {}; } catch (err) {
+  try {
+    await p;
+    return {};
+  } catch (err) {
     const e = err as { statusCode?: number; code?: string; message?: string };
     return { status: e.statusCode, code: e.code, message: e.message };
   }
@@ -20,11 +23,30 @@ describe('incremental snapshots of Premium SSD v2 and Ultra disks copy in the ba
   let emu: ComputeEmulator;
   let c: ComputeManagementClient;
   const snap = (name: string, disk: string, extra: Record<string, unknown> = {}) =>
-    c.snapshots.beginCreateOrUpdateAndWait('rg', name, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: emu.state.disk(`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${disk}`)!.id, ...extra } }, fast);
+    c.snapshots.beginCreateOrUpdateAndWait(
+      'rg',
+      name,
+      {
+        location: 'westeurope',
+        incremental: true,
+        creationData: { createOption: 'Copy', sourceResourceId: emu.state.disk(`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${disk}`)!.id, ...extra },
+      },
+      fast,
+    );
   beforeAll(async () => {
     emu = await withEmulator({ lroDelayMs: 0, fidelity: { snapshotCopyMs: 60_000 } });
     c = computeClientFor(emu);
-    emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'pv2', zones: ['1'], disks: [{ name: 'pv2-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'pv2-d0', sizeBytes: 32 * MIB, lun: 0, sku: 'PremiumV2_LRS' }, { name: 'pv2-d1', sizeBytes: 32 * MIB, lun: 1, sku: 'UltraSSD_LRS' }] });
+    emu.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'pv2',
+      zones: ['1'],
+      disks: [
+        { name: 'pv2-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'pv2-d0', sizeBytes: 32 * MIB, lun: 0, sku: 'PremiumV2_LRS' },
+        { name: 'pv2-d1', sizeBytes: 32 * MIB, lun: 1, sku: 'UltraSSD_LRS' },
+      ],
+    });
   });
   afterAll(async () => emu?.close());
 
@@ -42,7 +64,14 @@ describe('incremental snapshots of Premium SSD v2 and Ultra disks copy in the ba
     const grant = await failure(c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600 }, fast));
     expect(grant.status).toBe(409);
     expect(grant.code).toBe('OperationNotAllowed');
-    const disk = await failure(c.disks.beginCreateOrUpdateAndWait('rg', 'from-p1', { location: 'westeurope', sku: { name: 'PremiumV2_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } }, fast));
+    const disk = await failure(
+      c.disks.beginCreateOrUpdateAndWait(
+        'rg',
+        'from-p1',
+        { location: 'westeurope', sku: { name: 'PremiumV2_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } },
+        fast,
+      ),
+    );
     expect(disk.status).toBe(409);
     emu.clock.advance(30_000);
     const half = await c.snapshots.get('rg', 'p1');
@@ -57,7 +86,16 @@ describe('incremental snapshots of Premium SSD v2 and Ultra disks copy in the ba
     expect([noFormat.status, noFormat.message]).toEqual([409, expect.stringMatching(/fileFormat VHDX/)]);
     expect((await failure(c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600, fileFormat: 'VHD' }, fast))).status).toBe(409);
     expect((await c.snapshots.beginGrantAccessAndWait('rg', 'p1', { access: 'Read', durationInSeconds: 600, fileFormat: 'VHDX' }, fast)).accessSAS).toMatch(/^http/);
-    expect((await c.disks.beginCreateOrUpdateAndWait('rg', 'from-p1', { location: 'westeurope', sku: { name: 'PremiumV2_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } }, fast)).provisioningState).toBe('Succeeded');
+    expect(
+      (
+        await c.disks.beginCreateOrUpdateAndWait(
+          'rg',
+          'from-p1',
+          { location: 'westeurope', sku: { name: 'PremiumV2_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } },
+          fast,
+        )
+      ).provisioningState,
+    ).toBe('Succeeded');
     expect(emu.armStats.snapshotsRefusedNotReady).toBe(2);
   });
 
@@ -65,10 +103,15 @@ describe('incremental snapshots of Premium SSD v2 and Ultra disks copy in the ba
     const s = await snap('ia', 'pv2-d1', { instantAccessDurationMinutes: 2000 });
     expect(s.snapshotAccessState).toBe('InstantAccess');
     expect((await failure(c.snapshots.beginGrantAccessAndWait('rg', 'ia', { access: 'Read', durationInSeconds: 600 }, fast))).status).toBe(409);
-    await c.disks.beginCreateOrUpdateAndWait('rg', 'from-ia', { location: 'westeurope', sku: { name: 'UltraSSD_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } }, fast);
+    await c.disks.beginCreateOrUpdateAndWait(
+      'rg',
+      'from-ia',
+      { location: 'westeurope', sku: { name: 'UltraSSD_LRS' }, zones: ['1'], creationData: { createOption: 'Copy', sourceResourceId: s.id } },
+      fast,
+    );
     emu.clock.advance(60_000);
     expect((await c.snapshots.get('rg', 'ia')).snapshotAccessState).toBe('AvailableWithInstantAccess');
-    emu.clock.advance(2000 * 60_000 / emu.fidelity.timeScale);
+    emu.clock.advance((2000 * 60_000) / emu.fidelity.timeScale);
     expect((await c.snapshots.get('rg', 'ia')).snapshotAccessState).toBe('Available');
   });
 

@@ -13,7 +13,10 @@ const fast = { updateIntervalInMs: 5 };
 const DES = `/subscriptions/${SUB}/resourceGroups/keys/providers/Microsoft.Compute/diskEncryptionSets/des1`;
 
 async function failure(p: Promise<unknown>): Promise<{ status?: number; code?: string; message?: string }> {
-  try { await p; return {}; } catch (err) {
+  try {
+    await p;
+    return {};
+  } catch (err) {
     const e = err as { statusCode?: number; code?: string; message?: string };
     return { status: e.statusCode, code: e.code, message: e.message };
   }
@@ -22,16 +25,39 @@ async function failure(p: Promise<unknown>): Promise<{ status?: number; code?: s
 describe('VM model and disk swap as Compute answers them', () => {
   let emu: ComputeEmulator;
   let c: ComputeManagementClient;
-  const newDisk = (name: string, o: Record<string, unknown> = {}) => c.disks.beginCreateOrUpdateAndWait('rg', name, { location: 'westeurope', sku: { name: 'Premium_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 1, ...o }, fast);
-  const swap = (vm: string, id: string, name: string, createOption = 'FromImage') => c.virtualMachines.beginUpdateAndWait('rg', vm, { storageProfile: { osDisk: { createOption, managedDisk: { id }, name } } }, fast);
+  const newDisk = (name: string, o: Record<string, unknown> = {}) =>
+    c.disks.beginCreateOrUpdateAndWait('rg', name, { location: 'westeurope', sku: { name: 'Premium_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 1, ...o }, fast);
+  const swap = (vm: string, id: string, name: string, createOption = 'FromImage') =>
+    c.virtualMachines.beginUpdateAndWait('rg', vm, { storageProfile: { osDisk: { createOption, managedDisk: { id }, name } } }, fast);
   beforeAll(async () => {
     emu = await withEmulator({ lroDelayMs: 0 });
     c = computeClientFor(emu);
     const GIB = 1024 ** 3;
-    emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'g2', hyperVGeneration: 'V2', securityType: 'TrustedLaunch', zones: ['2'], disks: [{ name: 'g2-os', sizeBytes: GIB, lun: -1, diskEncryptionSetId: DES }, { name: 'g2-d0', sizeBytes: GIB, lun: 0 }] });
+    emu.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'g2',
+      hyperVGeneration: 'V2',
+      securityType: 'TrustedLaunch',
+      zones: ['2'],
+      disks: [
+        { name: 'g2-os', sizeBytes: GIB, lun: -1, diskEncryptionSetId: DES },
+        { name: 'g2-d0', sizeBytes: GIB, lun: 0 },
+      ],
+    });
     emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'att', osCreateOption: 'Attach', disks: [{ name: 'att-os', sizeBytes: GIB, lun: -1 }] });
     emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'eph', ephemeralOs: true, disks: [{ name: 'eph-os', sizeBytes: 32 * MIB, lun: -1 }] });
-    emu.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'wa', writeAcceleratedOs: true, disks: [{ name: 'wa-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'wa-d0', sizeBytes: 32 * MIB, lun: 0 }], unmanagedDataDisks: [{ lun: 3, name: 'legacy', vhdUri: 'https://acct.blob.core.windows.net/vhds/legacy.vhd' }] });
+    emu.createVm({
+      subscriptionId: SUB,
+      resourceGroup: 'rg',
+      name: 'wa',
+      writeAcceleratedOs: true,
+      disks: [
+        { name: 'wa-os', sizeBytes: 32 * MIB, lun: -1 },
+        { name: 'wa-d0', sizeBytes: 32 * MIB, lun: 0 },
+      ],
+      unmanagedDataDisks: [{ lun: 3, name: 'legacy', vhdUri: 'https://acct.blob.core.windows.net/vhds/legacy.vhd' }],
+    });
   });
   afterAll(async () => emu?.close());
 
@@ -45,13 +71,13 @@ describe('VM model and disk swap as Compute answers them', () => {
     expect((await c.virtualMachines.get('rg', 'att')).storageProfile?.osDisk?.createOption).toBe('Attach');
   });
 
-  it("changing osDisk.createOption answers 409 PropertyChangeNotAllowed (Azure/azure-sdk-for-net#37285)", async () => {
+  it('changing osDisk.createOption answers 409 PropertyChangeNotAllowed (Azure/azure-sdk-for-net#37285)', async () => {
     const os = (await c.virtualMachines.get('rg', 'g2')).storageProfile!.osDisk!;
     const r = await failure(swap('g2', os.managedDisk!.id!, os.name!, 'Attach'));
     expect(r).toMatchObject({ status: 409, code: 'PropertyChangeNotAllowed', message: "Changing property 'osDisk.createOption' is not allowed." });
   });
 
-  it("replacing managedDisk.id at an existing LUN in one update answers 409 PropertyChangeNotAllowed (Azure/azure-sdk-for-java#2925)", async () => {
+  it('replacing managedDisk.id at an existing LUN in one update answers 409 PropertyChangeNotAllowed (Azure/azure-sdk-for-java#2925)', async () => {
     const other = await newDisk('g2-other', { zones: ['2'] });
     const r = await failure(c.virtualMachines.beginUpdateAndWait('rg', 'g2', { storageProfile: { dataDisks: [{ lun: 0, createOption: 'Attach', managedDisk: { id: other.id } }] } }, fast));
     expect(r).toMatchObject({ status: 409, code: 'PropertyChangeNotAllowed', message: "Changing property 'dataDisk.managedDisk.id' is not allowed." });
@@ -72,7 +98,11 @@ describe('VM model and disk swap as Compute answers them', () => {
     const base = { zones: ['2'], hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, encryption: { diskEncryptionSetId: DES } };
     const v1 = await newDisk('s-v1', { ...base, hyperVGeneration: 'V1', securityProfile: undefined });
     // MicrosoftDocs/SupportArticles-docs#214
-    expect(await failure(swap('g2', v1.id!, v1.name!))).toMatchObject({ status: 409, code: 'PropertyChangeNotAllowed', message: expect.stringMatching(/^Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match/) });
+    expect(await failure(swap('g2', v1.id!, v1.name!))).toMatchObject({
+      status: 409,
+      code: 'PropertyChangeNotAllowed',
+      message: expect.stringMatching(/^Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match/),
+    });
     const zone = await newDisk('s-zone', { ...base, zones: ['1'] });
     // jrudlin/Azure#7
     expect((await failure(swap('g2', zone.id!, zone.name!))).message).toMatch(/cannot be attached to the VM because it is not in zone '2'/);
@@ -88,7 +118,14 @@ describe('VM model and disk swap as Compute answers them', () => {
     const vm = await c.virtualMachines.get('rg', 'eph');
     expect(vm.storageProfile?.osDisk?.diffDiskSettings?.option).toBe('Local');
     expect((await failure(c.disks.get('rg', 'eph-os'))).status).toBe(404);
-    const s = await failure(c.snapshots.beginCreateOrUpdateAndWait('rg', 'eph-snap', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: vm.storageProfile!.osDisk!.managedDisk!.id } }, fast));
+    const s = await failure(
+      c.snapshots.beginCreateOrUpdateAndWait(
+        'rg',
+        'eph-snap',
+        { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: vm.storageProfile!.osDisk!.managedDisk!.id } },
+        fast,
+      ),
+    );
     expect(s.status).toBe(404);
     const other = await newDisk('eph-other');
     expect((await failure(swap('eph', other.id!, other.name!))).status).toBe(409);
@@ -97,7 +134,8 @@ describe('VM model and disk swap as Compute answers them', () => {
   it('a Write Accelerator OS disk cannot be snapshotted, its data disks can (how-to-enable-write-accelerator.md); unmanaged disks are in the VM model', async () => {
     const vm = await c.virtualMachines.get('rg', 'wa');
     expect(vm.storageProfile?.osDisk?.writeAcceleratorEnabled).toBe(true);
-    const snap = (name: string, id: string) => c.snapshots.beginCreateOrUpdateAndWait('rg', name, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: id } }, fast);
+    const snap = (name: string, id: string) =>
+      c.snapshots.beginCreateOrUpdateAndWait('rg', name, { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: id } }, fast);
     expect(await failure(snap('wa-os-s', vm.storageProfile!.osDisk!.managedDisk!.id!))).toMatchObject({ status: 409, code: 'OperationNotAllowed' });
     const data = vm.storageProfile!.dataDisks!.find((d) => d.lun === 0)!;
     expect((await snap('wa-d0-s', data.managedDisk!.id!)).provisioningState).toBe('Succeeded');
@@ -120,9 +158,16 @@ describe('VM model and disk swap as Compute answers them', () => {
   });
 
   it('UploadPreparedSecure needs a security type and returns a guest-state write SAS (Disk_Create_FromUploadPreparedSecure.json)', async () => {
-    const plain = await failure(c.disks.beginCreateOrUpdateAndWait('rg', 'ups0', { location: 'westeurope', creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast));
+    const plain = await failure(
+      c.disks.beginCreateOrUpdateAndWait('rg', 'ups0', { location: 'westeurope', creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast),
+    );
     expect(plain.status).toBe(400);
-    await c.disks.beginCreateOrUpdateAndWait('rg', 'ups1', { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast);
+    await c.disks.beginCreateOrUpdateAndWait(
+      'rg',
+      'ups1',
+      { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } },
+      fast,
+    );
     const g = await c.disks.beginGrantAccessAndWait('rg', 'ups1', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast);
     expect(g.securityDataAccessSAS).toMatch(/^http/);
   });
@@ -134,19 +179,29 @@ describe('VM model and disk swap as Compute answers them', () => {
    * can be set only for disk with SecurityProfile." (Azure/azure-powershell PR #24635).
    */
   const guestSha = (id: string): string => sha256(emu.store, EmulatorState.key(`${id}/guestState`));
-  const status = async (p: Promise<unknown>): Promise<number | undefined> => p.then(() => 200, (e: RestError) => e.statusCode);
+  const status = async (p: Promise<unknown>): Promise<number | undefined> =>
+    p.then(
+      () => 200,
+      (e: RestError) => e.statusCode,
+    );
 
   it('refuses getSecureVMGuestStateSAS for a disk or snapshot without a security type (400 BadRequest)', async () => {
     const d = await newDisk('plain-gs');
     const disk = await failure(c.disks.beginGrantAccessAndWait('rg', 'plain-gs', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast));
     expect(disk).toMatchObject({ status: 400, code: 'BadRequest', message: expect.stringContaining('GetSecureVMGuestStateSAS can be set only for disk with SecurityProfile') });
     await c.snapshots.beginCreateOrUpdateAndWait('rg', 'plain-gs-s', { location: 'westeurope', incremental: true, creationData: { createOption: 'Copy', sourceResourceId: d.id! } }, fast);
-    expect(await failure(c.snapshots.beginGrantAccessAndWait('rg', 'plain-gs-s', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({ status: 400, code: 'BadRequest' });
+    expect(await failure(c.snapshots.beginGrantAccessAndWait('rg', 'plain-gs-s', { access: 'Read', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({
+      status: 400,
+      code: 'BadRequest',
+    });
     await c.disks.beginCreateOrUpdateAndWait('rg', 'plain-up', { location: 'westeurope', creationData: { createOption: 'Upload', uploadSizeBytes: 32 * MIB + 512 } }, fast);
-    expect(await failure(c.disks.beginGrantAccessAndWait('rg', 'plain-up', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({ status: 400, code: 'BadRequest' });
+    expect(await failure(c.disks.beginGrantAccessAndWait('rg', 'plain-up', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast))).toMatchObject({
+      status: 400,
+      code: 'BadRequest',
+    });
   });
 
-  it('a Trusted Launch disk\'s guest state is kept by its snapshot and read through securityDataAccessSAS; revoke ends the SAS', async () => {
+  it("a Trusted Launch disk's guest state is kept by its snapshot and read through securityDataAccessSAS; revoke ends the SAS", async () => {
     const osId = (await c.virtualMachines.get('rg', 'g2')).storageProfile!.osDisk!.managedDisk!.id!;
     const source = guestSha(osId);
     expect(source).not.toBe(sha256(emu.store, EmulatorState.key(osId))); // seeded, not the disk's bytes
@@ -160,7 +215,12 @@ describe('VM model and disk swap as Compute answers them', () => {
   });
 
   it('UploadPreparedSecure takes the guest state through securityDataAccessSAS; revoke ends the upload with it', async () => {
-    await c.disks.beginCreateOrUpdateAndWait('rg', 'ups2', { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } }, fast);
+    await c.disks.beginCreateOrUpdateAndWait(
+      'rg',
+      'ups2',
+      { location: 'westeurope', hyperVGeneration: 'V2', securityProfile: { securityType: 'TrustedLaunch' }, creationData: { createOption: 'UploadPreparedSecure', uploadSizeBytes: 32 * MIB + 512 } },
+      fast,
+    );
     expect((await c.disks.get('rg', 'ups2')).diskState).toBe('ReadyToUpload');
     const g = await c.disks.beginGrantAccessAndWait('rg', 'ups2', { access: 'Write', durationInSeconds: 600, getSecureVMGuestStateSAS: true }, fast);
     expect((await c.disks.get('rg', 'ups2')).diskState).toBe('ActiveUpload');

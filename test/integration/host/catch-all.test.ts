@@ -10,7 +10,14 @@ describe('local Functions host: catch-all route parameters', () => {
   beforeAll(async () => {
     host = await startHost({
       appDir: path.join(__dirname, '../../fixtures/host-app'),
-      settings: { AzureWebJobsStorage: inject('azurite').connectionString, ECHO_IN: uniqueName('ca-in'), ECHO_OUT: uniqueName('ca-out'), FAIL_IN: uniqueName('ca-fail'), HANG_IN: uniqueName('ca-hang'), TICK: '0 0 0 1 1 *' },
+      settings: {
+        AzureWebJobsStorage: inject('azurite').connectionString,
+        ECHO_IN: uniqueName('ca-in'),
+        ECHO_OUT: uniqueName('ca-out'),
+        FAIL_IN: uniqueName('ca-fail'),
+        HANG_IN: uniqueName('ca-hang'),
+        TICK: '0 0 0 1 1 *',
+      },
       port: 0,
       log: () => {},
     });

@@ -8,7 +8,11 @@ type Call = { fn: string; message?: unknown; dequeueCount?: number };
 const calls = (): Call[] => (globalThis as unknown as { fixtureCalls: Call[] }).fixtureCalls ?? [];
 const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!(await Promise.resolve().then(cond).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(cond)
+      .catch(() => false))
+  ) {
     if (Date.now() > end) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -54,7 +58,11 @@ describe('local Functions host with a fixture app', () => {
     const poison = qs.getQueueClient(`${q.fail}-poison`);
     await qs.getQueueClient(q.fail).sendMessage(Buffer.from('"boom"').toString('base64'));
     await until(async () => (await poison.exists()) && (await poison.peekMessages()).peekedMessageItems.length > 0, 30_000);
-    expect(calls().filter((c) => c.fn === 'alwaysFails').map((c) => c.dequeueCount)).toEqual([1, 2, 3]);
+    expect(
+      calls()
+        .filter((c) => c.fn === 'alwaysFails')
+        .map((c) => c.dequeueCount),
+    ).toEqual([1, 2, 3]);
   });
 
   it('fails an invocation that runs past host.json functionTimeout, so its message is retried and the queue keeps moving', async () => {
@@ -62,7 +70,11 @@ describe('local Functions host with a fixture app', () => {
     await hang.sendMessage(Buffer.from('"first"').toString('base64'));
     await until(() => calls().some((c) => c.fn === 'hangsOnce' && c.dequeueCount === 2), 20_000);
     await until(async () => (await hang.getProperties()).approximateMessagesCount === 0, 10_000);
-    expect(calls().filter((c) => c.fn === 'hangsOnce').map((c) => c.dequeueCount)).toEqual([1, 2]);
+    expect(
+      calls()
+        .filter((c) => c.fn === 'hangsOnce')
+        .map((c) => c.dequeueCount),
+    ).toEqual([1, 2]);
   });
 
   it('routes HTTP with params, methods and keys', async () => {

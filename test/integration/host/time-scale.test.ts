@@ -9,7 +9,11 @@ type Call = { fn: string; id?: string; phase?: string; dequeueCount?: number };
 const calls = (): Call[] => (globalThis as unknown as { fixtureCalls: Call[] }).fixtureCalls ?? [];
 const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!(await Promise.resolve().then(cond).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(cond)
+      .catch(() => false))
+  ) {
     if (Date.now() > end) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -35,11 +39,19 @@ describe('local host under compressed time', () => {
   beforeAll(async () => {
     const conn = inject('azurite').connectionString;
     qs = QueueServiceClient.fromConnectionString(conn);
-    slow = await startHost({ appDir: path.join(__dirname, '../../fixtures/host-app-slow'), settings: { AzureWebJobsStorage: conn, HANG_IN: hang }, port: 0, log: (l) => logs.push(l), ...hostTimeOptions(profile) });
+    slow = await startHost({
+      appDir: path.join(__dirname, '../../fixtures/host-app-slow'),
+      settings: { AzureWebJobsStorage: conn, HANG_IN: hang },
+      port: 0,
+      log: (l) => logs.push(l),
+      ...hostTimeOptions(profile),
+    });
     quick = await startHost({
       appDir: path.join(__dirname, '../../fixtures/host-app'),
       settings: { AzureWebJobsStorage: conn, ECHO_IN: uniqueName('ts-in'), ECHO_OUT: uniqueName('ts-out'), FAIL_IN: uniqueName('ts-fail'), HANG_IN: uniqueName('ts-hang'), TICK: '0 0 0 1 1 *' },
-      port: 0, log: (l) => logs.push(l), timeScale: 4,
+      port: 0,
+      log: (l) => logs.push(l),
+      timeScale: 4,
     });
   });
   afterAll(async () => Promise.all([slow?.stop(), quick?.stop()]));
@@ -60,7 +72,11 @@ describe('local host under compressed time', () => {
     expect(res.status).toBe(502);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     // The function has not finished when the client is told 502, and it finishes later all the same.
-    expect(calls().filter((c) => c.id === 'late').map((c) => c.phase)).toEqual(['started']);
+    expect(
+      calls()
+        .filter((c) => c.id === 'late')
+        .map((c) => c.phase),
+    ).toEqual(['started']);
     await until(() => calls().some((c) => c.id === 'late' && c.phase === 'finished'));
     await until(() => logs.some((l) => l.includes('[slow] info: the invocation finished after the cut-off')));
   });
@@ -69,7 +85,11 @@ describe('local host under compressed time', () => {
     const res = await fetch(`${slow.url}/api/slow?ms=never&id=never`);
     expect(res.status).toBe(502);
     await until(() => logs.some((l) => l.includes("[slow] error: the invocation failed after the cut-off: Timeout value of 00:10:00 exceeded by function 'Functions.slow'")));
-    expect(calls().filter((c) => c.id === 'never').map((c) => c.phase)).toEqual(['started']);
+    expect(
+      calls()
+        .filter((c) => c.id === 'never')
+        .map((c) => c.phase),
+    ).toEqual(['started']);
   });
 
   it('fails a queue invocation at host.json functionTimeout divided by timeScale (10 min here is 2.6 s), so the retry runs', async () => {

@@ -25,7 +25,15 @@ describe('a policy keeps at most 500 snapshots per disk (incremental-snapshots r
   });
 
   it('is a 400 ValidationError when the policy is saved, before anything is stored', async () => {
-    const deps = { repos: { policies: { insert: () => { throw new Error('must not be stored'); } } } } as unknown as Deps;
+    const deps = {
+      repos: {
+        policies: {
+          insert: () => {
+            throw new Error('must not be stored');
+          },
+        },
+      },
+    } as unknown as Deps;
     await expect(createPolicy(deps, policy(24, 30))).rejects.toBeInstanceOf(ValidationError);
     const err = await createPolicy(deps, policy(24, 30)).catch((e: unknown) => e);
     expect(httpStatusFor(err)).toBe(400);

@@ -35,10 +35,18 @@ describe('GFS retention', () => {
   });
 
   it('never expires a point earlier than dailyDays after it was taken (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2035, 0, 1) }), fc.integer({ min: 1, max: 400 }), fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney'), (t, days, tz) => {
-      const e = expiryFor(new Date(t), [new Date(t - 3_600_000)], { ...r, dailyDays: days }, tz);
-      expect(e.expiresAt.getTime()).toBeGreaterThanOrEqual(t + days * 86_400_000 - 3_600_000);
-    }), { numRuns: 200, seed: 7 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2035, 0, 1) }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney'),
+        (t, days, tz) => {
+          const e = expiryFor(new Date(t), [new Date(t - 3_600_000)], { ...r, dailyDays: days }, tz);
+          expect(e.expiresAt.getTime()).toBeGreaterThanOrEqual(t + days * 86_400_000 - 3_600_000);
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
   });
 
   it('previews which points of the next year a policy keeps', () => {

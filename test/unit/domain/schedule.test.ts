@@ -20,20 +20,14 @@ describe('policy schedule slots', () => {
 
   it('fires every configured local time once a day, in Asia/Kolkata (+05:30)', () => {
     const s: Schedule = { frequency: 'Daily', times: ['00:00', '12:15'] };
-    expect(iso(slotsBetween(s, 'Asia/Kolkata', new Date('2026-01-01T00:00:00Z'), new Date('2026-01-02T00:00:00Z')))).toEqual([
-      '2026-01-01T06:45:00.000Z', '2026-01-01T18:30:00.000Z',
-    ]);
+    expect(iso(slotsBetween(s, 'Asia/Kolkata', new Date('2026-01-01T00:00:00Z'), new Date('2026-01-02T00:00:00Z')))).toEqual(['2026-01-01T06:45:00.000Z', '2026-01-01T18:30:00.000Z']);
   });
 
   it('weekly on several days and hourly windows that cross midnight', () => {
     const w: Schedule = { frequency: 'Weekly', daysOfWeek: ['Monday', 'Thursday'], times: ['23:00'] };
-    expect(iso(slotsBetween(w, 'UTC', new Date('2026-11-22T00:00:00Z'), new Date('2026-11-30T00:00:00Z')))).toEqual([
-      '2026-11-23T23:00:00.000Z', '2026-11-26T23:00:00.000Z',
-    ]);
+    expect(iso(slotsBetween(w, 'UTC', new Date('2026-11-22T00:00:00Z'), new Date('2026-11-30T00:00:00Z')))).toEqual(['2026-11-23T23:00:00.000Z', '2026-11-26T23:00:00.000Z']);
     const h: Schedule = { frequency: 'Hourly', intervalHours: 4, windowStart: '22:00', windowHours: 8 };
-    expect(iso(slotsBetween(h, 'UTC', new Date('2026-11-22T12:00:00Z'), new Date('2026-11-23T12:00:00Z')))).toEqual([
-      '2026-11-22T22:00:00.000Z', '2026-11-23T02:00:00.000Z',
-    ]);
+    expect(iso(slotsBetween(h, 'UTC', new Date('2026-11-22T12:00:00Z'), new Date('2026-11-23T12:00:00Z')))).toEqual(['2026-11-22T22:00:00.000Z', '2026-11-23T02:00:00.000Z']);
   });
 
   it('Australia/Sydney (southern hemisphere) springs forward in October', () => {
@@ -50,13 +44,17 @@ describe('policy schedule slots', () => {
       { frequency: 'Weekly', daysOfWeek: ['Sunday'], times: ['03:00'] },
     ];
     const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata'];
-    fc.assert(fc.property(fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2030, 0, 1) }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 }), (t, si, zi) => {
-      const s = schedules[si]!, tz = zones[zi]!;
-      const at = new Date(t);
-      const all = slotsBetween(s, tz, new Date(t - 9 * 86_400_000), at);
-      expect(latestSlotAtOrBefore(s, tz, at)?.toISOString()).toBe(all[all.length - 1]?.toISOString());
-      for (let i = 1; i < all.length; i++) expect(all[i]!.getTime()).toBeGreaterThan(all[i - 1]!.getTime());
-    }), { numRuns: 200, seed: 42 });
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2030, 0, 1) }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 }), (t, si, zi) => {
+        const s = schedules[si]!,
+          tz = zones[zi]!;
+        const at = new Date(t);
+        const all = slotsBetween(s, tz, new Date(t - 9 * 86_400_000), at);
+        expect(latestSlotAtOrBefore(s, tz, at)?.toISOString()).toBe(all[all.length - 1]?.toISOString());
+        for (let i = 1; i < all.length; i++) expect(all[i]!.getTime()).toBeGreaterThan(all[i - 1]!.getTime());
+      }),
+      { numRuns: 200, seed: 42 },
+    );
   });
 
   it('nextSlots and slotId', () => {

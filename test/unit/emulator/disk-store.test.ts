@@ -3,11 +3,12 @@ import { createDiskStore } from '../../../src/emulator/disk/store';
 import type { DiskStoreError } from '../../../src/emulator/disk/types';
 import { ReferenceDisk, pagesOf, P } from '../../support/reference-disk';
 
-const GIB = 1024 ** 3, MIB = 1024 ** 2;
+const GIB = 1024 ** 3,
+  MIB = 1024 ** 2;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function randomData(rand: () => number, len: number): Buffer {
@@ -46,8 +47,15 @@ describe.each([11, 29])('emulator disk store against a reference model (seed %i)
           ref.clear(off, len);
         }
       }
-      if (g === 7) { store.clear('d', 0, size); ref.clear(0, size); } // whole-disk trim
-      if (g === 9) { const d = randomData(rand, P); store.write('d', size - P, d); ref.write(size - P, d); }
+      if (g === 7) {
+        store.clear('d', 0, size);
+        ref.clear(0, size);
+      } // whole-disk trim
+      if (g === 9) {
+        const d = randomData(rand, P);
+        store.write('d', size - P, d);
+        ref.write(size - P, d);
+      }
       const id = `s${g}`;
       store.createSnapshot(id, 'd', true);
       ref.snapshot(id);
@@ -90,7 +98,11 @@ describe('emulator disk store rules', () => {
     s.createDisk('d', 8 * MIB);
     s.createDisk('e', 8 * MIB);
     const code = (fn: () => void): string | undefined => {
-      try { fn(); } catch (e) { return (e as DiskStoreError).code; }
+      try {
+        fn();
+      } catch (e) {
+        return (e as DiskStoreError).code;
+      }
       return undefined;
     };
     expect(code(() => s.write('d', 100, Buffer.alloc(P)))).toBe('Unaligned');
@@ -121,7 +133,10 @@ describe('emulator disk store rules', () => {
     expect(s.read('s1', 0, P).equals(Buffer.alloc(P, 2))).toBe(true);
     expect(s.read('big', 0, P).equals(Buffer.alloc(P, 3))).toBe(true);
     expect(s.storedBytes()).toBeLessThan(6 * MIB);
-    expect(s.validRanges('s1')).toEqual([{ start: 0, end: MIB }, { start: size - 4 * MIB, end: size }]);
+    expect(s.validRanges('s1')).toEqual([
+      { start: 0, end: MIB },
+      { start: size - 4 * MIB, end: size },
+    ]);
     s.copyDisk('copy', 's1');
     expect(s.read('copy', size - P, P).equals(Buffer.alloc(P, 1))).toBe(true);
   });

@@ -15,7 +15,7 @@ const REQUESTS_FREE = { requestsPerSecond: Number.POSITIVE_INFINITY, bytesPerSec
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Random writes (some of zeros) and clears; runs up to `maxRun` pages, so some cross 4 MiB cell lines. */
@@ -44,7 +44,10 @@ function mutate(disk: PageModel, rand: () => number, ops: number, maxRun: number
 const STORES: { name: string; generations: number; scattered: number; timeout: number; open(): Promise<BackupStore> }[] = [
   { name: 'a memory store', generations: 6, scattered: 3000, timeout: 45_000, open: async () => new MemoryBackupStore() },
   {
-    name: 'Azurite', generations: 3, scattered: 300, timeout: 90_000,
+    name: 'Azurite',
+    generations: 3,
+    scattered: 300,
+    timeout: 90_000,
     async open() {
       const store = new BlobBackupStore(BlobServiceClient.fromConnectionString(inject('azurite').connectionString).getContainerClient(uniqueName('eng')));
       await store.ensureContainer();
@@ -81,18 +84,27 @@ describe.each(STORES)('copy and restore engine on $name', ({ generations, scatte
       for (const s of shardLayout(size, shardSize)) await store.ensureShard(shardName(s.index), s.span.end - s.span.start);
       const counters = { reads: 0, bytes: 0 };
       const deltas = [];
-      let changed = 0, uploaded = 0, zeros = 0;
+      let changed = 0,
+        uploaded = 0,
+        zeros = 0;
       for (const segment of segmentLayout(size, 40 * MIB)) {
         const res = await copySegment(
           {
-            segment, diskSize: size, shardSize, shardName, concurrency: 4, diffWindow: 16 * MIB,
+            segment,
+            diskSize: size,
+            shardSize,
+            shardName,
+            concurrency: 4,
+            diffWindow: 16 * MIB,
             baseSasUrl: prev ? `base-${gen - 1}` : undefined,
             previous: prev ? { diskSize: size, cells: prev.manifest.cells, snapshots: prev.shards.map((x) => x.snapshot) } : undefined,
           },
           { source: sourceOf(snap, bases, counters), store },
         );
         deltas.push(res.delta);
-        changed += res.stats.changedBytes; uploaded += res.stats.bytesUploaded; zeros += res.stats.zeroBytesSkipped;
+        changed += res.stats.changedBytes;
+        uploaded += res.stats.bytesUploaded;
+        zeros += res.stats.zeroBytesSkipped;
       }
       // Efficiency by counts: exactly the changed bytes are read; uploads are those minus zero chunks.
       expect(counters.bytes).toBe(changed);
@@ -122,7 +134,11 @@ describe.each(STORES)('copy and restore engine on $name', ({ generations, scatte
     await store.putPages(name, 4096, Buffer.alloc(512, 2)); // bit rot after the backup
     const snapshot = await store.snapshotShard(name);
     await expect(
-      restoreDisk({ diskSize: size, shardSize: size, shards: [{ name, snapshot }], manifest: applyDeltas(undefined, size, [delta]), concurrency: 2, rangeWindow: size }, store, modelTarget(new PageModel(size))),
+      restoreDisk(
+        { diskSize: size, shardSize: size, shards: [{ name, snapshot }], manifest: applyDeltas(undefined, size, [delta]), concurrency: 2, rangeWindow: size },
+        store,
+        modelTarget(new PageModel(size)),
+      ),
     ).rejects.toThrow(/differs from the recovery point's manifest/);
   });
 

@@ -13,7 +13,7 @@ import { PageModel, modelTarget, sourceOf } from '../../support/page-model';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('GHASH cell digests', () => {
@@ -56,7 +56,10 @@ describe('GHASH cell digests', () => {
 
 describe('format-2 manifest parts', () => {
   it('round-trip, refuse a damaged part, and read a range from only the parts that cover it', async () => {
-    const cells = new Map([[3, cellTag(Buffer.alloc(512, 1))], [5, sha256(Buffer.alloc(512, 2))]]);
+    const cells = new Map([
+      [3, cellTag(Buffer.alloc(512, 1))],
+      [5, sha256(Buffer.alloc(512, 2))],
+    ]);
     const part = encodePart({ firstCell: 2, spanCells: 4, cells });
     expect(decodePart(part).cells).toEqual(cells);
     const bad = Buffer.from(part);
@@ -66,7 +69,10 @@ describe('format-2 manifest parts', () => {
 
     const blobs = new Map<string, Buffer>();
     const reads: string[] = [];
-    const get = async (n: string): Promise<Buffer | undefined> => { reads.push(n); return blobs.get(n); };
+    const get = async (n: string): Promise<Buffer | undefined> => {
+      reads.push(n);
+      return blobs.get(n);
+    };
     blobs.set('m', encodeHeader({ diskSize: 8 * CELL, partCells: 2, parts: 4, cells: 2, sum: sumCells(cells) }));
     for (let p = 0; p < 4; p++) blobs.set(`m/${p}`, encodePart({ firstCell: 2 * p, spanCells: 2, cells: new Map([...cells].filter(([i]) => Math.floor(i / 2) === p)) }));
     const reader = (await openManifest(get, 'm', (n, p) => `${n}/${p}`))!;
@@ -80,7 +86,11 @@ describe('format-2 manifest parts', () => {
 
   it('reads a format-1 manifest as one blob, and its digest as points then recorded it', async () => {
     const cells = new Map([7, 1, 3, 4].map((i) => [i, sha256(Buffer.alloc(CELL, i))] as [number, Buffer]));
-    const reader = (await openManifest(async () => encodeManifest({ diskSize: 8 * CELL, cells }), 'old', (n) => n))!;
+    const reader = (await openManifest(
+      async () => encodeManifest({ diskSize: 8 * CELL, cells }),
+      'old',
+      (n) => n,
+    ))!;
     expect(reader.format).toBe(1);
     expect(reader.legacyDigest).toMatch(/^[0-9a-f]{64}$/);
     expect([...(await reader.cells({ start: 0, end: 8 * CELL })).keys()]).toEqual([1, 3, 4, 7]);
@@ -92,12 +102,19 @@ describe('format-2 manifest parts', () => {
     const cells = new Map(Array.from({ length: 40 }, (_, i) => [i * 3, cellTag(Buffer.alloc(512, i + 1))] as [number, Buffer]));
     const whole = imageDigest(200 * CELL, sumCells(cells));
     const a = sumCells([...cells].filter(([i]) => i < 50));
-    const b = sumCells([...cells].filter(([i]) => i >= 50), a);
+    const b = sumCells(
+      [...cells].filter(([i]) => i >= 50),
+      a,
+    );
     expect(imageDigest(200 * CELL, b)).toBe(whole);
   });
 
   it('keeps segment checkpoints of both digest lengths and of the format before', () => {
-    const d = new Map<number, Buffer | null>([[1, cellTag(Buffer.alloc(512, 1))], [2, null], [9, sha256(Buffer.alloc(1))]]);
+    const d = new Map<number, Buffer | null>([
+      [1, cellTag(Buffer.alloc(512, 1))],
+      [2, null],
+      [9, sha256(Buffer.alloc(1))],
+    ]);
     expect(decodeDelta(encodeDelta(d))).toEqual(d);
     const v1 = Buffer.alloc(8 + 41);
     v1.writeBigUInt64BE(1n, 0);
@@ -118,16 +135,26 @@ describe('incremental copies without whole-cell read-back', () => {
     await store.ensureShard(shard, size);
     const s0 = disk.clone();
     const bases = new Map([['b0', s0]]);
-    const full = await copySegment({ segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, concurrency: 4, diffWindow: size }, { source: sourceOf(s0, bases), store });
+    const full = await copySegment(
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, concurrency: 4, diffWindow: size },
+      { source: sourceOf(s0, bases), store },
+    );
     const cells = new Map([...full.delta].filter(([, h]) => h) as [number, Buffer][]);
     const previous: PreviousImage = { diskSize: size, cells, snapshots: [await store.snapshotShard(shard)] };
     change(disk);
     const s1 = disk.clone();
-    const inc = await copySegment({ segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, concurrency: 4, diffWindow: size, baseSasUrl: 'b0', previous, cost }, { source: sourceOf(s1, bases), store });
+    const inc = await copySegment(
+      { segment: { start: 0, end: size }, diskSize: size, shardSize: size, shardName: () => shard, concurrency: 4, diffWindow: size, baseSasUrl: 'b0', previous, cost },
+      { source: sourceOf(s1, bases), store },
+    );
     const after = new Map(cells);
-    for (const [i, h] of inc.delta) (h ? after.set(i, h) : after.delete(i));
+    for (const [i, h] of inc.delta) h ? after.set(i, h) : after.delete(i);
     const target = new PageModel(size);
-    await restoreDisk({ diskSize: size, shardSize: size, shards: [{ name: shard, snapshot: await store.snapshotShard(shard) }], manifest: { diskSize: size, cells: after }, concurrency: 4, rangeWindow: size }, store, modelTarget(target));
+    await restoreDisk(
+      { diskSize: size, shardSize: size, shards: [{ name: shard, snapshot: await store.snapshotShard(shard) }], manifest: { diskSize: size, cells: after }, concurrency: 4, rangeWindow: size },
+      store,
+      modelTarget(target),
+    );
     return { stats: inc.stats, exact: target.equals(s1) };
   }
 

@@ -57,8 +57,17 @@ describe('listing timeouts and 500 OperationTimedOut (AZURE-FIDELITY B1, M2, m4)
     });
     const target = new PageModel(size);
     await restoreDisk(
-      { diskSize: size, shardSize: size, shards: [{ name, snapshot }], manifest: applyDeltas(undefined, size, [delta]), concurrency: 2, rangeWindow: size, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } },
-      timingOut, modelTarget(target),
+      {
+        diskSize: size,
+        shardSize: size,
+        shards: [{ name, snapshot }],
+        manifest: applyDeltas(undefined, size, [delta]),
+        concurrency: 2,
+        rangeWindow: size,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      },
+      timingOut,
+      modelTarget(target),
     );
     expect(target.equals(disk)).toBe(true);
     expect(asked.filter((n) => n <= 64 * MIB)).toEqual([64, 64, 64, 64].map((n) => n * MIB));

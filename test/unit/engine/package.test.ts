@@ -14,10 +14,19 @@ class MemoryPackageStore implements PackageStore {
   files = new Map<string, Buffer>();
   puts = 0;
   async prepare(): Promise<void> {}
-  async put(name: string, data: Buffer): Promise<void> { this.puts++; this.files.set(name, Buffer.from(data)); }
-  async get(name: string): Promise<Buffer | undefined> { return this.files.get(name); }
-  async list(): Promise<{ name: string; size: number }[]> { return [...this.files].map(([name, b]) => ({ name, size: b.length })); }
-  async remove(name: string): Promise<void> { this.files.delete(name); }
+  async put(name: string, data: Buffer): Promise<void> {
+    this.puts++;
+    this.files.set(name, Buffer.from(data));
+  }
+  async get(name: string): Promise<Buffer | undefined> {
+    return this.files.get(name);
+  }
+  async list(): Promise<{ name: string; size: number }[]> {
+    return [...this.files].map(([name, b]) => ({ name, size: b.length }));
+  }
+  async remove(name: string): Promise<void> {
+    this.files.delete(name);
+  }
 }
 
 /** A sparse disk image: allocated ranges with content; reads can be made to fail after a number of calls. */
@@ -28,7 +37,9 @@ function image(size: number, writes: { at: number; data: Buffer }[]): DiskImageR
   const r = {
     reads: 0,
     failAfter: undefined as number | undefined,
-    async ranges(w: Range) { return allocated.filter((a) => a.end > w.start && a.start < w.end).map((a) => ({ start: Math.max(a.start, w.start), end: Math.min(a.end, w.end) })); },
+    async ranges(w: Range) {
+      return allocated.filter((a) => a.end > w.start && a.start < w.end).map((a) => ({ start: Math.max(a.start, w.start), end: Math.min(a.end, w.end) }));
+    },
     async read(x: Range) {
       if (r.failAfter !== undefined && r.reads >= r.failAfter) throw Object.assign(new Error('cut off'), { statusCode: 400 });
       r.reads++;
@@ -50,7 +61,12 @@ const writes = [
 async function pack(pkg: MemoryPackageStore, reader: DiskImageReader): Promise<PackageManifest> {
   const chunks = await exportDisk({ diskKey: 'lun-0', diskSize: 64 * MIB, concurrency: 4, rangeWindow: 16 * MIB, existing: await pkg.list() }, reader, pkg);
   const m: PackageManifest = {
-    format: 1, itemKey: 'vm;s;rg;a', jobId: 'j1', createdAt: new Date(0).toISOString(), source: 'NewSnapshot', consistency: 'CrashConsistent',
+    format: 1,
+    itemKey: 'vm;s;rg;a',
+    jobId: 'j1',
+    createdAt: new Date(0).toISOString(),
+    source: 'NewSnapshot',
+    consistency: 'CrashConsistent',
     disks: [{ diskKey: 'lun-0', name: 'a-data', lun: 0, sizeBytes: 64 * MIB, shardSize: 32 * MIB, sourceDiskId: 'd', sourceSnapshot: { id: 's' }, dataBytes: 0, chunks }],
   };
   const buf = encodePackageManifest(m);
@@ -96,7 +112,14 @@ describe('recovery-point packages', () => {
     const pkg = new MemoryPackageStore();
     const m = await pack(pkg, image(64 * MIB, writes));
     const manifest = pkg.files.get(MANIFEST_FILE)!;
-    const code = (f: () => unknown): string | undefined => { try { f(); } catch (e) { return (e as PackageError).code; } return undefined; };
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return (e as PackageError).code;
+      }
+      return undefined;
+    };
     expect(code(() => parsePackage(manifest, undefined))).toBe('PackageIncomplete');
     expect(code(() => parsePackage(undefined, pkg.files.get(COMPLETE_FILE)))).toBe('PackageIncomplete');
     const altered = Buffer.from(manifest.toString().replace('"lun": 0', '"lun": 1'));

@@ -6,8 +6,19 @@ import { HOUR_MS } from '../../../src/core/domain/time';
 
 const policy = (schedule: unknown, timeZone = 'UTC'): Policy => PolicySchema.parse({ name: 'p', timeZone, schedule, retention: { dailyDays: 7 } });
 const item = (o: Partial<ProtectedItem> = {}): ProtectedItem => ({
-  itemKey: 'vm;s;rg;vm1', vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1', vmName: 'vm1', resourceGroup: 'rg', subscriptionId: 's',
-  location: 'westeurope', osType: 'Linux', state: 'Protected', policyName: 'p', disks: [], createdAt: new Date('2026-03-01T00:00:00Z'), protectedAt: new Date('2026-03-01T00:00:00Z'), ...o,
+  itemKey: 'vm;s;rg;vm1',
+  vmId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1',
+  vmName: 'vm1',
+  resourceGroup: 'rg',
+  subscriptionId: 's',
+  location: 'westeurope',
+  osType: 'Linux',
+  state: 'Protected',
+  policyName: 'p',
+  disks: [],
+  createdAt: new Date('2026-03-01T00:00:00Z'),
+  protectedAt: new Date('2026-03-01T00:00:00Z'),
+  ...o,
 });
 const at = (iso: string) => new Date(iso);
 const GRACE = 3 * HOUR_MS;
@@ -29,7 +40,7 @@ describe('missed backup: no point since half the gap before the last due slot, a
     expect(missedSlot(item({ lastBackupAt: at('2026-03-02T16:05:00Z') }), hourly, at('2026-03-03T07:59:00Z'), GRACE)).toBeUndefined();
   });
 
-  it('follows the policy\'s time zone', () => {
+  it("follows the policy's time zone", () => {
     const berlin = policy({ frequency: 'Daily', times: ['02:00'] }, 'Europe/Berlin'); // 01:00 UTC in March
     expect(missedSlot(item(), berlin, at('2026-03-03T04:01:00Z'), GRACE)).toEqual(at('2026-03-03T01:00:00Z'));
     expect(missedSlot(item(), berlin, at('2026-03-03T03:59:00Z'), GRACE)).toEqual(at('2026-03-02T01:00:00Z'));

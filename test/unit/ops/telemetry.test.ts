@@ -78,7 +78,7 @@ describe('telemetry of a backup and a restore (OpenTelemetry adapter, in-memory 
     expect(failures.dataPoints.map((p) => [p.attributes['vmbackup.job.type'], p.attributes['vmbackup.error.code'], p.value])).toEqual([['Backup', failed.error!.code, 1]]);
   });
 
-  it('counts the bytes copied and restored, the jobs\' durations, and each protected item\'s recovery-point age', async () => {
+  it("counts the bytes copied and restored, the jobs' durations, and each protected item's recovery-point age", async () => {
     const ms = await otel.metrics();
     const sum = (name: string) => metricNamed(ms, name)!.dataPoints.reduce((a, p) => a + (p.value as number), 0);
     // The failed backup read its bytes too before it failed: bytes copied counts the work of every backup job.

@@ -27,9 +27,13 @@ describe('backup workflow (memory adapters)', () => {
   it('copies the whole disk the first time, byte-exact in the shard snapshots, and moves the diff base', async () => {
     const s = memoryDeps();
     const vm = await registeredVm(s);
-    const osBefore = s.cloud.readDisk(vm.osDiskId), dataBefore = s.cloud.readDisk(vm.dataDiskId);
+    const osBefore = s.cloud.readDisk(vm.osDiskId),
+      dataBefore = s.cloud.readDisk(vm.dataDiskId);
     const job = await backup(s, vm);
-    expect(job.plan!.map((d) => [d.diskKey, d.full, d.segments])).toEqual([['os', true, 4], ['lun-0', true, 3]]);
+    expect(job.plan!.map((d) => [d.diskKey, d.full, d.segments])).toEqual([
+      ['os', true, 4],
+      ['lun-0', true, 3],
+    ]);
     expect(job.segmentsDone).toBe(7);
     const point = (await s.deps.repos.points.get(vm.itemKey, job.jobId))!.doc;
     expect(point.state).toBe('Available');
@@ -79,9 +83,14 @@ describe('backup workflow (memory adapters)', () => {
     const vm = await registeredVm(s);
     const job = await backupNow(s.deps, vm.itemKey);
     let asked = false;
-    await s.drain({ beforeStep: async (queue) => {
-      if (queue === QUEUES.copy && !asked) { asked = true; await requestCancel(s.deps, job.jobId); }
-    } });
+    await s.drain({
+      beforeStep: async (queue) => {
+        if (queue === QUEUES.copy && !asked) {
+          asked = true;
+          await requestCancel(s.deps, job.jobId);
+        }
+      },
+    });
     const done = await finished(s, job.jobId, 'Cancelled');
     expect(await s.deps.repos.points.get(vm.itemKey, job.jobId)).toBeUndefined();
     for (const d of done.plan!) expect(s.cloud.snapshot(d.snapshotId)).toBeUndefined();

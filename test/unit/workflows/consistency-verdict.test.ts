@@ -41,7 +41,11 @@ const base: Omit<GuestRuns, 'pre' | 'post'> = { os: 'linux', userScripts: false,
 describe('the consistency a point is labelled with', () => {
   it('Linux default: file-system consistent only when every frozen mount is still frozen at the thaw', () => {
     const pre = ok('vmbackup-frozen /data0\nvmbackup-frozen /data1');
-    expect(verdict('FileSystemConsistent', { ...base, pre, post: ok('vmbackup-thawed /data0\nvmbackup-thawed /data1') })).toMatchObject({ consistency: 'FileSystemConsistent', heldAcrossSnapshots: true, warnings: [] });
+    expect(verdict('FileSystemConsistent', { ...base, pre, post: ok('vmbackup-thawed /data0\nvmbackup-thawed /data1') })).toMatchObject({
+      consistency: 'FileSystemConsistent',
+      heldAcrossSnapshots: true,
+      warnings: [],
+    });
     const early = verdict('FileSystemConsistent', { ...base, pre, post: ok('vmbackup-thawed /data0\nvmbackup-not-frozen /data1') });
     expect(early).toMatchObject({ consistency: 'CrashConsistent', heldAcrossSnapshots: false });
     expect(early.warnings[0]).toMatch(/\/data1 thawed before vmbackup's thaw/);

@@ -43,7 +43,8 @@ describe('discovery job (memory adapters)', () => {
   });
 
   it('resumes after a delivery that died part way: listed subscriptions are skipped, each tagged VM registered once', async () => {
-    let sub2Lists = 0, sub1Lists = 0;
+    let sub2Lists = 0,
+      sub1Lists = 0;
     const s = memoryDeps({
       settings: { VMBACKUP_SUBSCRIPTION_IDS: `${SUB},${SUB2}` },
       deps: (d) => ({
@@ -69,7 +70,10 @@ describe('discovery job (memory adapters)', () => {
     expect(sub1Lists).toBe(1);
     expect(await registerJobs(s)).toBe(2);
     const regs = (await s.deps.repos.jobs.all()).filter((j) => j.type === 'Register');
-    expect(regs.map((j) => [j.status, j.error?.code])).toEqual([['Completed', undefined], ['Completed', undefined]]);
+    expect(regs.map((j) => [j.status, j.error?.code])).toEqual([
+      ['Completed', undefined],
+      ['Completed', undefined],
+    ]);
   });
 
   it('two deliveries of one discovery at once make one Register job per tagged VM', async () => {

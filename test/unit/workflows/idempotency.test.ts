@@ -14,12 +14,14 @@ describe('idempotency keys (memory adapters)', () => {
     const a = await backupNow(s.deps, vm.itemKey, undefined, 'key-1');
     let replay: Awaited<ReturnType<typeof backupNow>> | undefined;
     let resent = -1;
-    await s.drain({ beforeStep: async (queue) => {
-      // While the job runs and holds the item lock: a replay skips the busy check and sends nothing.
-      if (queue !== QUEUES.copy || replay) return;
-      replay = await backupNow(s.deps, vm.itemKey, undefined, 'key-1');
-      resent = (s.queues.sent.get(QUEUES.snapshot) ?? []).length;
-    } });
+    await s.drain({
+      beforeStep: async (queue) => {
+        // While the job runs and holds the item lock: a replay skips the busy check and sends nothing.
+        if (queue !== QUEUES.copy || replay) return;
+        replay = await backupNow(s.deps, vm.itemKey, undefined, 'key-1');
+        resent = (s.queues.sent.get(QUEUES.snapshot) ?? []).length;
+      },
+    });
     expect(replay!.jobId).toBe(a.jobId);
     expect(replay!.status).toBe('InProgress');
     expect(resent).toBe(0);
@@ -53,7 +55,10 @@ describe('idempotency keys (memory adapters)', () => {
   it('lets a key refused for a busy item create the job once the item is free', async () => {
     const s = memoryDeps();
     const vm = await registeredVm(s);
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = 'x'; i.lockExpiresAt = new Date(s.clock.ms + 60_000); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = 'x';
+      i.lockExpiresAt = new Date(s.clock.ms + 60_000);
+    });
     await expect(backupNow(s.deps, vm.itemKey, undefined, 'key-3')).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
     s.clock.advance(61_000);
     const job = await backupNow(s.deps, vm.itemKey, undefined, 'key-3');

@@ -7,7 +7,8 @@ import { finished, pattern, registeredVm, type TestVm } from '../../support/memo
 
 async function backedUp(s: MemoryStack): Promise<{ vm: TestVm; pointId: string; os: Buffer; data: Buffer }> {
   const vm = await registeredVm(s);
-  const os = s.cloud.readDisk(vm.osDiskId), data = s.cloud.readDisk(vm.dataDiskId);
+  const os = s.cloud.readDisk(vm.osDiskId),
+    data = s.cloud.readDisk(vm.dataDiskId);
   const job = await backupNow(s.deps, vm.itemKey);
   await s.drain();
   await finished(s, job.jobId);
@@ -75,7 +76,9 @@ describe('instant restore workflow (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId, os } = await backedUp(s);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
-    await s.deps.repos.jobs.update(job.jobId, (j) => { delete j.params.source; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      delete j.params.source;
+    });
     await s.drain();
     const done = await finished(s, job.jobId);
     expect(done.result.source).toBeUndefined();

@@ -24,10 +24,7 @@ describe('typed job params (memory adapters)', () => {
     const b = await backupNow(s.deps, vm.itemKey);
     await s.drain();
     await finished(s, b.jobId);
-    const created = [
-      await getJob(s.deps, b.jobId),
-      await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks' }),
-    ];
+    const created = [await getJob(s.deps, b.jobId), await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks' })];
     for (const job of created) expect(KINDS.of(job.type)!.params.safeParse(job.params).success).toBe(true);
   });
 
@@ -39,7 +36,9 @@ describe('typed job params (memory adapters)', () => {
     await finished(s, b.jobId);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId: b.jobId, mode: 'newDisks' });
     // A row as a newer version (or a hand edit) might leave it: a mode this version does not know, no point.
-    await s.deps.repos.jobs.update(job.jobId, (j) => { j.params = { mode: 'sideways', targetResourceGroup: 'rg' }; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      j.params = { mode: 'sideways', targetResourceGroup: 'rg' };
+    });
     await s.drain();
     const done = await finished(s, job.jobId, 'Failed');
     expect(done.error!.code).toBe('JobParamsInvalid');
@@ -56,7 +55,9 @@ describe('typed job params (memory adapters)', () => {
     await s.drain();
     await finished(s, b.jobId);
     const job = await requestVerify(s.deps, vm.itemKey, b.jobId);
-    await s.deps.repos.jobs.update(job.jobId, (j) => { j.params = { pointId: 42 }; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      j.params = { pointId: 42 };
+    });
     await s.drain();
     expect((await finished(s, job.jobId, 'Failed')).error!.code).toBe('JobParamsInvalid');
   });

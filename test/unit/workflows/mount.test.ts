@@ -14,7 +14,8 @@ const HOUR = 3_600_000;
 
 async function backedUp(s: MemoryStack): Promise<{ vm: TestVm; pointId: string; os: Buffer; data: Buffer; helperId: string }> {
   const vm = await registeredVm(s);
-  const os = s.cloud.readDisk(vm.osDiskId), data = s.cloud.readDisk(vm.dataDiskId);
+  const os = s.cloud.readDisk(vm.osDiskId),
+    data = s.cloud.readDisk(vm.dataDiskId);
   const job = await backupNow(s.deps, vm.itemKey);
   await s.drain();
   await finished(s, job.jobId);
@@ -27,13 +28,16 @@ async function backedUp(s: MemoryStack): Promise<{ vm: TestVm; pointId: string; 
 const extraDisks = (s: MemoryStack, before: Set<string>): string[] => [...s.cloud.disks.keys()].filter((k) => !before.has(k));
 
 async function refusal(p: Promise<unknown>): Promise<{ status: number; code: string }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(VmBackupError);
   return { status: httpStatusFor(err), code: (err as VmBackupError).code };
 }
 
 describe('mount a recovery point for file recovery (memory adapters)', () => {
-  it('attaches the point\'s disks to the helper at free LUNs, read-only cached, and takes them away on unmount', async () => {
+  it("attaches the point's disks to the helper at free LUNs, read-only cached, and takes them away on unmount", async () => {
     const s = memoryDeps();
     const { vm, pointId, os, data, helperId } = await backedUp(s);
     const before = new Set(s.cloud.disks.keys());
@@ -44,7 +48,10 @@ describe('mount a recovery point for file recovery (memory adapters)', () => {
     expect(view.state).toBe('Mounted');
     expect(view.disks!.map((d) => d.lun).sort()).toEqual([0, 1]);
     const helper = s.cloud.vm(helperId)!;
-    expect(helper.dataDisks.map((d) => ({ lun: d.lun, caching: d.caching }))).toEqual([{ lun: 0, caching: 'ReadOnly' }, { lun: 1, caching: 'ReadOnly' }]);
+    expect(helper.dataDisks.map((d) => ({ lun: d.lun, caching: d.caching }))).toEqual([
+      { lun: 0, caching: 'ReadOnly' },
+      { lun: 1, caching: 'ReadOnly' },
+    ]);
     const byKey = (k: string): MountedDisk => view.disks!.find((d) => d.diskKey === k)!;
     expect(s.cloud.readDisk(byKey('os').diskId).equals(os)).toBe(true);
     expect(s.cloud.readDisk(byKey('lun-0').diskId).equals(data)).toBe(true);
@@ -91,7 +98,9 @@ describe('mount a recovery point for file recovery (memory adapters)', () => {
     expect(await refusal(requestMount(s.deps, { ...req, helperVmId: helperId.replace(/helper$/, 'gone') }))).toEqual({ status: 404, code: 'HelperVmNotFound' });
     expect(await refusal(requestMount(s.deps, { ...req, pointId: 'nope' }))).toMatchObject({ status: 404 });
     expect(await refusal(requestMount(s.deps, { ...req, helperVmId: away.id }))).toEqual({ status: 409, code: 'MountRegionMismatch' });
-    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => { p.state = 'SoftDeleted'; });
+    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => {
+      p.state = 'SoftDeleted';
+    });
     expect(await refusal(requestMount(s.deps, req))).toEqual({ status: 409, code: 'RecoveryPointSoftDeleted' });
     expect(await s.deps.repos.jobs.all({ where: { type: 'Mount' } })).toEqual([]);
     expect(s.cloud.disks.size).toBe(disks);
@@ -108,7 +117,7 @@ describe('mount a recovery point for file recovery (memory adapters)', () => {
     expect(extraDisks(s, before)).toEqual([]);
   });
 
-  it('an orphan left by a cleanup that failed too is removed by the reconciler\'s sweep', async () => {
+  it("an orphan left by a cleanup that failed too is removed by the reconciler's sweep", async () => {
     const s = memoryDeps({ deps: (d) => ({ compute: attachThenDie(d.compute) }) });
     const { vm, pointId, helperId } = await backedUp(s);
     const before = new Set(s.cloud.disks.keys());

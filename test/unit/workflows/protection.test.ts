@@ -8,7 +8,10 @@ import { memoryDeps, MIB, SUB } from '../../support/memory-deps';
 import { DAILY_POLICY, finished, registeredVm } from '../../support/memory-fixtures';
 
 const refusal = async (p: Promise<unknown>): Promise<{ status: number; code: string }> => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'the call was refused').toBeDefined();
   return { status: httpStatusFor(err), code: (err as { code: string }).code };
 };
@@ -20,7 +23,10 @@ describe('protection workflows (memory adapters)', () => {
     const vm = await registeredVm(s);
     const item = (await s.deps.repos.items.get(vm.itemKey))!.doc;
     expect(item.state).toBe('Registered');
-    expect(item.disks.map((d) => [d.diskKey, d.sizeBytes])).toEqual([['os', 32 * MIB], ['lun-0', 24 * MIB]]);
+    expect(item.disks.map((d) => [d.diskKey, d.sizeBytes])).toEqual([
+      ['os', 32 * MIB],
+      ['lun-0', 24 * MIB],
+    ]);
     const [job] = await requestProtection(s.deps, [vm.itemKey], 'daily');
     await s.drain();
     await finished(s, job!.jobId);
@@ -45,11 +51,7 @@ describe('protection workflows (memory adapters)', () => {
     const ultra = s.cloud.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'ultra', disks: [{ name: 'u-os', sizeBytes: 32 * MIB, lun: -1, sku: 'UltraSSD_LRS' }] });
     const stopped = s.cloud.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'off', powerState: 'deallocated', disks: [{ name: 'o-os', sizeBytes: 32 * MIB, lun: -1 }] });
     const missing = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/ghost`;
-    const jobs = [
-      ...(await requestRegistration(s.deps, [missing])),
-      ...(await requestRegistration(s.deps, [ultra.id])),
-      ...(await requestRegistration(s.deps, [stopped.id], 'app')),
-    ];
+    const jobs = [...(await requestRegistration(s.deps, [missing])), ...(await requestRegistration(s.deps, [ultra.id])), ...(await requestRegistration(s.deps, [stopped.id], 'app'))];
     await s.drain();
     const codes = await Promise.all(jobs.map(async (j) => (await getJob(s.deps, j.jobId)).error?.code));
     // Ultra and Premium SSD v2 snapshots are waited for until their background copy completes (backup/readiness.ts).
@@ -61,7 +63,10 @@ describe('protection workflows (memory adapters)', () => {
   it('refuses a registration with a bad VM id (400) or an unknown policy (404) before any job', async () => {
     const s = memoryDeps();
     expect(await refusal(requestRegistration(s.deps, ['not-an-id']))).toEqual({ status: 400, code: 'InvalidRequest' });
-    expect(await refusal(requestRegistration(s.deps, [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/x`], 'nope'))).toEqual({ status: 404, code: 'PolicyNotFound' });
+    expect(await refusal(requestRegistration(s.deps, [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/x`], 'nope'))).toEqual({
+      status: 404,
+      code: 'PolicyNotFound',
+    });
     expect(await s.deps.repos.jobs.all()).toEqual([]);
   });
 
@@ -92,7 +97,10 @@ describe('protection workflows (memory adapters)', () => {
   it('answers 409 AnotherOperationInProgress to stop and backup-now while a job holds the item', async () => {
     const s = memoryDeps();
     const vm = await registeredVm(s);
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = 'running-job'; i.lockExpiresAt = new Date(s.clock.ms + 60_000); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = 'running-job';
+      i.lockExpiresAt = new Date(s.clock.ms + 60_000);
+    });
     expect(await refusal(stopProtection(s.deps, vm.itemKey, false))).toEqual({ status: 409, code: 'AnotherOperationInProgress' });
     expect(await refusal(backupNow(s.deps, vm.itemKey))).toEqual({ status: 409, code: 'AnotherOperationInProgress' });
     expect((await s.deps.repos.items.get(vm.itemKey))!.doc.state).toBe('Registered');

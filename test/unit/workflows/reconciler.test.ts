@@ -43,7 +43,10 @@ describe('reconciler (memory adapters)', () => {
     const s = memoryDeps();
     const vm = await registeredVm(s);
     const job = await backupNow(s.deps, vm.itemKey);
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = job.jobId; i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = job.jobId;
+      i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE);
+    });
     s.clock.advance(LEASE);
     expect((await reconcile(s.deps)).jobsRedriven).toBe(0);
     s.clock.advance(10 * LEASE);
@@ -63,19 +66,27 @@ describe('reconciler (memory adapters)', () => {
     const job = await backupNow(s.deps, vm.itemKey);
     await s.drain();
     await finished(s, job.jobId);
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = job.jobId; i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = job.jobId;
+      i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE);
+    });
     expect((await reconcile(s.deps)).locksFreed).toBe(1);
     expect((await s.deps.repos.items.get(vm.itemKey))!.doc.lockOwner).toBeUndefined();
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = 'gone'; i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = 'gone';
+      i.lockExpiresAt = new Date(s.clock.ms + 10 * LEASE);
+    });
     expect((await reconcile(s.deps)).locksFreed).toBe(1);
   });
 
   it('deletes the source snapshots a failed backup could not delete in its cleanup (the sweep and orphan pass)', async () => {
     let compute: ReturnType<typeof failing<MemoryCompute>> | undefined;
-    const s = memoryDeps({ deps: (d) => ({
-      store: failing(d.store, 'putPages', () => new Error('disk full')),
-      compute: (compute = failing(d.compute as MemoryCompute, 'deleteSnapshot', () => Object.assign(new Error('busy'), { statusCode: 409 }))),
-    }) });
+    const s = memoryDeps({
+      deps: (d) => ({
+        store: failing(d.store, 'putPages', () => new Error('disk full')),
+        compute: (compute = failing(d.compute as MemoryCompute, 'deleteSnapshot', () => Object.assign(new Error('busy'), { statusCode: 409 }))),
+      }),
+    });
     const vm = await registeredVm(s);
     const job = await backupNow(s.deps, vm.itemKey);
     await s.drain();

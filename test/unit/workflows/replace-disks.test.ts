@@ -75,13 +75,23 @@ describe('replace disks workflow (memory adapters)', () => {
     expect(httpStatusFor(tl)).toBe(409);
     s.cloud.vm(vm.vmId)!.securityType = undefined;
     s.cloud.disk(vm.osDiskId)!.sizeBytes = 64 * MIB;
-    await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({ code: 'ReplaceSizeMismatch', recommendedAction: expect.stringMatching(/newDisks/) });
+    await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' })).rejects.toMatchObject({
+      code: 'ReplaceSizeMismatch',
+      recommendedAction: expect.stringMatching(/newDisks/),
+    });
     expect(await s.deps.repos.jobs.all({ where: { type: 'Restore' } })).toEqual([]);
     onOriginals(s, vm);
   });
 
   it('a mismatch found in the job (zone, generation) fails it before the VM is touched', async () => {
-    for (const change of [(s: MemoryStack, vm: TestVm) => { s.cloud.vm(vm.vmId)!.zones = ['3']; }, (s: MemoryStack, vm: TestVm) => { s.cloud.disk(vm.osDiskId)!.hyperVGeneration = 'V2'; }]) {
+    for (const change of [
+      (s: MemoryStack, vm: TestVm) => {
+        s.cloud.vm(vm.vmId)!.zones = ['3'];
+      },
+      (s: MemoryStack, vm: TestVm) => {
+        s.cloud.disk(vm.osDiskId)!.hyperVGeneration = 'V2';
+      },
+    ]) {
       const s = memoryDeps();
       const { vm, pointId } = await backedUp(s);
       const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
@@ -95,7 +105,7 @@ describe('replace disks workflow (memory adapters)', () => {
     }
   });
 
-  it('an ARM refusal (409) of the attach rolls back at once and fails the job with Azure\'s code', async () => {
+  it("an ARM refusal (409) of the attach rolls back at once and fails the job with Azure's code", async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });
@@ -116,7 +126,10 @@ describe('replace disks workflow (memory adapters)', () => {
     // The first swap passes; the rollback's swap back fails once, as if the process had died mid-way.
     let swaps = 0;
     const swap = down.swapOsDisk.bind(down);
-    down.swapOsDisk = async (id, d) => { if (++swaps === 2) throw armError(503, 'ServerBusy')(); return swap(id, d); };
+    down.swapOsDisk = async (id, d) => {
+      if (++swaps === 2) throw armError(503, 'ServerBusy')();
+      return swap(id, d);
+    };
     s.deps.compute = down;
     await s.drain();
     const done = await finished(s, job.jobId);
@@ -138,7 +151,7 @@ describe('replace disks workflow (memory adapters)', () => {
     onOriginals(s, vm);
   });
 
-  it('when ARM also refuses the rollback, the job\'s cleanup leaves it to the reconciler: the record stays in flight', async () => {
+  it("when ARM also refuses the rollback, the job's cleanup leaves it to the reconciler: the record stays in flight", async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'replaceDisks', source: 'vault' });

@@ -32,8 +32,12 @@ async function backedUp(s: MemoryStack, zone?: string): Promise<{ vm: TestVm; po
   return { vm, pointId: job.jobId };
 }
 
-const newVm = (vm: TestVm, pointId: string, extra: Partial<NonNullable<RestoreRequest['newVm']>> = {}): RestoreRequest =>
-  ({ itemKey: vm.itemKey, pointId, mode: 'newVm', newVm: { subnetId: SUBNET, vmSize: 'Standard_D2s_v5', ...extra } });
+const newVm = (vm: TestVm, pointId: string, extra: Partial<NonNullable<RestoreRequest['newVm']>> = {}): RestoreRequest => ({
+  itemKey: vm.itemKey,
+  pointId,
+  mode: 'newVm',
+  newVm: { subnetId: SUBNET, vmSize: 'Standard_D2s_v5', ...extra },
+});
 
 /** Only the original VM's disks, VMs and no NIC: what a failed new-VM restore must leave. */
 function nothingLeft(s: MemoryStack, vm: TestVm): void {
@@ -43,7 +47,7 @@ function nothingLeft(s: MemoryStack, vm: TestVm): void {
 }
 
 describe('restore to a new VM (memory adapters)', () => {
-  it('creates a NIC in the subnet and a running VM on the restored disks, with the point\'s LUNs, caching, delete option and zone', async () => {
+  it("creates a NIC in the subnet and a running VM on the restored disks, with the point's LUNs, caching, delete option and zone", async () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s, '2');
     const job = await requestRestore(s.deps, newVm(vm, pointId));
@@ -76,7 +80,10 @@ describe('restore to a new VM (memory adapters)', () => {
     expect(s.provisioning.nics.size).toBe(1);
   });
 
-  for (const [step, method, status, code] of [['NIC', 'createNic', 400, 'InvalidResourceReference'], ['VM', 'createVm', 409, 'SkuNotAvailable']] as const) {
+  for (const [step, method, status, code] of [
+    ['NIC', 'createNic', 400, 'InvalidResourceReference'],
+    ['VM', 'createVm', 409, 'SkuNotAvailable'],
+  ] as const) {
     it(`a refusal of the ${step} (${status} ${code}) fails the job and leaves nothing behind`, async () => {
       const s = memoryDeps();
       const { vm, pointId } = await backedUp(s);
@@ -96,7 +103,9 @@ describe('restore to a new VM (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     const job = await requestRestore(s.deps, newVm(vm, pointId));
-    await s.deps.repos.jobs.update(job.jobId, (j) => { j.cancelRequested = true; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      j.cancelRequested = true;
+    });
     await s.drain();
     await finished(s, job.jobId, 'Cancelled');
     nothingLeft(s, vm);
@@ -112,14 +121,20 @@ describe('restore to a new VM (memory adapters)', () => {
     expect(await refusal(newVm(vm, pointId, { subnetId: '' }))).toMatchObject({ status: 400 });
     expect(await refusal(newVm(vm, pointId, { subnetId: SUBNET.replace('default', 'nope') }))).toMatchObject({ code: 'SubnetNotFound', status: 404 });
     s.provisioning.addSubnet(SUBNET.replace('vnet1', 'vnet-ne'), 'northeurope');
-    expect(await refusal(newVm(vm, pointId, { subnetId: SUBNET.replace('vnet1', 'vnet-ne') }))).toMatchObject({ code: 'SubnetRegionMismatch', status: 409, action: expect.stringContaining('northeurope') });
+    expect(await refusal(newVm(vm, pointId, { subnetId: SUBNET.replace('vnet1', 'vnet-ne') }))).toMatchObject({
+      code: 'SubnetRegionMismatch',
+      status: 409,
+      action: expect.stringContaining('northeurope'),
+    });
     expect(await refusal(newVm(vm, pointId, { vmSize: undefined }))).toMatchObject({ code: 'VmSizeUnknown', status: 409 });
     expect(await refusal(newVm(vm, pointId, { vmSize: 'Standard_Nope' }))).toMatchObject({ code: 'VmSizeNotAvailable', status: 409 });
     s.provisioning.offer('westeurope', 'Standard_D2s_v5', ['1', '2']);
     expect(await refusal(newVm(vm, pointId))).toMatchObject({ code: 'ZoneNotAvailable', status: 409, action: expect.stringMatching(/zone 3/) });
     s.provisioning.offer('westeurope', 'Standard_D2s_v5', ['1', '2', '3']);
     expect(await refusal(newVm(vm, pointId, { targetSubscriptionId: '11111111-1111-1111-1111-111111111111' }))).toMatchObject({ code: 'TargetSubscriptionNotConfigured', status: 409 });
-    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => { p.disks = p.disks.filter((d) => d.lun >= 0); });
+    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => {
+      p.disks = p.disks.filter((d) => d.lun >= 0);
+    });
     expect(await refusal(newVm(vm, pointId))).toMatchObject({ code: 'NewVmNoOsDisk', status: 409 });
     expect(await s.deps.repos.jobs.all({ where: { type: 'Restore' } })).toEqual([]);
     expect(s.cloud.disks.size).toBe(2);

@@ -9,7 +9,8 @@ import { finished, pattern, registeredVm, type TestVm } from '../../support/memo
 
 async function backedUp(s: MemoryStack): Promise<{ vm: TestVm; pointId: string; os: Buffer; data: Buffer }> {
   const vm = await registeredVm(s);
-  const os = s.cloud.readDisk(vm.osDiskId), data = s.cloud.readDisk(vm.dataDiskId);
+  const os = s.cloud.readDisk(vm.osDiskId),
+    data = s.cloud.readDisk(vm.dataDiskId);
   const job = await backupNow(s.deps, vm.itemKey);
   await s.drain();
   await finished(s, job.jobId);
@@ -62,7 +63,9 @@ describe('restore workflow (memory adapters)', () => {
     expect(soft).toBeInstanceOf(ConflictError);
     expect((soft as ConflictError).code).toBe('RecoveryPointSoftDeleted');
     expect(httpStatusFor(soft)).toBe(409);
-    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => { p.state = 'Corrupt'; });
+    await s.deps.repos.points.update(vm.itemKey, pointId, (p) => {
+      p.state = 'Corrupt';
+    });
     await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'RecoveryPointCorrupt' });
     expect(await s.deps.repos.jobs.all({ where: { type: 'Restore' } })).toEqual([]);
   });
@@ -71,7 +74,10 @@ describe('restore workflow (memory adapters)', () => {
     const s = memoryDeps();
     const { vm, pointId } = await backedUp(s);
     await backupNow(s.deps, vm.itemKey);
-    await s.deps.repos.items.update(vm.itemKey, (i) => { i.lockOwner = 'other-job'; i.lockExpiresAt = new Date(s.clock.ms + 60_000); });
+    await s.deps.repos.items.update(vm.itemKey, (i) => {
+      i.lockOwner = 'other-job';
+      i.lockExpiresAt = new Date(s.clock.ms + 60_000);
+    });
     await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'AnotherOperationInProgress' });
   });
 
@@ -97,10 +103,18 @@ describe('restore workflow (memory adapters)', () => {
     // The first delivery's footer write fails (the process dies): its disk is left in upload state.
     const dp = s.deps.dataPlane;
     let writes = 0;
-    const flaky = { openSource: dp.openSource.bind(dp), openTarget: (sas: string) => {
-      const t = dp.openTarget(sas);
-      return { putPages: async (o: number, d: Buffer) => { if (++writes === 3) throw new Error('connection reset'); return t.putPages(o, d); } };
-    } };
+    const flaky = {
+      openSource: dp.openSource.bind(dp),
+      openTarget: (sas: string) => {
+        const t = dp.openTarget(sas);
+        return {
+          putPages: async (o: number, d: Buffer) => {
+            if (++writes === 3) throw new Error('connection reset');
+            return t.putPages(o, d);
+          },
+        };
+      },
+    };
     s.deps.dataPlane = flaky;
     const job = await requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks', source: 'vault' });
     await s.drain();

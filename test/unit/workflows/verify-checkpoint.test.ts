@@ -17,7 +17,13 @@ const BUDGET_MIB = 8;
 const DATA_MIB = 96;
 
 /** Reads of shard snapshots pass through here, so a test can count them, fail one, or flip a byte of one. */
-interface Tap { bytes: number; fail?: (n: number) => boolean; failed: number; flip?: { name: string; offset: number }; calls: number }
+interface Tap {
+  bytes: number;
+  fail?: (n: number) => boolean;
+  failed: number;
+  flip?: { name: string; offset: number };
+  calls: number;
+}
 
 function stack(settings: Record<string, string> = {}): { s: MemoryStack; tap: Tap } {
   const tap: Tap = { bytes: 0, calls: 0, failed: 0 };
@@ -41,7 +47,15 @@ function stack(settings: Record<string, string> = {}): { s: MemoryStack; tap: Ta
 
 /** A VM whose 96 MiB data disk is written end to end, backed up once. */
 async function bigPoint(s: MemoryStack): Promise<{ itemKey: string; point: RecoveryPoint }> {
-  const vm = s.cloud.createVm({ subscriptionId: SUB, resourceGroup: 'rg', name: 'big', disks: [{ name: 'big-os', sizeBytes: 32 * MIB, lun: -1 }, { name: 'big-d0', sizeBytes: DATA_MIB * MIB, lun: 0 }] });
+  const vm = s.cloud.createVm({
+    subscriptionId: SUB,
+    resourceGroup: 'rg',
+    name: 'big',
+    disks: [
+      { name: 'big-os', sizeBytes: 32 * MIB, lun: -1 },
+      { name: 'big-d0', sizeBytes: DATA_MIB * MIB, lun: 0 },
+    ],
+  });
   s.cloud.writeDisk(vm.osDiskId, 0, pattern(MIB, 1));
   s.cloud.writeDisk(vm.dataDisks[0]!.diskId, 0, pattern(DATA_MIB * MIB, 2));
   await requestRegistration(s.deps, [vm.id]);
@@ -56,7 +70,11 @@ async function bigPoint(s: MemoryStack): Promise<{ itemKey: string; point: Recov
 async function verifyDeliveries(s: MemoryStack, itemKey: string, pointId: string): Promise<{ jobId: string; deliveries: number }> {
   const job = await requestVerify(s.deps, itemKey, pointId);
   let deliveries = 0;
-  await s.drain({ beforeStep: (q) => { if (q === VERIFY_QUEUE) deliveries++; } });
+  await s.drain({
+    beforeStep: (q) => {
+      if (q === VERIFY_QUEUE) deliveries++;
+    },
+  });
   return { jobId: job.jobId, deliveries };
 }
 
@@ -67,7 +85,13 @@ describe('verify in slices with a checkpoint (memory adapters, 8 MiB byte budget
     tap.bytes = 0;
     const { jobId, deliveries } = await verifyDeliveries(s, itemKey, point.pointId);
     const done = await finished(s, jobId);
-    expect(done.result).toEqual({ state: 'Verified', disks: [{ diskKey: 'os', ok: true }, { diskKey: 'lun-0', ok: true }] });
+    expect(done.result).toEqual({
+      state: 'Verified',
+      disks: [
+        { diskKey: 'os', ok: true },
+        { diskKey: 'lun-0', ok: true },
+      ],
+    });
     expect(deliveries).toBeGreaterThanOrEqual(DATA_MIB / BUDGET_MIB);
     expect(tap.bytes).toBe((DATA_MIB + 1) * MIB);
     expect(done.bytesDone).toBe(done.bytesTotal);
@@ -90,7 +114,10 @@ describe('verify in slices with a checkpoint (memory adapters, 8 MiB byte budget
     expect(deliveries).toBeGreaterThanOrEqual(DATA_MIB / BUDGET_MIB);
     expect(done.error!.code).toBe('RecoveryPointCorrupt');
     expect(done.error!.message).toMatch(/lun-0: 1 cell\(s\) differ from the manifest/);
-    expect(done.result.disks).toEqual([{ diskKey: 'os', ok: true }, { diskKey: 'lun-0', ok: false, problem: '1 cell(s) differ from the manifest' }]);
+    expect(done.result.disks).toEqual([
+      { diskKey: 'os', ok: true },
+      { diskKey: 'lun-0', ok: false, problem: '1 cell(s) differ from the manifest' },
+    ]);
     expect((await s.deps.repos.points.get(itemKey, point.pointId))!.doc.state).toBe('Corrupt');
   });
 
@@ -118,7 +145,9 @@ describe('verify in slices with a checkpoint (memory adapters, 8 MiB byte budget
     expect(stopped.spans).toBeGreaterThan(0);
     // Its start is old, but its checkpoint moved within the lease: alive.
     s.clock.advance(10 * 61_000);
-    await s.deps.repos.jobs.update(job.jobId, (j) => { j.result = { ...j.result, checkpointAt: new Date(s.clock.ms - 30_000).toISOString() }; });
+    await s.deps.repos.jobs.update(job.jobId, (j) => {
+      j.result = { ...j.result, checkpointAt: new Date(s.clock.ms - 30_000).toISOString() };
+    });
     expect((await reconcile(s.deps)).jobsRedriven).toBe(0);
     s.clock.advance(61_000);
     expect((await reconcile(s.deps)).jobsRedriven).toBe(1);

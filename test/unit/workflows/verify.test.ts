@@ -39,7 +39,10 @@ describe('verify job (memory adapters)', () => {
     const done = await finished(s, job.jobId, 'Failed');
     expect(done.error!.code).toBe('RecoveryPointCorrupt');
     expect(done.error!.message).toMatch(/lun-0: manifest missing/);
-    expect(done.result.disks).toEqual([{ diskKey: 'os', ok: true }, { diskKey: 'lun-0', ok: false, problem: 'manifest missing' }]);
+    expect(done.result.disks).toEqual([
+      { diskKey: 'os', ok: true },
+      { diskKey: 'lun-0', ok: false, problem: 'manifest missing' },
+    ]);
     expect((await s.deps.repos.points.get(vm.itemKey, pointId))!.doc.state).toBe('Corrupt');
     await expect(requestRestore(s.deps, { itemKey: vm.itemKey, pointId, mode: 'newDisks' })).rejects.toMatchObject({ code: 'RecoveryPointCorrupt' });
   });

@@ -33,7 +33,10 @@ export class BlobBackupStore implements BackupStore {
    * the SDK's own retry (4 s, exponential) the pacer never sees the throttling, keeps every request in flight and
    * leaves the blob idle while they sleep: bench scenario 13 measured 0.6 of the per-blob cap that way.
    */
-  constructor(private readonly container: ContainerClient, private readonly pages: ContainerClient = container) {}
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly pages: ContainerClient = container,
+  ) {}
 
   private page(name: string, snapshot?: string, data = false): PageBlobClient {
     const key = `${data ? 'd' : 'c'}\n${name}\n${snapshot ?? ''}`;

@@ -10,7 +10,10 @@ import { FolderPackageStore } from '../fs/folder-package-store';
 export class BlobPackageStore implements PackageStore {
   readonly location: string;
   private readonly prefix: string;
-  constructor(private readonly container: ContainerClient, prefix = '') {
+  constructor(
+    private readonly container: ContainerClient,
+    prefix = '',
+  ) {
     this.prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
     this.location = `container '${container.containerName}'${prefix ? ` under '${prefix}'` : ''}`;
   }

@@ -1,7 +1,18 @@
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type Disk, type VirtualMachine } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import {
-  parseResourceId, type ComputePort, type DataDiskAttachment, type DiskInfo, type GuestStateAccess, type OsType, type PowerState, type RunCommandResult, type SnapshotFileFormat, type SnapshotInfo, type VmDisk, type VmInfo,
+  parseResourceId,
+  type ComputePort,
+  type DataDiskAttachment,
+  type DiskInfo,
+  type GuestStateAccess,
+  type OsType,
+  type PowerState,
+  type RunCommandResult,
+  type SnapshotFileFormat,
+  type SnapshotInfo,
+  type VmDisk,
+  type VmInfo,
 } from '../../ports/compute';
 import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
@@ -48,7 +59,13 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun = -1, attach: { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string } = {}, listed?: Map<string, Disk>): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
+  private async diskSize(
+    diskId: string | undefined,
+    sizeGb: number | undefined,
+    lun = -1,
+    attach: { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string } = {},
+    listed?: Map<string, Disk>,
+  ): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
     const d = listed?.get(diskId.toLowerCase()) ?? (await this.getDiskRaw(diskId));
     return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined, dataAccessAuthMode: d?.dataAccessAuthMode };
@@ -68,9 +85,15 @@ export class ArmComputeAdapter implements ComputePort {
       const ephemeral = !!sp.osDisk.diffDiskSettings?.option;
       const s = ephemeral ? { bytes: (sp.osDisk.diskSizeGB ?? 0) * GIB } : await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk, listed);
       disks.push({
-        lun: -1, diskId: sp.osDisk.managedDisk.id, name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name, sizeBytes: s.bytes,
-        sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType, profile: s.profile ?? (sp.osDisk.writeAcceleratorEnabled ? { lun: -1, writeAcceleratorEnabled: true } : undefined),
-        deleteOption: sp.osDisk.deleteOption, ...(ephemeral ? { ephemeral } : {}), ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
+        lun: -1,
+        diskId: sp.osDisk.managedDisk.id,
+        name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name,
+        sizeBytes: s.bytes,
+        sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType,
+        profile: s.profile ?? (sp.osDisk.writeAcceleratorEnabled ? { lun: -1, writeAcceleratorEnabled: true } : undefined),
+        deleteOption: sp.osDisk.deleteOption,
+        ...(ephemeral ? { ephemeral } : {}),
+        ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
       });
     }
     const unmanaged: NonNullable<VmInfo['unmanagedDisks']> = [];
@@ -83,7 +106,13 @@ export class ArmComputeAdapter implements ComputePort {
       }
       const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d, listed);
       disks.push({
-        lun: d.lun, diskId: d.managedDisk.id, name: d.name ?? parseResourceId(d.managedDisk.id).name, sizeBytes: s.bytes, sku: s.sku ?? d.managedDisk.storageAccountType, profile: s.profile, deleteOption: d.deleteOption,
+        lun: d.lun,
+        diskId: d.managedDisk.id,
+        name: d.name ?? parseResourceId(d.managedDisk.id).name,
+        sizeBytes: s.bytes,
+        sku: s.sku ?? d.managedDisk.storageAccountType,
+        profile: s.profile,
+        deleteOption: d.deleteOption,
         ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
       });
     }
@@ -148,7 +177,8 @@ export class ArmComputeAdapter implements ComputePort {
     for (;;) {
       try {
         const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
-          r.resourceGroup, r.name,
+          r.resourceGroup,
+          r.name,
           { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
           { updateIntervalInMs: this.o.pollIntervalMs ?? (RUN_COMMAND_POLL_SECONDS * 1000) / scale, abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
         );
@@ -186,34 +216,54 @@ export class ArmComputeAdapter implements ComputePort {
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = await this.getDiskRaw(diskId);
-    return d ? {
-      id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState,
-      zones: d.zones?.length ? [...d.zones] : undefined, sku: d.sku?.name, hyperVGeneration: d.hyperVGeneration, securityType: d.securityProfile?.securityType, diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
-    } : undefined;
+    return d
+      ? {
+          id: d.id!,
+          name: d.name!,
+          sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB,
+          managedBy: d.managedBy,
+          state: d.diskState,
+          zones: d.zones?.length ? [...d.zones] : undefined,
+          sku: d.sku?.name,
+          hyperVGeneration: d.hyperVGeneration,
+          securityType: d.securityProfile?.securityType,
+          diskEncryptionSetId: d.encryption?.diskEncryptionSetId,
+        }
+      : undefined;
   }
 
   async createUploadDisk(a: Parameters<ComputePort['createUploadDisk']>[0]): Promise<DiskInfo> {
-    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
-      ...uploadDiskProperties(a.profile),
-      location: a.location,
-      sku: a.sku ? { name: a.sku as never } : undefined,
-      osType: a.osType,
-      tags: a.tags,
-      ...uploadCreation(a.sizeBytes, a.secure, a.profile),
-    }, this.lro());
+    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(
+      a.resourceGroup,
+      a.name,
+      {
+        ...uploadDiskProperties(a.profile),
+        location: a.location,
+        sku: a.sku ? { name: a.sku as never } : undefined,
+        osType: a.osType,
+        tags: a.tags,
+        ...uploadCreation(a.sizeBytes, a.secure, a.profile),
+      },
+      this.lro(),
+    );
     return { id: d.id!, name: d.name!, sizeBytes: a.sizeBytes, state: d.diskState };
   }
 
   /** A disk from a snapshot with createOption Copy (disks-incremental-snapshots.md, "Restore ... create a disk"). */
   async createDiskFromSnapshot(a: Parameters<ComputePort['createDiskFromSnapshot']>[0]): Promise<DiskInfo> {
-    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
-      ...copyDiskProperties(a.profile),
-      location: a.location,
-      sku: a.sku ? { name: a.sku as never } : undefined,
-      osType: a.osType,
-      tags: a.tags,
-      creationData: { createOption: 'Copy', sourceResourceId: a.snapshotId },
-    }, this.lro());
+    const d = await this.client(a.subscriptionId).disks.beginCreateOrUpdateAndWait(
+      a.resourceGroup,
+      a.name,
+      {
+        ...copyDiskProperties(a.profile),
+        location: a.location,
+        sku: a.sku ? { name: a.sku as never } : undefined,
+        osType: a.osType,
+        tags: a.tags,
+        creationData: { createOption: 'Copy', sourceResourceId: a.snapshotId },
+      },
+      this.lro(),
+    );
     return { id: d.id!, name: d.name!, sizeBytes: d.diskSizeBytes ?? (d.diskSizeGB ?? 0) * GIB, managedBy: d.managedBy, state: d.diskState };
   }
 
@@ -240,12 +290,17 @@ export class ArmComputeAdapter implements ComputePort {
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
     const sub = parseResourceId(a.diskId).subscriptionId;
     try {
-      const s = await this.client(sub).snapshots.beginCreateOrUpdateAndWait(a.resourceGroup, a.name, {
-        location: a.location,
-        incremental: true,
-        tags: a.tags,
-        creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
-      }, this.lro());
+      const s = await this.client(sub).snapshots.beginCreateOrUpdateAndWait(
+        a.resourceGroup,
+        a.name,
+        {
+          location: a.location,
+          incremental: true,
+          tags: a.tags,
+          creationData: { createOption: 'Copy', sourceResourceId: a.diskId },
+        },
+        this.lro(),
+      );
       return snapshotInfoOf(s);
     } catch (err) {
       throw (await this.snapshotRefusal(err, a.diskId)) ?? err;

@@ -82,6 +82,7 @@ export function uploadCreation(sizeBytes: number, secure: boolean | undefined, p
 export async function grantWithGuestState(c: ComputeManagementClient, id: string, access: 'Read' | 'Write', seconds: number, lro: { updateIntervalInMs?: number }): Promise<GuestStateAccess> {
   const r = parseResourceId(id);
   const data: GrantAccessData = { access, durationInSeconds: seconds, getSecureVMGuestStateSAS: true };
-  const g = r.type.toLowerCase() === 'snapshots' ? await c.snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro) : await c.disks.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro);
+  const g =
+    r.type.toLowerCase() === 'snapshots' ? await c.snapshots.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro) : await c.disks.beginGrantAccessAndWait(r.resourceGroup, r.name, data, lro);
   return { accessSAS: g.accessSAS!, securityDataAccessSAS: g.securityDataAccessSAS };
 }

@@ -138,7 +138,10 @@ export class ArmProvisioningAdapter implements ProvisioningPort {
 
   async createVm(s: NewVmSpec): Promise<{ id: string }> {
     const dataDisks: DataDisk[] = s.dataDisks.map((d) => ({
-      lun: d.lun, createOption: 'Attach', managedDisk: { id: d.diskId }, name: parseResourceId(d.diskId).name,
+      lun: d.lun,
+      createOption: 'Attach',
+      managedDisk: { id: d.diskId },
+      name: parseResourceId(d.diskId).name,
       ...(d.caching ? { caching: d.caching as DataDisk['caching'] } : {}),
       ...(d.writeAcceleratorEnabled !== undefined ? { writeAcceleratorEnabled: d.writeAcceleratorEnabled } : {}),
       ...(d.deleteOption ? { deleteOption: d.deleteOption } : {}),
@@ -152,7 +155,10 @@ export class ArmProvisioningAdapter implements ProvisioningPort {
         // A VM on an existing OS disk: createOption Attach, no image and no osProfile (attach-os-disk in
         // https://learn.microsoft.com/azure/virtual-machines/windows/create-vm-specialized).
         osDisk: {
-          osType: s.osType, createOption: 'Attach', name: parseResourceId(s.os.diskId).name, managedDisk: { id: s.os.diskId },
+          osType: s.osType,
+          createOption: 'Attach',
+          name: parseResourceId(s.os.diskId).name,
+          managedDisk: { id: s.os.diskId },
           ...(s.os.caching ? { caching: s.os.caching as DataDisk['caching'] } : {}),
           ...(s.os.writeAcceleratorEnabled !== undefined ? { writeAcceleratorEnabled: s.os.writeAcceleratorEnabled } : {}),
           ...(s.os.deleteOption ? { deleteOption: s.os.deleteOption } : {}),
@@ -162,20 +168,29 @@ export class ArmProvisioningAdapter implements ProvisioningPort {
       networkProfile: { networkInterfaces: [{ id: s.nicId, primary: true }] },
       ...(s.securityType === 'TrustedLaunch' ? { securityProfile: { securityType: 'TrustedLaunch', uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } } } : {}),
     };
-    const made = await this.client(s.subscriptionId).virtualMachines.beginCreateOrUpdateAndWait(s.resourceGroup, s.name, vm, this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {});
+    const made = await this.client(s.subscriptionId).virtualMachines.beginCreateOrUpdateAndWait(
+      s.resourceGroup,
+      s.name,
+      vm,
+      this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {},
+    );
     return { id: made.id! };
   }
 
   async deleteVm(vmId: string): Promise<void> {
     const r = parseResourceId(vmId);
-    await ignore404(this.client(r.subscriptionId).virtualMachines.beginDeleteAndWait(r.resourceGroup, r.name, this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {}));
+    await ignore404(
+      this.client(r.subscriptionId).virtualMachines.beginDeleteAndWait(r.resourceGroup, r.name, this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {}),
+    );
   }
 }
 
 function nicInfo(n: Json): NicInfo {
   const ip = (n.properties?.ipConfigurations ?? [])[0];
   return {
-    id: String(n.id), location: String(n.location), tags: n.tags ?? {},
+    id: String(n.id),
+    location: String(n.location),
+    tags: n.tags ?? {},
     ...(ip?.properties?.subnet?.id ? { subnetId: String(ip.properties.subnet.id) } : {}),
     ...(n.properties?.virtualMachine?.id ? { virtualMachineId: String(n.properties.virtualMachine.id) } : {}),
   };

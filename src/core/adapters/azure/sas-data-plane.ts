@@ -20,7 +20,10 @@ export class SasDataPlane implements DataPlane {
   readonly entraDataAccess: boolean;
   private readonly bearer?: PipelinePolicy;
 
-  constructor(private readonly policies: PipelinePolicy[] = [], diskCredential?: TokenCredential) {
+  constructor(
+    private readonly policies: PipelinePolicy[] = [],
+    diskCredential?: TokenCredential,
+  ) {
     this.entraDataAccess = !!diskCredential;
     this.bearer = diskCredential ? diskBearerPolicy(diskCredential) : undefined;
   }
@@ -72,7 +75,9 @@ export function diskBearerPolicy(credential: TokenCredential, scope: string = St
   let pending: Promise<AccessToken | null> | undefined;
   const fresh = async (): Promise<string> => {
     if (!token || token.expiresOnTimestamp - Date.now() < 5 * 60_000) {
-      token = await (pending ??= credential.getToken(scope).finally(() => { pending = undefined; }));
+      token = await (pending ??= credential.getToken(scope).finally(() => {
+        pending = undefined;
+      }));
     }
     if (!token) throw new Error(`The app's identity returned no token for ${scope}.`);
     return token.token;

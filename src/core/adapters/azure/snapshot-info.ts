@@ -43,7 +43,7 @@ export function snapshotLimitError(diskId: string, mine: { createdAt?: string }[
     return new PermanentStepError(
       'SnapshotLimitReached',
       `Disk '${disk}' has ${mine.length} incremental snapshots, and Azure allows ${perDisk} per disk at any time, so no new backup snapshot can be taken.`,
-      'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.',
+      "Delete old snapshots of this disk that vmbackup did not create (or lower the policy's instant-restore days so fewer are kept), then run the backup again.",
     );
   }
   const times = mine.map((s) => (s.createdAt ? Date.parse(s.createdAt) : Number.NaN)).filter((t) => Number.isFinite(t));
@@ -52,7 +52,11 @@ export function snapshotLimitError(diskId: string, mine: { createdAt?: string }[
   const recent = times.filter((t) => t > ref - SNAPSHOT_WINDOW_MS).sort((a, b) => a - b);
   if (recent.length >= SNAPSHOTS_PER_WINDOW) {
     // The oldest of the window leaves it first: then one more may be taken.
-    return new TransientError('SnapshotRateLimited', `Disk '${disk}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`, Math.max(1, recent[0]! + SNAPSHOT_WINDOW_MS - ref));
+    return new TransientError(
+      'SnapshotRateLimited',
+      `Disk '${disk}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`,
+      Math.max(1, recent[0]! + SNAPSHOT_WINDOW_MS - ref),
+    );
   }
   return undefined;
 }

@@ -1,9 +1,7 @@
 import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import {
-  EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
-} from '../../ports/tables';
+import { EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory } from '../../ports/tables';
 
 type ExtraPolicies = { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
 
@@ -112,9 +110,7 @@ export class AzureEntityTable implements EntityTable {
     }
     const filter = parts.length ? parts.join(' and ') : undefined;
     if (options.continuation !== undefined) checkContinuation(options.continuation);
-    const pages = this.client
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
-      .byPage({ maxPageSize: options.top ?? 1000, continuationToken: options.continuation });
+    const pages = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: options.top ?? 1000, continuationToken: options.continuation });
     const next = await pages.next().catch((err: unknown) => {
       // A well-formed token with keys the service refuses is still the caller's token.
       throw options.continuation !== undefined && status(err) === 400 ? invalidContinuation() : err;

@@ -19,8 +19,14 @@ async function current(c: ComputeManagementClient, vmId: string): Promise<{ rg: 
 /** A data disk entry sent back as the VM reported it: only what identifies it and the attachment's settings. */
 function keep(d: DataDisk): DataDisk {
   return {
-    lun: d.lun, name: d.name, createOption: d.createOption, caching: d.caching, writeAcceleratorEnabled: d.writeAcceleratorEnabled,
-    deleteOption: d.deleteOption, ...(d.managedDisk?.id ? { managedDisk: { id: d.managedDisk.id } } : {}), ...(d.vhd ? { vhd: d.vhd } : {}),
+    lun: d.lun,
+    name: d.name,
+    createOption: d.createOption,
+    caching: d.caching,
+    writeAcceleratorEnabled: d.writeAcceleratorEnabled,
+    deleteOption: d.deleteOption,
+    ...(d.managedDisk?.id ? { managedDisk: { id: d.managedDisk.id } } : {}),
+    ...(d.vhd ? { vhd: d.vhd } : {}),
   };
 }
 
@@ -31,8 +37,13 @@ export async function swapOsDisk(c: ComputeManagementClient, vmId: string, disk:
   // The OS disk as the VM reports it, createOption included (never changed); only the disk id and its name are
   // new. The old disk's size and storage type are not sent: they belong to the disk being swapped out.
   const osDisk: OSDisk = {
-    osType: os.osType, createOption: os.createOption, caching: os.caching, writeAcceleratorEnabled: os.writeAcceleratorEnabled, deleteOption: os.deleteOption,
-    name: disk.name, managedDisk: { id: disk.diskId },
+    osType: os.osType,
+    createOption: os.createOption,
+    caching: os.caching,
+    writeAcceleratorEnabled: os.writeAcceleratorEnabled,
+    deleteOption: os.deleteOption,
+    name: disk.name,
+    managedDisk: { id: disk.diskId },
   };
   await c.virtualMachines.beginUpdateAndWait(rg, name, { storageProfile: { osDisk } }, lro);
 }
@@ -50,7 +61,10 @@ export async function attachDataDisks(c: ComputeManagementClient, vmId: string, 
   const added = disks.filter((d) => !all.some((x) => x.lun === d.lun && x.managedDisk?.id?.toLowerCase() === d.diskId.toLowerCase()));
   if (added.length === 0) return;
   const entries: DataDisk[] = added.map((d) => ({
-    lun: d.lun, name: parseResourceId(d.diskId).name, createOption: 'Attach', managedDisk: { id: d.diskId },
+    lun: d.lun,
+    name: parseResourceId(d.diskId).name,
+    createOption: 'Attach',
+    managedDisk: { id: d.diskId },
     ...(d.caching ? { caching: d.caching as DataDisk['caching'] } : {}),
     ...(d.writeAcceleratorEnabled !== undefined ? { writeAcceleratorEnabled: d.writeAcceleratorEnabled } : {}),
     ...(d.deleteOption ? { deleteOption: d.deleteOption } : {}),

@@ -136,7 +136,8 @@ export class MemoryBackupStore implements BackupStore {
 
   private refuseIfProtected(name: string, snapshot: string): void {
     const p = this.policies.get(`${name}\n${snapshot}`);
-    if (p && p.until.getTime() > this.clock()) throw new BlobImmutableError(snapshot ? `${name}?snapshot=${snapshot}` : name, `'${name}' is protected by an immutability policy until ${p.until.toISOString()}.`);
+    if (p && p.until.getTime() > this.clock())
+      throw new BlobImmutableError(snapshot ? `${name}?snapshot=${snapshot}` : name, `'${name}' is protected by an immutability policy until ${p.until.toISOString()}.`);
   }
 
   /** Every blob name (page and block), for tests that check what a job left behind. */

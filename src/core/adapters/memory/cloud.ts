@@ -20,37 +20,80 @@ export type DiskState = 'Unattached' | 'Attached' | 'ReadyToUpload' | 'ActiveUpl
 export type VmPower = 'running' | 'stopped' | 'deallocated';
 
 export interface CloudDisk {
-  id: string; name: string; subscriptionId: string; resourceGroup: string; location: string;
-  sizeBytes: number; sku: string; state: DiskState; managedBy?: string; uploadSizeBytes?: number;
-  osType?: OsType; tags: Record<string, string>; content: PageMap;
-  zones?: string[]; hyperVGeneration?: string; securityType?: string; diskEncryptionSetId?: string;
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  sizeBytes: number;
+  sku: string;
+  state: DiskState;
+  managedBy?: string;
+  uploadSizeBytes?: number;
+  osType?: OsType;
+  tags: Record<string, string>;
+  content: PageMap;
+  zones?: string[];
+  hyperVGeneration?: string;
+  securityType?: string;
+  diskEncryptionSetId?: string;
   /** The VM guest state of a Trusted Launch / CVM disk (granted with getSecureVMGuestStateSAS). */
   guestState?: PageMap;
 }
 
 export interface CloudSnapshot {
-  id: string; name: string; subscriptionId: string; resourceGroup: string; location: string;
-  sizeBytes: number; sourceDiskId: string; tags: Record<string, string>; createdAtMs: number;
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  sizeBytes: number;
+  sourceDiskId: string;
+  tags: Record<string, string>;
+  createdAtMs: number;
   /** Position in the source disk's lineage: a diff needs an older base of the same disk. */
   seq: number;
   content: PageMap;
-  securityType?: string; guestState?: PageMap;
+  securityType?: string;
+  guestState?: PageMap;
 }
 
 export interface CloudVm {
-  id: string; name: string; subscriptionId: string; resourceGroup: string; location: string;
-  osType: OsType; powerState: VmPower; agentReady: boolean; tags: Record<string, string>;
-  osDiskId: string; dataDisks: { lun: number; diskId: string; caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }[];
-  zones?: string[]; securityType?: string; osCreateOption?: string; provisioningState?: string;
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  osType: OsType;
+  powerState: VmPower;
+  agentReady: boolean;
+  tags: Record<string, string>;
+  osDiskId: string;
+  dataDisks: { lun: number; diskId: string; caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string }[];
+  zones?: string[];
+  securityType?: string;
+  osCreateOption?: string;
+  provisioningState?: string;
   /** What Run Command answers (tests set failures here). */
   runCommandResult: { succeeded: boolean; output: string };
 }
 
-export interface Grant { id: string; resourceId: string; access: 'Read' | 'Write'; expiresAtMs: number }
+export interface Grant {
+  id: string;
+  resourceId: string;
+  access: 'Read' | 'Write';
+  expiresAtMs: number;
+}
 
 export interface VmSpec {
-  subscriptionId: string; resourceGroup: string; name: string; location?: string; osType?: OsType;
-  powerState?: VmPower; agentReady?: boolean; tags?: Record<string, string>;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location?: string;
+  osType?: OsType;
+  powerState?: VmPower;
+  agentReady?: boolean;
+  tags?: Record<string, string>;
   /** lun -1 is the OS disk. */
   disks: { name: string; sizeBytes: number; lun: number; sku?: string }[];
 }
@@ -68,7 +111,10 @@ export class MemoryCloud {
   readonly runCommands: { vmId: string; script: string }[] = [];
   private seq = 0;
 
-  constructor(readonly clock: () => number = Date.now, readonly limits: CloudLimits = AZURE_SNAPSHOT_LIMITS) {}
+  constructor(
+    readonly clock: () => number = Date.now,
+    readonly limits: CloudLimits = AZURE_SNAPSHOT_LIMITS,
+  ) {}
 
   /** ARM resource ids are case-insensitive. */
   static key(id: string): string {
@@ -79,9 +125,15 @@ export class MemoryCloud {
     return ++this.seq;
   }
 
-  vm(id: string): CloudVm | undefined { return this.vms.get(MemoryCloud.key(id)); }
-  disk(id: string): CloudDisk | undefined { return this.disks.get(MemoryCloud.key(id)); }
-  snapshot(id: string): CloudSnapshot | undefined { return this.snapshots.get(MemoryCloud.key(id)); }
+  vm(id: string): CloudVm | undefined {
+    return this.vms.get(MemoryCloud.key(id));
+  }
+  disk(id: string): CloudDisk | undefined {
+    return this.disks.get(MemoryCloud.key(id));
+  }
+  snapshot(id: string): CloudSnapshot | undefined {
+    return this.snapshots.get(MemoryCloud.key(id));
+  }
 
   requireDisk(id: string): CloudDisk {
     const d = this.disk(id);
@@ -133,8 +185,17 @@ export class MemoryCloud {
     const disks = spec.disks.map((d) => {
       const id = resourceId(spec.subscriptionId, spec.resourceGroup, 'disks', d.name);
       const disk: CloudDisk = {
-        id, name: d.name, subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, location, sizeBytes: d.sizeBytes,
-        sku: d.sku ?? 'Premium_LRS', state: 'Attached', tags: {}, content: new PageMap(d.sizeBytes), osType: d.lun < 0 ? spec.osType ?? 'Linux' : undefined,
+        id,
+        name: d.name,
+        subscriptionId: spec.subscriptionId,
+        resourceGroup: spec.resourceGroup,
+        location,
+        sizeBytes: d.sizeBytes,
+        sku: d.sku ?? 'Premium_LRS',
+        state: 'Attached',
+        tags: {},
+        content: new PageMap(d.sizeBytes),
+        osType: d.lun < 0 ? (spec.osType ?? 'Linux') : undefined,
       };
       this.disks.set(MemoryCloud.key(id), disk);
       return { lun: d.lun, disk };
@@ -142,9 +203,18 @@ export class MemoryCloud {
     const id = resourceId(spec.subscriptionId, spec.resourceGroup, 'virtualMachines', spec.name);
     const os = disks.find((d) => d.lun < 0) ?? disks[0]!;
     const vm: CloudVm = {
-      id, name: spec.name, subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, location, osType: spec.osType ?? 'Linux',
-      powerState: spec.powerState ?? 'running', agentReady: spec.agentReady ?? true, tags: spec.tags ?? {}, osDiskId: os.disk.id,
-      dataDisks: disks.filter((d) => d !== os).map((d) => ({ lun: d.lun, diskId: d.disk.id })), runCommandResult: { succeeded: true, output: 'Enable succeeded' },
+      id,
+      name: spec.name,
+      subscriptionId: spec.subscriptionId,
+      resourceGroup: spec.resourceGroup,
+      location,
+      osType: spec.osType ?? 'Linux',
+      powerState: spec.powerState ?? 'running',
+      agentReady: spec.agentReady ?? true,
+      tags: spec.tags ?? {},
+      osDiskId: os.disk.id,
+      dataDisks: disks.filter((d) => d !== os).map((d) => ({ lun: d.lun, diskId: d.disk.id })),
+      runCommandResult: { succeeded: true, output: 'Enable succeeded' },
     };
     for (const d of disks) d.disk.managedBy = id;
     this.vms.set(MemoryCloud.key(id), vm);

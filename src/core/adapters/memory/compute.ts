@@ -23,14 +23,34 @@ export class MemoryCompute implements ComputePort {
     const disk = (lun: number, id: string) => {
       const d = this.cloud.requireDisk(id);
       const a = vm.dataDisks.find((x) => x.lun === lun);
-      const profile = { lun, sku: d.sku, zones: d.zones, hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId, caching: a?.caching, writeAcceleratorEnabled: a?.writeAcceleratorEnabled, deleteOption: a?.deleteOption };
+      const profile = {
+        lun,
+        sku: d.sku,
+        zones: d.zones,
+        hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined,
+        securityType: d.securityType,
+        diskEncryptionSetId: d.diskEncryptionSetId,
+        caching: a?.caching,
+        writeAcceleratorEnabled: a?.writeAcceleratorEnabled,
+        deleteOption: a?.deleteOption,
+      };
       return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku, profile, deleteOption: a?.deleteOption };
     };
     return {
-      id: vm.id, name: vm.name, resourceGroup: vm.resourceGroup, subscriptionId: vm.subscriptionId, location: vm.location, osType: vm.osType,
-      powerState: vm.powerState, guestAgentReady: vm.powerState === 'running' && vm.agentReady, tags: { ...vm.tags },
+      id: vm.id,
+      name: vm.name,
+      resourceGroup: vm.resourceGroup,
+      subscriptionId: vm.subscriptionId,
+      location: vm.location,
+      osType: vm.osType,
+      powerState: vm.powerState,
+      guestAgentReady: vm.powerState === 'running' && vm.agentReady,
+      tags: { ...vm.tags },
       disks: [disk(-1, vm.osDiskId), ...vm.dataDisks.map((d) => disk(d.lun, d.diskId))],
-      zones: vm.zones, securityType: vm.securityType, provisioningState: vm.provisioningState ?? 'Succeeded', osCreateOption: vm.osCreateOption ?? 'FromImage',
+      zones: vm.zones,
+      securityType: vm.securityType,
+      provisioningState: vm.provisioningState ?? 'Succeeded',
+      osCreateOption: vm.osCreateOption ?? 'FromImage',
     };
   }
 
@@ -74,7 +94,20 @@ export class MemoryCompute implements ComputePort {
 
   async getDisk(diskId: string): Promise<DiskInfo | undefined> {
     const d = this.cloud.disk(diskId);
-    return d ? { id: d.id, name: d.name, sizeBytes: d.sizeBytes, managedBy: d.managedBy, state: d.state, zones: d.zones, sku: d.sku, hyperVGeneration: d.hyperVGeneration, securityType: d.securityType, diskEncryptionSetId: d.diskEncryptionSetId } : undefined;
+    return d
+      ? {
+          id: d.id,
+          name: d.name,
+          sizeBytes: d.sizeBytes,
+          managedBy: d.managedBy,
+          state: d.state,
+          zones: d.zones,
+          sku: d.sku,
+          hyperVGeneration: d.hyperVGeneration,
+          securityType: d.securityType,
+          diskEncryptionSetId: d.diskEncryptionSetId,
+        }
+      : undefined;
   }
 
   /**
@@ -91,10 +124,22 @@ export class MemoryCompute implements ComputePort {
       throw new MemoryServiceError(400, 'InvalidParameter', `uploadSizeBytes ${upload} is invalid: it must be a whole number of MiB between 20 MiB and 32 TiB plus the 512-byte footer.`);
     }
     const d: CloudDisk = {
-      id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: a.sizeBytes,
-      sku: a.sku ?? 'Premium_LRS', state: 'ReadyToUpload', uploadSizeBytes: upload, osType: a.osType, tags: a.tags ?? {}, content: new PageMap(upload),
-      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
-      securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
+      id,
+      name: a.name,
+      subscriptionId: a.subscriptionId,
+      resourceGroup: a.resourceGroup,
+      location: a.location,
+      sizeBytes: a.sizeBytes,
+      sku: a.sku ?? 'Premium_LRS',
+      state: 'ReadyToUpload',
+      uploadSizeBytes: upload,
+      osType: a.osType,
+      tags: a.tags ?? {},
+      content: new PageMap(upload),
+      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined,
+      hyperVGeneration: a.profile?.hyperVGeneration,
+      securityType: a.profile?.securityType,
+      diskEncryptionSetId: a.profile?.diskEncryptionSetId,
       guestState: a.secure && a.profile?.securityType ? new PageMap(GUEST_STATE_BYTES) : undefined,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
@@ -113,11 +158,22 @@ export class MemoryCompute implements ComputePort {
     const s = this.cloud.snapshot(a.snapshotId);
     if (!s || s.location.toLowerCase() !== a.location.toLowerCase()) throw new MemoryServiceError(404, 'ResourceNotFound', `Resource '${a.snapshotId}' is not found in location '${a.location}'.`);
     const d: CloudDisk = {
-      id, name: a.name, subscriptionId: a.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: s.sizeBytes,
-      sku: a.sku ?? 'Standard_LRS', state: 'Unattached', osType: a.osType, tags: a.tags ?? {}, content: s.content.copy(),
+      id,
+      name: a.name,
+      subscriptionId: a.subscriptionId,
+      resourceGroup: a.resourceGroup,
+      location: a.location,
+      sizeBytes: s.sizeBytes,
+      sku: a.sku ?? 'Standard_LRS',
+      state: 'Unattached',
+      osType: a.osType,
+      tags: a.tags ?? {},
+      content: s.content.copy(),
       // As the Azure adapter's copyDiskProperties: the profile's zone, generation and security go on the copy.
-      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined, hyperVGeneration: a.profile?.hyperVGeneration,
-      securityType: a.profile?.securityType, diskEncryptionSetId: a.profile?.diskEncryptionSetId,
+      zones: a.profile?.zones && !/_zrs$/i.test(a.sku ?? '') ? [...a.profile.zones] : undefined,
+      hyperVGeneration: a.profile?.hyperVGeneration,
+      securityType: a.profile?.securityType,
+      diskEncryptionSetId: a.profile?.diskEncryptionSetId,
     };
     this.cloud.disks.set(MemoryCloud.key(id), d);
     return { id, name: a.name, sizeBytes: d.sizeBytes, state: d.state };
@@ -143,7 +199,8 @@ export class MemoryCompute implements ComputePort {
   async grantGuestState(id: string, access: 'Read' | 'Write', durationSeconds: number): Promise<GuestStateAccess> {
     const r = this.cloud.disk(id) ?? this.cloud.requireSnapshot(id);
     if (!r.securityType || r.securityType === 'Standard') throw new MemoryServiceError(400, 'BadRequest', 'GetSecureVMGuestStateSAS can be set only for disk with SecurityProfile.');
-    const accessSAS = 'seq' in r ? await this.grantSnapshotRead(id, durationSeconds) : access === 'Write' ? await this.grantDiskWrite(id, durationSeconds) : this.cloud.issueSas(r.id, 'Read', durationSeconds);
+    const accessSAS =
+      'seq' in r ? await this.grantSnapshotRead(id, durationSeconds) : access === 'Write' ? await this.grantDiskWrite(id, durationSeconds) : this.cloud.issueSas(r.id, 'Read', durationSeconds);
     r.guestState ??= new PageMap(GUEST_STATE_BYTES);
     return { accessSAS, securityDataAccessSAS: this.cloud.issueSas(`${r.id}/guestState`, access, durationSeconds) };
   }
@@ -173,7 +230,16 @@ export class MemoryCompute implements ComputePort {
   }
 
   private snapshotInfo(s: CloudSnapshot): SnapshotInfo & { tags: Record<string, string> } {
-    return { id: s.id, name: s.name, sourceDiskId: s.sourceDiskId, sizeBytes: s.sizeBytes, incremental: true, createdAt: new Date(s.createdAtMs).toISOString(), location: s.location, tags: { ...s.tags } };
+    return {
+      id: s.id,
+      name: s.name,
+      sourceDiskId: s.sourceDiskId,
+      sizeBytes: s.sizeBytes,
+      incremental: true,
+      createdAt: new Date(s.createdAtMs).toISOString(),
+      location: s.location,
+      tags: { ...s.tags },
+    };
   }
 
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
@@ -187,9 +253,19 @@ export class MemoryCompute implements ComputePort {
     if (uploading(disk)) throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
     this.checkSnapshotLimits(disk);
     const s: CloudSnapshot = {
-      id, name: a.name, subscriptionId: disk.subscriptionId, resourceGroup: a.resourceGroup, location: a.location, sizeBytes: disk.sizeBytes,
-      sourceDiskId: disk.id, tags: { ...(a.tags ?? {}) }, createdAtMs: this.cloud.clock(), seq: this.cloud.nextSeq(), content: disk.content.copy(),
-      securityType: disk.securityType, guestState: disk.guestState?.copy(),
+      id,
+      name: a.name,
+      subscriptionId: disk.subscriptionId,
+      resourceGroup: a.resourceGroup,
+      location: a.location,
+      sizeBytes: disk.sizeBytes,
+      sourceDiskId: disk.id,
+      tags: { ...(a.tags ?? {}) },
+      createdAtMs: this.cloud.clock(),
+      seq: this.cloud.nextSeq(),
+      content: disk.content.copy(),
+      securityType: disk.securityType,
+      guestState: disk.guestState?.copy(),
     };
     this.cloud.snapshots.set(MemoryCloud.key(id), s);
     return this.snapshotInfo(s);
@@ -200,13 +276,21 @@ export class MemoryCompute implements ComputePort {
     const mine = [...this.cloud.snapshots.values()].filter((s) => s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
     if (mine.length >= limits.maxIncrementalSnapshotsPerDisk) {
       // What ArmComputeAdapter makes of Azure's 409 for this limit: retrying cannot help.
-      throw new PermanentStepError('SnapshotLimitReached', `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`, 'Delete old snapshots of this disk that vmbackup did not create (or lower the policy\'s instant-restore days so fewer are kept), then run the backup again.');
+      throw new PermanentStepError(
+        'SnapshotLimitReached',
+        `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`,
+        "Delete old snapshots of this disk that vmbackup did not create (or lower the policy's instant-restore days so fewer are kept), then run the backup again.",
+      );
     }
     const now = this.cloud.clock();
     const recent = mine.filter((s) => s.createdAtMs > now - limits.snapshotWindowMs).sort((a, b) => a.createdAtMs - b.createdAtMs);
     if (recent.length >= limits.maxSnapshotsPerWindow) {
       // What ArmComputeAdapter makes of the refusal (adapters/azure/snapshot-info.ts): wait for the window.
-      throw new TransientError('SnapshotRateLimited', `Disk '${disk.name}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`, Math.max(1, recent[0]!.createdAtMs + limits.snapshotWindowMs - now));
+      throw new TransientError(
+        'SnapshotRateLimited',
+        `Disk '${disk.name}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`,
+        Math.max(1, recent[0]!.createdAtMs + limits.snapshotWindowMs - now),
+      );
     }
   }
 

@@ -11,7 +11,10 @@ import { MemoryServiceError } from './pages';
  */
 export class MemoryDataPlane implements DataPlane {
   /** The memory cloud checks SAS grants only; Entra-only disks are refused at registration here unless a test says so. */
-  constructor(readonly cloud: MemoryCloud, readonly entraDataAccess = false) {}
+  constructor(
+    readonly cloud: MemoryCloud,
+    readonly entraDataAccess = false,
+  ) {}
 
   private resource(sasUrl: string, needWrite: boolean): CloudDisk | CloudSnapshot {
     const g = this.cloud.resolveSas(sasUrl, needWrite);

@@ -6,7 +6,11 @@ import { coalesce, PAGE, type Range } from '../../domain/ranges';
  * treats Azure.
  */
 export class MemoryServiceError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'MemoryServiceError';
   }
@@ -51,7 +55,8 @@ export class PageMap {
 
   clear(range: Range): void {
     this.checkRange(range.start, range.end - range.start);
-    const first = range.start / PAGE, last = range.end / PAGE;
+    const first = range.start / PAGE,
+      last = range.end / PAGE;
     if (last - first > this.pages.size) {
       for (const p of [...this.pages.keys()]) if (p >= first && p < last) this.pages.delete(p);
     } else {
@@ -65,11 +70,13 @@ export class PageMap {
       throw new MemoryServiceError(416, 'InvalidRange', `The range ${range.start}-${range.end - 1} is not satisfiable for a size of ${this.size}.`);
     }
     const out = Buffer.alloc(range.end - range.start);
-    const first = Math.floor(range.start / PAGE), last = Math.ceil(range.end / PAGE);
+    const first = Math.floor(range.start / PAGE),
+      last = Math.ceil(range.end / PAGE);
     for (let p = first; p < last; p++) {
       const page = this.pages.get(p);
       if (!page) continue;
-      const from = Math.max(range.start, p * PAGE), to = Math.min(range.end, (p + 1) * PAGE);
+      const from = Math.max(range.start, p * PAGE),
+        to = Math.min(range.end, (p + 1) * PAGE);
       page.data.copy(out, from - range.start, from - p * PAGE, to - p * PAGE);
     }
     return out;
@@ -80,7 +87,8 @@ export class PageMap {
     if (window.start % PAGE !== 0 || window.end % PAGE !== 0 || window.start < 0 || window.end > this.size) {
       throw new MemoryServiceError(416, 'InvalidPageRange', `The window ${window.start}-${window.end} is not 512-byte aligned or is outside the blob.`);
     }
-    const first = window.start / PAGE, last = window.end / PAGE;
+    const first = window.start / PAGE,
+      last = window.end / PAGE;
     return [...this.pages.keys()].filter((p) => p >= first && p < last);
   }
 

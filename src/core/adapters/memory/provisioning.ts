@@ -39,7 +39,11 @@ export class MemoryProvisioning implements ProvisioningPort {
     const id = `/subscriptions/${a.subscriptionId}/resourceGroups/${a.resourceGroup}/providers/Microsoft.Network/networkInterfaces/${a.name}`;
     const subnet = this.subnets.get(MemoryCloud.key(a.subnetId));
     if (!subnet || subnet.location.toLowerCase() !== a.location.toLowerCase()) {
-      throw new MemoryServiceError(400, 'InvalidResourceReference', `Resource ${a.subnetId} referenced by resource ${id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
+      throw new MemoryServiceError(
+        400,
+        'InvalidResourceReference',
+        `Resource ${a.subnetId} referenced by resource ${id} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+      );
     }
     const existing = this.nics.get(MemoryCloud.key(id));
     const nic: NicInfo = { ...existing, id, location: a.location, subnetId: a.subnetId, tags: { ...a.tags } };
@@ -51,7 +55,11 @@ export class MemoryProvisioning implements ProvisioningPort {
     const n = this.nics.get(MemoryCloud.key(nicId));
     if (!n) return;
     if (n.virtualMachineId) {
-      throw new MemoryServiceError(400, 'NicInUse', `Network Interface ${n.id} is used by existing resource ${n.virtualMachineId}. In order to delete the network interface, it must be dissociated from the resource.`);
+      throw new MemoryServiceError(
+        400,
+        'NicInUse',
+        `Network Interface ${n.id} is used by existing resource ${n.virtualMachineId}. In order to delete the network interface, it must be dissociated from the resource.`,
+      );
     }
     this.nics.delete(MemoryCloud.key(nicId));
   }
@@ -75,15 +83,30 @@ export class MemoryProvisioning implements ProvisioningPort {
     for (const d of disks) {
       if (d.managedBy) throw new MemoryServiceError(409, 'Conflict', `Disk '${d.name}' is already attached to VM '${d.managedBy}'.`);
       if (d.state === 'ReadyToUpload' || d.state === 'ActiveUpload') throw new MemoryServiceError(409, 'OperationNotAllowed', `Disk '${d.name}' is still in upload state.`);
-      if (s.zone && !/_zrs$/i.test(d.sku) && !(d.zones ?? []).includes(s.zone)) throw new MemoryServiceError(400, 'BadRequest', `Disk ${d.id} cannot be attached to the VM because it is not in zone '${s.zone}'.`);
+      if (s.zone && !/_zrs$/i.test(d.sku) && !(d.zones ?? []).includes(s.zone))
+        throw new MemoryServiceError(400, 'BadRequest', `Disk ${d.id} cannot be attached to the VM because it is not in zone '${s.zone}'.`);
     }
     const vm: CloudVm = {
-      id, name: s.name, subscriptionId: s.subscriptionId, resourceGroup: s.resourceGroup, location: s.location, osType: s.osType,
-      powerState: 'running', agentReady: true, tags: { ...s.tags }, osDiskId: disks[0]!.id,
+      id,
+      name: s.name,
+      subscriptionId: s.subscriptionId,
+      resourceGroup: s.resourceGroup,
+      location: s.location,
+      osType: s.osType,
+      powerState: 'running',
+      agentReady: true,
+      tags: { ...s.tags },
+      osDiskId: disks[0]!.id,
       dataDisks: s.dataDisks.map((d) => ({ ...d, diskId: this.cloud.requireDisk(d.diskId).id })),
-      zones: s.zone ? [s.zone] : undefined, securityType: s.securityType, osCreateOption: 'Attach', runCommandResult: { succeeded: true, output: 'Enable succeeded' },
+      zones: s.zone ? [s.zone] : undefined,
+      securityType: s.securityType,
+      osCreateOption: 'Attach',
+      runCommandResult: { succeeded: true, output: 'Enable succeeded' },
     };
-    for (const d of disks) { d.managedBy = id; d.state = 'Attached'; }
+    for (const d of disks) {
+      d.managedBy = id;
+      d.state = 'Attached';
+    }
     nic.virtualMachineId = id;
     this.cloud.vms.set(MemoryCloud.key(id), vm);
     return { id };
@@ -94,7 +117,10 @@ export class MemoryProvisioning implements ProvisioningPort {
     if (!vm) return;
     for (const id of [vm.osDiskId, ...vm.dataDisks.map((d) => d.diskId)]) {
       const d = this.cloud.disk(id);
-      if (d) { d.managedBy = undefined; d.state = 'Unattached'; }
+      if (d) {
+        d.managedBy = undefined;
+        d.state = 'Unattached';
+      }
     }
     for (const n of this.nics.values()) if (n.virtualMachineId?.toLowerCase() === vm.id.toLowerCase()) n.virtualMachineId = undefined;
     this.cloud.vms.delete(MemoryCloud.key(vm.id));

@@ -1,6 +1,4 @@
-import {
-  EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory,
-} from '../../ports/tables';
+import { EntityExistsError, invalidContinuation, StaleEtagError, type Entity, type EntityTable, type Page, type QueryOptions, type Stored, type TableFactory } from '../../ports/tables';
 
 let etagCounter = 0;
 const nextEtag = (): string => `W/"mem-${++etagCounter}"`;
@@ -52,10 +50,13 @@ export class MemoryEntityTable implements EntityTable {
 
   async query<T extends Entity>(pk: string | undefined, o: QueryOptions = {}): Promise<Page<Stored<T>>> {
     const all = [...this.rows.values()]
-      .filter((r) => (pk === undefined || r.entity.partitionKey === pk)
-        && (o.rowKeyFrom === undefined || r.entity.rowKey >= o.rowKeyFrom)
-        && (o.rowKeyTo === undefined || r.entity.rowKey < o.rowKeyTo)
-        && Object.entries(o.where ?? {}).every(([k, v]) => r.entity[k] === v))
+      .filter(
+        (r) =>
+          (pk === undefined || r.entity.partitionKey === pk) &&
+          (o.rowKeyFrom === undefined || r.entity.rowKey >= o.rowKeyFrom) &&
+          (o.rowKeyTo === undefined || r.entity.rowKey < o.rowKeyTo) &&
+          Object.entries(o.where ?? {}).every(([k, v]) => r.entity[k] === v),
+      )
       .sort((a, b) => (a.entity.partitionKey + '\u0000' + a.entity.rowKey < b.entity.partitionKey + '\u0000' + b.entity.rowKey ? -1 : 1));
     const start = o.continuation === undefined ? 0 : Number(o.continuation);
     if (!/^[0-9]{1,15}$/.test(o.continuation ?? '0') || !Number.isSafeInteger(start)) throw invalidContinuation();

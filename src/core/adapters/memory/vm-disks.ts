@@ -31,9 +31,15 @@ export function swapOsDisk(cloud: MemoryCloud, vmId: string, diskId: string): vo
   const next = usable(cloud, vm, diskId);
   const cur = cloud.requireDisk(vm.osDiskId);
   const gen = (d: CloudDisk): string => d.hyperVGeneration ?? 'V1';
-  if (gen(cur) !== gen(next)) throw conflict('PropertyChangeNotAllowed', `Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match. Please make sure the HyperVisor property on the OSDisk is HyperVisor Generation '${gen(cur)}'`);
-  if ((vm.securityType ?? 'Standard') !== (next.securityType ?? 'Standard')) throw conflict('PropertyChangeNotAllowed', `Swapping OS Disk is not supported since the security type of the OS disk and the VM do not match.`);
-  if ((cur.diskEncryptionSetId ?? '').toLowerCase() !== (next.diskEncryptionSetId ?? '').toLowerCase()) throw conflict('OperationNotAllowed', 'Swapping OS Disk is not supported since the disks do not use the same disk encryption set.');
+  if (gen(cur) !== gen(next))
+    throw conflict(
+      'PropertyChangeNotAllowed',
+      `Swapping OS Disk is not supported since HyperVisor property on the OSDisk and VM do not match. Please make sure the HyperVisor property on the OSDisk is HyperVisor Generation '${gen(cur)}'`,
+    );
+  if ((vm.securityType ?? 'Standard') !== (next.securityType ?? 'Standard'))
+    throw conflict('PropertyChangeNotAllowed', `Swapping OS Disk is not supported since the security type of the OS disk and the VM do not match.`);
+  if ((cur.diskEncryptionSetId ?? '').toLowerCase() !== (next.diskEncryptionSetId ?? '').toLowerCase())
+    throw conflict('OperationNotAllowed', 'Swapping OS Disk is not supported since the disks do not use the same disk encryption set.');
   if (cur.sizeBytes !== next.sizeBytes) throw conflict('OperationNotAllowed', `Swapping OS Disk is not supported since the OS disk '${next.name}' and the current OS disk are not the same size.`);
   cur.managedBy = undefined;
   cur.state = 'Unattached';
@@ -46,7 +52,10 @@ export function detachDataDisks(cloud: MemoryCloud, vmId: string, luns: number[]
   const vm = cloud.requireVm(vmId);
   for (const a of vm.dataDisks.filter((x) => luns.includes(x.lun))) {
     const d = cloud.disk(a.diskId);
-    if (d) { d.managedBy = undefined; d.state = 'Unattached'; }
+    if (d) {
+      d.managedBy = undefined;
+      d.state = 'Unattached';
+    }
   }
   vm.dataDisks = vm.dataDisks.filter((x) => !luns.includes(x.lun));
 }

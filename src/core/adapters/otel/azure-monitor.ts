@@ -12,7 +12,10 @@ let started: OtelTelemetry | undefined;
  * `extra` adds span processors and metric readers (the tests' in-memory exporters) beside the exporter, and
  * exporter options (the tests trust their loopback ingestion endpoint's certificate: the exporter sends HTTPS only).
  */
-export function startAzureMonitor(connectionString: string, extra: Pick<AzureMonitorOpenTelemetryOptions, 'spanProcessors' | 'metricReaders'> & { exporter?: AzureMonitorOpenTelemetryOptions['azureMonitorExporterOptions'] } = {}): OtelTelemetry {
+export function startAzureMonitor(
+  connectionString: string,
+  extra: Pick<AzureMonitorOpenTelemetryOptions, 'spanProcessors' | 'metricReaders'> & { exporter?: AzureMonitorOpenTelemetryOptions['azureMonitorExporterOptions'] } = {},
+): OtelTelemetry {
   if (started) return started;
   const { exporter, ...readers } = extra;
   useAzureMonitor({

@@ -49,13 +49,17 @@ export class OtelTelemetry implements Telemetry {
   private readonly alerts;
   private ageSource?: { read: () => Promise<PointAge[]>; clock: () => Date };
 
-  constructor(private readonly tracer: Tracer, meter: Meter, private readonly flushProviders: () => Promise<void> = async () => {}) {
+  constructor(
+    private readonly tracer: Tracer,
+    meter: Meter,
+    private readonly flushProviders: () => Promise<void> = async () => {},
+  ) {
     this.bytesCopied = meter.createCounter(METRICS.bytesCopied, { unit: 'By', description: 'Bytes read from source disks by backup jobs' });
     this.bytesRestored = meter.createCounter(METRICS.bytesRestored, { unit: 'By', description: 'Bytes written into disks by restore jobs' });
-    this.duration = meter.createHistogram(METRICS.jobDuration, { unit: 's', description: 'Time from a job\'s creation to its end' });
+    this.duration = meter.createHistogram(METRICS.jobDuration, { unit: 's', description: "Time from a job's creation to its end" });
     this.failures = meter.createCounter(METRICS.jobFailures, { description: 'Jobs that ended Failed, by error code' });
     this.alerts = meter.createCounter(METRICS.alerts, { description: 'Alerts raised, by type' });
-    const pointAge = meter.createObservableGauge(METRICS.pointAge, { unit: 's', description: 'Age of each protected item\'s newest recovery point (its current RPO)' });
+    const pointAge = meter.createObservableGauge(METRICS.pointAge, { unit: 's', description: "Age of each protected item's newest recovery point (its current RPO)" });
     pointAge.addCallback(async (result) => {
       if (!this.ageSource) return;
       // A failed read reports nothing this round rather than failing the whole collection.
@@ -87,7 +91,11 @@ export class OtelTelemetry implements Telemetry {
   jobEnded(job: Job): void {
     const base: Attributes = { 'vmbackup.job.type': job.type, 'vmbackup.job.status': job.status };
     const end = job.endedAt ?? new Date();
-    const span = this.tracer.startSpan(`job ${job.type}`, { kind: SpanKind.INTERNAL, startTime: job.createdAt, attributes: { ...base, jobId: job.jobId, ...(job.itemKey ? { itemKey: job.itemKey } : {}), 'vmbackup.bytes_done': job.bytesDone } }, jobTraceContext(job.jobId));
+    const span = this.tracer.startSpan(
+      `job ${job.type}`,
+      { kind: SpanKind.INTERNAL, startTime: job.createdAt, attributes: { ...base, jobId: job.jobId, ...(job.itemKey ? { itemKey: job.itemKey } : {}), 'vmbackup.bytes_done': job.bytesDone } },
+      jobTraceContext(job.jobId),
+    );
     if (job.status === 'Failed') {
       span.setAttribute('vmbackup.error.code', job.error?.code ?? 'Unknown');
       span.setStatus({ code: SpanStatusCode.ERROR, message: job.error?.code });

@@ -5,7 +5,10 @@ import type { AlertChannel } from '../../ports/alerts';
  * channel), so no error this throws carries it: only the host and the status.
  */
 export class WebhookChannel implements AlertChannel {
-  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   async send(body: { text: string }): Promise<void> {
     const host = new URL(this.url).host;

@@ -51,12 +51,13 @@ export function verdict(wanted: Consistency, g: GuestRuns): Verdict {
     return { consistency: wanted, heldAcrossSnapshots: true, warnings, notes };
   }
   const frozen = marked(g.pre.result!.stdout, MARK.frozen);
-  if (frozen.length === 0) return crash('the guest has no data file system to freeze (`/` and the VM agent\'s mounts are never frozen)');
+  if (frozen.length === 0) return crash("the guest has no data file system to freeze (`/` and the VM agent's mounts are never frozen)");
   if (!g.post.result?.succeeded) return crash(`${failure(g.post, 'thaw')}, so vmbackup cannot tell that the freeze held across every snapshot`);
   const thawed = new Set(marked(g.post.result.stdout, MARK.thawed));
   const early = frozen.filter((m) => !thawed.has(m));
   if (early.length > 0) return crash(`${early.join(', ')} thawed before vmbackup's thaw ran, so the freeze may not have held across every snapshot`);
-  if (wanted === 'ApplicationConsistent') warnings.push('The default Linux script freezes file systems only, so this point is file-system consistent; application consistency needs your own pre- and post-scripts in the policy.');
+  if (wanted === 'ApplicationConsistent')
+    warnings.push('The default Linux script freezes file systems only, so this point is file-system consistent; application consistency needs your own pre- and post-scripts in the policy.');
   notes.push(`File systems frozen across every snapshot: ${frozen.join(', ')}. The OS disk's own file system (\`/\`) is never frozen, so its data is crash-consistent.`);
   return { consistency: 'FileSystemConsistent', heldAcrossSnapshots: true, warnings, notes };
 }

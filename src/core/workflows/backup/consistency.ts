@@ -67,12 +67,19 @@ export async function freezeAndSnapshot(deps: Deps, job: Job, item: ProtectedIte
   }
   const disksConsistentSet = vm.disks.length <= 1 || held;
   if (!disksConsistentSet) {
-    (wanted === 'CrashConsistent' ? notes : warnings).push(`Disks snapshotted independently: each of the ${vm.disks.length} disks is crash-consistent on its own, but the guest was not held quiesced across the snapshots, so together they are not a write-order-consistent set (data spread over several disks, such as a database and its log, may not recover together).`);
+    (wanted === 'CrashConsistent' ? notes : warnings).push(
+      `Disks snapshotted independently: each of the ${vm.disks.length} disks is crash-consistent on its own, but the guest was not held quiesced across the snapshots, so together they are not a write-order-consistent set (data spread over several disks, such as a database and its log, may not recover together).`,
+    );
   }
   return { snapshots, consistency, warnings, notes, disksConsistentSet };
 }
 
-interface Scripts { pre: string; post: string; user: boolean; thawAfter: number }
+interface Scripts {
+  pre: string;
+  post: string;
+  user: boolean;
+  thawAfter: number;
+}
 
 /** The scripts to run, or undefined (with the reason in the warnings) when the guest cannot be quiesced. */
 function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefined, warnings: string[]): Scripts | undefined {
@@ -92,7 +99,9 @@ function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefi
     if (!userPre || !userPost) {
       // Holding a VSS snapshot across two Run Commands of 20 s or more each cannot work (VSS allows 60 s between
       // freeze and thaw), so there is no default Windows script that quiesces: say so instead of pretending.
-      warnings.push('Windows VMs are snapshotted without quiescing: vmbackup has no VSS snapshot of its own, so this recovery point is crash-consistent. For more, give the policy a Windows pre- and post-script that quiesce your applications and print VMBACKUP_OK when they succeed.');
+      warnings.push(
+        'Windows VMs are snapshotted without quiescing: vmbackup has no VSS snapshot of its own, so this recovery point is crash-consistent. For more, give the policy a Windows pre- and post-script that quiesce your applications and print VMBACKUP_OK when they succeed.',
+      );
       return undefined;
     }
     return { pre: userPre, post: userPost, user: true, thawAfter };

@@ -98,7 +98,9 @@ function progressReporter(deps: Deps, jobId: string): (stats: CopyStats) => Prom
     const delta = stats.sourceBytesRead - reported;
     reported = stats.sourceBytesRead;
     // Capped at the plan: a redelivered segment reads its bytes again, which is not more work done.
-    await updateJob(deps, jobId, (j) => { j.bytesDone = Math.min(j.bytesTotal || Infinity, j.bytesDone + delta); });
+    await updateJob(deps, jobId, (j) => {
+      j.bytesDone = Math.min(j.bytesTotal || Infinity, j.bytesDone + delta);
+    });
   };
 }
 
@@ -109,7 +111,9 @@ function progressReporter(deps: Deps, jobId: string): (stats: CopyStats) => Prom
  */
 async function countDone(deps: Deps, job: Job): Promise<void> {
   // Capped: after a re-drive raised the counter to the Done rows, a late count of one of them would overshoot.
-  const j = await updateJob(deps, job.jobId, (x) => { x.segmentsDone = Math.min(x.segmentsTotal, x.segmentsDone + 1); });
+  const j = await updateJob(deps, job.jobId, (x) => {
+    x.segmentsDone = Math.min(x.segmentsTotal, x.segmentsDone + 1);
+  });
   if (j.segmentsDone >= j.segmentsTotal) await deps.queues.queue(QUEUES.finalize).send({ jobId: job.jobId } satisfies FinalizeMessage);
 }
 

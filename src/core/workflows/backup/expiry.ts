@@ -28,7 +28,11 @@ export async function expiryForNewPoint(deps: Deps, job: Job, createdAt: Date): 
  */
 export async function reapplyRetention(deps: Deps, itemKey: string, policy: Policy): Promise<number> {
   const points = (await deps.repos.points.all(itemKey)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-  const expiries = recomputeExpiries(points.map((p) => p.createdAt), policy.retention, policy.timeZone);
+  const expiries = recomputeExpiries(
+    points.map((p) => p.createdAt),
+    policy.retention,
+    policy.timeZone,
+  );
   let changed = 0;
   for (const [i, p] of points.entries()) {
     if (p.state !== 'Available') continue;

@@ -16,7 +16,6 @@ import { QUEUES } from '../../config';
 import { dropUnfinishedManifest, writeManifestHeader } from './manifest-io';
 import type { CopyMessage } from './plan';
 
-
 /**
  * Step 3 of a backup: when every segment is done, write each disk's manifest, snapshot its shards (the blob
  * snapshots are the recovery point), record the point, move the diff base forward and release the item.
@@ -31,11 +30,21 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   if (done.size < job.segmentsTotal) return; // another segment will send finalize when it is the last
   if (await completeOldSegments(deps, job, [...done.values()])) return;
 
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.phase = 'Finalize';
+  });
   const pointId = job.jobId;
   const disks: RecoveryPointDisk[] = [];
   for (const d of job.plan) {
-    disks.push(await finalizeDisk(deps, job, d, pointId, [...Array(d.segments).keys()].map((n) => done.get(segmentKey(d.diskKey, n))!)));
+    disks.push(
+      await finalizeDisk(
+        deps,
+        job,
+        d,
+        pointId,
+        [...Array(d.segments).keys()].map((n) => done.get(segmentKey(d.diskKey, n))!),
+      ),
+    );
   }
   const createdAt = job.startedAt ?? job.createdAt;
   const point: RecoveryPoint = {
@@ -58,32 +67,42 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
   await protectOrWarn(deps, (await deps.repos.points.get(point.itemKey, pointId))?.doc ?? point);
   await deps.repos.items.update(job.itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
-    item.disks = job.plan!.map((p): ProtectedDisk => ({
-      ...byKey.get(p.diskKey),
-      diskKey: p.diskKey,
-      diskId: p.diskId,
-      name: p.name,
-      lun: p.lun,
-      sizeBytes: p.sizeBytes,
-      baseSnapshotId: p.snapshotId,
-      baseSizeBytes: p.sizeBytes,
-      lastManifest: manifestBlob(job.itemKey!, pointId, p.diskKey),
-      shardSize: p.shardSize,
-    }));
+    item.disks = job.plan!.map(
+      (p): ProtectedDisk => ({
+        ...byKey.get(p.diskKey),
+        diskKey: p.diskKey,
+        diskId: p.diskId,
+        name: p.name,
+        lun: p.lun,
+        sizeBytes: p.sizeBytes,
+        baseSnapshotId: p.snapshotId,
+        baseSizeBytes: p.sizeBytes,
+        lastManifest: manifestBlob(job.itemKey!, pointId, p.diskKey),
+        shardSize: p.shardSize,
+      }),
+    );
     item.lastBackupAt = createdAt;
     item.lastRecoveryPointId = pointId;
     if (item.state === 'ProtectionPending') item.state = 'Protected';
   });
   await revokeAll(deps, job);
   await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
-  await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, recoveryPointId: pointId }; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.result = { ...j.result, recoveryPointId: pointId };
+  });
   await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Completed');
 }
 
 async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: string, rows: SegmentRow[]): Promise<RecoveryPointDisk> {
   const itemKey = job.itemKey!;
-  const { name, digest } = await writeManifestHeader(deps, itemKey, pointId, d, rows.map((r) => r.part!));
+  const { name, digest } = await writeManifestHeader(
+    deps,
+    itemKey,
+    pointId,
+    d,
+    rows.map((r) => r.part!),
+  );
   const stats = rows.map((r) => r.stats);
   let shardSnapshots = d.shardSnapshots;
   if (!shardSnapshots) {
@@ -93,7 +112,10 @@ async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: st
     let recorded: string[] | undefined;
     await updateJob(deps, job.jobId, (j) => {
       const p = j.plan!.find((x) => x.diskKey === d.diskKey)!;
-      if (p.shardSnapshots) { recorded = p.shardSnapshots; return false; }
+      if (p.shardSnapshots) {
+        recorded = p.shardSnapshots;
+        return false;
+      }
       p.shardSnapshots = taken;
       p.manifest = name;
     });

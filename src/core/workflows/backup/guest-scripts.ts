@@ -48,9 +48,7 @@ function watchdogLines(jobId: string, thawAfterSeconds: number): string[] {
 }
 
 export function linuxPreScript(jobId: string, thawAfterSeconds: number, userScript?: string): string {
-  const body = userScript !== undefined
-    ? [userScript]
-    : ['sync', 'set -e', `for m in ${MOUNTS}; do fsfreeze -f "$m"; echo "${MARK.frozen} $m"; done`];
+  const body = userScript !== undefined ? [userScript] : ['sync', 'set -e', `for m in ${MOUNTS}; do fsfreeze -f "$m"; echo "${MARK.frozen} $m"; done`];
   return [...watchdogLines(jobId, thawAfterSeconds), ...body].join('\n');
 }
 

@@ -30,16 +30,22 @@ export async function decideCopy(deps: Deps, known: ProtectedDisk | undefined, d
   const base = sameDisk && known?.baseSnapshotId ? await deps.compute.getSnapshot(known.baseSnapshotId) : undefined;
   const recreated = !!base && !sameLineage(base, shot);
   // Azure computes no diff across a resize over the 4 TiB line; a changed disk behind the LUN has no lineage.
-  const crosses4T = base ? (base.sizeBytes <= TIB4) !== (disk.sizeBytes <= TIB4) : false;
+  const crosses4T = base ? base.sizeBytes <= TIB4 !== disk.sizeBytes <= TIB4 : false;
   // The previous point's manifest says which cells hold data in the shards; without it, copy everything.
   const manifestOk = !!known?.lastManifest && !!(await deps.store.getObject(known.lastManifest));
   const full = !base || recreated || crosses4T || !manifestOk;
-  const fullReason = !known?.lastManifest ? undefined
-    : !sameDisk ? 'a different disk is attached at this LUN since the last backup'
-    : !base ? 'its previous snapshot no longer exists'
-    : recreated ? 'the disk was deleted and created again under the same name since the last backup, so its snapshots are a new incremental family that Azure cannot diff against the old one'
-    : crosses4T ? 'it was resized across 4 TiB, where Azure computes no diff'
-    : !manifestOk ? "the previous recovery point's manifest is missing from the backup storage"
-    : undefined;
+  const fullReason = !known?.lastManifest
+    ? undefined
+    : !sameDisk
+      ? 'a different disk is attached at this LUN since the last backup'
+      : !base
+        ? 'its previous snapshot no longer exists'
+        : recreated
+          ? 'the disk was deleted and created again under the same name since the last backup, so its snapshots are a new incremental family that Azure cannot diff against the old one'
+          : crosses4T
+            ? 'it was resized across 4 TiB, where Azure computes no diff'
+            : !manifestOk
+              ? "the previous recovery point's manifest is missing from the backup storage"
+              : undefined;
   return { full, fullReason, baseSnapshotId: full ? undefined : base!.id };
 }

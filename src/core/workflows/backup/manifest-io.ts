@@ -36,14 +36,22 @@ export async function previousImage(deps: Deps, item: ProtectedItem | undefined,
 /** The segment's cells after this backup: the previous ones in its range, the delta applied, clipped to the disk. */
 export function segmentCells(previous: PreviousImage | undefined, delta: CellDelta, segment: Range): Map<number, Buffer> {
   const cells = new Map(previous?.cells ?? []);
-  for (const [i, h] of delta) (h ? cells.set(i, h) : cells.delete(i));
+  for (const [i, h] of delta) h ? cells.set(i, h) : cells.delete(i);
   const last = Math.ceil(segment.end / CELL);
   for (const i of [...cells.keys()]) if (i < segment.start / CELL || i >= last) cells.delete(i);
   return cells;
 }
 
 /** Writes the segment's part of the new point's manifest; returns what finalize needs of it. */
-export async function writeSegmentPart(deps: Deps, itemKey: string, pointId: string, d: BackupDiskPlan, index: number, segment: Range, cells: Map<number, Buffer>): Promise<NonNullable<SegmentRow['part']>> {
+export async function writeSegmentPart(
+  deps: Deps,
+  itemKey: string,
+  pointId: string,
+  d: BackupDiskPlan,
+  index: number,
+  segment: Range,
+  cells: Map<number, Buffer>,
+): Promise<NonNullable<SegmentRow['part']>> {
   const name = manifestPartBlob(manifestBlob(itemKey, pointId, d.diskKey), index);
   const firstCell = segment.start / CELL;
   await deps.store.putObject(name, encodePart({ firstCell, spanCells: Math.ceil(segment.end / CELL) - firstCell, cells }));

@@ -16,9 +16,17 @@ import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jo
 import { diskKeyFor, segmentKey, shardBlobName } from '../../store/layout';
 import { fanOutOrder, shardSizeFor } from './fan-out';
 
-export interface SnapshotMessage { jobId: string }
-export interface CopyMessage { jobId: string; diskKey: string; segment: number }
-export interface FinalizeMessage { jobId: string }
+export interface SnapshotMessage {
+  jobId: string;
+}
+export interface CopyMessage {
+  jobId: string;
+  diskKey: string;
+  segment: number;
+}
+export interface FinalizeMessage {
+  jobId: string;
+}
 
 function vmGone(item: ProtectedItem): PermanentStepError {
   return new PermanentStepError(
@@ -44,7 +52,10 @@ export async function snapshotStep(deps: Deps, msg: SnapshotMessage): Promise<vo
     const now = deps.clock().getTime();
     let claimed = true;
     job = await updateJob(deps, job.jobId, (j) => {
-      if (j.plan || heldByOther(j, 'planner', me, now)) { claimed = false; return false; }
+      if (j.plan || heldByOther(j, 'planner', me, now)) {
+        claimed = false;
+        return false;
+      }
       j.status = 'InProgress';
       j.startedAt ??= deps.clock();
       j.phase = 'Snapshot';
@@ -102,17 +113,14 @@ async function recordPlan(deps: Deps, jobId: string, plan: BackupDiskPlan[], sho
 
 async function waitForSnapshotWindow(deps: Deps, job: Job, err: TransientError): Promise<void> {
   const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / deps.config.arm.timeScale / 1000));
-  await updateJob(deps, job.jobId, (j) => { j.phase = `Waiting for snapshot window: ${err.message}`; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.phase = `Waiting for snapshot window: ${err.message}`;
+  });
   if (job.itemKey) await extendItemLock(deps, job.itemKey, job.jobId);
   await deps.queues.queue(QUEUES.snapshot).send({ jobId: job.jobId } satisfies SnapshotMessage, { visibilityDelaySeconds: seconds });
 }
 
-async function planDisks(
-  deps: Deps,
-  item: ProtectedItem,
-  vm: VmInfo,
-  snapshots: Map<string, SnapshotInfo>,
-): Promise<BackupDiskPlan[]> {
+async function planDisks(deps: Deps, item: ProtectedItem, vm: VmInfo, snapshots: Map<string, SnapshotInfo>): Promise<BackupDiskPlan[]> {
   const { segmentSize } = deps.config.copy;
   const plan: BackupDiskPlan[] = [];
   for (const disk of vm.disks) {

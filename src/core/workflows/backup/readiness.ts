@@ -37,8 +37,18 @@ export async function snapshotsReady(deps: Deps, job: Job): Promise<boolean> {
   }
   const looks = await Promise.all(pending.map(async (d) => ({ d, s: await deps.compute.getSnapshot(d.snapshotId) })));
   for (const { d, s } of looks) {
-    if (!s) throw new PermanentStepError('SnapshotNotFound', `The snapshot of disk '${d.name}' was deleted while its background copy ran.`, 'Run the backup again; keep other tools from deleting snapshots tagged by vmbackup.');
-    if (s.copyError) throw new PermanentStepError('SnapshotCopyFailed', `Azure's background copy of the snapshot of disk '${d.name}' failed (${s.copyError}).`, 'Run the backup again; if it fails the same way, open a support request for the disk with Azure.');
+    if (!s)
+      throw new PermanentStepError(
+        'SnapshotNotFound',
+        `The snapshot of disk '${d.name}' was deleted while its background copy ran.`,
+        'Run the backup again; keep other tools from deleting snapshots tagged by vmbackup.',
+      );
+    if (s.copyError)
+      throw new PermanentStepError(
+        'SnapshotCopyFailed',
+        `Azure's background copy of the snapshot of disk '${d.name}' failed (${s.copyError}).`,
+        'Run the backup again; if it fails the same way, open a support request for the disk with Azure.',
+      );
   }
   const left = looks.filter(({ s }) => percentOf(s!) < 100);
   const ready = new Set(looks.filter(({ s }) => percentOf(s!) >= 100).map(({ d }) => d.snapshotId));
@@ -48,7 +58,11 @@ export async function snapshotsReady(deps: Deps, job: Job): Promise<boolean> {
   const elapsed = deps.clock().getTime() - started;
   if (left.length > 0 && elapsed > MAX_COPY_MS / scale) {
     const names = left.map(({ d }) => d.name).join(', ');
-    throw new PermanentStepError('SnapshotCopyTimedOut', `The background copy of the snapshot of ${names} is at ${percent} % after ${Math.round((elapsed * scale) / HOUR_MS)} hours.`, 'Check the snapshot in the Azure portal (completionPercent); run the backup again once Azure has finished the copy.');
+    throw new PermanentStepError(
+      'SnapshotCopyTimedOut',
+      `The background copy of the snapshot of ${names} is at ${percent} % after ${Math.round((elapsed * scale) / HOUR_MS)} hours.`,
+      'Check the snapshot in the Azure portal (completionPercent); run the backup again once Azure has finished the copy.',
+    );
   }
   await updateJob(deps, job.jobId, (j) => {
     for (const p of j.plan ?? []) if (ready.has(p.snapshotId)) p.copyPending = undefined;

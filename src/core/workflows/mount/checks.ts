@@ -14,16 +14,34 @@ const LUNS = 64;
  * against the 64 LUNs only, and Azure's own refusal at attach ends the job with nothing left attached.
  */
 const MAX_DATA_DISKS: Record<string, number> = {
-  standard_d2s_v5: 4, standard_d4s_v5: 8, standard_d8s_v5: 16, standard_d16s_v5: 32, standard_d32s_v5: 32, standard_d48s_v5: 32, standard_d64s_v5: 32, standard_d96s_v5: 32,
-  standard_d2_v5: 4, standard_d4_v5: 8, standard_d8_v5: 16, standard_d16_v5: 32, standard_d32_v5: 32, standard_d48_v5: 32, standard_d64_v5: 32, standard_d96_v5: 32,
-  standard_b1s: 2, standard_b2s: 4, standard_b4ms: 8,
+  standard_d2s_v5: 4,
+  standard_d4s_v5: 8,
+  standard_d8s_v5: 16,
+  standard_d16s_v5: 32,
+  standard_d32s_v5: 32,
+  standard_d48s_v5: 32,
+  standard_d64s_v5: 32,
+  standard_d96s_v5: 32,
+  standard_d2_v5: 4,
+  standard_d4_v5: 8,
+  standard_d8_v5: 16,
+  standard_d16_v5: 32,
+  standard_d32_v5: 32,
+  standard_d48_v5: 32,
+  standard_d64_v5: 32,
+  standard_d96_v5: 32,
+  standard_b1s: 2,
+  standard_b2s: 4,
+  standard_b4ms: 8,
 };
 
 export function maxDataDisks(size: string | undefined): number {
   return (size && MAX_DATA_DISKS[size.toLowerCase()]) || LUNS;
 }
 
-const refuse = (code: string, message: string, action: string): never => { throw new ConflictError(code, message, action); };
+const refuse = (code: string, message: string, action: string): never => {
+  throw new ConflictError(code, message, action);
+};
 const same = (a?: string, b?: string): boolean => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
 /** The zone a disk of the point is restored into: its recorded zone unless it is zone-redundant (ZRS). */
@@ -48,25 +66,41 @@ export function freeLuns(vm: VmInfo): number[] {
 export function checkHelper(vm: VmInfo | undefined, helperVmId: string, item: ProtectedItem, point: RecoveryPoint): void {
   if (!vm) throw new NotFoundError('HelperVmNotFound', `The helper VM '${helperVmId}' was not found.`, 'Pass the full resource id of an existing VM in a subscription the app can read.');
   if (vm.provisioningState && !same(vm.provisioningState, 'Succeeded')) {
-    refuse('HelperVmNotReady', `The helper VM '${vm.name}' is in provisioning state '${vm.provisioningState}', so disks cannot be attached to it now.`, 'Wait until the VM shows provisioning state Succeeded, then mount again.');
+    refuse(
+      'HelperVmNotReady',
+      `The helper VM '${vm.name}' is in provisioning state '${vm.provisioningState}', so disks cannot be attached to it now.`,
+      'Wait until the VM shows provisioning state Succeeded, then mount again.',
+    );
   }
   // Stopped (allocated) and deallocated VMs take data disks; a VM between states answers 409 to any update.
   if (!['running', 'stopped', 'deallocated'].includes(vm.powerState)) {
     refuse('HelperVmNotReady', `The helper VM '${vm.name}' is ${vm.powerState}, so disks cannot be attached to it now.`, 'Wait until the VM is running or stopped, then mount again.');
   }
   if (!same(vm.location, item.location)) {
-    refuse('MountRegionMismatch', `The helper VM '${vm.name}' is in region ${vm.location} and the point's disks are restored in ${item.location}; Azure attaches disks of the VM's region only.`, `Choose a helper VM in ${item.location}.`);
+    refuse(
+      'MountRegionMismatch',
+      `The helper VM '${vm.name}' is in region ${vm.location} and the point's disks are restored in ${item.location}; Azure attaches disks of the VM's region only.`,
+      `Choose a helper VM in ${item.location}.`,
+    );
   }
   const vmZone = vm.zones?.[0];
   for (const d of point.disks) {
     const z = diskZone(d);
     if ((z ?? '') !== (vmZone ?? '')) {
-      refuse('MountZoneMismatch', `Disk '${d.name}' is restored ${z ? `in zone ${z}` : 'without a zone'} and the helper VM '${vm.name}' is ${vmZone ? `in zone ${vmZone}` : 'not zonal'}; Azure would refuse to attach it.`, z ? `Choose a helper VM in zone ${z} of ${item.location}.` : 'Choose a helper VM that is not pinned to a zone.');
+      refuse(
+        'MountZoneMismatch',
+        `Disk '${d.name}' is restored ${z ? `in zone ${z}` : 'without a zone'} and the helper VM '${vm.name}' is ${vmZone ? `in zone ${vmZone}` : 'not zonal'}; Azure would refuse to attach it.`,
+        z ? `Choose a helper VM in zone ${z} of ${item.location}.` : 'Choose a helper VM that is not pinned to a zone.',
+      );
     }
   }
   const free = freeLuns(vm).length;
   if (free < point.disks.length) {
-    refuse('MountNotEnoughLuns', `The helper VM '${vm.name}' (${vm.size ?? 'unknown size'}) can take ${free} more data disk(s) and the point has ${point.disks.length}.`, 'Detach disks from the helper VM, resize it to a size with more data disks, or choose another VM.');
+    refuse(
+      'MountNotEnoughLuns',
+      `The helper VM '${vm.name}' (${vm.size ?? 'unknown size'}) can take ${free} more data disk(s) and the point has ${point.disks.length}.`,
+      'Detach disks from the helper VM, resize it to a size with more data disks, or choose another VM.',
+    );
   }
 }
 

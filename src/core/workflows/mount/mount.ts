@@ -39,7 +39,12 @@ export interface MountView extends MountRecord {
 function durationOf(req: MountRequest): number {
   const d = req.durationMinutes ?? DEFAULT_MOUNT_MINUTES;
   if (!Number.isInteger(d) || d < 1 || d > MAX_MOUNT_MINUTES) {
-    throw new ValidationError(`durationMinutes must be a whole number from 1 to ${MAX_MOUNT_MINUTES} (7 days); got ${d}.`, 'Send a shorter duration, and mount again later if you need more time.', undefined, 'InvalidMountDuration');
+    throw new ValidationError(
+      `durationMinutes must be a whole number from 1 to ${MAX_MOUNT_MINUTES} (7 days); got ${d}.`,
+      'Send a shorter duration, and mount again later if you need more time.',
+      undefined,
+      'InvalidMountDuration',
+    );
   }
   return d;
 }
@@ -54,13 +59,22 @@ export async function requestMount(deps: Deps, req: MountRequest): Promise<Job> 
   try {
     parseResourceId(req.helperVmId);
   } catch {
-    throw new ValidationError(`helperVmId '${req.helperVmId}' is not a VM resource id.`, 'Pass /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/virtualMachines/<name>.', undefined, 'InvalidHelperVmId');
+    throw new ValidationError(
+      `helperVmId '${req.helperVmId}' is not a VM resource id.`,
+      'Pass /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/virtualMachines/<name>.',
+      undefined,
+      'InvalidHelperVmId',
+    );
   }
   const item = (await deps.repos.items.get(req.itemKey))?.doc;
   if (!item) throw itemNotFound(req.itemKey);
   const point = await getPoint(deps, req.itemKey, req.pointId);
   if (point.state !== 'Available') {
-    throw new ConflictError(point.state === 'SoftDeleted' ? 'RecoveryPointSoftDeleted' : 'RecoveryPointCorrupt', `Recovery point '${req.pointId}' is ${point.state} and cannot be mounted.`, point.state === 'SoftDeleted' ? 'Undelete the recovery point first, then mount it.' : 'Mount an older or newer recovery point.');
+    throw new ConflictError(
+      point.state === 'SoftDeleted' ? 'RecoveryPointSoftDeleted' : 'RecoveryPointCorrupt',
+      `Recovery point '${req.pointId}' is ${point.state} and cannot be mounted.`,
+      point.state === 'SoftDeleted' ? 'Undelete the recovery point first, then mount it.' : 'Mount an older or newer recovery point.',
+    );
   }
   checkHelper(await deps.compute.getVm(req.helperVmId), req.helperVmId, item, point);
   const params = newParams(mountParamsSchema, { pointId: req.pointId, helperVmId: req.helperVmId, durationMinutes });
@@ -89,7 +103,11 @@ export async function mountView(deps: Deps, job: Job): Promise<MountView> {
   const m = mountOf(job);
   const vm = m.state === 'Mounted' ? await deps.compute.getVm(m.helperVmId).catch(() => undefined) : undefined;
   return {
-    mountId: job.jobId, itemKey: job.itemKey ?? '', pointId: mountParams(job).pointId, jobStatus: job.status, durationMinutes: mountParams(job).durationMinutes,
+    mountId: job.jobId,
+    itemKey: job.itemKey ?? '',
+    pointId: mountParams(job).pointId,
+    jobStatus: job.status,
+    durationMinutes: mountParams(job).durationMinutes,
     ...m,
     commands: m.state === 'Mounted' && m.disks ? readCommands(vm?.osType, m.disks) : [],
     ...(job.error ? { error: job.error } : {}),

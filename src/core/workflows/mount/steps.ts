@@ -26,11 +26,18 @@ export async function mountStep(deps: Deps, msg: { jobId: string }): Promise<voi
   const child = await childRestore(deps, job);
   if (!child || !isTerminal(child)) return wait(deps, job);
   if (child.status !== 'Completed' && child.status !== 'CompletedWithWarnings') {
-    throw new PermanentStepError('MountRestoreFailed', `The restore that makes the point's disks (job ${child.jobId}) ended ${child.status}: ${child.error?.message ?? 'no reason given'}`, child.error?.recommendedAction ?? 'Mount the point again, or another point.');
+    throw new PermanentStepError(
+      'MountRestoreFailed',
+      `The restore that makes the point's disks (job ${child.jobId}) ended ${child.status}: ${child.error?.message ?? 'no reason given'}`,
+      child.error?.recommendedAction ?? 'Mount the point again, or another point.',
+    );
   }
   const planned = await planLuns(deps, job, child);
   const vmId = mountParams(job).helperVmId;
-  await deps.compute.attachDataDisks(vmId, mountOf(planned).disks!.map((d) => ({ lun: d.lun, diskId: d.diskId, caching: d.caching, deleteOption: 'Detach' })));
+  await deps.compute.attachDataDisks(
+    vmId,
+    mountOf(planned).disks!.map((d) => ({ lun: d.lun, diskId: d.diskId, caching: d.caching, deleteOption: 'Detach' })),
+  );
   const now = deps.clock();
   await updateMount(deps, job.jobId, (m, j) => {
     if (m.state !== 'Mounting') return false;
@@ -44,8 +51,7 @@ export async function mountStep(deps: Deps, msg: { jobId: string }): Promise<voi
   await finishJob(deps, job.jobId, 'Completed');
 }
 
-const wait = (deps: Deps, job: Job): Promise<void> =>
-  deps.queues.queue(MOUNT_QUEUES.mount).send({ jobId: job.jobId }, { visibilityDelaySeconds: WAIT_SECONDS });
+const wait = (deps: Deps, job: Job): Promise<void> => deps.queues.queue(MOUNT_QUEUES.mount).send({ jobId: job.jobId }, { visibilityDelaySeconds: WAIT_SECONDS });
 
 /** The child restore, asked for once by key (a replay returns the same job); undefined while the item is busy. */
 async function childRestore(deps: Deps, job: Job): Promise<Job | undefined> {
@@ -55,8 +61,12 @@ async function childRestore(deps: Deps, job: Job): Promise<Job | undefined> {
   let child: Job;
   try {
     child = await requestRestore(deps, {
-      itemKey: job.itemKey!, pointId: p.pointId, mode: 'newDisks', source: 'auto',
-      targetResourceGroup: parseResourceId(p.helperVmId).resourceGroup, idempotencyKey: childRestoreKey(job.jobId),
+      itemKey: job.itemKey!,
+      pointId: p.pointId,
+      mode: 'newDisks',
+      source: 'auto',
+      targetResourceGroup: parseResourceId(p.helperVmId).resourceGroup,
+      idempotencyKey: childRestoreKey(job.jobId),
     });
   } catch (err) {
     // A backup holds the item: the mount waits its turn instead of failing (the reconciler sees the live lock).
@@ -95,7 +105,15 @@ async function planLuns(deps: Deps, job: Job, child: Job): Promise<Job> {
   for (const [i, r] of restoredOf(child).entries()) {
     const info = await deps.compute.getDisk(r.diskId);
     const src = point.disks.find((d) => d.diskKey === r.diskKey);
-    disks.push({ diskKey: r.diskKey, sourceName: src?.name ?? r.diskKey, diskId: r.diskId, lun: free[i]!, caching: cachingFor({ sku: info?.sku, sizeBytes: info?.sizeBytes ?? 0 }), sizeBytes: info?.sizeBytes ?? src?.sizeBytes ?? 0, osDisk: r.lun < 0 });
+    disks.push({
+      diskKey: r.diskKey,
+      sourceName: src?.name ?? r.diskKey,
+      diskId: r.diskId,
+      lun: free[i]!,
+      caching: cachingFor({ sku: info?.sku, sizeBytes: info?.sizeBytes ?? 0 }),
+      sizeBytes: info?.sizeBytes ?? src?.sizeBytes ?? 0,
+      osDisk: r.lun < 0,
+    });
   }
   return updateMount(deps, job.jobId, (m, j) => {
     if (m.disks) return false;

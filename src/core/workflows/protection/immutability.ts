@@ -61,7 +61,12 @@ export async function protectOrWarn(deps: Deps, point: RecoveryPoint, mode?: Imm
   try {
     return await protectPoint(deps, point, mode);
   } catch (err) {
-    deps.log.warn('could not set the immutability policy of a recovery point; the next retention run tries again', { itemKey: point.itemKey, pointId: point.pointId, code: 'ImmutabilityNotSet', error: String((err as Error)?.message ?? err) });
+    deps.log.warn('could not set the immutability policy of a recovery point; the next retention run tries again', {
+      itemKey: point.itemKey,
+      pointId: point.pointId,
+      code: 'ImmutabilityNotSet',
+      error: String((err as Error)?.message ?? err),
+    });
     return 'Failed';
   }
 }

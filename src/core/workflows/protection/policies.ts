@@ -29,7 +29,8 @@ export async function getPolicy(deps: Deps, name: string): Promise<Policy> {
 
 export async function updatePolicy(deps: Deps, name: string, input: unknown): Promise<Policy> {
   const policy = validPolicy(input);
-  if (policy.name !== name) throw new ValidationError(`The body names policy '${policy.name}' but the URL names '${name}'.`, 'Send the same name in both; to rename, create a new policy and protect the items with it.');
+  if (policy.name !== name)
+    throw new ValidationError(`The body names policy '${policy.name}' but the URL names '${name}'.`, 'Send the same name in both; to rename, create a new policy and protect the items with it.');
   const cur = await deps.repos.policies.get(name);
   if (!cur) throw policyNotFound(name);
   await deps.repos.policies.replace(policy, cur.etag);
@@ -41,7 +42,14 @@ export async function deletePolicy(deps: Deps, name: string): Promise<void> {
   await getPolicy(deps, name);
   const users = (await deps.repos.items.all()).filter((i) => i.policyName === name);
   if (users.length > 0) {
-    throw new ConflictError('PolicyInUse', `Policy '${name}' protects ${users.length} item(s) (${users.slice(0, 3).map((i) => i.vmName).join(', ')}${users.length > 3 ? ', ...' : ''}).`, 'Protect those items with another policy or stop their protection first.');
+    throw new ConflictError(
+      'PolicyInUse',
+      `Policy '${name}' protects ${users.length} item(s) (${users
+        .slice(0, 3)
+        .map((i) => i.vmName)
+        .join(', ')}${users.length > 3 ? ', ...' : ''}).`,
+      'Protect those items with another policy or stop their protection first.',
+    );
   }
   const cur = await deps.repos.policies.get(name);
   if (cur) await deps.repos.policies.delete(cur.doc, cur.etag);

@@ -19,11 +19,16 @@ import { eligibilityProblem } from './eligibility';
 
 export { eligibilityProblem };
 
-
-export interface JobMessage { jobId: string }
+export interface JobMessage {
+  jobId: string;
+}
 
 function vmNotFound(vmId: string): PermanentStepError {
-  return new PermanentStepError('VmNotFound', `The virtual machine '${vmId}' was not found.`, 'Check that the VM exists and that the function app identity has Reader access to it, then run discovery again.');
+  return new PermanentStepError(
+    'VmNotFound',
+    `The virtual machine '${vmId}' was not found.`,
+    'Check that the VM exists and that the function app identity has Reader access to it, then run discovery again.',
+  );
 }
 
 /**
@@ -42,7 +47,13 @@ export async function requestRegistration(deps: Deps, vmIds: string[], policyNam
   }
   if (policyName) await requirePolicy(deps, policyName);
   for (const vmId of vmIds) {
-    const { job, created } = await createJob(deps, { jobId: o.jobIdFor?.(vmId), type: 'Register', itemKey: itemKeyFor(vmId), trigger: o.trigger ?? 'Api', params: newParams(registerParams, { vmId, policyName }) });
+    const { job, created } = await createJob(deps, {
+      jobId: o.jobIdFor?.(vmId),
+      type: 'Register',
+      itemKey: itemKeyFor(vmId),
+      trigger: o.trigger ?? 'Api',
+      params: newParams(registerParams, { vmId, policyName }),
+    });
     if (created) await deps.queues.queue(QUEUES.register).send({ jobId: job.jobId } satisfies JobMessage);
     jobs.push(job);
   }
@@ -56,7 +67,10 @@ export async function requirePolicy(deps: Deps, name: string): Promise<void> {
 export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   const job = await getJob(deps, msg.jobId);
   if (isTerminal(job)) return;
-  await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); });
+  await updateJob(deps, job.jobId, (j) => {
+    j.status = 'InProgress';
+    j.startedAt ??= deps.clock();
+  });
   const { vmId, policyName } = paramsOf(job, registerParams);
   const itemKey = itemKeyFor(vmId);
   const existing = (await deps.repos.items.get(itemKey))?.doc;
@@ -70,7 +84,11 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   if (policyName) {
     const policy = (await deps.repos.policies.get(policyName))?.doc;
     if (policy && policy.consistency.mode !== 'CrashConsistent' && (vm.powerState !== 'running' || !vm.guestAgentReady)) {
-      throw new PermanentStepError('GuestAgentNotReady', `VM '${vm.name}' is ${vm.powerState} or its guest agent is not ready, and policy '${policyName}' runs scripts in the guest.`, 'Start the VM and make sure the VM agent is running, or pick a crash-consistent policy.');
+      throw new PermanentStepError(
+        'GuestAgentNotReady',
+        `VM '${vm.name}' is ${vm.powerState} or its guest agent is not ready, and policy '${policyName}' runs scripts in the guest.`,
+        'Start the VM and make sure the VM agent is running, or pick a crash-consistent policy.',
+      );
     }
   }
   const item: ProtectedItem = {
@@ -133,7 +151,12 @@ export async function backupNow(deps: Deps, itemKey: string, retainUntil?: Date,
     deps,
     idempotencyKey,
     JSON.stringify(['backup', itemKey, retainUntil?.toISOString() ?? null]),
-    { type: 'Backup', itemKey, trigger: 'OnDemand', params: newParams(backupParams, { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() }) },
+    {
+      type: 'Backup',
+      itemKey,
+      trigger: 'OnDemand',
+      params: newParams(backupParams, { retainUntil: (retainUntil ?? new Date(deps.clock().getTime() + DEFAULT_RETENTION_DAYS * DAY_MS)).toISOString() }),
+    },
     // Admission takes the item lock for the new job: of two calls at once only one gets the item, the other
     // answers 409 AnotherOperationInProgress, and the job's first step finds the lock already its own.
     (jobId) => acquireItemLock(deps, itemKey, jobId),

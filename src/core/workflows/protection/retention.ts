@@ -20,7 +20,6 @@ export interface RetentionResult {
   purgeDeferred: number;
 }
 
-
 /**
  * Expired points go to soft delete (restorable again by undelete), soft-deleted points are purged after the
  * soft-delete window, and source snapshots are pruned to the policy's instant-restore days. The newest point

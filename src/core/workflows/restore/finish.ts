@@ -29,14 +29,18 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
   // Every segment of every disk, by name: a count alone would let a duplicate row stand in for a missing one.
   if (!targets.every((t) => [...Array(t.segments).keys()].every((n) => done.has(segmentKey(t.diskKey, n))))) return;
   await acquireItemLock(deps, job.itemKey, job.jobId);
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'FinishDisks'; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.phase = 'FinishDisks';
+  });
   const restored = restoredOf(job);
   for (const t of targets) {
     if (restored.some((r) => r.diskKey === t.diskKey)) continue;
     await sealUpload(deps, t);
     const bytesWritten = [...Array(t.segments).keys()].reduce((n, i) => n + (done.get(segmentKey(t.diskKey, i))!.stats.bytesWritten ?? 0), 0);
     restored.push({ diskKey: t.diskKey, lun: t.lun, diskId: t.diskId, bytesWritten, dataBytes: t.dataBytes });
-    await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, disks: restored }; });
+    await updateJob(deps, job.jobId, (j) => {
+      j.result = { ...j.result, disks: restored };
+    });
   }
   if (paramsOf(job, restoreParams).mode === 'replaceDisks') {
     const item = (await deps.repos.items.get(job.itemKey))?.doc;
@@ -47,7 +51,10 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
     await createNewVm(deps, await getJob(deps, job.jobId), item.doc, restored);
   }
   await releaseItemLock(deps, job.itemKey, job.jobId);
-  await updateJob(deps, job.jobId, (j) => { j.bytesDone = j.bytesTotal; j.segmentsDone = j.segmentsTotal; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.bytesDone = j.bytesTotal;
+    j.segmentsDone = j.segmentsTotal;
+  });
   await finishJob(deps, job.jobId, 'Completed');
 }
 
@@ -80,4 +87,3 @@ async function cancelRestore(deps: Deps, job: Job): Promise<void> {
   if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Cancelled');
 }
-

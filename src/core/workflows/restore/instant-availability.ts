@@ -34,13 +34,7 @@ export async function instantRestoreDays(deps: Deps, item: ProtectedItem): Promi
  * the disks are restored to (a Copy reads its source in the target's region only; another region needs
  * CopyStart, which is a copy of the data, so the vault is as good).
  */
-export async function instantAvailability(
-  point: RecoveryPoint,
-  days: number,
-  lookup: SnapshotLookup,
-  now: Date,
-  location?: string,
-): Promise<InstantAvailability> {
+export async function instantAvailability(point: RecoveryPoint, days: number, lookup: SnapshotLookup, now: Date, location?: string): Promise<InstantAvailability> {
   if (point.state !== 'Available') return { available: false, reason: `The recovery point is ${point.state}.` };
   let created = Infinity;
   for (const d of point.disks) {

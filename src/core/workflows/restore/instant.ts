@@ -13,13 +13,24 @@ import { restoreParams } from './params';
 export type RestoreSource = 'auto' | 'snapshot' | 'vault';
 
 /** The disks an instant restore creates, recorded before it creates them so a failed job can delete them. */
-interface PlannedDisk { diskKey: string; name: string; lun: number; diskId: string; sizeBytes: number; snapshotId: string }
+interface PlannedDisk {
+  diskKey: string;
+  name: string;
+  lun: number;
+  diskId: string;
+  sizeBytes: number;
+  snapshotId: string;
+}
 
 /** Every job records its source; one admitted before the default became auto has none and meant the vault. */
 export const sourceOf = (job: Job): RestoreSource => paramsOf(job, restoreParams).source ?? 'vault';
 
 const unavailable = (reason: string): PermanentStepError =>
-  new PermanentStepError('InstantRestoreUnavailable', `The recovery point cannot be restored from its source snapshots: ${reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
+  new PermanentStepError(
+    'InstantRestoreUnavailable',
+    `The recovery point cannot be restored from its source snapshots: ${reason}`,
+    'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.',
+  );
 
 /**
  * The start step's instant branch. Decides the source once per job (recorded as result.source); for the
@@ -34,11 +45,17 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
     const a = await instantAvailability(point, await instantRestoreDays(deps, item), snapshotGetter(deps), deps.clock(), restoreScope(job, item).location);
     if (!a.available) {
       if (wanted === 'snapshot') throw unavailable(a.reason ?? 'its snapshots are gone.');
-      await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, source: 'vault' }; });
+      await updateJob(deps, job.jobId, (j) => {
+        j.result = { ...j.result, source: 'vault' };
+      });
       return false;
     }
     const planned: PlannedDisk[] = point.disks.map((d) => ({
-      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, snapshotId: d.sourceSnapshotId,
+      diskKey: d.diskKey,
+      name: d.name,
+      lun: d.lun,
+      sizeBytes: d.sizeBytes,
+      snapshotId: d.sourceSnapshotId,
       diskId: restoreDiskId(job, restoreScope(job, item).subscriptionId, item.vmName, d.diskKey),
     }));
     job = await updateJob(deps, job.jobId, (j) => {
@@ -58,11 +75,24 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
     // A snapshot deleted since the check (retention): auto falls back to the vault copy, snapshot fails.
     if (wanted === 'snapshot') throw unavailable('a source snapshot was deleted while the restore started.');
     await deleteInstantDisks(deps, job);
-    await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, source: 'vault', instantDisks: undefined }; j.phase = undefined; j.segmentsTotal = 0; });
+    await updateJob(deps, job.jobId, (j) => {
+      j.result = { ...j.result, source: 'vault', instantDisks: undefined };
+      j.phase = undefined;
+      j.segmentsTotal = 0;
+    });
     return false;
   }
   const planned = plannedOf(job);
-  const targets: RestoreTarget[] = planned.map((p) => ({ diskKey: p.diskKey, name: p.name, lun: p.lun, diskId: p.diskId, sizeBytes: p.sizeBytes, segmentSize: p.sizeBytes, segments: 0, dataBytes: 0 }));
+  const targets: RestoreTarget[] = planned.map((p) => ({
+    diskKey: p.diskKey,
+    name: p.name,
+    lun: p.lun,
+    diskId: p.diskId,
+    sizeBytes: p.sizeBytes,
+    segmentSize: p.sizeBytes,
+    segments: 0,
+    dataBytes: 0,
+  }));
   const disks: RestoredDisk[] = planned.map((p) => ({ diskKey: p.diskKey, lun: p.lun, diskId: p.diskId, bytesWritten: 0, dataBytes: 0 }));
   await updateJob(deps, job.jobId, (j) => {
     if (targetsOf(j)) return false;

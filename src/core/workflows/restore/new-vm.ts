@@ -28,7 +28,11 @@ export function newVmNames(job: Job, vmName: string): { vm: string; nic: string 
 
 const refused = (what: string, err: unknown): PermanentStepError => {
   const e = err as { code?: string; message?: string };
-  return new PermanentStepError('NewVmCreateFailed', `Azure refused to create the ${what} of the new VM (${e.code ?? 'error'}: ${e.message ?? String(err)}).`, 'Fix what Azure named (quota, size, subnet), then run the restore again; what this job created was deleted.');
+  return new PermanentStepError(
+    'NewVmCreateFailed',
+    `Azure refused to create the ${what} of the new VM (${e.code ?? 'error'}: ${e.message ?? String(err)}).`,
+    'Fix what Azure named (quota, size, subnet), then run the restore again; what this job created was deleted.',
+  );
 };
 
 /** A refusal (4xx) ends the job: retrying the same request cannot succeed. Throttling and 5xx are retried. */
@@ -70,7 +74,9 @@ export async function createNewVm(deps: Deps, job: Job, item: ProtectedItem, res
   }
   const vm = await deps.compute.getVm(rec.vmId);
   const done: NewVmRecord = { ...rec, powerState: vm?.powerState };
-  await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, newVm: done }; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.result = { ...j.result, newVm: done };
+  });
   return done;
 }
 
@@ -87,10 +93,13 @@ async function vmSpec(deps: Deps, point: RecoveryPoint, item: ProtectedItem, res
     ...base,
     osType: osProfile?.osType ?? item.osType,
     os: { diskId: os.diskId, caching: osProfile?.caching, writeAcceleratorEnabled: osProfile?.writeAcceleratorEnabled, deleteOption: osProfile?.deleteOption },
-    dataDisks: restored.filter((r) => r.lun >= 0).sort((a, b) => a.lun - b.lun).map((r) => {
-      const p = profile(r.lun);
-      return { lun: r.lun, diskId: r.diskId, caching: p?.caching, writeAcceleratorEnabled: p?.writeAcceleratorEnabled, deleteOption: p?.deleteOption };
-    }),
+    dataDisks: restored
+      .filter((r) => r.lun >= 0)
+      .sort((a, b) => a.lun - b.lun)
+      .map((r) => {
+        const p = profile(r.lun);
+        return { lun: r.lun, diskId: r.diskId, caching: p?.caching, writeAcceleratorEnabled: p?.writeAcceleratorEnabled, deleteOption: p?.deleteOption };
+      }),
     ...(osDisk?.securityType === 'TrustedLaunch' ? { securityType: 'TrustedLaunch' } : {}),
   };
 }

@@ -43,7 +43,13 @@ export interface RestoreTarget {
   entraDataAccess?: boolean;
 }
 
-export interface RestoredDisk { diskKey: string; lun: number; diskId: string; bytesWritten: number; dataBytes: number }
+export interface RestoredDisk {
+  diskKey: string;
+  lun: number;
+  diskId: string;
+  bytesWritten: number;
+  dataBytes: number;
+}
 
 export function targetsOf(job: Job): RestoreTarget[] | undefined {
   return job.result.targets as RestoreTarget[] | undefined;
@@ -87,8 +93,13 @@ export function dataBytesBelow(manifest: DiskManifest, diskSize: number, from: n
   const cum = [0];
   for (const i of cells) cum.push(cum[cum.length - 1]! + Math.max(0, Math.min(CELL, diskSize - i * CELL)));
   return (nextCell) => {
-    let lo = 0, hi = cells.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (cells[mid]! < nextCell) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = cells.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cells[mid]! < nextCell) lo = mid + 1;
+      else hi = mid;
+    }
     return cum[lo]!;
   };
 }

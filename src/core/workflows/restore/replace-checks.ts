@@ -20,11 +20,19 @@ export interface DiskFacts {
 }
 
 /** One disk of the replace: what is at its LUN now (absent: a free LUN) and what goes there. */
-export interface ReplacePair { lun: number; current?: VmDisk; next: DiskFacts & { diskId?: string } }
+export interface ReplacePair {
+  lun: number;
+  current?: VmDisk;
+  next: DiskFacts & { diskId?: string };
+}
 
 type Fail = (code: ReplaceRefusal, message: string, action: string) => never;
 
-const failer = (atRequest: boolean): Fail => (code, message, action) => { throw replaceRefused(code, message, action, atRequest); };
+const failer =
+  (atRequest: boolean): Fail =>
+  (code, message, action) => {
+    throw replaceRefused(code, message, action, atRequest);
+  };
 const NEW_DISKS = 'Restore with mode newDisks instead and build or repair the VM from the restored disks.';
 const same = (a?: string, b?: string): boolean => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
@@ -38,7 +46,11 @@ const same = (a?: string, b?: string): boolean => (a ?? '').toLowerCase() === (b
 export function checkReplace(vm: VmInfo, pairs: ReplacePair[], atRequest: boolean): void {
   const fail = failer(atRequest);
   if (vm.provisioningState && vm.provisioningState.toLowerCase() !== 'succeeded') {
-    fail('ReplaceVmNotReady', `VM '${vm.name}' is in provisioning state '${vm.provisioningState}', so its disks cannot be replaced now.`, 'Wait until the VM shows provisioning state Succeeded (or repair it with a redeploy), then restore again.');
+    fail(
+      'ReplaceVmNotReady',
+      `VM '${vm.name}' is in provisioning state '${vm.provisioningState}', so its disks cannot be replaced now.`,
+      'Wait until the VM shows provisioning state Succeeded (or repair it with a redeploy), then restore again.',
+    );
   }
   if (!['running', 'stopped', 'deallocated'].includes(vm.powerState)) {
     fail('ReplaceVmNotReady', `VM '${vm.name}' is ${vm.powerState}, so its disks cannot be replaced now.`, 'Wait until the VM is running, stopped or deallocated, then restore again.');
@@ -48,11 +60,19 @@ export function checkReplace(vm: VmInfo, pairs: ReplacePair[], atRequest: boolea
   if (!os?.current) fail('ReplaceNoOsDisk', `The recovery point or VM '${vm.name}' has no OS disk to swap.`, NEW_DISKS);
   for (const p of pairs) {
     if (p.next.state !== undefined && p.next.state !== 'Unattached') {
-      fail('ReplaceDiskStateInvalid', `The restored disk '${p.next.name}' is ${p.next.state}, not Unattached, so it cannot be attached to VM '${vm.name}'.`, 'Detach the disk from wherever it is attached (or wait for its upload to end), then restore again.');
+      fail(
+        'ReplaceDiskStateInvalid',
+        `The restored disk '${p.next.name}' is ${p.next.state}, not Unattached, so it cannot be attached to VM '${vm.name}'.`,
+        'Detach the disk from wherever it is attached (or wait for its upload to end), then restore again.',
+      );
     }
     const zone = vm.zones?.[0];
     if (zone && !/_zrs$/i.test(p.next.sku ?? '') && !(p.next.zones ?? []).includes(zone)) {
-      fail('ReplaceZoneMismatch', `The restored disk '${p.next.name}' is not in zone ${zone}, the zone of VM '${vm.name}', so Azure would refuse to attach it.`, 'Restore from a point taken on this VM in this zone, or restore with mode newDisks into the zone you need.');
+      fail(
+        'ReplaceZoneMismatch',
+        `The restored disk '${p.next.name}' is not in zone ${zone}, the zone of VM '${vm.name}', so Azure would refuse to attach it.`,
+        'Restore from a point taken on this VM in this zone, or restore with mode newDisks into the zone you need.',
+      );
     }
   }
   checkOsDisk(vm, os!.current!, os!.next, fail);
@@ -62,19 +82,35 @@ function checkOsDisk(vm: VmInfo, cur: VmDisk, next: DiskFacts, fail: Fail): void
   const vmGen = cur.profile?.hyperVGeneration ?? 'V1';
   const diskGen = next.hyperVGeneration ?? 'V1';
   if (vmGen !== diskGen) {
-    fail('ReplaceGenerationMismatch', `The restored OS disk '${next.name}' is Hyper-V generation ${diskGen} but VM '${vm.name}' is ${vmGen}: Azure refuses the swap (PropertyChangeNotAllowed).`, 'Restore a point taken while the VM had this generation, or restore with mode newDisks and create a VM of the disk\'s generation.');
+    fail(
+      'ReplaceGenerationMismatch',
+      `The restored OS disk '${next.name}' is Hyper-V generation ${diskGen} but VM '${vm.name}' is ${vmGen}: Azure refuses the swap (PropertyChangeNotAllowed).`,
+      "Restore a point taken while the VM had this generation, or restore with mode newDisks and create a VM of the disk's generation.",
+    );
   }
   const vmSec = vm.securityType ?? 'Standard';
   const diskSec = next.securityType ?? 'Standard';
   if (!same(vmSec, diskSec)) {
     const why = next.lostSecurityType ? ` It loses security type ${next.lostSecurityType} in a copy from the vault: ${noGuestState(next.lostSecurityType)}.` : '';
-    fail('ReplaceSecurityTypeMismatch', `The restored OS disk '${next.name}' has security type ${diskSec} but VM '${vm.name}' is ${vmSec}: Azure refuses to swap it.${why}`, 'Restore from the point\'s source snapshots while they exist (they keep the security type), or restore with mode newDisks.');
+    fail(
+      'ReplaceSecurityTypeMismatch',
+      `The restored OS disk '${next.name}' has security type ${diskSec} but VM '${vm.name}' is ${vmSec}: Azure refuses to swap it.${why}`,
+      "Restore from the point's source snapshots while they exist (they keep the security type), or restore with mode newDisks.",
+    );
   }
   if (!same(cur.profile?.diskEncryptionSetId, next.diskEncryptionSetId)) {
-    fail('ReplaceEncryptionSetMismatch', `The restored OS disk '${next.name}' does not use the disk encryption set of the current OS disk of VM '${vm.name}'; Azure swaps only disks of the same set.`, 'Restore a point taken with the VM\'s current disk encryption set, or restore with mode newDisks.');
+    fail(
+      'ReplaceEncryptionSetMismatch',
+      `The restored OS disk '${next.name}' does not use the disk encryption set of the current OS disk of VM '${vm.name}'; Azure swaps only disks of the same set.`,
+      "Restore a point taken with the VM's current disk encryption set, or restore with mode newDisks.",
+    );
   }
   if (next.sizeBytes !== cur.sizeBytes) {
-    fail('ReplaceSizeMismatch', `The restored OS disk '${next.name}' has ${next.sizeBytes} bytes and the current OS disk of VM '${vm.name}' ${cur.sizeBytes}: Azure swaps only OS disks of the same size.`, 'Restore with mode newDisks, resize the restored OS disk to the current size, then swap it in; or restore a point taken after the last resize.');
+    fail(
+      'ReplaceSizeMismatch',
+      `The restored OS disk '${next.name}' has ${next.sizeBytes} bytes and the current OS disk of VM '${vm.name}' ${cur.sizeBytes}: Azure swaps only OS disks of the same size.`,
+      'Restore with mode newDisks, resize the restored OS disk to the current size, then swap it in; or restore a point taken after the last resize.',
+    );
   }
 }
 
@@ -87,7 +123,16 @@ export function plannedPairs(vm: VmInfo, item: ProtectedItem, point: RecoveryPoi
     return {
       lun: d.lun,
       current: vm.disks.find((x) => x.lun === d.lun),
-      next: { name: d.name, lostSecurityType: lost, sizeBytes: d.sizeBytes, sku: p.sku, zones: zonal ? p.zones : undefined, hyperVGeneration: p.hyperVGeneration, securityType: p.securityType, diskEncryptionSetId: p.diskEncryptionSetId },
+      next: {
+        name: d.name,
+        lostSecurityType: lost,
+        sizeBytes: d.sizeBytes,
+        sku: p.sku,
+        zones: zonal ? p.zones : undefined,
+        hyperVGeneration: p.hyperVGeneration,
+        securityType: p.securityType,
+        diskEncryptionSetId: p.diskEncryptionSetId,
+      },
     };
   });
 }
@@ -100,5 +145,16 @@ export async function precheckReplace(deps: Deps, item: ProtectedItem, point: Re
 }
 
 export function restoredFacts(info: DiskInfo): DiskFacts & { diskId: string } {
-  return { diskId: info.id, name: info.name, sizeBytes: info.sizeBytes, sku: info.sku, zones: info.zones, hyperVGeneration: info.hyperVGeneration, securityType: info.securityType, diskEncryptionSetId: info.diskEncryptionSetId, state: info.state, managedBy: info.managedBy };
+  return {
+    diskId: info.id,
+    name: info.name,
+    sizeBytes: info.sizeBytes,
+    sku: info.sku,
+    zones: info.zones,
+    hyperVGeneration: info.hyperVGeneration,
+    securityType: info.securityType,
+    diskEncryptionSetId: info.diskEncryptionSetId,
+    state: info.state,
+    managedBy: info.managedBy,
+  };
 }

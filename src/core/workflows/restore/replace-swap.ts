@@ -84,8 +84,12 @@ function planRecord(vm: VmInfo, pairs: ReplacePair[]): ReplaceRecord {
 /** Is the VM on exactly the disks the record says it had (after a rollback, or before the first attempt)? */
 function onOriginals(vm: VmInfo, rec: ReplaceRecord): boolean {
   const os = vm.disks.find((d) => d.lun < 0);
-  return !!os && same(os.diskId, rec.original.os.diskId) && rec.original.data.every((o) => vm.disks.some((d) => d.lun === o.lun && same(d.diskId, o.diskId)))
-    && rec.luns.every((l) => rec.original.data.some((o) => o.lun === l));
+  return (
+    !!os &&
+    same(os.diskId, rec.original.os.diskId) &&
+    rec.original.data.every((o) => vm.disks.some((d) => d.lun === o.lun && same(d.diskId, o.diskId))) &&
+    rec.luns.every((l) => rec.original.data.some((o) => o.lun === l))
+  );
 }
 
 /**
@@ -100,7 +104,7 @@ export async function replaceVmDisks(deps: Deps, job: Job, vmId: string, restore
   const vm = await requireVm(deps, vmId);
   const pairs = await restoredPairs(deps, vm, restored);
   if (rec && !onOriginals(vm, rec)) {
-    throw replaceRefused('ReplaceVmChanged', `The disks of VM '${vm.name}' changed since this restore recorded them.`, 'Look at the VM\'s disks, then restore again.', false);
+    throw replaceRefused('ReplaceVmChanged', `The disks of VM '${vm.name}' changed since this restore recorded them.`, "Look at the VM's disks, then restore again.", false);
   }
   checkReplace(vm, pairs, false);
   if (!rec) {
@@ -114,17 +118,27 @@ export async function replaceVmDisks(deps: Deps, job: Job, vmId: string, restore
   }
   if (!rec.undo) {
     const undo = await takeUndoSnapshots(deps, await getJob(deps, job.jobId), vm, rec.original);
-    rec = await saveReplace(deps, job.jobId, (r) => { r.undo = undo; });
-    await updateJob(deps, job.jobId, (j) => { j.result = { ...j.result, undo }; });
+    rec = await saveReplace(deps, job.jobId, (r) => {
+      r.undo = undo;
+    });
+    await updateJob(deps, job.jobId, (j) => {
+      j.result = { ...j.result, undo };
+    });
   }
   await runSwap(deps, job.jobId, vmId, rec);
 }
 
 async function runSwap(deps: Deps, jobId: string, vmId: string, start: ReplaceRecord): Promise<void> {
-  let rec = await saveReplace(deps, jobId, (r) => { r.inFlight = true; r.attempts++; r.done = []; });
+  let rec = await saveReplace(deps, jobId, (r) => {
+    r.inFlight = true;
+    r.attempts++;
+    r.done = [];
+  });
   const step = async (name: ReplaceSubStep, run: () => Promise<void>): Promise<void> => {
     await run();
-    rec = await saveReplace(deps, jobId, (r) => { r.done.push(name); });
+    rec = await saveReplace(deps, jobId, (r) => {
+      r.done.push(name);
+    });
   };
   try {
     if (start.wasRunning) await step('deallocated', () => deps.compute.deallocateVm(vmId));
@@ -157,7 +171,9 @@ async function afterFailedAttempt(deps: Deps, jobId: string, vmId: string, err: 
   return new PermanentStepError(
     'ReplaceDisksRejected',
     `Azure refused a VM update of the disk replace: ${what} ${e.message ?? ''}`.trim() + (rolledBack ? ' The VM was put back on its original disks.' : ''),
-    rolledBack ? 'The VM runs on its original disks (started again if it was running). Correct what Azure names, or restore with mode newDisks.' : 'The rollback to the original disks is retried automatically; check the VM, then restore again.',
+    rolledBack
+      ? 'The VM runs on its original disks (started again if it was running). Correct what Azure names, or restore with mode newDisks.'
+      : 'The rollback to the original disks is retried automatically; check the VM, then restore again.',
   );
 }
 
@@ -173,7 +189,10 @@ export async function rollBackReplace(deps: Deps, jobId: string, vmId: string, f
     if (vm.powerState === 'running') await deps.compute.deallocateVm(vmId);
     await deps.compute.swapOsDisk(vmId, rec.original.os);
   }
-  const wrong = rec.luns.filter((l) => { const d = vm.disks.find((x) => x.lun === l); return d && !rec.original.data.some((o) => o.lun === l && same(o.diskId, d.diskId)); });
+  const wrong = rec.luns.filter((l) => {
+    const d = vm.disks.find((x) => x.lun === l);
+    return d && !rec.original.data.some((o) => o.lun === l && same(o.diskId, d.diskId));
+  });
   const restoredLuns = rec.target.data.map((t) => t.lun).filter((l) => !rec.luns.includes(l) && vm.disks.some((d) => d.lun === l));
   if (wrong.length || restoredLuns.length) await deps.compute.detachDataDisks(vmId, [...wrong, ...restoredLuns]);
   vm = await requireVm(deps, vmId);

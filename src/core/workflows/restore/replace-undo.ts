@@ -46,6 +46,7 @@ export async function takeUndoSnapshots(deps: Deps, job: Job, vm: VmInfo, origin
     osDisk: original.os,
     dataDisks: original.data,
     snapshots,
-    howTo: 'The original disks are kept, detached. To undo, swap the original OS disk back and attach the original data disks at their LUNs; if they were changed or deleted since, create disks from these snapshots and swap those in.',
+    howTo:
+      'The original disks are kept, detached. To undo, swap the original OS disk back and attach the original data disks at their LUNs; if they were changed or deleted since, create disks from these snapshots and swap those in.',
   };
 }

@@ -34,7 +34,9 @@ export interface RestoreRequest {
   idempotencyKey?: string;
 }
 
-export interface RestoreMessage { jobId: string }
+export interface RestoreMessage {
+  jobId: string;
+}
 
 export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<Job> {
   const item = (await deps.repos.items.get(req.itemKey))?.doc;
@@ -55,19 +57,29 @@ export async function requestRestore(deps: Deps, req: RestoreRequest): Promise<J
     // auto does not fail on Compute being unreachable now: the start step asks again and may use the vault.
     const a = source === 'auto' ? await check.catch(() => ({ available: false, reason: undefined })) : await check;
     if (source === 'snapshot' && !a.available) {
-      throw new ConflictError('InstantRestoreUnavailable', `Recovery point '${req.pointId}' cannot be restored from its source snapshots: ${a.reason}`, 'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.');
+      throw new ConflictError(
+        'InstantRestoreUnavailable',
+        `Recovery point '${req.pointId}' cannot be restored from its source snapshots: ${a.reason}`,
+        'Restore it with source "vault" (or "auto"), which copies the data from the backup storage.',
+      );
     }
     instant = a.available;
   }
   const big = instant ? [] : tooLargeForUpload(point);
-  if (big.length > 0) throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
+  if (big.length > 0)
+    throw new ConflictError('DiskTooLargeForUpload', tooLargeMessage(big), 'Restore this point from its source snapshots while they exist, or choose a point whose disks are at most 32 TiB.');
   // Every rule Azure applies to the swap, checked before any disk is made (replace-checks.ts, AZURE-FIDELITY B2).
   if (req.mode === 'replaceDisks') await precheckReplace(deps, item, point);
   // Subnet, region, size and zone checked before any disk is made (new-vm-checks.ts).
   const newVm = req.mode === 'newVm' ? await planNewVm(deps, item, point, req.newVm ?? { subnetId: '' }) : undefined;
   const params = {
-    pointId: req.pointId, mode: req.mode, targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup, source,
-    ...(target.subscriptionId ? { targetSubscriptionId: target.subscriptionId } : {}), ...(target.location ? { targetLocation: target.location } : {}), ...(newVm ? { newVm } : {}),
+    pointId: req.pointId,
+    mode: req.mode,
+    targetResourceGroup: req.targetResourceGroup ?? item.resourceGroup,
+    source,
+    ...(target.subscriptionId ? { targetSubscriptionId: target.subscriptionId } : {}),
+    ...(target.location ? { targetLocation: target.location } : {}),
+    ...(newVm ? { newVm } : {}),
   };
   const { job } = await createJobOnce(
     deps,

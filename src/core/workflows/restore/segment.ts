@@ -59,13 +59,24 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
     const now = doneBytes(nextCell);
     const delta = now - reported;
     reported = now;
-    if (delta > 0) await updateJob(deps, job.jobId, (j) => { j.bytesDone = Math.min(j.bytesTotal, j.bytesDone + delta); });
+    if (delta > 0)
+      await updateJob(deps, job.jobId, (j) => {
+        j.bytesDone = Math.min(j.bytesTotal, j.bytesDone + delta);
+      });
     // As a backup copy does: the lock lives while checkpoints come; a segment that just ends needs none.
     if (state === 'Pending') await extendItemLock(deps, job.itemKey!, job.jobId);
   };
   try {
     const out = await restoreDisk(
-      { diskSize: disk.sizeBytes, shardSize: disk.shardSize, shards: disk.shards, manifest, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, span: { start: from, end: segment.end } },
+      {
+        diskSize: disk.sizeBytes,
+        shardSize: disk.shardSize,
+        shards: disk.shards,
+        manifest,
+        concurrency: deps.config.copy.concurrency,
+        rangeWindow: deps.config.copy.diffWindow,
+        span: { start: from, end: segment.end },
+      },
       deps.store,
       renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }),
       { isCancelled: cancelPoller(deps, job.jobId), saveCheckpoint: (next, s) => save('Pending', next, s), admit: invocationBudget(deps.config.stepBudget) },
@@ -79,7 +90,11 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
     }
     if (err instanceof ManifestFormatError) throw unreadable(disk, err);
     if (err instanceof ManifestMismatchError) {
-      throw new PermanentStepError('RecoveryPointCorrupt', `The backup data of disk '${disk.name}' does not match its manifest (${err.cells.length} cell(s)).`, 'Restore another recovery point; run verify on this one to mark it.');
+      throw new PermanentStepError(
+        'RecoveryPointCorrupt',
+        `The backup data of disk '${disk.name}' does not match its manifest (${err.cells.length} cell(s)).`,
+        'Restore another recovery point; run verify on this one to mark it.',
+      );
     }
     throw err;
   }
@@ -87,7 +102,9 @@ async function restoreSegment(deps: Deps, job: Job, t: RestoreTarget, disk: Reco
 
 /** Fan-in as in a backup copy: one guarded counter update per segment; the one that reaches the total sends finish. */
 async function countDone(deps: Deps, job: Job): Promise<void> {
-  const j = await updateJob(deps, job.jobId, (x) => { x.segmentsDone = Math.min(x.segmentsTotal, x.segmentsDone + 1); });
+  const j = await updateJob(deps, job.jobId, (x) => {
+    x.segmentsDone = Math.min(x.segmentsTotal, x.segmentsDone + 1);
+  });
   if (j.segmentsDone >= j.segmentsTotal) await deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });
 }
 

@@ -21,12 +21,16 @@ export function renewingUploadTarget(deps: Deps, diskId: string, access: DiskAcc
   };
   const fresh = async (): Promise<TargetDisk> => {
     while (!current || deps.clock().getTime() >= current.expiresAt - marginMs) {
-      await (granting ??= grant().finally(() => { granting = undefined; }));
+      await (granting ??= grant().finally(() => {
+        granting = undefined;
+      }));
     }
     return current.target;
   };
   return {
-    get grants() { return grants; },
+    get grants() {
+      return grants;
+    },
     async putPages(offset: number, data: Buffer): Promise<void> {
       const t = await fresh();
       try {

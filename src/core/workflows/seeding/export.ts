@@ -19,7 +19,11 @@ import { progressSaver } from '../../jobs/progress-saver';
 import { paramsOf } from '../../jobs/params';
 import { exportParams } from './params';
 
-interface ExportSource { disk: PackageDisk; reader: () => Promise<DiskImageReader>; expected?: () => Promise<DiskManifest> }
+interface ExportSource {
+  disk: PackageDisk;
+  reader: () => Promise<DiskImageReader>;
+  expected?: () => Promise<DiskManifest>;
+}
 
 /**
  * The Export job, one message: claims the package location, (first backup) snapshots every disk and records
@@ -40,10 +44,16 @@ export async function exportStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
   }
   if (await pkg.get(COMPLETE_FILE)) return finishExport(deps, job, initial);
 
-  job = await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = initial ? 'Snapshot' : 'Export'; });
+  job = await updateJob(deps, job.jobId, (j) => {
+    j.status = 'InProgress';
+    j.startedAt ??= deps.clock();
+    j.phase = initial ? 'Snapshot' : 'Export';
+  });
   const sources = initial ? await snapshotSources(deps, job) : await pointSources(deps, job);
   // The disks' span is the planned work; the data bytes exported so far stay within it.
-  job = await updateJob(deps, job.jobId, (j) => { j.bytesTotal = sources.reduce((n, s) => n + s.disk.sizeBytes, 0); });
+  job = await updateJob(deps, job.jobId, (j) => {
+    j.bytesTotal = sources.reduce((n, s) => n + s.disk.sizeBytes, 0);
+  });
   const run: ExportRun = { deps, job, pkg, initial, hooks, existing: await pkg.list(), stats: newExportStats(), isCancelled: cancelPoller(deps, job.jobId) };
   const disks: PackageDisk[] = [];
   for (const [i, s] of sources.entries()) {
@@ -77,16 +87,47 @@ async function exportOne(run: ExportRun, s: ExportSource, index: number, count: 
   const { deps, job, stats } = run;
   let planned = 0;
   const scannedBefore = stats.cellsScanned;
-  const report = (): void => run.hooks.onProgress?.({ phase: 'Export', disk: s.disk.name, disksDone: index, disksTotal: count, fraction: (index + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / count, chunks: stats.chunksWritten + stats.chunksReused, dataBytes: stats.dataBytes, packageBytes: stats.packageBytes });
+  const report = (): void =>
+    run.hooks.onProgress?.({
+      phase: 'Export',
+      disk: s.disk.name,
+      disksDone: index,
+      disksTotal: count,
+      fraction: (index + (planned ? (stats.cellsScanned - scannedBefore) / planned : 0)) / count,
+      chunks: stats.chunksWritten + stats.chunksReused,
+      dataBytes: stats.dataBytes,
+      packageBytes: stats.packageBytes,
+    });
   const saver = progressSaver(async () => {
-    await updateJob(deps, job.jobId, (j) => { j.phase = 'Export'; j.bytesDone = stats.dataBytes; j.result = { ...j.result, progress: { ...stats } }; });
+    await updateJob(deps, job.jobId, (j) => {
+      j.phase = 'Export';
+      j.bytesDone = stats.dataBytes;
+      j.result = { ...j.result, progress: { ...stats } };
+    });
     if (run.initial) await extendItemLock(deps, job.itemKey!, job.jobId);
   }, SAVE_EVERY_MS);
   const chunks = await exportDisk(
-    { diskKey: s.disk.diskKey, diskSize: s.disk.sizeBytes, concurrency: deps.config.copy.concurrency, rangeWindow: deps.config.copy.diffWindow, existing: run.existing, expected: s.expected ? await s.expected() : undefined },
+    {
+      diskKey: s.disk.diskKey,
+      diskSize: s.disk.sizeBytes,
+      concurrency: deps.config.copy.concurrency,
+      rangeWindow: deps.config.copy.diffWindow,
+      existing: run.existing,
+      expected: s.expected ? await s.expected() : undefined,
+    },
     await s.reader(),
     run.pkg,
-    { stats, isCancelled: run.isCancelled, onPlanned: (n) => { planned = n; }, onProgress: () => { report(); saver.poke(); } },
+    {
+      stats,
+      isCancelled: run.isCancelled,
+      onPlanned: (n) => {
+        planned = n;
+      },
+      onProgress: () => {
+        report();
+        saver.poke();
+      },
+    },
   );
   await saver.flush();
   report();
@@ -139,8 +180,15 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
     const policy = item.policyName ? (await deps.repos.policies.get(item.policyName))?.doc : undefined;
     const shot = await freezeAndSnapshot(deps, job, item, vm, policy?.consistency);
     const plan: BackupDiskPlan[] = vm.disks.map((d) => ({
-      diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes,
-      snapshotId: shot.snapshots.get(d.diskId)!.id, full: true, segments: 0, shardSize: deps.config.copy.shardSize,
+      diskKey: diskKeyFor(d.lun),
+      diskId: d.diskId,
+      name: d.name,
+      lun: d.lun,
+      sizeBytes: d.sizeBytes,
+      snapshotId: shot.snapshots.get(d.diskId)!.id,
+      full: true,
+      segments: 0,
+      shardSize: deps.config.copy.shardSize,
     }));
     await updateJob(deps, job.jobId, (j) => {
       if (j.plan) return false;
@@ -153,8 +201,15 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
   const plan = (await getJob(deps, job.jobId)).plan!;
   return plan.map((d) => ({
     disk: {
-      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize, sourceDiskId: d.diskId,
-      sourceSnapshot: { id: d.snapshotId }, dataBytes: 0, chunks: [],
+      diskKey: d.diskKey,
+      name: d.name,
+      lun: d.lun,
+      sizeBytes: d.sizeBytes,
+      shardSize: d.shardSize,
+      sourceDiskId: d.diskId,
+      sourceSnapshot: { id: d.snapshotId },
+      dataBytes: 0,
+      chunks: [],
     },
     reader: async () => {
       const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds), { entra: d.entraDataAccess });
@@ -168,7 +223,9 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
         } catch (err) {
           if ((err as { statusCode?: number }).statusCode !== 403) throw err;
           if (src === used) {
-            renewal ??= grant().finally(() => { renewal = undefined; });
+            renewal ??= grant().finally(() => {
+              renewal = undefined;
+            });
             src = await renewal;
           }
           return fn(src);
@@ -185,9 +242,15 @@ async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
   const item = (await deps.repos.items.get(job.itemKey!))?.doc;
   return point.disks.map((d: RecoveryPointDisk) => ({
     disk: {
-      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
+      diskKey: d.diskKey,
+      name: d.name,
+      lun: d.lun,
+      sizeBytes: d.sizeBytes,
+      shardSize: d.shardSize,
       sourceDiskId: item?.disks.find((x: ProtectedDisk) => x.diskKey === d.diskKey)?.diskId ?? '',
-      sourceSnapshot: { id: d.sourceSnapshotId, time: point.createdAt.toISOString() }, dataBytes: 0, chunks: [],
+      sourceSnapshot: { id: d.sourceSnapshotId, time: point.createdAt.toISOString() },
+      dataBytes: 0,
+      chunks: [],
     },
     reader: async () => pointImageReader(deps.store, d.shards, d.shardSize),
     expected: async () => {
@@ -206,10 +269,19 @@ async function finishExport(deps: Deps, job: Job, initial: boolean): Promise<voi
     await deps.repos.items.update(itemKey, (item) => {
       if (item.lastRecoveryPointId) return false;
       const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
-      item.disks = plan.map((p): ProtectedDisk => ({
-        ...byKey.get(p.diskKey), diskKey: p.diskKey, diskId: p.diskId, name: p.name, lun: p.lun, sizeBytes: p.sizeBytes,
-        baseSnapshotId: p.snapshotId, baseSizeBytes: p.sizeBytes, lastManifest: undefined,
-      }));
+      item.disks = plan.map(
+        (p): ProtectedDisk => ({
+          ...byKey.get(p.diskKey),
+          diskKey: p.diskKey,
+          diskId: p.diskId,
+          name: p.name,
+          lun: p.lun,
+          sizeBytes: p.sizeBytes,
+          baseSnapshotId: p.snapshotId,
+          baseSizeBytes: p.sizeBytes,
+          lastManifest: undefined,
+        }),
+      );
       item.seed = { exportJobId: job.jobId, exportedAt: deps.clock().toISOString() };
     });
     await releaseItemLock(deps, itemKey, job.jobId);
@@ -226,4 +298,3 @@ async function cancelExport(deps: Deps, job: Job): Promise<void> {
   if (job.itemKey) await releaseItemLock(deps, job.itemKey, job.jobId);
   await finishJob(deps, job.jobId, 'Cancelled');
 }
-

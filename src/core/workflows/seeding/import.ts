@@ -36,7 +36,11 @@ export async function importStep(deps: Deps, msg: SeedMessage, hooks: SeedHooks 
     const e = hasPointsError(itemKey);
     throw new PermanentStepError(e.code, e.message, e.recommendedAction);
   }
-  await updateJob(deps, job.jobId, (j) => { j.status = 'InProgress'; j.startedAt ??= deps.clock(); j.phase = 'Verify'; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.status = 'InProgress';
+    j.startedAt ??= deps.clock();
+    j.phase = 'Verify';
+  });
   const pkg = openPackage(deps, locationOf(job));
   const m = await readPackage(pkg, itemKey);
   // The shards follow this app's shard size, not the exporter's: the next backups lay the disk out with it.
@@ -64,9 +68,16 @@ async function writeShards(deps: Deps, job: Job, pkg: PackageStore, m: PackageMa
   const itemKey = job.itemKey!;
   const stats: ImportStats = { chunksVerified: 0, dataBytes: 0, bytesUploaded: 0, packageBytesRead: 0 };
   const total = m.disks.reduce((n, d) => n + d.chunks.length, 0);
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesTotal = m.disks.reduce((n, d) => n + d.dataBytes, 0); j.bytesDone = 0; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.phase = 'Import';
+    j.bytesTotal = m.disks.reduce((n, d) => n + d.dataBytes, 0);
+    j.bytesDone = 0;
+  });
   const saver = progressSaver(async () => {
-    await updateJob(deps, job.jobId, (j) => { j.phase = 'Import'; j.bytesDone = stats.dataBytes; });
+    await updateJob(deps, job.jobId, (j) => {
+      j.phase = 'Import';
+      j.bytesDone = stats.dataBytes;
+    });
     await extendItemLock(deps, itemKey, job.jobId);
   }, SAVE_EVERY_MS);
   try {
@@ -78,7 +89,16 @@ async function writeShards(deps: Deps, job: Job, pkg: PackageStore, m: PackageMa
         onCell: (index, digest) => cells.set(index, digest),
         isCancelled: cancelPoller(deps, job.jobId),
         onProgress: (s) => {
-          hooks.onProgress?.({ phase: 'Import', disk: d.name, disksDone: i, disksTotal: m.disks.length, fraction: total ? s.chunksVerified / total : 1, chunks: s.chunksVerified, dataBytes: s.dataBytes, packageBytes: s.packageBytesRead });
+          hooks.onProgress?.({
+            phase: 'Import',
+            disk: d.name,
+            disksDone: i,
+            disksTotal: m.disks.length,
+            fraction: total ? s.chunksVerified / total : 1,
+            chunks: s.chunksVerified,
+            dataBytes: s.dataBytes,
+            packageBytes: s.packageBytesRead,
+          });
           saver.poke();
         },
       });
@@ -131,7 +151,10 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
     for (const s of shardLayout(d.sizeBytes, d.shardSize)) taken.push(await deps.store.snapshotShard(shardBlobName(itemKey, d.diskKey, s.index)));
     await updateJob(deps, job.jobId, (j) => {
       const r = resultOf(j, importResult).shardSnapshots ?? {};
-      if (r[d.diskKey]) { snaps = r[d.diskKey]; return false; }
+      if (r[d.diskKey]) {
+        snaps = r[d.diskKey];
+        return false;
+      }
       j.result = { ...j.result, shardSnapshots: { ...r, [d.diskKey]: taken } };
     });
     snaps ??= taken;
@@ -141,9 +164,16 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
   return {
     base: lineage ? base!.id : undefined,
     disk: {
-      diskKey: d.diskKey, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, shardSize: d.shardSize,
+      diskKey: d.diskKey,
+      name: d.name,
+      lun: d.lun,
+      sizeBytes: d.sizeBytes,
+      shardSize: d.shardSize,
       shards: snaps.map((snapshot, i) => ({ name: shardBlobName(itemKey, d.diskKey, i), snapshot })),
-      manifest: name, digest, changedBytes: d.dataBytes, bytesUploaded: d.dataBytes,
+      manifest: name,
+      digest,
+      changedBytes: d.dataBytes,
+      bytesUploaded: d.dataBytes,
       sourceSnapshotId: d.sourceSnapshot.id,
     },
   };
@@ -152,7 +182,9 @@ async function commitDisk(deps: Deps, job: Job, d: PackageDiskOf): Promise<{ dis
 async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
   const itemKey = job.itemKey!;
   const pointId = job.jobId;
-  await updateJob(deps, job.jobId, (j) => { j.phase = 'Finalize'; });
+  await updateJob(deps, job.jobId, (j) => {
+    j.phase = 'Finalize';
+  });
   const disks: RecoveryPointDisk[] = [];
   const warnings: string[] = [];
   const bases = new Map<string, string | undefined>();
@@ -161,13 +193,21 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
     disks.push(c.disk);
     bases.set(d.diskKey, c.base);
     if (!c.base) {
-      warnings.push(`BaseSnapshotMissing: the snapshot disk '${d.name}' was exported from no longer exists, so the next backup copies this disk whole. Recommended action: none required; to avoid a long first copy, export and import again and keep the export's snapshots until the import is done.`);
+      warnings.push(
+        `BaseSnapshotMissing: the snapshot disk '${d.name}' was exported from no longer exists, so the next backup copies this disk whole. Recommended action: none required; to avoid a long first copy, export and import again and keep the export's snapshots until the import is done.`,
+      );
     }
   }
   const createdAt = new Date(m.createdAt);
   const point: RecoveryPoint = {
-    itemKey, pointId, createdAt, consistency: m.consistency, disks,
-    expiresAt: await expiryForNewPoint(deps, job, createdAt), state: 'Available', jobId: job.jobId,
+    itemKey,
+    pointId,
+    createdAt,
+    consistency: m.consistency,
+    disks,
+    expiresAt: await expiryForNewPoint(deps, job, createdAt),
+    state: 'Available',
+    jobId: job.jobId,
   };
   try {
     await deps.repos.points.insert(point);
@@ -176,10 +216,20 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
   }
   await deps.repos.items.update(itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
-    item.disks = m.disks.map((d): ProtectedDisk => ({
-      ...byKey.get(d.diskKey), diskKey: d.diskKey, diskId: d.sourceDiskId || byKey.get(d.diskKey)?.diskId || '', name: d.name, lun: d.lun,
-      sizeBytes: d.sizeBytes, baseSnapshotId: bases.get(d.diskKey), baseSizeBytes: d.sizeBytes, lastManifest: manifestBlob(itemKey, pointId, d.diskKey), shardSize: d.shardSize,
-    }));
+    item.disks = m.disks.map(
+      (d): ProtectedDisk => ({
+        ...byKey.get(d.diskKey),
+        diskKey: d.diskKey,
+        diskId: d.sourceDiskId || byKey.get(d.diskKey)?.diskId || '',
+        name: d.name,
+        lun: d.lun,
+        sizeBytes: d.sizeBytes,
+        baseSnapshotId: bases.get(d.diskKey),
+        baseSizeBytes: d.sizeBytes,
+        lastManifest: manifestBlob(itemKey, pointId, d.diskKey),
+        shardSize: d.shardSize,
+      }),
+    );
     item.lastBackupAt = createdAt;
     item.lastRecoveryPointId = pointId;
     item.seed = undefined;

@@ -10,7 +10,9 @@ import { exportParams, importParams, seedingParams } from './params';
 import { isItemBusy } from '../../jobs/lock';
 import { getPoint } from '../restore/restore';
 
-export interface SeedMessage { jobId: string }
+export interface SeedMessage {
+  jobId: string;
+}
 
 /** Progress of an export or import, on the job row and to an in-process listener (the command line). */
 export interface SeedProgress {
@@ -60,12 +62,24 @@ async function hasPoints(deps: Deps, itemKey: string): Promise<boolean> {
 /** The backup container holds shards and manifests under fixed names: a package there could collide. */
 function checkLocation(deps: Deps, l: PackageLocation): void {
   if (l.kind === 'container' && l.container === deps.config.backupContainer) {
-    throw new ValidationError(`The package cannot be in the backup container '${l.container}'.`, 'Use another container of the backup account, e.g. "seed-staging".', undefined, 'PackageLocationInvalid');
+    throw new ValidationError(
+      `The package cannot be in the backup container '${l.container}'.`,
+      'Use another container of the backup account, e.g. "seed-staging".',
+      undefined,
+      'PackageLocationInvalid',
+    );
   }
 }
 
-export interface ExportRequest { itemKey: string; location: PackageLocation; pointId?: string }
-export interface ImportRequest { itemKey: string; location: PackageLocation }
+export interface ExportRequest {
+  itemKey: string;
+  location: PackageLocation;
+  pointId?: string;
+}
+export interface ImportRequest {
+  itemKey: string;
+  location: PackageLocation;
+}
 
 /**
  * Export: a recovery point (pointId), or, for an item without points, its first backup taken straight from
@@ -83,11 +97,20 @@ export async function requestExport(deps: Deps, req: ExportRequest, opts: { enqu
       throw new ConflictError('ProtectionStopped', `Protection of '${item.vmName}' is stopped.`, 'Protect the item again, then export its first backup.');
     }
     if (await hasPoints(deps, req.itemKey)) {
-      throw new ConflictError('ItemHasRecoveryPoints', `Item '${req.itemKey}' already has recovery points; a first-backup export is only for a newly protected item.`, 'Export one of its recovery points instead (give its pointId).');
+      throw new ConflictError(
+        'ItemHasRecoveryPoints',
+        `Item '${req.itemKey}' already has recovery points; a first-backup export is only for a newly protected item.`,
+        'Export one of its recovery points instead (give its pointId).',
+      );
     }
     if (await isItemBusy(deps, req.itemKey)) throw busy(req.itemKey);
   }
-  const { job } = await createJob(deps, { type: 'Export', itemKey: req.itemKey, trigger: 'Api', params: newParams(exportParams, { location: req.location, ...(req.pointId ? { pointId: req.pointId } : {}) }) });
+  const { job } = await createJob(deps, {
+    type: 'Export',
+    itemKey: req.itemKey,
+    trigger: 'Api',
+    params: newParams(exportParams, { location: req.location, ...(req.pointId ? { pointId: req.pointId } : {}) }),
+  });
   if (opts.enqueue ?? true) await deps.queues.queue(QUEUES.export).send({ jobId: job.jobId } satisfies SeedMessage);
   return job;
 }

@@ -7,7 +7,11 @@ import { roundRobin, segmentLayout } from '../../engine/shards';
 import { manifestPartBlob } from '../../store/layout';
 import type { Deps } from '../../jobs/deps';
 
-export interface DiskVerdict { diskKey: string; ok: boolean; problem?: string }
+export interface DiskVerdict {
+  diskKey: string;
+  ok: boolean;
+  problem?: string;
+}
 
 /**
  * How far a verify has got, saved on its job after every few spans: a delivery that dies (or runs out of its
@@ -40,8 +44,7 @@ export function diskSpans(d: RecoveryPointDisk, reader: ManifestReader, segmentS
   return roundRobin(segmentLayout(d.sizeBytes, spanSize), (s) => String(Math.floor(s.start / d.shardSize)));
 }
 
-export const openDiskManifest = (deps: Deps, d: RecoveryPointDisk): Promise<ManifestReader | undefined> =>
-  openManifest((n) => deps.store.getObject(n), d.manifest, manifestPartBlob);
+export const openDiskManifest = (deps: Deps, d: RecoveryPointDisk): Promise<ManifestReader | undefined> => openManifest((n) => deps.store.getObject(n), d.manifest, manifestPartBlob);
 
 export interface SliceHooks {
   /** Whether one more span of this many data bytes fits this delivery (the first always does). */
@@ -93,9 +96,12 @@ async function diskStep(deps: Deps, d: RecoveryPointDisk, reader: ManifestReader
     // The parts read must add up to the image the point recorded: a part swapped for another disk's, or left
     // over from an older point, matches its own data but not this digest.
     const digestOk = (reader.legacyDigest ?? imageDigest(d.sizeBytes, sum)) === d.digest && (!reader.sum || reader.sum.equals(sum));
-    const verdict: DiskVerdict = cur.bad > 0 ? { diskKey: d.diskKey, ok: false, problem: `${cur.bad} cell(s) differ from the manifest` }
-      : !digestOk ? { diskKey: d.diskKey, ok: false, problem: "the manifest does not add up to the point's digest" }
-      : { diskKey: d.diskKey, ok: true };
+    const verdict: DiskVerdict =
+      cur.bad > 0
+        ? { diskKey: d.diskKey, ok: false, problem: `${cur.bad} cell(s) differ from the manifest` }
+        : !digestOk
+          ? { diskKey: d.diskKey, ok: false, problem: "the manifest does not add up to the point's digest" }
+          : { diskKey: d.diskKey, ok: true };
     return endDisk(cur, verdict, 0);
   }
   const group: { span: Range; cells: Map<number, Buffer> }[] = [];
@@ -106,10 +112,12 @@ async function diskStep(deps: Deps, d: RecoveryPointDisk, reader: ManifestReader
   }
   if (group.length === 0) return undefined;
   const sum = Buffer.from(cur.sum, 'hex');
-  const bad = await Promise.all(group.map((g) => {
-    sumCells(g.cells, sum);
-    return badCells(deps, d, g.span, g.cells);
-  }));
+  const bad = await Promise.all(
+    group.map((g) => {
+      sumCells(g.cells, sum);
+      return badCells(deps, d, g.span, g.cells);
+    }),
+  );
   const bytes = group.reduce((n, g) => n + g.cells.size * CELL, 0);
   return { ...cur, span: cur.span + group.length, sum: sum.toString('hex'), bad: cur.bad + bad.reduce((a, b) => a + b, 0), bytes: cur.bytes + bytes, spans: cur.spans + group.length };
 }
@@ -132,7 +140,8 @@ async function badCells(deps: Deps, d: RecoveryPointDisk, span: Range, cells: Ma
 
 /** Spans of every disk whose manifest opens: the job's segment total. */
 export async function countSpans(deps: Deps, point: RecoveryPoint): Promise<{ spans: number; bytes: number }> {
-  let spans = 0, bytes = 0;
+  let spans = 0,
+    bytes = 0;
   for (const d of point.disks) {
     const reader = await openDiskManifest(deps, d).catch(() => undefined);
     if (!reader) continue;

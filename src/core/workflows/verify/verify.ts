@@ -125,7 +125,10 @@ async function endVerify(deps: Deps, jobId: string, r: VerifyResult): Promise<vo
     await finishJob(deps, jobId, 'Completed');
     return;
   }
-  const bad = r.disks.filter((d) => !d.ok).map((d) => `${d.diskKey}: ${d.problem}`).join('; ');
+  const bad = r.disks
+    .filter((d) => !d.ok)
+    .map((d) => `${d.diskKey}: ${d.problem}`)
+    .join('; ');
   await finishJob(deps, jobId, 'Failed', {
     code: 'RecoveryPointCorrupt',
     message: `Recovery point '${r.pointId}' does not match its manifest (${bad}); it is marked Corrupt and will not be restored.`,
