@@ -143,7 +143,12 @@ export function parsePackage(manifestBuf: Buffer | undefined, completeBuf: Buffe
         .map((i) => `${i.path.join('.')}: ${i.message}`)
         .join('; ')}`,
     );
-  const m = r.data;
+  checkGeometry(r.data);
+  return r.data;
+}
+
+/** Every disk once, with a valid shard size, and every chunk a whole cell of its disk named after its hash. */
+function checkGeometry(m: PackageManifest): void {
   const keys = new Set<string>();
   for (const d of m.disks) {
     if (keys.has(d.diskKey)) throw new PackageError('PackageInvalid', `Disk '${d.diskKey}' appears twice in the package.`);
@@ -174,7 +179,6 @@ export function parsePackage(manifestBuf: Buffer | undefined, completeBuf: Buffe
       cells.add(cell);
     }
   }
-  return m;
 }
 
 /** The recovery point's manifest of one disk, straight from the package's chunk hashes. */

@@ -7,7 +7,7 @@ import { parseFooter } from '../vhd-check';
 import { resolveFidelity, newArmFidelityStats, type ArmFidelityOptions, type ArmFidelityStats } from './fidelity';
 import { diskPropsFrom, grantRequirements, hasGuestState, isBackgroundCopySku } from './disk-props';
 import { applyStorage, detach, newVm } from './vm-model';
-import { accessState, checkFileFormat, checkPendingCopies, snapshotReadable } from './snapshot-copy';
+import { accessState, checkFileFormat, checkPendingCopies, checkSnapshotLimits, checkSnapshotSource, snapshotReadable } from './snapshot-copy';
 import { createDiskContent, sizeOf } from './disk-create';
 import { createGuestState, deleteGuestState, guestStateId, guestStateRefused, hasStoredGuestState, seedOf } from './guest-state';
 
@@ -41,7 +41,6 @@ export class ComputeResources {
     return computeId(sub, rg, type, name, this.fidelity.upperCaseResourceGroupInIds);
   }
 
-  // ---- disks ----
   putDisk(sub: string, rg: string, name: string, body: Body): DiskRecord {
     const id = this.id(sub, rg, 'disks', name);
     const existing = this.state.disk(id);
@@ -160,7 +159,6 @@ export class ComputeResources {
     if (d.state !== 'ReadyToUpload') d.state = d.managedBy ? 'Attached' : 'Unattached';
   }
 
-  // ---- snapshots ----
   putSnapshot(sub: string, rg: string, name: string, body: Body): SnapshotRecord {
     const id = this.id(sub, rg, 'snapshots', name);
     const existing = this.state.snapshot(id);
@@ -175,18 +173,12 @@ export class ComputeResources {
     const disk = this.state.disk(cd.sourceResourceId ?? '');
     // Ephemeral OS disks support no "Disk snapshots" and are not found as resources (ephemeral-os-disks.md).
     if (!disk || disk.ephemeral) throw new ArmError(404, 'NotFound', `Source disk '${cd.sourceResourceId}' was not found.`);
-    if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
-    const owner = disk.managedBy ? this.state.vm(disk.managedBy) : undefined;
-    if (owner?.osWriteAccelerator && owner.osDiskId.toLowerCase() === disk.id.toLowerCase()) {
-      // "Snapshots are currently supported for only Write Accelerator-enabled data disks, and not the OS disk"
-      // (how-to-enable-write-accelerator.md); the error code is not documented.
-      throw notAllowed(`Disk '${disk.name}' is a Write Accelerator-enabled OS disk: snapshots are supported only for Write Accelerator-enabled data disks.`);
-    }
+    checkSnapshotSource(this.state, disk);
     const incremental = props.incremental === true;
     const background = isBackgroundCopySku(disk.sku);
     // Premium SSD v2 and Ultra disks take incremental snapshots only (disks-incremental-snapshots.md).
     if (background && !incremental) throw invalid(`Disks of sku ${disk.sku} support only incremental snapshots.`);
-    if (incremental) this.checkSnapshotLimits(disk);
+    if (incremental) checkSnapshotLimits(this.state, this.limits, this.clock(), disk);
     if (background) checkPendingCopies(this.state, disk, this.clock(), this.fidelity.maxPendingSnapshotCopiesPerDisk);
     const key = EmulatorState.key(id);
     this.store.createSnapshot(key, EmulatorState.key(disk.id), incremental);
@@ -219,27 +211,6 @@ export class ComputeResources {
     // The snapshot keeps the disk's guest state as it is now (a blank one for a disk that has none stored).
     createGuestState(this.store, s.id, s.securityType, { from: disk.id });
     return s;
-  }
-
-  /**
-   * "Up to seven incremental snapshots per disk can be created every five minutes"; "A total of 500 ... at any given
-   * time" (includes/virtual-machines-disks-incremental-snapshots-restrictions.md). Azure's status, code and message
-   * for either are undocumented (AZURE-FIDELITY m1, Appendix B item 3): 409 OperationNotAllowed is the ARM shape
-   * used here, and its wording is this emulator's own, which no client should parse.
-   */
-  private checkSnapshotLimits(disk: DiskRecord): void {
-    const mine = [...this.state.snapshots.values()].filter((s) => s.incremental && s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
-    if (mine.length >= this.limits.maxIncrementalSnapshotsPerDisk) {
-      throw notAllowed(`Disk '${disk.name}' already has ${mine.length} incremental snapshots; the limit is ${this.limits.maxIncrementalSnapshotsPerDisk} per disk. Delete older snapshots first.`);
-    }
-    const recent = mine.filter((s) => s.createdAtMs > this.clock() - this.limits.snapshotWindowMs);
-    if (recent.length >= this.limits.maxSnapshotsPerWindow) {
-      throw new ArmError(
-        409,
-        'OperationNotAllowed',
-        `Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${this.limits.maxSnapshotsPerWindow} are allowed. Retry later.`,
-      );
-    }
   }
 
   deleteSnapshot(s: SnapshotRecord): void {
@@ -276,7 +247,6 @@ export class ComputeResources {
     return { accessSAS };
   }
 
-  // ---- virtual machines ----
   putVm(sub: string, rg: string, name: string, body: Body, osCreateOption?: VmRecord['osCreateOption']): VmRecord {
     const id = this.id(sub, rg, 'virtualMachines', name);
     const existing = this.state.vm(id);

@@ -1,4 +1,4 @@
-import { invalid, notAllowed } from './errors';
+import { ArmError, invalid, notAllowed } from './errors';
 import type { DiskRecord, EmulatorState, SnapshotRecord } from './state';
 
 /**
@@ -50,5 +50,42 @@ export function checkFileFormat(s: SnapshotRecord, fileFormat: unknown): void {
   if (fileFormat !== undefined && fileFormat !== 'VHD' && fileFormat !== 'VHDX') throw invalid(`fileFormat '${String(fileFormat)}' is invalid; use VHD or VHDX.`);
   if (s.logicalSectorSize === 4096 && fileFormat !== 'VHDX') {
     throw notAllowed(`Snapshot '${s.name}' has a 4096-byte logical sector size and is stored as VHDX: request its SAS with fileFormat VHDX.`);
+  }
+}
+
+/**
+ * "Up to seven incremental snapshots per disk can be created every five minutes"; "A total of 500 ... at any given
+ * time" (includes/virtual-machines-disks-incremental-snapshots-restrictions.md). Azure's status, code and message
+ * for either are undocumented (AZURE-FIDELITY m1, Appendix B item 3): 409 OperationNotAllowed is the ARM shape
+ * used here, and its wording is this emulator's own, which no client should parse.
+ */
+export function checkSnapshotLimits(
+  state: EmulatorState,
+  limits: { maxIncrementalSnapshotsPerDisk: number; maxSnapshotsPerWindow: number; snapshotWindowMs: number },
+  now: number,
+  disk: DiskRecord,
+): void {
+  const mine = [...state.snapshots.values()].filter((s) => s.incremental && s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
+  if (mine.length >= limits.maxIncrementalSnapshotsPerDisk) {
+    throw notAllowed(`Disk '${disk.name}' already has ${mine.length} incremental snapshots; the limit is ${limits.maxIncrementalSnapshotsPerDisk} per disk. Delete older snapshots first.`);
+  }
+  const recent = mine.filter((s) => s.createdAtMs > now - limits.snapshotWindowMs);
+  if (recent.length >= limits.maxSnapshotsPerWindow) {
+    throw new ArmError(
+      409,
+      'OperationNotAllowed',
+      `Disk '${disk.name}' has had ${recent.length} incremental snapshots in the last 5 minutes; at most ${limits.maxSnapshotsPerWindow} are allowed. Retry later.`,
+    );
+  }
+}
+
+/** A disk Azure refuses to snapshot: one in upload state, or a Write Accelerator-enabled OS disk. */
+export function checkSnapshotSource(state: EmulatorState, disk: DiskRecord): void {
+  if (disk.state === 'ReadyToUpload' || disk.state === 'ActiveUpload') throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
+  const owner = disk.managedBy ? state.vm(disk.managedBy) : undefined;
+  if (owner?.osWriteAccelerator && owner.osDiskId.toLowerCase() === disk.id.toLowerCase()) {
+    // "Snapshots are currently supported for only Write Accelerator-enabled data disks, and not the OS disk"
+    // (how-to-enable-write-accelerator.md); the error code is not documented.
+    throw notAllowed(`Disk '${disk.name}' is a Write Accelerator-enabled OS disk: snapshots are supported only for Write Accelerator-enabled data disks.`);
   }
 }

@@ -7,18 +7,17 @@ import {
   type DiskInfo,
   type GuestStateAccess,
   type OsType,
-  type PowerState,
   type RunCommandResult,
   type SnapshotFileFormat,
   type SnapshotInfo,
-  type VmDisk,
   type VmInfo,
 } from '../../ports/compute';
 import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
 import { ignore404, orUndefined, status } from './arm-status';
-import { armDiskProfile, copyDiskProperties, grantWithGuestState, uploadCreation, uploadDiskProperties } from './disk-profile';
+import { copyDiskProperties, grantWithGuestState, uploadCreation, uploadDiskProperties } from './disk-profile';
 import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
+import { diskSizeOf, toVmInfo, type DiskSize, type DiskSizer } from './vm-info';
 const GIB = 1024 ** 3;
 
 export interface ArmComputeOptions {
@@ -59,16 +58,9 @@ export class ArmComputeAdapter implements ComputePort {
     return this.o.pollIntervalMs !== undefined ? { updateIntervalInMs: this.o.pollIntervalMs } : {};
   }
 
-  private async diskSize(
-    diskId: string | undefined,
-    sizeGb: number | undefined,
-    lun = -1,
-    attach: { caching?: string; writeAcceleratorEnabled?: boolean; deleteOption?: string } = {},
-    listed?: Map<string, Disk>,
-  ): Promise<{ bytes: number; sku?: string; profile?: VmDisk['profile']; dataAccessAuthMode?: string }> {
+  private async diskSize(diskId: string | undefined, sizeGb: number | undefined, lun: number, attach: Parameters<DiskSizer>[3], listed?: Map<string, Disk>): Promise<DiskSize> {
     if (!diskId) return { bytes: (sizeGb ?? 0) * GIB };
-    const d = listed?.get(diskId.toLowerCase()) ?? (await this.getDiskRaw(diskId));
-    return { bytes: d?.diskSizeBytes ?? (d?.diskSizeGB ?? sizeGb ?? 0) * GIB, sku: d?.sku?.name, profile: d ? armDiskProfile(d, lun, attach) : undefined, dataAccessAuthMode: d?.dataAccessAuthMode };
+    return diskSizeOf(listed?.get(diskId.toLowerCase()) ?? (await this.getDiskRaw(diskId)), sizeGb, lun, attach);
   }
 
   private async getDiskRaw(diskId: string) {
@@ -76,68 +68,8 @@ export class ArmComputeAdapter implements ComputePort {
     return orUndefined(this.client(r.subscriptionId).disks.get(r.resourceGroup, r.name));
   }
 
-  private async toVmInfo(vm: VirtualMachine, withView: VirtualMachine | undefined, listed?: Map<string, Disk>): Promise<VmInfo> {
-    const r = parseResourceId(vm.id!);
-    const sp = vm.storageProfile ?? {};
-    const disks: VmDisk[] = [];
-    if (sp.osDisk?.managedDisk?.id) {
-      // An ephemeral OS disk is no resource ARM can GET (ephemeral-os-disks.md): its size comes from the VM.
-      const ephemeral = !!sp.osDisk.diffDiskSettings?.option;
-      const s = ephemeral ? { bytes: (sp.osDisk.diskSizeGB ?? 0) * GIB } : await this.diskSize(sp.osDisk.managedDisk.id, sp.osDisk.diskSizeGB, -1, sp.osDisk, listed);
-      disks.push({
-        lun: -1,
-        diskId: sp.osDisk.managedDisk.id,
-        name: sp.osDisk.name ?? parseResourceId(sp.osDisk.managedDisk.id).name,
-        sizeBytes: s.bytes,
-        sku: s.sku ?? sp.osDisk.managedDisk.storageAccountType,
-        profile: s.profile ?? (sp.osDisk.writeAcceleratorEnabled ? { lun: -1, writeAcceleratorEnabled: true } : undefined),
-        deleteOption: sp.osDisk.deleteOption,
-        ...(ephemeral ? { ephemeral } : {}),
-        ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
-      });
-    }
-    const unmanaged: NonNullable<VmInfo['unmanagedDisks']> = [];
-    // An unmanaged OS disk has a vhd uri and no managedDisk (VirtualMachine OSDisk.vhd).
-    if (!sp.osDisk?.managedDisk?.id && sp.osDisk?.vhd?.uri) unmanaged.push({ lun: -1, name: sp.osDisk.name ?? 'osdisk', vhdUri: sp.osDisk.vhd.uri });
-    for (const d of sp.dataDisks ?? []) {
-      if (!d.managedDisk?.id) {
-        if (d.vhd?.uri) unmanaged.push({ lun: d.lun, name: d.name ?? `disk${d.lun}`, vhdUri: d.vhd.uri });
-        continue;
-      }
-      const s = await this.diskSize(d.managedDisk.id, d.diskSizeGB, d.lun, d, listed);
-      disks.push({
-        lun: d.lun,
-        diskId: d.managedDisk.id,
-        name: d.name ?? parseResourceId(d.managedDisk.id).name,
-        sizeBytes: s.bytes,
-        sku: s.sku ?? d.managedDisk.storageAccountType,
-        profile: s.profile,
-        deleteOption: d.deleteOption,
-        ...(s.dataAccessAuthMode ? { dataAccessAuthMode: s.dataAccessAuthMode } : {}),
-      });
-    }
-    const statuses = withView?.instanceView?.statuses ?? [];
-    const power = statuses.find((s) => s.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length) as PowerState | undefined;
-    const agent = withView?.instanceView?.vmAgent?.statuses?.some((s) => s.displayStatus === 'Ready') ?? false;
-    return {
-      id: vm.id!,
-      name: vm.name!,
-      resourceGroup: r.resourceGroup,
-      subscriptionId: r.subscriptionId,
-      location: vm.location,
-      size: vm.hardwareProfile?.vmSize,
-      osType: (sp.osDisk?.osType as OsType | undefined) ?? 'Linux',
-      powerState: power ?? 'unknown',
-      guestAgentReady: agent,
-      tags: vm.tags ?? {},
-      disks,
-      zones: vm.zones?.length ? [...vm.zones] : undefined,
-      securityType: vm.securityProfile?.securityType,
-      provisioningState: vm.provisioningState,
-      osCreateOption: sp.osDisk?.createOption,
-      ephemeralOsDisk: !!sp.osDisk?.diffDiskSettings?.option,
-      ...(unmanaged.length ? { unmanagedDisks: unmanaged } : {}),
-    };
+  private toVmInfo(vm: VirtualMachine, withView: VirtualMachine | undefined, listed?: Map<string, Disk>): Promise<VmInfo> {
+    return toVmInfo(vm, withView, (id, gb, lun, attach) => this.diskSize(id, gb, lun, attach, listed));
   }
 
   /**

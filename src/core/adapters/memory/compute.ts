@@ -1,9 +1,9 @@
-import { PermanentStepError, TransientError } from '../../errors';
 import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../engine/vhd';
 import type { ComputePort, DataDiskAttachment, DiskInfo, GuestStateAccess, OsType, RunCommandResult, SnapshotInfo, VmInfo } from '../../ports/compute';
-import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot, type CloudVm } from './cloud';
+import { MemoryCloud, resourceId, type CloudDisk, type CloudSnapshot } from './cloud';
 import { MemoryServiceError, PageMap } from './pages';
 import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
+import { checkSnapshotLimits, snapshotInfoOf, vmInfoOf } from './compute-views';
 
 const MIB = 1024 * 1024;
 /** The VM guest state blob's size (Azure documents none; the compute emulator uses the same). */
@@ -19,48 +19,13 @@ const uploading = (d: CloudDisk): boolean => d.state === 'ReadyToUpload' || d.st
 export class MemoryCompute implements ComputePort {
   constructor(readonly cloud: MemoryCloud) {}
 
-  private vmInfo(vm: CloudVm): VmInfo {
-    const disk = (lun: number, id: string) => {
-      const d = this.cloud.requireDisk(id);
-      const a = vm.dataDisks.find((x) => x.lun === lun);
-      const profile = {
-        lun,
-        sku: d.sku,
-        zones: d.zones,
-        hyperVGeneration: d.hyperVGeneration as 'V1' | 'V2' | undefined,
-        securityType: d.securityType,
-        diskEncryptionSetId: d.diskEncryptionSetId,
-        caching: a?.caching,
-        writeAcceleratorEnabled: a?.writeAcceleratorEnabled,
-        deleteOption: a?.deleteOption,
-      };
-      return { lun, diskId: d.id, name: d.name, sizeBytes: d.sizeBytes, sku: d.sku, profile, deleteOption: a?.deleteOption };
-    };
-    return {
-      id: vm.id,
-      name: vm.name,
-      resourceGroup: vm.resourceGroup,
-      subscriptionId: vm.subscriptionId,
-      location: vm.location,
-      osType: vm.osType,
-      powerState: vm.powerState,
-      guestAgentReady: vm.powerState === 'running' && vm.agentReady,
-      tags: { ...vm.tags },
-      disks: [disk(-1, vm.osDiskId), ...vm.dataDisks.map((d) => disk(d.lun, d.diskId))],
-      zones: vm.zones,
-      securityType: vm.securityType,
-      provisioningState: vm.provisioningState ?? 'Succeeded',
-      osCreateOption: vm.osCreateOption ?? 'FromImage',
-    };
-  }
-
   async *listVms(subscriptionId: string): AsyncIterable<VmInfo> {
-    for (const vm of [...this.cloud.vms.values()]) if (vm.subscriptionId.toLowerCase() === subscriptionId.toLowerCase()) yield this.vmInfo(vm);
+    for (const vm of [...this.cloud.vms.values()]) if (vm.subscriptionId.toLowerCase() === subscriptionId.toLowerCase()) yield vmInfoOf(this.cloud, vm);
   }
 
   async getVm(vmId: string): Promise<VmInfo | undefined> {
     const vm = this.cloud.vm(vmId);
-    return vm ? this.vmInfo(vm) : undefined;
+    return vm ? vmInfoOf(this.cloud, vm) : undefined;
   }
 
   /** Run Command needs a running VM with a ready agent (https://learn.microsoft.com/azure/virtual-machines/linux/run-command). */
@@ -229,29 +194,16 @@ export class MemoryCompute implements ComputePort {
     this.cloud.disks.delete(MemoryCloud.key(d.id));
   }
 
-  private snapshotInfo(s: CloudSnapshot): SnapshotInfo & { tags: Record<string, string> } {
-    return {
-      id: s.id,
-      name: s.name,
-      sourceDiskId: s.sourceDiskId,
-      sizeBytes: s.sizeBytes,
-      incremental: true,
-      createdAt: new Date(s.createdAtMs).toISOString(),
-      location: s.location,
-      tags: { ...s.tags },
-    };
-  }
-
   async createIncrementalSnapshot(a: { diskId: string; resourceGroup: string; name: string; location: string; tags?: Record<string, string> }): Promise<SnapshotInfo> {
     const disk = this.cloud.requireDisk(a.diskId);
     const id = resourceId(disk.subscriptionId, a.resourceGroup, 'snapshots', a.name);
     const existing = this.cloud.snapshot(id);
     if (existing) {
       if (a.tags) existing.tags = { ...a.tags };
-      return this.snapshotInfo(existing);
+      return snapshotInfoOf(existing);
     }
     if (uploading(disk)) throw notAllowed(`Disk '${disk.name}' is in upload state and cannot be snapshotted.`);
-    this.checkSnapshotLimits(disk);
+    checkSnapshotLimits(this.cloud, disk);
     const s: CloudSnapshot = {
       id,
       name: a.name,
@@ -268,40 +220,17 @@ export class MemoryCompute implements ComputePort {
       guestState: disk.guestState?.copy(),
     };
     this.cloud.snapshots.set(MemoryCloud.key(id), s);
-    return this.snapshotInfo(s);
-  }
-
-  private checkSnapshotLimits(disk: CloudDisk): void {
-    const { limits } = this.cloud;
-    const mine = [...this.cloud.snapshots.values()].filter((s) => s.sourceDiskId.toLowerCase() === disk.id.toLowerCase());
-    if (mine.length >= limits.maxIncrementalSnapshotsPerDisk) {
-      // What ArmComputeAdapter makes of Azure's 409 for this limit: retrying cannot help.
-      throw new PermanentStepError(
-        'SnapshotLimitReached',
-        `Disk '${disk.name}' already has the maximum number of incremental snapshots Azure allows (${limits.maxIncrementalSnapshotsPerDisk}), so no new backup snapshot can be taken.`,
-        "Delete old snapshots of this disk that vmbackup did not create (or lower the policy's instant-restore days so fewer are kept), then run the backup again.",
-      );
-    }
-    const now = this.cloud.clock();
-    const recent = mine.filter((s) => s.createdAtMs > now - limits.snapshotWindowMs).sort((a, b) => a.createdAtMs - b.createdAtMs);
-    if (recent.length >= limits.maxSnapshotsPerWindow) {
-      // What ArmComputeAdapter makes of the refusal (adapters/azure/snapshot-info.ts): wait for the window.
-      throw new TransientError(
-        'SnapshotRateLimited',
-        `Disk '${disk.name}' had ${recent.length} incremental snapshots in the last 5 minutes, the most Azure allows; the backup takes its snapshot when the window allows another.`,
-        Math.max(1, recent[0]!.createdAtMs + limits.snapshotWindowMs - now),
-      );
-    }
+    return snapshotInfoOf(s);
   }
 
   async getSnapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
     const s = this.cloud.snapshot(snapshotId);
-    return s ? this.snapshotInfo(s) : undefined;
+    return s ? snapshotInfoOf(s) : undefined;
   }
 
   async *listSnapshots(subscriptionId: string, resourceGroup: string): AsyncIterable<SnapshotInfo & { tags: Record<string, string> }> {
     for (const s of [...this.cloud.snapshots.values()]) {
-      if (s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && s.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()) yield this.snapshotInfo(s);
+      if (s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && s.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()) yield snapshotInfoOf(s);
     }
   }
 

@@ -58,14 +58,31 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     state: 'Available',
     jobId: job.jobId,
   };
+  await recordPoint(deps, point);
+  await moveDiffBase(deps, job, pointId, createdAt);
+  await revokeAll(deps, job);
+  await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
+  await updateJob(deps, job.jobId, (j) => {
+    j.result = { ...j.result, recoveryPointId: pointId };
+  });
+  await releaseItemLock(deps, job.itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+/** Inserts the point (a rerun finds it there) and protects it before the job completes. */
+async function recordPoint(deps: Deps, point: RecoveryPoint): Promise<void> {
   try {
     await deps.repos.points.insert(point);
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
   }
   // Protected before the job completes; a crash in between is covered by the next retention run.
-  await protectOrWarn(deps, (await deps.repos.points.get(point.itemKey, pointId))?.doc ?? point);
-  await deps.repos.items.update(job.itemKey, (item) => {
+  await protectOrWarn(deps, (await deps.repos.points.get(point.itemKey, point.pointId))?.doc ?? point);
+}
+
+/** The item's disks move on to this point: its snapshots are the next diff base, its manifests the next previous. */
+async function moveDiffBase(deps: Deps, job: Job, pointId: string, createdAt: Date): Promise<void> {
+  await deps.repos.items.update(job.itemKey!, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = job.plan!.map(
       (p): ProtectedDisk => ({
@@ -85,13 +102,6 @@ export async function finalizeStep(deps: Deps, msg: FinalizeMessage): Promise<vo
     item.lastRecoveryPointId = pointId;
     if (item.state === 'ProtectionPending') item.state = 'Protected';
   });
-  await revokeAll(deps, job);
-  await deps.store.deletePrefix(jobWorkPrefix(job.jobId));
-  await updateJob(deps, job.jobId, (j) => {
-    j.result = { ...j.result, recoveryPointId: pointId };
-  });
-  await releaseItemLock(deps, job.itemKey, job.jobId);
-  await finishJob(deps, job.jobId, 'Completed');
 }
 
 async function finalizeDisk(deps: Deps, job: Job, d: BackupDiskPlan, pointId: string, rows: SegmentRow[]): Promise<RecoveryPointDisk> {

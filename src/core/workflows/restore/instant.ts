@@ -82,6 +82,12 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
     });
     return false;
   }
+  await handOverToFinish(deps, job);
+  return true;
+}
+
+/** The disks made from snapshots are done targets of no segments: the finish step swaps or ends as for the vault. */
+async function handOverToFinish(deps: Deps, job: Job): Promise<void> {
   const planned = plannedOf(job);
   const targets: RestoreTarget[] = planned.map((p) => ({
     diskKey: p.diskKey,
@@ -100,7 +106,6 @@ export async function startInstantRestore(deps: Deps, job: Job, item: ProtectedI
     j.segmentsDone = j.segmentsTotal;
   });
   await deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });
-  return true;
 }
 
 function plannedOf(job: Job): PlannedDisk[] {

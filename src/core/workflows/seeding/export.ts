@@ -1,29 +1,20 @@
 import { itemNotFound, PermanentStepError } from '../../errors';
-import type { BackupDiskPlan, Job, ProtectedDisk, RecoveryPointDisk } from '../../domain/model';
-import type { DiskManifest } from '../../engine/manifest';
-import { openManifest } from '../../engine/manifest-parts';
-import { exportDisk, newExportStats, pointImageReader, type DiskImageReader } from '../../engine/package-export';
+import type { BackupDiskPlan, Job, ProtectedDisk } from '../../domain/model';
+import { exportDisk, newExportStats } from '../../engine/package-export';
 import { CLAIM_FILE, COMPLETE_FILE, MANIFEST_FILE, PackageError, completeMarker, encodePackageManifest, type PackageDisk, type PackageManifest } from '../../engine/package-format';
 import { CancelledError } from '../../engine/stats';
 import type { PackageStore } from '../../ports/packages';
-import type { SourceSnapshot } from '../../ports/storage';
 import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, extendItemLock, releaseItemLock } from '../../jobs/lock';
 import { freezeAndSnapshot } from '../backup/consistency';
-import { getPoint } from '../restore/restore';
 import { hasPoints, hasPointsError, locationOf, openPackage, packageFailure, type SeedHooks, type SeedMessage } from './seeding';
-import { diskKeyFor, manifestPartBlob } from '../../store/layout';
+import { diskKeyFor } from '../../store/layout';
 import { cancelPoller } from '../../jobs/cancel';
 import { progressSaver } from '../../jobs/progress-saver';
 import { paramsOf } from '../../jobs/params';
 import { exportParams } from './params';
-
-interface ExportSource {
-  disk: PackageDisk;
-  reader: () => Promise<DiskImageReader>;
-  expected?: () => Promise<DiskManifest>;
-}
+import { pointSources, renewingSnapshotReader, type ExportSource } from './export-sources';
 
 /**
  * The Export job, one message: claims the package location, (first backup) snapshots every disk and records
@@ -211,53 +202,7 @@ async function snapshotSources(deps: Deps, job: Job): Promise<ExportSource[]> {
       dataBytes: 0,
       chunks: [],
     },
-    reader: async () => {
-      const grant = async (): Promise<SourceSnapshot> => deps.dataPlane.openSource(await deps.compute.grantSnapshotRead(d.snapshotId, deps.config.sasDurationSeconds), { entra: d.entraDataAccess });
-      let src = await grant();
-      let renewal: Promise<SourceSnapshot> | undefined;
-      // An export of many TiB outlives its SAS: a 403 gets one fresh grant, shared by the reads in flight.
-      const renewing = async <T>(fn: (x: SourceSnapshot) => Promise<T>): Promise<T> => {
-        const used = src;
-        try {
-          return await fn(used);
-        } catch (err) {
-          if ((err as { statusCode?: number }).statusCode !== 403) throw err;
-          if (src === used) {
-            renewal ??= grant().finally(() => {
-              renewal = undefined;
-            });
-            src = await renewal;
-          }
-          return fn(src);
-        }
-      };
-      return { ranges: (w) => renewing((x) => x.validRanges(w)), read: (r) => renewing((x) => x.read(r)) };
-    },
-  }));
-}
-
-/** A recovery point: read from its shard snapshots, every chunk checked against its manifest. */
-async function pointSources(deps: Deps, job: Job): Promise<ExportSource[]> {
-  const point = await getPoint(deps, job.itemKey!, paramsOf(job, exportParams).pointId!); // only a point's export comes here
-  const item = (await deps.repos.items.get(job.itemKey!))?.doc;
-  return point.disks.map((d: RecoveryPointDisk) => ({
-    disk: {
-      diskKey: d.diskKey,
-      name: d.name,
-      lun: d.lun,
-      sizeBytes: d.sizeBytes,
-      shardSize: d.shardSize,
-      sourceDiskId: item?.disks.find((x: ProtectedDisk) => x.diskKey === d.diskKey)?.diskId ?? '',
-      sourceSnapshot: { id: d.sourceSnapshotId, time: point.createdAt.toISOString() },
-      dataBytes: 0,
-      chunks: [],
-    },
-    reader: async () => pointImageReader(deps.store, d.shards, d.shardSize),
-    expected: async () => {
-      const reader = await openManifest((n) => deps.store.getObject(n), d.manifest, manifestPartBlob);
-      if (!reader) throw new PermanentStepError('ManifestMissing', `The manifest of disk '${d.name}' is missing from the backup storage.`, 'Export another recovery point and run verify on this one.');
-      return { diskSize: d.sizeBytes, cells: await reader.cells({ start: 0, end: d.sizeBytes }) };
-    },
+    reader: () => renewingSnapshotReader(deps, d.snapshotId, d.entraDataAccess),
   }));
 }
 

@@ -214,6 +214,18 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
   } catch (err) {
     if (!(err instanceof EntityExistsError)) throw err;
   }
+  await continueFrom(deps, itemKey, pointId, m, bases);
+  await updateJob(deps, job.jobId, (j) => {
+    j.result = { ...j.result, recoveryPointId: pointId, fullCopyNext: [...bases].filter(([, b]) => !b).map(([k]) => k) };
+    for (const w of warnings) if (!j.warnings.includes(w)) j.warnings.push(w);
+  });
+  await releaseItemLock(deps, itemKey, job.jobId);
+  await finishJob(deps, job.jobId, 'Completed');
+}
+
+/** The item continues from the imported point: the export's snapshots (where they still exist) are its diff bases. */
+async function continueFrom(deps: Deps, itemKey: string, pointId: string, m: PackageManifest, bases: Map<string, string | undefined>): Promise<void> {
+  const createdAt = new Date(m.createdAt);
   await deps.repos.items.update(itemKey, (item) => {
     const byKey = new Map(item.disks.map((x) => [x.diskKey, x]));
     item.disks = m.disks.map(
@@ -235,10 +247,4 @@ async function commit(deps: Deps, job: Job, m: PackageManifest): Promise<void> {
     item.seed = undefined;
     if (item.state === 'ProtectionPending') item.state = 'Protected';
   });
-  await updateJob(deps, job.jobId, (j) => {
-    j.result = { ...j.result, recoveryPointId: pointId, fullCopyNext: [...bases].filter(([, b]) => !b).map(([k]) => k) };
-    for (const w of warnings) if (!j.warnings.includes(w)) j.warnings.push(w);
-  });
-  await releaseItemLock(deps, itemKey, job.jobId);
-  await finishJob(deps, job.jobId, 'Completed');
 }
