@@ -8,6 +8,8 @@ import { guestStateOwner, isGuestStateId } from '../arm/guest-state';
 import type { SasIssuer } from './sas';
 import { PageListPager, PagingError, pageListXml, type PageEntry } from './page-list';
 import { BlobThrottle, PAGE_BLOB_TARGETS, uploadTargets, type Admission } from './throttle';
+import { newDataPlaneStats, type DataPlaneStats } from './stats';
+export { newDataPlaneStats, type DataPlaneStats };
 
 const MAX_PUT_PAGE = 4 * 1024 * 1024;
 
@@ -32,54 +34,6 @@ function xmlEscape(s: string): string {
   return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
 }
 
-/**
- * The managed-disk data plane behind SAS URLs, as Azure Storage answers page-blob calls: properties, ranged
- * reads, Get Page Ranges (with x-ms-previous-snapshot-url diffs, inclusive ends) and Put Page on upload disks.
- */
-export interface DataPlaneStats {
-  readRequests: number;
-  readBytes: number;
-  pageListRequests: number;
-  putPageRequests: number;
-  putPageBytes: number;
-  /** Get Page Ranges answers cut with a NextMarker. */
-  pageListCuts: number;
-  /** Requests refused with 503 ServerBusy by the per-blob caps. */
-  serverBusy: number;
-  /** Requests answered 500 OperationTimedOut by the per-blob caps. */
-  operationTimedOut: number;
-  /** Requests held in the server's queue (answered late) by the per-blob caps. */
-  delayedRequests: number;
-  /**
-   * Requests with a valid SAS, per disk (a snapshot counts to its source disk; ids lower-cased), by whether they
-   * carried an `Authorization: Bearer` header: what a test reads to see a client send its Entra token every time.
-   */
-  bearerByDisk: Record<string, { withToken: number; withoutToken: number }>;
-  /**
-   * Requests on Entra-only grants by the RBAC data action Azure checks for them: a read of a disk or snapshot
-   * SAS is `{disks|snapshots}/download/action`, a write `upload/action` ("Perform read/write data operations on
-   * Disk/Snapshot SAS Uri": https://learn.microsoft.com/azure/role-based-access-control/permissions/compute#microsoftcompute).
-   * A SAS-only grant checks no data action. What the roles test derives the template's dataActions from.
-   */
-  dataActions: Record<string, number>;
-}
-
-export function newDataPlaneStats(): DataPlaneStats {
-  return {
-    readRequests: 0,
-    readBytes: 0,
-    pageListRequests: 0,
-    putPageRequests: 0,
-    putPageBytes: 0,
-    pageListCuts: 0,
-    serverBusy: 0,
-    operationTimedOut: 0,
-    delayedRequests: 0,
-    bearerByDisk: {},
-    dataActions: {},
-  };
-}
-
 /** Plain numbers, so the emulator stays independent of whoever configures it. Durations and rates are Azure's. */
 export interface DataPlaneOptions {
   /** Get Page Ranges entries per answer before a NextMarker (Azure publishes no number; see page-list.ts). */
@@ -101,6 +55,10 @@ export interface DataPlaneOptions {
  */
 export const DEFAULT_DATA_PLANE: DataPlaneOptions = { pageRangesPerAnswer: 64, blobCaps: true, timeScale: 1, burstSeconds: 1, maxQueueSeconds: 1 };
 
+/**
+ * The managed-disk data plane behind SAS URLs, as Azure Storage answers page-blob calls: properties, ranged
+ * reads, Get Page Ranges (with x-ms-previous-snapshot-url diffs, inclusive ends) and Put Page on upload disks.
+ */
 export function dataPlaneHandler(state: EmulatorState, store: MemoryDiskStore, sas: SasIssuer, stats: DataPlaneStats = newDataPlaneStats(), options: DataPlaneOptions = DEFAULT_DATA_PLANE) {
   const pager = new PageListPager({ rangesPerAnswer: options.pageRangesPerAnswer, randomSeed: options.randomPageCutSeed });
   const throttle = new BlobThrottle({ timeScale: options.timeScale, burstSeconds: options.burstSeconds, maxQueueSeconds: options.maxQueueSeconds });
