@@ -102,6 +102,44 @@ export function isTransientDependencyError(err: unknown): boolean {
   return e.name === 'AbortError' || ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'ESOCKETTIMEDOUT', 'EPIPE', 'REQUEST_SEND_ERROR'].includes(String(e.code));
 }
 
+/**
+ * ARM throttling: "When you reach the limit, you receive the HTTP status code 429 Too many requests. The response
+ * includes a Retry-After value, which specifies the number of seconds your application should wait"
+ * (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling). Compute
+ * throttles with the same 429 (code OperationNotAllowed, details TooManyRequests, Retry-After of up to 1200 s:
+ * https://learn.microsoft.com/troubleshoot/azure/virtual-machines/troubleshooting-throttling-errors); its 409s
+ * are refusals of another kind (snapshot limits: adapters/azure/snapshot-info.ts). Never the caller's fault and
+ * never a reason to fail a job: the step waits the Retry-After (jobs/arm-wait.ts).
+ */
+export function armThrottled(message: string, retryAfterMs: number): TransientError {
+  return new TransientError('ArmThrottled', message, retryAfterMs);
+}
+
+/** ARM's wait of a throttled call: the adapters' ArmThrottled, or by shape a raw 429 that got past them. */
+export function armThrottleOf(err: unknown): { retryAfterMs: number; message: string } | undefined {
+  if (err instanceof TransientError) return err.code === 'ArmThrottled' ? { retryAfterMs: err.retryAfterMs ?? DEFAULT_ARM_WAIT_MS, message: err.message } : undefined;
+  if (err instanceof VmBackupError || (err as { statusCode?: unknown })?.statusCode !== 429) return undefined;
+  const headers = (err as { response?: { headers?: { get?(name: string): string | undefined } } }).response?.headers;
+  return { retryAfterMs: retryAfterMsOf((name) => headers?.get?.(name)) ?? DEFAULT_ARM_WAIT_MS, message: String((err as Error).message ?? 'throttled') };
+}
+
+/** When a 429 names no wait (Azure says it always does). */
+const DEFAULT_ARM_WAIT_MS = 60_000;
+
+/** The wait a throttled answer asks for: `retry-after-ms` (some services), else `Retry-After` in seconds or as a date. */
+export function retryAfterMsOf(header: (name: string) => string | null | undefined, now = Date.now()): number | undefined {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const ms = Number(header(name) ?? Number.NaN);
+    if (Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  const v = header('retry-after');
+  if (!v) return undefined;
+  const seconds = Number(v);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
 export function httpStatusFor(err: unknown): number {
   if (!(err instanceof VmBackupError)) return isTransientDependencyError(err) ? 503 : 500;
   switch (err.kind) {

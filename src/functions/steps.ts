@@ -3,6 +3,7 @@ import { runStep } from '../core/jobs/run-step';
 import type { Step } from '../core/jobs/deps';
 import { KINDS } from '../core/workflows/kinds';
 import { depsFor } from './lib/runtime';
+import { armWaitsOf } from '../core/jobs/arm-wait';
 
 /** Each step: validate the message (a malformed one is dropped with a log line, never retried forever). */
 function register(step: Step): void {
@@ -17,7 +18,7 @@ function register(step: Step): void {
       }
       const deps = await depsFor(ctx);
       const dequeueCount = Number(ctx.triggerMetadata?.dequeueCount ?? 1);
-      const attempt = { dequeueCount, maxDequeueCount: deps.config.maxDequeueCount, step: step.name, message: parsed.data };
+      const attempt = { dequeueCount, maxDequeueCount: deps.config.maxDequeueCount, step: step.name, message: parsed.data, queue: step.queue, armWaits: armWaitsOf(message) };
       await runStep(deps, parsed.data.jobId, attempt, () => step.run(deps, parsed.data));
     },
   });

@@ -3,6 +3,7 @@ import type { JobType } from '../core/domain/model';
 import type { Deps } from '../core/jobs/deps';
 import { runStep } from '../core/jobs/run-step';
 import { KINDS } from '../core/workflows/kinds';
+import { armWaitsOf } from '../core/jobs/arm-wait';
 
 export type Step = (deps: Deps, msg: { jobId: string }) => Promise<void>;
 
@@ -38,7 +39,7 @@ export async function drainQueues(qs: QueueServiceClient, steps: Record<string, 
     const msg = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as { jobId: string };
     try {
       await opts.beforeStep?.(queue, msg);
-      await runStep(deps, msg.jobId, { dequeueCount, maxDequeueCount: opts.maxDequeueCount, step: stepName(queue), message: msg }, () => step(deps, msg));
+      await runStep(deps, msg.jobId, { dequeueCount, maxDequeueCount: opts.maxDequeueCount, step: stepName(queue), message: msg, queue, armWaits: armWaitsOf(msg) }, () => step(deps, msg));
       return true;
     } catch {
       return false; // left invisible: redelivered after the visibility timeout

@@ -3,6 +3,7 @@ import type { MessageQueue } from '../../src/core/ports/queues';
 import type { Deps } from '../../src/core/jobs/deps';
 import { runStep } from '../../src/core/jobs/run-step';
 import type { FakeClock } from './memory-deps';
+import { armWaitsOf } from '../../src/core/jobs/arm-wait';
 
 interface Delivery {
   visibleAt: number;
@@ -79,7 +80,9 @@ export async function drainMemory(deps: Deps, queues: DrainableQueues, clock: Fa
             const deliver = async (): Promise<boolean> => {
               try {
                 await opts.beforeStep?.(step.queue, parsed.data);
-                await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount, step: step.name, message: parsed.data }, () => step.run(deps, parsed.data));
+                await runStep(deps, parsed.data.jobId, { dequeueCount: meta.dequeueCount, maxDequeueCount, step: step.name, message: parsed.data, queue: step.queue, armWaits: armWaitsOf(m) }, () =>
+                  step.run(deps, parsed.data),
+                );
                 return true;
               } catch {
                 return false;

@@ -69,7 +69,9 @@ export interface Classified {
 }
 
 export function classify(err: unknown): Classified {
-  if (err instanceof TransientError) return { retryable: true, throttled: false, retryAfterMs: err.retryAfterMs };
+  // ARM's throttling (a SAS renewed mid-copy) is waited out by the step runtime with the message invisible
+  // (jobs/arm-wait.ts), not slept here: its Retry-After may be minutes, and the segment resumes at its checkpoint.
+  if (err instanceof TransientError) return { retryable: err.code !== 'ArmThrottled', throttled: false, retryAfterMs: err.retryAfterMs };
   const e = err as { statusCode?: number; code?: string; name?: string; response?: { headers?: { get?(n: string): string | undefined } } };
   if (e && typeof e === 'object') {
     if (e.name === 'AbortError') return { retryable: false, throttled: false };

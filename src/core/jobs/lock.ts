@@ -44,12 +44,13 @@ async function holderIsDead(deps: Deps, holder: { owner: string; since: number }
 /** How long a lock may wait for its job row: admission writes it right after taking the lock. */
 const ADMISSION_GRACE_MS = 30_000;
 
-export async function extendItemLock(deps: Deps, itemKey: string, owner: string): Promise<boolean> {
+/** `waitMs`: the holder sleeps that long first (a step waiting for ARM), so the lock lasts the TTL beyond it. */
+export async function extendItemLock(deps: Deps, itemKey: string, owner: string, waitMs = 0): Promise<boolean> {
   let mine = false;
   await deps.repos.items.update(itemKey, (i) => {
     mine = i.lockOwner === owner;
     if (!mine) return false;
-    i.lockExpiresAt = new Date(deps.clock().getTime() + deps.config.lockTtlSeconds * 1000);
+    i.lockExpiresAt = new Date(deps.clock().getTime() + waitMs + deps.config.lockTtlSeconds * 1000);
   });
   return mine;
 }

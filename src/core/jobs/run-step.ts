@@ -5,6 +5,7 @@ import type { Deps } from './deps';
 import { finishJob, getJob, isTerminal, toJobError, updateJob } from './jobs';
 import { releaseItemLock } from './lock';
 import type { StepSpan } from '../ports/telemetry';
+import { waitForArm } from './arm-wait';
 
 /** Which delivery this is, and, for telemetry, which step and message (a segment message names its disk). */
 export interface StepAttempt {
@@ -12,10 +13,15 @@ export interface StepAttempt {
   maxDequeueCount: number;
   step?: string;
   message?: { jobId: string; diskKey?: unknown; segment?: unknown };
+  /** The queue the message came from: a step ARM throttles goes back to it after the Retry-After (arm-wait.ts). */
+  queue?: string;
+  /** How often this message was throttled in a row (from the raw message: arm-wait.ts armWaitsOf). */
+  armWaits?: number;
 }
 
 /**
- * What a queue-triggered step does with a failure. Permanent errors (and any error on the last delivery the
+ * What a queue-triggered step does with a failure. ARM throttling sends the message again after the Retry-After
+ * without spending a delivery (arm-wait.ts). Permanent errors (and any error on the last delivery the
  * host will make) end the job Failed with its code, message and recommended action, and free the item;
  * everything else is thrown again so the queue redelivers the message after its visibility timeout.
  * Each delivery is one span of the job's trace (ports/telemetry.ts), ended with the error code if it failed.
@@ -32,6 +38,12 @@ export async function runStep(deps: Deps, jobId: string, attempt: StepAttempt, s
       return;
     }
     const code = toJobError(err).code;
+    // Throttling waits, on any delivery, the last included: no amount of it fails a job.
+    const ref = attempt.queue && attempt.message ? { queue: attempt.queue, message: attempt.message, armWaits: attempt.armWaits } : undefined;
+    if (await waitForArm(deps, jobId, ref, err, attempt.step)) {
+      span.end({ code, willRetry: true });
+      return;
+    }
     if (err instanceof PermanentStepError || last) {
       span.end({ code });
       deps.log.error('step failed; the job ends Failed', { jobId, code });

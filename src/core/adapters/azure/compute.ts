@@ -1,4 +1,5 @@
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type Disk, type VirtualMachine } from '@azure/arm-compute';
+import { withArmThrottle } from './arm-throttle';
 import type { TokenCredential } from '@azure/core-auth';
 import {
   parseResourceId,
@@ -48,7 +49,7 @@ export class ArmComputeAdapter implements ComputePort {
   private client(subscriptionId: string): ComputeManagementClient {
     let c = this.clients.get(subscriptionId);
     if (!c) {
-      c = new ComputeManagementClient(this.o.credential, subscriptionId, { ...this.o.clientOptions, ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) });
+      c = new ComputeManagementClient(this.o.credential, subscriptionId, { ...withArmThrottle(this.o.clientOptions), ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) });
       this.clients.set(subscriptionId, c);
     }
     return c;

@@ -1,4 +1,5 @@
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type DataDisk, type VirtualMachine } from '@azure/arm-compute';
+import { withArmThrottle } from './arm-throttle';
 import type { TokenCredential } from '@azure/core-auth';
 import { createPipelineRequest, RestError, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { parseResourceId } from '../../ports/compute';
@@ -36,7 +37,7 @@ export class ArmProvisioningAdapter implements ProvisioningPort {
   private client(subscriptionId: string): ComputeManagementClient {
     let c = this.clients.get(subscriptionId);
     if (!c) {
-      c = new ComputeManagementClient(this.o.credential, subscriptionId, { ...this.o.clientOptions, ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) });
+      c = new ComputeManagementClient(this.o.credential, subscriptionId, { ...withArmThrottle(this.o.clientOptions), ...(this.o.endpoint ? { endpoint: this.o.endpoint } : {}) });
       this.clients.set(subscriptionId, c);
     }
     return c;

@@ -1,6 +1,7 @@
 import type { Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
+import { armThrottleOf } from '../../errors';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
 import { verdict, type ScriptRun } from './consistency-verdict';
@@ -53,6 +54,12 @@ export async function freezeAndSnapshot(deps: Deps, job: Job, item: ProtectedIte
     snapshots = await snapshotDisks(deps, job, item, vm);
   } else {
     const pre = await run(deps, vm, scripts.pre, settings);
+    if (pre.throttled) {
+      // A throttled freeze is no failed one: the step waits for ARM and freezes then, instead of settling for
+      // crash consistency. The thaw runs first, in case the script started before a poll was throttled.
+      await run(deps, vm, scripts.post, settings);
+      throw pre.throttled;
+    }
     let post: ScriptRun = { error: 'not run' };
     try {
       snapshots = await snapshotDisks(deps, job, item, vm);
@@ -113,11 +120,11 @@ function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefi
   return { pre: linuxPreScript(job.jobId, thawAfter, user ? userPre : undefined), post: linuxPostScript(user ? userPost : undefined), user, thawAfter };
 }
 
-async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun> {
+async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown }> {
   try {
     return { result: await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings)) };
   } catch (err) {
-    return { error: redact(String((err as Error)?.message ?? err)) };
+    return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}) };
   }
 }
 
