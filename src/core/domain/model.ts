@@ -41,6 +41,8 @@ export interface ProtectedItem {
   protectedAt?: Date;
   /** Set by the export of a first backup: the scheduler waits for its import instead of copying everything. */
   seed?: { exportJobId: string; exportedAt: string };
+  /** The Register job that made this item: a second delivery of that job finds its own work done. */
+  registeredBy?: string;
 }
 
 /** Every kind of job the app creates; each has one folder under workflows/ and one entry in workflows/kinds.ts. */

@@ -3,6 +3,7 @@ import { busy, ConflictError, itemNotFound, PermanentStepError, policyNotFound, 
 import type { Job, ProtectedItem } from '../../domain/model';
 import { parseResourceId } from '../../ports/compute';
 import type { Deps } from '../../jobs/deps';
+import { EntityExistsError } from '../../ports/tables';
 import { reapplyRetention } from '../backup/expiry';
 import { createJobOnce } from '../../jobs/idempotency';
 import { createJob, finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
@@ -74,9 +75,12 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
   const { vmId, policyName } = paramsOf(job, registerParams);
   const itemKey = itemKeyFor(vmId);
   const existing = (await deps.repos.items.get(itemKey))?.doc;
-  if (existing && existing.state !== 'ProtectionStoppedDataDeleted') {
-    throw new PermanentStepError('AlreadyRegistered', `VM '${existing.vmName}' is already registered.`, 'No action needed. To change its policy, configure protection again.');
+  // A duplicate delivery of this very job (at-least-once queues) finds its own item: done, not a conflict.
+  if (existing?.registeredBy === job.jobId) {
+    await finishJob(deps, job.jobId, 'Completed');
+    return;
   }
+  if (existing && existing.state !== 'ProtectionStoppedDataDeleted') throw alreadyRegistered(existing.vmName);
   const vm = await deps.compute.getVm(vmId);
   if (!vm) throw vmNotFound(vmId);
   const problem = eligibilityProblem(vm, { entraDataAccess: deps.dataPlane.entraDataAccess });
@@ -104,10 +108,25 @@ export async function registerStep(deps: Deps, msg: JobMessage): Promise<void> {
     disks: vm.disks.map((d) => ({ diskKey: diskKeyFor(d.lun), diskId: d.diskId, name: d.name, lun: d.lun, sizeBytes: d.sizeBytes, sku: d.sku })),
     createdAt: deps.clock(),
     protectedAt: policyName ? deps.clock() : undefined,
+    registeredBy: job.jobId,
   };
   if (existing) await deps.repos.items.upsert(item);
-  else await deps.repos.items.insert(item);
+  else await insertOwnItem(deps, item, job.jobId);
   await finishJob(deps, job.jobId, 'Completed');
+}
+
+const alreadyRegistered = (vmName: string): PermanentStepError =>
+  new PermanentStepError('AlreadyRegistered', `VM '${vmName}' is already registered.`, 'No action needed. To change its policy, configure protection again.');
+
+/** Two deliveries of one Register job racing: the one whose insert loses finds the other's item, which is its own. */
+async function insertOwnItem(deps: Deps, item: ProtectedItem, jobId: string): Promise<void> {
+  try {
+    await deps.repos.items.insert(item);
+  } catch (err) {
+    if (!(err instanceof EntityExistsError)) throw err;
+    const winner = (await deps.repos.items.get(item.itemKey))?.doc;
+    if (winner?.registeredBy !== jobId) throw alreadyRegistered(item.vmName);
+  }
 }
 
 /** Protect (bulk): each item gets the policy through a ConfigureProtection job. */
