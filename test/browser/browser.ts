@@ -51,3 +51,22 @@ export function screenshotDir(): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * A browser on the dashboard at `uiUrl`, signed in with the function key. Page errors and console errors go to
+ * `errors` (not Chromium's "Failed to load resource" lines: each 4xx a test provokes logs one).
+ */
+export async function signedIn(uiUrl: string, functionKey: string, errors: string[], timeoutMs = 120_000): Promise<Browser> {
+  const b = await launch();
+  const page = b.page;
+  page.setDefaultTimeout(timeoutMs);
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  await page.goto(uiUrl);
+  await page.getByLabel('Function key').fill(functionKey);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  return b;
+}

@@ -5,7 +5,7 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill } from '../../src/emulator/guest';
-import { chromiumAvailable, launch, screenshotDir, type Browser } from './browser';
+import { chromiumAvailable, signedIn, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
 // Upper bounds for a loaded machine, not speed expectations.
@@ -87,18 +87,8 @@ describe.skipIf(!runs)('managing protection from the web dashboard in Chromium',
     const backup = await api('POST', `items/${encodeURIComponent(webKey)}/backup`, {});
     expect((await finished(backup.jobId)).status).toBe('Completed');
 
-    b = await launch();
+    b = await signedIn(`${s.host.url}/api/ui/`, s.host.keys.function, errors);
     page = b.page;
-    page.setDefaultTimeout(120_000);
-    page.on('pageerror', (e) => errors.push(e.message));
-    // Chromium logs each 4xx the tests provoke (the confirmation step is a 409): those lines are not failures.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-    });
-    await page.goto(`${s.host.url}/api/ui/`);
-    await page.getByLabel('Function key').fill(s.host.keys.function);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 600_000);
   afterEach(() => {
     expect(errors).toEqual([]);

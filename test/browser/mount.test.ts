@@ -5,7 +5,7 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
-import { chromiumAvailable, launch, screenshotDir, type Browser } from './browser';
+import { chromiumAvailable, signedIn, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
 // Upper bounds for a loaded machine, not speed expectations.
@@ -61,17 +61,8 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
     const backup = await api('POST', `items/${encodeURIComponent(itemKey)}/backup`, {});
     expect((await finished(backup.jobId)).status).toBe('Completed');
     reference.push(sha256(s.emulator.store, EmulatorState.key(vm.osDiskId)), sha256(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId)));
-    b = await launch();
+    b = await signedIn(`${s.host.url}/api/ui/`, s.host.keys.function, errors);
     page = b.page;
-    page.setDefaultTimeout(120_000);
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-    });
-    await page.goto(`${s.host.url}/api/ui/`);
-    await page.getByLabel('Function key').fill(s.host.keys.function);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 600_000);
   afterAll(async () => {
     await b?.close();

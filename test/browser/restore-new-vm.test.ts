@@ -5,7 +5,7 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { fill, sha256 } from '../../src/emulator/guest';
-import { chromiumAvailable, launch, screenshotDir, type Browser } from './browser';
+import { chromiumAvailable, signedIn, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
 // Upper bounds for a loaded machine, not speed expectations.
@@ -71,18 +71,8 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
     snapshots = Object.fromEntries([...s.emulator.state.snapshots.values()].map((x) => [x.sourceDiskId.split('/').pop()!, x.id]));
     expect(Object.keys(snapshots).sort()).toEqual(['app1-data', 'app1-os']);
 
-    b = await launch();
+    b = await signedIn(`${s.host.url}/api/ui/`, s.host.keys.function, errors);
     page = b.page;
-    page.setDefaultTimeout(120_000);
-    page.on('pageerror', (e) => errors.push(e.message));
-    // Chromium logs each 4xx the test provokes: those lines are not failures.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-    });
-    await page.goto(`${s.host.url}/api/ui/`);
-    await page.getByLabel('Function key').fill(s.host.keys.function);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 600_000);
   afterAll(async () => {
     await b?.close();

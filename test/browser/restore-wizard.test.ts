@@ -4,7 +4,7 @@ import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
 import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
-import { chromiumAvailable, launch, type Browser } from './browser';
+import { chromiumAvailable, signedIn, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
 // Upper bounds for a loaded machine, not speed expectations.
@@ -87,17 +87,8 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     const backup = await api('POST', `items/${encodeURIComponent(itemKey)}/backup`, {});
     await until(backup.jobId);
     pointId = backup.jobId;
-    b = await launch();
+    b = await signedIn(`${s.host.url}/api/ui/`, s.host.keys.function, errors, 60_000);
     page = b.page;
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-    });
-    await page.goto(`${s.host.url}/api/ui/`);
-    await page.getByLabel('Function key').fill(s.host.keys.function);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   }, 300_000);
   afterEach(() => {
     expect(errors).toEqual([]);

@@ -27,6 +27,8 @@ export interface VmSizeOffer {
   restricted?: string;
   /** Zones the subscription may not use for the size. */
   restrictedZones?: string[];
+  /** Resource SKUs' `MaxDataDiskCount` capability: the data disks a VM of this size takes. */
+  maxDataDisks?: number;
 }
 
 export interface NewVmSpec {

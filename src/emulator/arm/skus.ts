@@ -1,5 +1,6 @@
 import { sendJson, Router } from '../http-util';
 import { ArmError } from './errors';
+import { maxDataDisks } from './vm-sizes';
 
 /**
  * Compute resource SKUs (Resource Skus - List, https://learn.microsoft.com/rest/api/compute/resource-skus/list):
@@ -16,7 +17,7 @@ export class SkuCatalog {
   readonly restrictions = new Map<string, string[]>();
 
   constructor() {
-    const sizes = ['Standard_B2s', 'Standard_D2s_v3', 'Standard_D2s_v5', 'Standard_D4s_v5', 'Standard_E4s_v5', 'Standard_M8ms'];
+    const sizes = ['Standard_B1s', 'Standard_B2s', 'Standard_B4ms', 'Standard_D2s_v3', 'Standard_D2s_v5', 'Standard_D4s_v5', 'Standard_E4s_v5', 'Standard_M8ms'];
     for (const r of ['westeurope', 'northeurope', 'eastus', 'eastus2', 'westus2', 'swedencentral']) this.regions.set(r, { zones: ['1', '2', '3'], sizes });
     // West US and North Central US have no availability zones.
     for (const r of ['westus', 'northcentralus']) this.regions.set(r, { zones: [], sizes });
@@ -50,7 +51,8 @@ export class SkuCatalog {
           size: name.replace(/^Standard_/, ''),
           locations: [loc],
           locationInfo: [{ location: loc, zones: r.zones, zoneDetails: [] }],
-          capabilities: [],
+          // Resource SKUs - List answers each size's limits as capabilities (learn.microsoft.com rest/api/compute/resource-skus/list).
+          capabilities: maxDataDisks(name) ? [{ name: 'MaxDataDiskCount', value: String(maxDataDisks(name)) }] : [],
           restrictions:
             restricted === undefined
               ? []

@@ -115,9 +115,11 @@ describe('emulator: virtual networks, NICs and VM create on existing disks', () 
     await net.deleteNic(nic.id); // absent is done
   });
 
-  it('resource SKUs list VM sizes per region with their zones; a region without zones lists none', async () => {
-    expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_D2s_v5')).toEqual({ zones: ['1', '2', '3'] });
-    expect(await net.vmSizeOffer(SUB, 'westus', 'Standard_D2s_v5')).toEqual({ zones: [] });
+  it('resource SKUs list VM sizes per region with their zones and data-disk limit; a region without zones lists none', async () => {
+    // MaxDataDiskCount: 4 for a D2s_v5 (dv5-dsv5-series.md), read by the adapter from the SKU's capabilities.
+    expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_D2s_v5')).toEqual({ zones: ['1', '2', '3'], maxDataDisks: 4 });
+    expect(await net.vmSizeOffer(SUB, 'westus', 'Standard_D2s_v5')).toEqual({ zones: [], maxDataDisks: 4 });
+    expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_B1s')).toMatchObject({ maxDataDisks: 2 });
     expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_Nope')).toBeUndefined();
     emu.skus.restrict('westeurope', 'Standard_E4s_v5');
     expect(await net.vmSizeOffer(SUB, 'westeurope', 'Standard_E4s_v5')).toMatchObject({ restricted: 'NotAvailableForSubscription' });

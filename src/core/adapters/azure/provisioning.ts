@@ -132,7 +132,13 @@ export class ArmProvisioningAdapter implements ProvisioningPort {
       const restrictions = (s.restrictions ?? []).filter((r) => (r.restrictionInfo?.locations ?? r.values ?? []).some((l) => l.toLowerCase() === loc));
       const whole = restrictions.find((r) => r.type === 'Location');
       const zonal = restrictions.filter((r) => r.type === 'Zone').flatMap((r) => r.restrictionInfo?.zones ?? []);
-      return { zones: [...(info?.zones ?? [])].sort(), ...(whole ? { restricted: whole.reasonCode ?? 'Restricted' } : {}), ...(zonal.length ? { restrictedZones: zonal } : {}) };
+      const maxDisks = Number((s.capabilities ?? []).find((c) => c.name === 'MaxDataDiskCount')?.value);
+      return {
+        zones: [...(info?.zones ?? [])].sort(),
+        ...(maxDisks > 0 ? { maxDataDisks: maxDisks } : {}),
+        ...(whole ? { restricted: whole.reasonCode ?? 'Restricted' } : {}),
+        ...(zonal.length ? { restrictedZones: zonal } : {}),
+      };
     }
     return undefined;
   }

@@ -20,9 +20,9 @@ export class MemoryProvisioning implements ProvisioningPort {
     this.subnets.set(MemoryCloud.key(id), { id, location });
   }
 
-  offer(location: string, vmSize: string, zones: string[]): void {
+  offer(location: string, vmSize: string, zones: string[], maxDataDisks?: number): void {
     const m = this.offers.get(location.toLowerCase()) ?? new Map<string, VmSizeOffer>();
-    m.set(vmSize.toLowerCase(), { zones });
+    m.set(vmSize.toLowerCase(), { zones, ...(maxDataDisks ? { maxDataDisks } : {}) });
     this.offers.set(location.toLowerCase(), m);
   }
 

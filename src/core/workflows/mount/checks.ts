@@ -2,41 +2,21 @@ import { ConflictError, NotFoundError } from '../../errors';
 import type { ProtectedItem, RecoveryPoint, RecoveryPointDisk } from '../../domain/model';
 import type { VmInfo } from '../../ports/compute';
 import type { MountedDisk } from './plan';
+import type { Deps } from '../../jobs/deps';
 
 /** The VM model's LUN range: "LUN … is invalid; use 0-63" (64 LUNs whatever the size). */
 const LUNS = 64;
 
 /**
- * Max data disks per VM size. Dv5/Dsv5: azure-docs articles/virtual-machines/dv5-dsv5-series.md ("Max data
- * disks": 2 vCPU 4, 4 vCPU 8, 8 vCPU 16, 16 vCPU and more 32). B-series: sizes-b-series-burstable.md (B1s 2,
- * B2s 4, B4ms 8). Azure refuses more with 409 OperationNotAllowed "The maximum number of data disks allowed to be
- * attached to a VM of this size is N" (kubernetes-sigs/azuredisk-csi-driver#2883). A size not listed is checked
- * against the 64 LUNs only, and Azure's own refusal at attach ends the job with nothing left attached.
+ * The data disks the helper's size takes: Resource SKUs' `MaxDataDiskCount` (the same list a new-VM restore reads
+ * for sizes and zones). Azure refuses more with 409 OperationNotAllowed "The maximum number of data disks allowed
+ * to be attached to a VM of this size is N" (kubernetes-sigs/azuredisk-csi-driver#2883). Without that answer the
+ * 64 LUNs are the check, and Azure's own refusal at attach ends the job with nothing left attached.
  */
-const MAX_DATA_DISKS: Record<string, number> = {
-  standard_d2s_v5: 4,
-  standard_d4s_v5: 8,
-  standard_d8s_v5: 16,
-  standard_d16s_v5: 32,
-  standard_d32s_v5: 32,
-  standard_d48s_v5: 32,
-  standard_d64s_v5: 32,
-  standard_d96s_v5: 32,
-  standard_d2_v5: 4,
-  standard_d4_v5: 8,
-  standard_d8_v5: 16,
-  standard_d16_v5: 32,
-  standard_d32_v5: 32,
-  standard_d48_v5: 32,
-  standard_d64_v5: 32,
-  standard_d96_v5: 32,
-  standard_b1s: 2,
-  standard_b2s: 4,
-  standard_b4ms: 8,
-};
-
-export function maxDataDisks(size: string | undefined): number {
-  return (size && MAX_DATA_DISKS[size.toLowerCase()]) || LUNS;
+export async function helperDiskLimit(deps: Deps, vm: VmInfo | undefined): Promise<number> {
+  if (!vm?.size || !deps.provisioning) return LUNS;
+  const offer = await deps.provisioning.vmSizeOffer(vm.subscriptionId, vm.location, vm.size).catch(() => undefined);
+  return Math.min(LUNS, offer?.maxDataDisks ?? LUNS);
 }
 
 const refuse = (code: string, message: string, action: string): never => {
@@ -51,9 +31,9 @@ export function diskZone(d: RecoveryPointDisk): string | undefined {
 }
 
 /** The LUNs free on the VM now, lowest first (managed and unmanaged data disks both hold a LUN). */
-export function freeLuns(vm: VmInfo): number[] {
+export function freeLuns(vm: VmInfo, maxDataDisks: number): number[] {
   const used = new Set([...vm.disks.filter((d) => d.lun >= 0).map((d) => d.lun), ...(vm.unmanagedDisks ?? []).map((d) => d.lun)]);
-  const room = maxDataDisks(vm.size) - used.size;
+  const room = maxDataDisks - used.size;
   return [...Array(LUNS).keys()].filter((l) => !used.has(l)).slice(0, Math.max(0, room));
 }
 
@@ -63,7 +43,7 @@ export function freeLuns(vm: VmInfo): number[] {
  * disk (a zonal VM takes only disks of its zone or ZRS ones, and a regional VM no zonal disk: disks-redundancy.md,
  * Azure/azure-sdk-for-net#39112), and with a free LUN per disk within its size's limit.
  */
-export function checkHelper(vm: VmInfo | undefined, helperVmId: string, item: ProtectedItem, point: RecoveryPoint): void {
+export function checkHelper(vm: VmInfo | undefined, helperVmId: string, item: ProtectedItem, point: RecoveryPoint, maxDataDisks: number): void {
   if (!vm) throw new NotFoundError('HelperVmNotFound', `The helper VM '${helperVmId}' was not found.`, 'Pass the full resource id of an existing VM in a subscription the app can read.');
   if (vm.provisioningState && !same(vm.provisioningState, 'Succeeded')) {
     refuse(
@@ -94,7 +74,7 @@ export function checkHelper(vm: VmInfo | undefined, helperVmId: string, item: Pr
       );
     }
   }
-  const free = freeLuns(vm).length;
+  const free = freeLuns(vm, maxDataDisks).length;
   if (free < point.disks.length) {
     refuse(
       'MountNotEnoughLuns',

@@ -8,7 +8,7 @@ import { getJob, isTerminal, toJobError } from '../../jobs/jobs';
 import { requestCancel } from '../../jobs/run-step';
 import { newestFirstKey } from '../../store/layout';
 import { getPoint } from '../restore/restore';
-import { checkHelper } from './checks';
+import { checkHelper, helperDiskLimit } from './checks';
 import { readCommands } from './commands';
 import { DEFAULT_MOUNT_MINUTES, MAX_MOUNT_MINUTES, MOUNT_QUEUES, mountOf, mountParams, updateMount, type MountRecord } from './plan';
 import { teardown } from './teardown';
@@ -76,7 +76,8 @@ export async function requestMount(deps: Deps, req: MountRequest): Promise<Job> 
       point.state === 'SoftDeleted' ? 'Undelete the recovery point first, then mount it.' : 'Mount an older or newer recovery point.',
     );
   }
-  checkHelper(await deps.compute.getVm(req.helperVmId), req.helperVmId, item, point);
+  const helper = await deps.compute.getVm(req.helperVmId);
+  checkHelper(helper, req.helperVmId, item, point, await helperDiskLimit(deps, helper));
   const params = newParams(mountParamsSchema, { pointId: req.pointId, helperVmId: req.helperVmId, durationMinutes });
   const { job } = await createJobOnce(
     deps,

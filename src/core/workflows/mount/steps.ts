@@ -5,7 +5,7 @@ import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { getPoint, requestRestore } from '../restore/restore';
 import { restoredOf } from '../restore/plan';
-import { cachingFor, checkHelper, freeLuns } from './checks';
+import { cachingFor, checkHelper, freeLuns, helperDiskLimit } from './checks';
 import { childRestoreKey, MOUNT_QUEUES, mountOf, mountParams, updateMount, type MountedDisk } from './plan';
 import { teardown } from './teardown';
 
@@ -94,13 +94,14 @@ async function planLuns(deps: Deps, job: Job, child: Job): Promise<Job> {
   const vm = await deps.compute.getVm(p.helperVmId);
   const item = (await deps.repos.items.get(job.itemKey!))?.doc;
   const point = await getPoint(deps, job.itemKey!, p.pointId);
+  const limit = await helperDiskLimit(deps, vm);
   try {
-    if (item) checkHelper(vm, p.helperVmId, item, point);
+    if (item) checkHelper(vm, p.helperVmId, item, point, limit);
   } catch (err) {
     const e = err as ConflictError;
     throw new PermanentStepError(e.code, e.message, e.recommendedAction);
   }
-  const free = freeLuns(vm!);
+  const free = freeLuns(vm!, limit);
   const disks: MountedDisk[] = [];
   for (const [i, r] of restoredOf(child).entries()) {
     const info = await deps.compute.getDisk(r.diskId);
