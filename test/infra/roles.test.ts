@@ -60,14 +60,15 @@ describe('least privilege, derived from the ARM operations the app makes', () =>
     expect(roles().newVm).toEqual(expect.arrayContaining(['Microsoft.Network/networkInterfaces/write', 'Microsoft.Compute/virtualMachines/write', 'Microsoft.Compute/skus/read']));
   });
 
-  // Mount needs one action beyond the backup role: the helper VM's update that attaches the restored disks and
-  // the one that detaches them (the restore that makes the disks is the backup role's). New VM and Replace Disks
-  // hold it too, so a deployment with either can already mount; its own role is for file recovery without the
-  // power to create VMs and NICs, join subnets, or deallocate and start VMs.
-  it("Mount is a separate role holding exactly what mounting and unmounting add: the helper VM's update", () => {
+  // Mount needs two actions beyond the backup role: the helper VM's update that attaches the restored disks and
+  // the one that detaches them (the restore that makes the disks is the backup role's), and the Resource SKUs
+  // read that gives the helper size's MaxDataDiskCount. New VM holds both, so a deployment with it can already
+  // mount; Mount's own role is for file recovery without the power to create VMs and NICs, join subnets, or
+  // deallocate and start VMs.
+  it("Mount is a separate role holding exactly what mounting and unmounting add: the helper VM's update and its size's limits", () => {
     const core = new Set(seen.core);
     expect(roles().mount).toEqual([...seen.mount].filter((a) => !core.has(a)).sort());
-    expect(roles().mount).toEqual(['Microsoft.Compute/virtualMachines/write']);
+    expect(roles().mount).toEqual(['Microsoft.Compute/skus/read', 'Microsoft.Compute/virtualMachines/write']);
   });
 
   // Entra-only disks add no ARM operation (the backup role grants and revokes their SAS); what they add is the
