@@ -251,8 +251,8 @@ export async function backupRestoreCycle(
 
 /** Nothing left behind: no guest frozen, no open SAS, no item lock, no source snapshot that nothing references. */
 export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, label: string): Promise<void> {
-  // A freeze the client gave up on still runs in the guest; its watchdog (if the script has one) thaws it within
-  // the scaled script time, and every Run Command ends within its scaled minimum plus the slow fault.
+  // No guest may be frozen once its job has ended: the thaw is sent until one answers, and a thaw that answers ran
+  // after the freeze (one script at a time). The short wait only lets the last thaw's own answer settle.
   await new Promise((r) => setTimeout(r, 200));
   const frozen = s.emulator.guests.allFrozen();
   if (frozen.length > 0) {

@@ -17,7 +17,7 @@ import type { VmRecord } from '../../src/emulator/arm/state';
 
 const SCALE = 1000; // the emulator's default: 20 s of Run Command are 20 ms
 type Step = 'pre' | 'post';
-type Fault = 'aborted' | 'abortedLate' | 'abortedShort' | 'neverAnswers' | 'slow' | 'fails';
+type Fault = 'aborted' | 'abortedLate' | 'abortedShort' | 'abortedPastThaw' | 'neverAnswers' | 'slow' | 'fails';
 
 const POLICY_BASE = { timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1 } as const;
 // 600 s client wait and a 300 s watchdog (600 ms and 300 ms here).
@@ -25,6 +25,8 @@ const FS = { mode: 'FileSystemConsistent' as const, scriptTimeoutSeconds: 600, t
 const POLICIES = {
   fs: FS,
   fs30: { ...FS, scriptTimeoutSeconds: 30 },
+  // The policy defaults: a 60 s client wait and a 120 s watchdog.
+  fsDefault: { mode: 'FileSystemConsistent' as const, scriptTimeoutSeconds: 60, thawAfterSeconds: 120 },
   userPostFails: { ...FS, preScript: { linux: 'fsfreeze -f /data0' }, postScript: { linux: 'exit 4' } },
   userPreFails: { ...FS, preScript: { linux: 'exit 3' }, postScript: { linux: 'fsfreeze -u /data0 || true' } },
   win: { ...FS, mode: 'ApplicationConsistent' as const, preScript: { windows: 'Write-Output VMBACKUP_OK' }, postScript: { windows: 'Write-Output VMBACKUP_OK' } },
@@ -56,8 +58,10 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
   function inject(vm: VmRecord, step: Step, fault: Fault): void {
     const emu = stack.emulator;
     const apply = (): void => {
-      if (fault === 'aborted') emu.runCommands.slow({ extraMs: 2000, times: 1, vm: only(vm) }); // ends after the thaw gave up
+      if (fault === 'aborted') emu.runCommands.slow({ extraMs: 2000, times: 1, vm: only(vm) }); // ends after the first thaw's wait
       if (fault === 'abortedLate') emu.runCommands.slow({ extraMs: 700, times: 1, vm: only(vm) }); // ends while the thaw retries
+      // The freeze runs only after the first thaw's whole wait (two client waits) has been refused with 409.
+      if (fault === 'abortedPastThaw') emu.runCommands.slow({ extraMs: 1500, times: 1, vm: only(vm) });
       if (fault === 'neverAnswers') emu.runCommands.neverAnswer({ times: 1, vm: only(vm) });
       if (fault === 'slow') emu.runCommands.slow({ extraMs: 60, times: 1, vm: only(vm) }); // slower, still in time
       if (fault === 'fails' && step === 'post') vm.runCommandResult = { succeeded: false, output: 'thaw failed' };
@@ -71,6 +75,9 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
   async function check(vm: VmRecord, policy: keyof typeof POLICIES, step: Step, fault: Fault | 'none', expected: Consistency, d = deps): Promise<Job> {
     const busyBefore = stack.emulator.armStats.runCommandsRefusedBusy;
     const job = await w.backup(d, vm);
+    // Not only once the watchdog's time is over: no guest is frozen when the job ends, since the thaw is sent
+    // until one answers (a freeze that ran late is then undone by it, not left to the watchdog).
+    expect(stack.emulator.guests.frozenOf(vm), 'a file system still frozen when the job ended').toEqual([]);
     expect(job.consistency).toBe(expected);
     w.expectLabelTrue(vm, job);
     const sent = w.scripts(vm);
@@ -82,6 +89,12 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
     if (step === 'pre' && (fault === 'aborted' || fault === 'abortedLate')) expect(refused).toBeGreaterThan(0);
     // A freeze that ends while the thaw still retries is undone by the product's own thaw, not only the watchdog.
     if (step === 'pre' && fault === 'abortedLate') expect(sent.map((x) => /fsfreeze -u "\$m" 2>\/dev\/null &&/.test(x.script))).toEqual([false, true]);
+    if (step === 'pre' && fault === 'abortedPastThaw') {
+      // The thaw was sent again until one ran: after the late freeze, so it undid it (the first thaw gave up).
+      const [freeze, ...thaws] = stack.emulator.state.runCommands.filter((r) => r.vmId.toLowerCase() === vm.id.toLowerCase());
+      expect(thaws.map((t) => t.finishedAt! > freeze!.finishedAt!)).toEqual([true]);
+      expect(job.warnings.join('\n')).not.toMatch(/the thaw's result did not come back/);
+    }
     await w.noGuestFrozenAfterWatchdog(vm);
     return job;
   }
@@ -117,11 +130,19 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
     await check(vm, 'fs30', 'pre', 'abortedShort', 'CrashConsistent', short);
   });
 
-  it("Linux, the user's post-script fails (exit 4) and thaws nothing: the watchdog the product put before the user's pre-script thaws", async () => {
+  it('Linux, policy defaults, the freeze runs only after the first thaw gave up: the thaw is sent again, runs after it and undoes it', async () => {
+    const slower = w.deps(SCALE / 10); // 60 s of client wait are 600 ms, the emulator's 20 s minimum still 20 ms
+    const vm = await vmFor('Linux', 'fsDefault', slower);
+    inject(vm, 'pre', 'abortedPastThaw');
+    await check(vm, 'fsDefault', 'pre', 'abortedPastThaw', 'CrashConsistent', slower);
+  });
+
+  it("Linux, the user's post-script fails (exit 4) and thaws nothing: the product's default thaw runs after it, and its watchdog stays as the last resort", async () => {
     const vm = await vmFor('Linux', 'userPostFails');
-    const watchdogs = stack.emulator.guests.watchdogsRun;
     await check(vm, 'userPostFails', 'post', 'fails', 'CrashConsistent');
-    expect(stack.emulator.guests.watchdogsRun).toBeGreaterThan(watchdogs);
+    const sent = w.scripts(vm).map((x) => x.script);
+    expect(sent[0]).toMatch(/sleep 300; for m in/); // the watchdog, armed before the user's freeze
+    expect(sent.slice(1)).toEqual(['exit 4', expect.stringMatching(/fsfreeze -u "\$m" 2>\/dev\/null &&/)]);
   });
 
   it("Linux, the user's pre-script fails (exit 3, reported as succeeded with 'exit status=3' only in the message): crash-consistent", async () => {

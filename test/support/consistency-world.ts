@@ -47,7 +47,8 @@ export class ConsistencyWorld {
       pollIntervalMs: 2,
       clientOptions: { tlsOptions: { ca: emu.caCert }, additionalPolicies: [{ policy: this.observer(), position: 'perCall' }] },
     });
-    return { ...this.stack.deps, compute };
+    const config = this.stack.deps.config;
+    return { ...this.stack.deps, compute, config: { ...config, arm: { ...config.arm, timeScale } } };
   }
 
   private observer(): PipelinePolicy {

@@ -57,14 +57,14 @@ export async function freezeAndSnapshot(deps: Deps, job: Job, item: ProtectedIte
     if (pre.throttled) {
       // A throttled freeze is no failed one: the step waits for ARM and freezes then, instead of settling for
       // crash consistency. The thaw runs first, in case the script started before a poll was throttled.
-      await run(deps, vm, scripts.post, settings);
+      await thaw(deps, vm, scripts, settings);
       throw pre.throttled;
     }
     let post: ScriptRun = { error: 'not run' };
     try {
       snapshots = await snapshotDisks(deps, job, item, vm);
     } finally {
-      post = await run(deps, vm, scripts.post, settings);
+      post = await thaw(deps, vm, scripts, settings);
     }
     const v = verdict(wanted, { os: guestOs(vm.osType), userScripts: scripts.user, thawAfterSeconds: scripts.thawAfter, pre, post });
     consistency = v.consistency;
@@ -118,6 +118,30 @@ function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefi
   }
   const user = !!userPre && !!userPost;
   return { pre: linuxPreScript(job.jobId, thawAfter, user ? userPre : undefined), post: linuxPostScript(user ? userPost : undefined), user, thawAfter };
+}
+
+/** Between two thaws sent in a row (Azure seconds): Run Command's own minimum is about 20 s. */
+const THAW_RETRY_SECONDS = 5;
+
+/**
+ * The thaw, sent again until one answers: a freeze the client gave up on (slow to start, or its answer lost)
+ * still runs in the guest, and a thaw refused meanwhile (409, one script at a time) would leave the guest frozen
+ * after the job until the watchdog. Run Command runs scripts in order, so a thaw that answers ran after the
+ * freeze. Bounded by the watchdog's time plus one client wait (within the step's budget); past it only the
+ * watchdog is left, and the verdict says the thaw did not answer. When the user's own Linux post-script fails,
+ * the default thaw runs as well, so the default mounts do not wait for the watchdog either.
+ */
+async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: ConsistencySettings | undefined): Promise<ScriptRun> {
+  const scale = deps.config.arm.timeScale;
+  const persistS = Math.min(scripts.thawAfter + timeoutOf(settings), deps.config.stepBudget.seconds / 2);
+  const deadline = Date.now() + (persistS * 1000) / scale;
+  let post = await run(deps, vm, scripts.post, settings);
+  while (!post.result && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, (THAW_RETRY_SECONDS * 1000) / scale));
+    post = await run(deps, vm, scripts.post, settings);
+  }
+  if (scripts.user && guestOs(vm.osType) === 'linux' && !post.result?.succeeded) await run(deps, vm, linuxPostScript(), settings);
+  return post;
 }
 
 async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown }> {
