@@ -25,6 +25,12 @@ export interface DrainOptions {
   duplicate?: boolean;
   maxRounds?: number;
   beforeStep?: (queue: string, msg: { jobId: string }) => void | Promise<void>;
+  /**
+   * Stop as soon as this holds (checked when a round found nothing visible), though messages sent with a delay
+   * still wait: a duplicate delivery that lost a lease looks again only when the lease runs out (up to a
+   * minute), and a caller waiting for its jobs need not wait for that no-op.
+   */
+  until?: () => boolean | Promise<boolean>;
 }
 
 /**
@@ -64,10 +70,20 @@ export async function drainQueues(qs: QueueServiceClient, steps: Record<string, 
       );
     }
     if (!any) {
+      if (await opts.until?.()) return handled;
       const props = await Promise.all(Object.keys(steps).map((n) => qs.getQueueClient(n).getProperties()));
       if (props.every((p) => (p.approximateMessagesCount ?? 0) === 0)) return handled;
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error('queues did not drain');
+  throw new Error(`queues did not drain: ${await waiting(qs, Object.keys(steps))}`);
+}
+
+/** Which queues still hold messages, and how many: what a drain that gave up was waiting for. */
+async function waiting(qs: QueueServiceClient, queues: string[]): Promise<string> {
+  const counts = await Promise.all(queues.map(async (n) => [n, (await qs.getQueueClient(n).getProperties()).approximateMessagesCount ?? 0] as const));
+  return counts
+    .filter(([, c]) => c > 0)
+    .map(([n, c]) => `${n} ${c}`)
+    .join(', ');
 }
