@@ -84,8 +84,8 @@ export interface BackupDiskPlan {
   entraDataAccess?: boolean;
 }
 
-/** A lease on a job row (planning a backup, running a restore): one delivery of a step works at a time. */
-export type JobLease = 'planner' | 'runner';
+/** A lease on a job row (planning a backup, running or finishing a restore): one delivery of a step works at a time. */
+export type JobLease = 'planner' | 'runner' | 'finisher';
 export interface JobLeaseHold {
   holder: string;
   /** Epoch milliseconds: a holder that died frees the lease by then. */

@@ -7,7 +7,7 @@ export interface RowCodec<T> {
   decode(doc: Record<string, unknown>, entity: Entity): T;
 }
 
-const LEASES: readonly JobLease[] = ['planner', 'runner'];
+const LEASES: readonly JobLease[] = ['planner', 'runner', 'finisher'];
 
 /**
  * A job row keeps its leases in a `leases` column beside the document, so the params stay the kind's input.

@@ -5,7 +5,10 @@ import type { Deps } from '../../jobs/deps';
 import { finishJob, getJob, isTerminal, updateJob } from '../../jobs/jobs';
 import { acquireItemLock, releaseItemLock } from '../../jobs/lock';
 import { segmentKey } from '../../store/layout';
-import { restoredOf, targetsOf, type RestoreTarget } from './plan';
+import { RESTORE_QUEUES, restoredOf, targetsOf, type RestoreTarget } from './plan';
+import { heldByOther, leaseWaitSeconds, releaseLease, takeLease } from '../../jobs/job-lease';
+import type { SegmentRow } from '../../store/records';
+import { randomUUID } from 'node:crypto';
 import { replaceOf, replaceVmDisks, rollBackReplace } from './replace-swap';
 import { renewingUploadTarget } from './upload-target';
 import { createNewVm, deleteNewVm } from './new-vm';
@@ -28,6 +31,39 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
   const done = new Map(rows.filter((r) => r.state === 'Done').map((r) => [r.segmentKey, r]));
   // Every segment of every disk, by name: a count alone would let a duplicate row stand in for a missing one.
   if (!targets.every((t) => [...Array(t.segments).keys()].every((n) => done.has(segmentKey(t.diskKey, n))))) return;
+  const me = await claimFinish(deps, job);
+  if (!me) return;
+  try {
+    await finishDisks(deps, job, targets, done);
+  } catch (err) {
+    await releaseLease(deps, job.jobId, 'finisher', me);
+    throw err;
+  }
+}
+
+/**
+ * One delivery finishes at a time: two at once (a queue may deliver a message twice, and the last segments may
+ * each send finish) would seal a disk under each other, one revoking the write access the other still uses.
+ * The other comes back when the lease runs out, without spending its delivery, and finds the job ended.
+ */
+async function claimFinish(deps: Deps, job: Job): Promise<string | undefined> {
+  const me = randomUUID();
+  const now = deps.clock().getTime();
+  let claimed = true;
+  const j = await updateJob(deps, job.jobId, (x) => {
+    if (heldByOther(x, 'finisher', me, now)) {
+      claimed = false;
+      return false;
+    }
+    takeLease(x, 'finisher', me, now, deps.config.lockTtlSeconds * 1000);
+  });
+  if (claimed) return me;
+  await deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId }, { visibilityDelaySeconds: leaseWaitSeconds(j, 'finisher', now, 5, 60) });
+  return undefined;
+}
+
+async function finishDisks(deps: Deps, job: Job, targets: RestoreTarget[], done: Map<string, SegmentRow>): Promise<void> {
+  if (!job.itemKey) return;
   await acquireItemLock(deps, job.itemKey, job.jobId);
   await updateJob(deps, job.jobId, (j) => {
     j.phase = 'FinishDisks';
@@ -62,10 +98,18 @@ export async function restoreFinishStep(deps: Deps, msg: { jobId: string }): Pro
 async function sealUpload(deps: Deps, t: RestoreTarget): Promise<void> {
   const disk = await deps.compute.getDisk(t.diskId);
   if (!disk) throw new PermanentStepError('RestoredDiskMissing', `The disk '${t.name}' was being restored into was deleted.`, 'Run the restore again.');
-  if (disk.state !== 'ReadyToUpload' && disk.state !== 'ActiveUpload') return; // sealed by an earlier run
-  if (t.guestState) await uploadGuestState(deps, t, t.guestState);
-  await renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
-  await deps.compute.revokeDisk(t.diskId);
+  const uploading = (state: string | undefined): boolean => state === 'ReadyToUpload' || state === 'ActiveUpload';
+  if (!uploading(disk.state)) return; // sealed by an earlier run
+  try {
+    if (t.guestState) await uploadGuestState(deps, t, t.guestState);
+    await renewingUploadTarget(deps, t.diskId, { entra: t.entraDataAccess }).putPages(t.sizeBytes, vhdFooter(t.sizeBytes));
+    await deps.compute.revokeDisk(t.diskId);
+  } catch (err) {
+    // A duplicate delivery of this step sealed it meanwhile (its revoke ends our grant, and a new one is refused).
+    const now = await deps.compute.getDisk(t.diskId).catch(() => undefined);
+    if (now && !uploading(now.state)) return;
+    throw err;
+  }
 }
 
 /**

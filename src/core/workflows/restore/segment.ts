@@ -31,10 +31,23 @@ export async function restoreSegmentStep(deps: Deps, msg: SegmentMessage): Promi
   if (row?.state === 'Done') return recount(deps, job);
   const point = await getPoint(deps, job.itemKey, paramsOf(job, restoreParams).pointId);
   const disk = point.disks.find((d) => d.diskKey === target.diskKey)!;
-  const outcome = await restoreSegment(deps, job, target, disk, msg.segment, row);
+  const outcome = await restoreSegment(deps, job, target, disk, msg.segment, row).catch((err: unknown) => doneByDuplicate(deps, job, target, msg.segment, err));
+  if (outcome === 'doneByDuplicate') return;
   if (outcome === 'cancelled') return deps.queues.queue(RESTORE_QUEUES.finish).send({ jobId: job.jobId });
   if (outcome === 'yielded') return deps.queues.queue(RESTORE_QUEUES.segment).send({ jobId: job.jobId, diskKey: target.diskKey, segment: msg.segment } satisfies SegmentMessage);
   await countDone(deps, job);
+}
+
+/**
+ * A queue may deliver a message twice at once. When the other delivery finished this segment first, the finish
+ * step may already have sealed the disk (write access revoked, so a renewed grant is refused: not ready for
+ * upload); this delivery's work was the same as the other's, and its failure is no failure of the restore.
+ */
+async function doneByDuplicate(deps: Deps, job: Job, t: RestoreTarget, index: number, err: unknown): Promise<'doneByDuplicate'> {
+  const now = (await deps.repos.segments.get(job.jobId, segmentKey(t.diskKey, index)).catch(() => undefined))?.doc;
+  if (now?.state !== 'Done') throw err;
+  deps.log.info('a duplicate delivery finished this restore segment first; this one ends without counting it', { jobId: job.jobId, diskKey: t.diskKey, segment: index });
+  return 'doneByDuplicate';
 }
 
 const unreadable = (disk: RecoveryPointDisk, err: Error): PermanentStepError =>
