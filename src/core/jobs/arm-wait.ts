@@ -17,13 +17,27 @@ export const armWaitsOf = (raw: unknown): number => {
   return Number.isInteger(n) && n > 0 ? n : 0;
 };
 
-/** A backoff on ARM's wait never exceeds this, unless ARM itself asks for longer. */
+/** A backoff on ARM's wait never exceeds this (ARM's seconds: scaled on a compressed emulator), unless ARM asks for longer. */
 const MAX_BACKOFF_SECONDS = 3600;
 
 const WAIT_NOTE = / \(waiting for ARM throttling until [^)]*\)$/;
 
 /** Queue visibility is whole seconds, at most 7 days; a wait is never shorter than a second. */
 const MAX_WAIT_SECONDS = 7 * 24 * 3600;
+
+/**
+ * How long a step waits: never less than the Retry-After; when throttled again, up to twice as long per repeat
+ * (capped at an hour of ARM's time), picked at random in between. The jitter matters: several messages of one
+ * job (a backup's finalize is sent by each last segment and by duplicates) throttled together and waiting alike
+ * come back together, drain the bucket together, and double their waits in step for ever (the 1000-run soak had
+ * four finalize messages of one backup still waiting after 500 s); spread out, one of them gets through
+ * (exponential backoff with randomization: https://learn.microsoft.com/azure/architecture/best-practices/transient-faults).
+ */
+export function waitSeconds(retryAfterMs: number, waits: number, timeScale: number, random: () => number = Math.random): number {
+  const asked = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const ceiling = Math.max(asked, Math.min(asked * 2 ** Math.min(waits, 16), Math.ceil(MAX_BACKOFF_SECONDS / timeScale)));
+  return Math.min(MAX_WAIT_SECONDS, asked + Math.floor(random() * (ceiling - asked + 1)));
+}
 
 /**
  * ARM throttled one of the step's calls (errors.ts armThrottleOf). Azure's answer to that is to wait the
@@ -45,9 +59,8 @@ const MAX_WAIT_SECONDS = 7 * 24 * 3600;
 export async function waitForArm(deps: Deps, jobId: string, ref: StepMessageRef | undefined, err: unknown, step = 'step'): Promise<boolean> {
   const t = armThrottleOf(err);
   if (!t || !ref) return false;
+  const seconds = waitSeconds(t.retryAfterMs, ref.armWaits ?? 0, deps.config.arm.timeScale);
   const waits = ref.armWaits ?? 0;
-  const asked = Math.max(1, Math.ceil(t.retryAfterMs / 1000));
-  const seconds = Math.min(MAX_WAIT_SECONDS, Math.max(asked, Math.min(asked * 2 ** Math.min(waits, 16), MAX_BACKOFF_SECONDS)));
   const retryAt = new Date(deps.clock().getTime() + seconds * 1000);
   const job = (await deps.repos.jobs.get(jobId))?.doc;
   if (job?.itemKey) await extendItemLock(deps, job.itemKey, jobId, seconds * 1000);
