@@ -80,6 +80,9 @@ async function main(): Promise<void> {
         total.problems.push(`worker ${w} wrote no result`);
         continue;
       }
+      // A worker that stopped part way (it threw) left only its chunks so far: say so, the runs it missed count.
+      const missing = part as { partial?: boolean; runsDone?: number };
+      if (missing.partial) total.problems.push(`worker ${w} stopped after ${missing.runsDone ?? 0} runs of its share (see its error above)`);
       addInjected(injected, part.injected);
       for (const k of Object.keys(total) as (keyof Tally)[]) {
         if (k === 'problems') total.problems.push(...part.problems);
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(summary, null, 2));
   if (out) writeFileSync(out, JSON.stringify(summary, null, 2));
-  const bad = total.lostPoints + total.corruptRestores + total.http500 + total.leakedSas + total.orphans + total.stuckLocks + total.failedJobs;
+  const bad = total.lostPoints + total.corruptRestores + total.http500 + total.leakedSas + total.orphans + total.stuckLocks + total.failedJobs + total.frozenGuests + total.problems.length;
   process.exit(bad === 0 ? 0 : 1);
 }
 
