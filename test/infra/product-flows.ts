@@ -60,10 +60,11 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     for (const op of s.emulator.operations.list) seen[feature].add(rbacAction(op));
     for (const a of Object.keys(dataActions)) data[feature].add(a);
   };
-  const done = async (jobId: string, status = 'Completed'): Promise<void> => {
+  const done = async (jobId: string, status: string | RegExp = 'Completed'): Promise<void> => {
     await s.drain();
     const j = await getJob(s.deps, jobId);
-    expect(j.status, JSON.stringify(j.error)).toBe(status);
+    if (typeof status === 'string') expect(j.status, JSON.stringify(j.error)).toBe(status);
+    else expect(j.status, JSON.stringify(j.error)).toMatch(status);
     s.emulator.clock.advance(60_000); // Azure's incremental-snapshot rate per disk
   };
 
@@ -95,7 +96,7 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
     schedule: { frequency: 'Daily', times: ['02:00'] },
     retention: { dailyDays: 7 },
     instantRestoreDays: 1,
-    consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60 },
+    consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 300 },
   });
 
   await as('core', async () => {
@@ -141,7 +142,9 @@ export async function runProductFlows(s: AppStack, canceller: RestoreCanceller):
 
   await as('runCommand', async () => {
     for (const j of await requestProtection(s.deps, [key], 'fs')) await done(j.jobId);
-    await done((await backupNow(s.deps, key)).jobId);
+    // The operations are what is derived here, not the label: at the emulator's 1000x ARM time the guest's
+    // watchdog (300 s) is 300 ms, which a loaded machine can pass before the thaw runs (then: with warnings).
+    await done((await backupNow(s.deps, key)).jobId, /^Completed(WithWarnings)?$/);
   });
 
   await as('replaceDisks', async () => {
