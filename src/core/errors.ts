@@ -115,6 +115,17 @@ export function armThrottled(message: string, retryAfterMs: number): TransientEr
   return new TransientError('ArmThrottled', message, retryAfterMs);
 }
 
+/**
+ * Run Command runs one script at a time per VM and answers 409 Conflict to the next while one runs
+ * (azure-compute-docs articles/virtual-machines/linux/run-command.md, Restrictions): this script was refused for
+ * as long as its caller waited, so it never ran. The script ahead of it (an aborted freeze, say) ends on its own.
+ */
+export function runCommandBusy(message: string): TransientError {
+  return new TransientError('RunCommandBusy', message);
+}
+
+export const isRunCommandBusy = (err: unknown): boolean => err instanceof TransientError && err.code === 'RunCommandBusy';
+
 /** ARM's wait of a throttled call: the adapters' ArmThrottled, or by shape a raw 429 that got past them. */
 export function armThrottleOf(err: unknown): { retryAfterMs: number; message: string } | undefined {
   if (err instanceof TransientError) return err.code === 'ArmThrottled' ? { retryAfterMs: err.retryAfterMs ?? DEFAULT_ARM_WAIT_MS, message: err.message } : undefined;

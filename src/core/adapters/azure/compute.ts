@@ -16,6 +16,7 @@ import {
 import { snapshotInfoOf, snapshotLimitError } from './snapshot-info';
 import { interpretRunCommand } from './run-command-result';
 import { ignore404, orUndefined, status } from './arm-status';
+import { runCommandBusy } from '../../errors';
 import { copyDiskProperties, grantWithGuestState, uploadCreation, uploadDiskProperties } from './disk-profile';
 import { attachDataDisks, detachDataDisks, swapOsDisk } from './vm-disks';
 import { diskSizeOf, toVmInfo, type DiskSize, type DiskSizer } from './vm-info';
@@ -119,7 +120,10 @@ export class ArmComputeAdapter implements ComputePort {
       } catch (err) {
         const busy = status(err) === 409 && (err as { code?: string }).code === 'Conflict';
         const pause = (RUN_COMMAND_BUSY_RETRY_SECONDS * 1000) / scale;
-        if (!busy || Date.now() + pause >= deadline) throw err;
+        if (busy && Date.now() + pause >= deadline) {
+          throw runCommandBusy(`Another Run Command script was still running on VM '${r.name}' after ${timeoutSeconds} s; Run Command runs one script at a time, so this one did not run.`);
+        }
+        if (!busy) throw err;
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }

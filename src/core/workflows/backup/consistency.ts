@@ -1,7 +1,7 @@
 import type { Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
-import { armThrottleOf } from '../../errors';
+import { armThrottleOf, isRunCommandBusy } from '../../errors';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
 import { verdict, type ScriptRun } from './consistency-verdict';
@@ -125,30 +125,45 @@ const THAW_RETRY_SECONDS = 5;
 
 /**
  * The thaw, sent again until one answers: a freeze the client gave up on (slow to start, or its answer lost)
- * still runs in the guest, and a thaw refused meanwhile (409, one script at a time) would leave the guest frozen
- * after the job until the watchdog. Run Command runs scripts in order, so a thaw that answers ran after the
- * freeze. Bounded by the watchdog's time plus one client wait (within the step's budget); past it only the
- * watchdog is left, and the verdict says the thaw did not answer. When the user's own Linux post-script fails,
- * the default thaw runs as well, so the default mounts do not wait for the watchdog either.
+ * still runs in the guest, and a thaw refused meanwhile would leave the guest frozen after the job until the
+ * watchdog. Run Command runs scripts in order, so a thaw that answers ran after the freeze. How long to insist
+ * depends on why a thaw did not answer:
+ * - refused (409, a script still ahead of it, most likely the freeze) or throttled (429, most likely not taken
+ *   in): the freeze may still be to come, however late, so the thaw is sent again (after ARM's Retry-After when
+ *   throttled) for up to half the step's budget (the 1000-run soak had a freeze that ran after a shorter bound);
+ * - anything else (no answer in time, a 5xx): it may have run, so only for the watchdog's time plus one client
+ *   wait; past it the watchdog is left, and the verdict says the thaw did not answer.
+ * When the user's own Linux post-script fails, the default thaw runs as well, so the default mounts do not wait
+ * for the watchdog either.
  */
 async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: ConsistencySettings | undefined): Promise<ScriptRun> {
   const scale = deps.config.arm.timeScale;
-  const persistS = Math.min(scripts.thawAfter + timeoutOf(settings), deps.config.stepBudget.seconds / 2);
-  const deadline = Date.now() + (persistS * 1000) / scale;
+  const started = Date.now();
+  // The step's budget is local time (the invocation's own clock); the watchdog and client waits are Azure's.
+  const notRunUntil = started + (deps.config.stepBudget.seconds * 1000) / 2;
+  const mayHaveRunUntil = Math.min(notRunUntil, started + ((scripts.thawAfter + timeoutOf(settings)) * 1000) / scale);
   let post = await run(deps, vm, scripts.post, settings);
-  while (!post.result && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, (THAW_RETRY_SECONDS * 1000) / scale));
+  for (;;) {
+    if (post.result) break;
+    const notRun = post.throttled !== undefined || post.busy === true;
+    const until = notRun ? notRunUntil : mayHaveRunUntil;
+    const throttle = armThrottleOf(post.throttled);
+    // Jittered like the queue's ARM waits (jobs/arm-wait.ts): thaws of several jobs throttled together drift apart.
+    const pause = throttle ? throttle.retryAfterMs * (1 + Math.random()) : (THAW_RETRY_SECONDS * 1000) / scale;
+    if (Date.now() + (throttle ? throttle.retryAfterMs : 0) >= until) break;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(pause, until - Date.now()))));
     post = await run(deps, vm, scripts.post, settings);
   }
   if (scripts.user && guestOs(vm.osType) === 'linux' && !post.result?.succeeded) await run(deps, vm, linuxPostScript(), settings);
   return post;
 }
 
-async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown }> {
+/** One Run Command; when it did not answer, whether it surely never ran (refused as busy, or throttled). */
+async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown; busy?: boolean }> {
   try {
     return { result: await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings)) };
   } catch (err) {
-    return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}) };
+    return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}), ...(isRunCommandBusy(err) ? { busy: true } : {}) };
   }
 }
 

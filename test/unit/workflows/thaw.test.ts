@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { backupNow } from '../../../src/core/workflows/protection/protection';
+import { armThrottled, runCommandBusy } from '../../../src/core/errors';
+import type { ComputePort } from '../../../src/core/ports/compute';
+import { memoryDeps, type MemoryStack } from '../../support/memory-deps';
+import { finished, registeredVm } from '../../support/memory-fixtures';
+
+/**
+ * The thaw's persistence (workflows/backup/consistency.ts) on the memory adapters, at an ARM time scale where the
+ * watchdog's time plus one client wait (120 s + 60 s) is 1.8 ms: a thaw that could not start (throttled, or
+ * refused because a script is still ahead of it) for far longer is sent on until it runs, within the step budget.
+ */
+const POLICY = {
+  name: 'fs',
+  timeZone: 'UTC',
+  schedule: { frequency: 'Daily', times: ['02:00'] },
+  retention: { dailyDays: 7 },
+  consistency: { mode: 'FileSystemConsistent', scriptTimeoutSeconds: 60, thawAfterSeconds: 120 },
+};
+const REFUSED_FOR_MS = 40;
+
+/** The guest's answers as the default scripts print them; thaws refused with `refusal` for REFUSED_FOR_MS. */
+function guestCompute(base: ComputePort, refusal: () => unknown): ComputePort & { thaws: string[] } {
+  const out = Object.create(base) as ComputePort & { thaws: string[] };
+  out.thaws = [];
+  let firstThawAt: number | undefined;
+  out.runCommand = async (vmId, osType, script, timeoutSeconds) => {
+    const r = await base.runCommand(vmId, osType, script, timeoutSeconds);
+    if (/fsfreeze -f/.test(script)) return { ...r, exitStatus: 0, stdout: 'vmbackup-frozen /data0' };
+    firstThawAt ??= Date.now();
+    if (Date.now() - firstThawAt < REFUSED_FOR_MS) {
+      out.thaws.push('refused');
+      throw refusal();
+    }
+    out.thaws.push('ran');
+    return { ...r, exitStatus: 0, stdout: 'vmbackup-thawed /data0' };
+  };
+  return out;
+}
+
+async function backupWith(refusal: () => unknown): Promise<{ s: MemoryStack; thaws: string[]; consistency: string; warnings: string[] }> {
+  let compute: (ComputePort & { thaws: string[] }) | undefined;
+  const s = memoryDeps({
+    settings: { VMBACKUP_ARM_TIME_SCALE: '100000' },
+    deps: (d) => {
+      compute = guestCompute(d.compute, refusal);
+      return { compute };
+    },
+  });
+  await s.deps.repos.policies.insert(POLICY as never);
+  const vm = await registeredVm(s, 'vm1', { policyName: 'fs' });
+  const job = await backupNow(s.deps, vm.itemKey);
+  await s.drain();
+  const done = await finished(s, job.jobId, 'Completed');
+  return { s, thaws: compute!.thaws, consistency: String(done.consistency), warnings: done.warnings };
+}
+
+describe('the thaw is sent on while it could not start (memory adapters)', () => {
+  it("throttled (429) for 20 times the watchdog's window: it waits ARM's Retry-After and runs once ARM lets it", async () => {
+    const r = await backupWith(() => armThrottled('ARM throttled POST .../runCommand', 5));
+    expect(r.thaws.at(-1)).toBe('ran');
+    expect(r.thaws.filter((t) => t === 'refused').length).toBeGreaterThan(1);
+    // Retry-After honoured: 40 ms of refusals at 5-10 ms apart, not a resend every 0.05 ms.
+    expect(r.thaws.length).toBeLessThan(12);
+    expect(r.consistency).toBe('FileSystemConsistent');
+  });
+
+  it('refused as busy (409, a script still ahead of it) past that window: sent on until it runs', async () => {
+    const r = await backupWith(() => runCommandBusy('Another Run Command script was still running'));
+    expect(r.thaws.at(-1)).toBe('ran');
+    expect(r.consistency).toBe('FileSystemConsistent');
+    expect(r.warnings.join('\n')).not.toMatch(/did not come back/);
+  });
+});
