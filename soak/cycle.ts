@@ -200,6 +200,7 @@ export async function backupRestoreCycle(
   const job = await asClient(t, () => backupNow(s.deps, item.itemKey, undefined, backupKey));
   const done = await settle(s, job.jobId, opts.drain);
   t.backups++;
+  lateFreezes(s, t, label);
   // Re-plan for the restore: the faults may not have all fired during the backup.
   if (opts.faults && opts.restore) {
     s.faults.clear();
@@ -251,6 +252,17 @@ export async function backupRestoreCycle(
   await audit(s, [item], t, label);
 }
 
+/**
+ * A freeze still running once its job has ended freezes the guest later, with no thaw of the job's after it: only
+ * the watchdog would undo it. The thaw is sent on while it is refused as busy, so this must never be.
+ */
+function lateFreezes(s: ReliabilityStack, t: Tally, label: string): void {
+  const late = s.emulator.runCommands.inFlight().filter((r) => r.script.some((l) => /fsfreeze -f/.test(l)));
+  if (late.length === 0) return;
+  t.frozenGuests += late.length;
+  t.problems.push(`${label}: ${late.length} freeze(s) still running after the job ended: ${late.map((r) => r.vmId).join(', ')}`);
+}
+
 /** Nothing left behind: no guest frozen, no open SAS, no item lock, no source snapshot that nothing references. */
 export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, label: string): Promise<void> {
   // No guest may be frozen once its job has ended: the thaw is sent until one answers, and a thaw that answers ran
@@ -261,6 +273,7 @@ export async function audit(s: ReliabilityStack, items: SoakItem[], t: Tally, la
     t.frozenGuests += frozen.length;
     t.problems.push(`${label}: ${frozen.length} guest file system(s) left frozen: ${JSON.stringify(frozen).slice(0, 200)}`);
   }
+  lateFreezes(s, t, label);
   const open = [...s.emulator.state.grants.values()];
   if (open.length > 0) {
     t.leakedSas += open.length;

@@ -108,6 +108,11 @@ export class RunCommandEngine {
     };
   }
 
+  /** Scripts started and not yet ended (each VM runs one at a time): a freeze here still acts on its guest. */
+  inFlight(): RunCommandRecord[] {
+    return [...this.running.values()];
+  }
+
   /** Scripts that ran to their end while nobody collected the result: the client aborted (or never got it). */
   uncollected(): RunCommandRecord[] {
     return this.state.runCommands.filter((r) => r.finishedAt !== undefined && !r.collected);

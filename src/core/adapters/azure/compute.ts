@@ -40,6 +40,8 @@ export interface ArmComputeOptions {
 const RUN_COMMAND_BUSY_RETRY_SECONDS = 5;
 /** Polling of a running script (20 s at least): about ten reads per script, on the scaled clock. */
 const RUN_COMMAND_POLL_SECONDS = 2;
+/** The request that hands a script over answers at once (202, or 409 while another runs); this bounds a hung one. */
+const RUN_COMMAND_SUBMIT_SECONDS = 60;
 
 /** ComputePort on @azure/arm-compute: one client per subscription. */
 export class ArmComputeAdapter implements ComputePort {
@@ -108,15 +110,16 @@ export class ArmComputeAdapter implements ComputePort {
     const r = parseResourceId(vmId);
     const scale = this.o.timeScale ?? 1;
     const deadline = Date.now() + (timeoutSeconds * 1000) / scale;
+    const vms = this.client(r.subscriptionId).virtualMachines;
+    const command = { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] };
+    const updateIntervalInMs = this.o.pollIntervalMs ?? (RUN_COMMAND_POLL_SECONDS * 1000) / scale;
     for (;;) {
+      let poller: Awaited<ReturnType<typeof vms.beginRunCommand>>;
       try {
-        const res = await this.client(r.subscriptionId).virtualMachines.beginRunCommandAndWait(
-          r.resourceGroup,
-          r.name,
-          { commandId: osType === 'Windows' ? 'RunPowerShellScript' : 'RunShellScript', script: [script], parameters: [] },
-          { updateIntervalInMs: this.o.pollIntervalMs ?? (RUN_COMMAND_POLL_SECONDS * 1000) / scale, abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
-        );
-        return interpretRunCommand(osType, res.value ?? []);
+        // The request that hands the script over is not cut at the deadline: cut in flight, a refusal (409,
+        // the script never ran, safe to send again) and an accepted script would look alike to the caller.
+        const submitMs = Math.max(deadline - Date.now(), (RUN_COMMAND_SUBMIT_SECONDS * 1000) / scale);
+        poller = await vms.beginRunCommand(r.resourceGroup, r.name, command, { updateIntervalInMs, abortSignal: AbortSignal.timeout(submitMs) });
       } catch (err) {
         const busy = status(err) === 409 && (err as { code?: string }).code === 'Conflict';
         const pause = (RUN_COMMAND_BUSY_RETRY_SECONDS * 1000) / scale;
@@ -125,7 +128,11 @@ export class ArmComputeAdapter implements ComputePort {
         }
         if (!busy) throw err;
         await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
       }
+      // Accepted: from here an abort stops the waiting only, and the script runs on in the guest.
+      const res = await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      return interpretRunCommand(osType, res.value ?? []);
     }
   }
 
