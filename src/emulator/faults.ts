@@ -25,6 +25,21 @@ export class FaultInjector {
   clear(): void {
     this.rules = [];
     this.lroRules = [];
+    this.lags = [];
+  }
+
+  private lags: { plane?: 'arm' | 'data'; method?: string; path?: RegExp; ms: number; left: number }[] = [];
+
+  /** The next `times` matching requests are answered `ms` late (a slow network or front end), then as usual. */
+  lag(rule: { plane?: 'arm' | 'data'; method?: string; path?: RegExp; ms: number; times?: number }): void {
+    this.lags.push({ ...rule, left: rule.times ?? 1 });
+  }
+
+  lagOf(plane: 'arm' | 'data', method: string, path: string): number {
+    const r = this.lags.find((x) => x.left > 0 && (!x.plane || x.plane === plane) && (!x.method || x.method === method) && (!x.path || x.path.test(path)));
+    if (!r) return 0;
+    r.left--;
+    return r.ms;
   }
 
   private lroRules: (Omit<FaultRule, 'plane' | 'status' | 'retryAfter'> & { left: number; skip: number })[] = [];

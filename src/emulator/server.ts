@@ -163,6 +163,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions = {})
         if (!m || m === 'method') return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such admin route' } });
         return await m.handler({ req, res, url, body, params: m.params });
       }
+      const lag = faults.lagOf('arm', req.method ?? 'GET', url.pathname);
+      if (lag > 0) await new Promise((r) => setTimeout(r, lag));
       const fault = faults.take('arm', req.method ?? 'GET', url.pathname);
       if (fault) return sendJson(res, fault.status, { error: { code: fault.code, message: 'Injected fault.' } }, fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {});
       if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");

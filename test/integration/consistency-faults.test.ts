@@ -17,7 +17,7 @@ import type { VmRecord } from '../../src/emulator/arm/state';
 
 const SCALE = 1000; // the emulator's default: 20 s of Run Command are 20 ms
 type Step = 'pre' | 'post';
-type Fault = 'aborted' | 'abortedLate' | 'abortedShort' | 'abortedPastThaw' | 'abortedPastWindow' | 'neverAnswers' | 'slow' | 'fails';
+type Fault = 'aborted' | 'abortedLate' | 'abortedShort' | 'abortedPastThaw' | 'abortedPastWindow' | 'refusedLate' | 'neverAnswers' | 'slow' | 'fails';
 
 const POLICY_BASE = { timeZone: 'UTC', schedule: { frequency: 'Daily', times: ['02:00'] }, retention: { dailyDays: 7 }, instantRestoreDays: 1 } as const;
 // 600 s client wait and a 300 s watchdog (600 ms and 300 ms here).
@@ -65,6 +65,12 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
       // The freeze runs only after the watchdog's time plus a client wait (1.8 s at the test's client scale) from
       // the first thaw, every thaw meanwhile refused with 409: an extension slow to start, as the soak found once.
       if (fault === 'abortedPastWindow') emu.runCommands.slow({ extraMs: 4000, times: 1, vm: only(vm) });
+      // The same late freeze, and every Run Command request answered 300 ms late (half the client's wait): the
+      // 409 that refuses a thaw arrives after the client's deadline, and must still be read as a refusal.
+      if (fault === 'refusedLate') {
+        emu.runCommands.slow({ extraMs: 4000, times: 1, vm: only(vm) });
+        emu.faults.lag({ plane: 'arm', method: 'POST', path: new RegExp(`/virtualMachines/${vm.name}/runCommand$`, 'i'), ms: 300, times: 1000 });
+      }
       if (fault === 'neverAnswers') emu.runCommands.neverAnswer({ times: 1, vm: only(vm) });
       if (fault === 'slow') emu.runCommands.slow({ extraMs: 60, times: 1, vm: only(vm) }); // slower, still in time
       if (fault === 'fails' && step === 'post') vm.runCommandResult = { succeeded: false, output: 'thaw failed' };
@@ -92,7 +98,7 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
     if (step === 'pre' && (fault === 'aborted' || fault === 'abortedLate')) expect(refused).toBeGreaterThan(0);
     // A freeze that ends while the thaw still retries is undone by the product's own thaw, not only the watchdog.
     if (step === 'pre' && fault === 'abortedLate') expect(sent.map((x) => /fsfreeze -u "\$m" 2>\/dev\/null &&/.test(x.script))).toEqual([false, true]);
-    if (step === 'pre' && (fault === 'abortedPastThaw' || fault === 'abortedPastWindow')) {
+    if (step === 'pre' && (fault === 'abortedPastThaw' || fault === 'abortedPastWindow' || fault === 'refusedLate')) {
       // The thaw was sent again until one ran: after the late freeze, so it undid it (the first thaw gave up).
       const [freeze, ...thaws] = stack.emulator.state.runCommands.filter((r) => r.vmId.toLowerCase() === vm.id.toLowerCase());
       expect(thaws.map((t) => t.finishedAt! > freeze!.finishedAt!)).toEqual([true]);
@@ -145,6 +151,17 @@ describe('consistency under Run Command faults: no guest left frozen, a true lab
     const vm = await vmFor('Linux', 'fsDefault', slower);
     inject(vm, 'pre', 'abortedPastWindow');
     await check(vm, 'fsDefault', 'pre', 'abortedPastWindow', 'CrashConsistent', slower);
+  });
+
+  it('Linux, policy defaults, the same late freeze with every Run Command request answered late: a 409 that arrives past the client deadline is still a refusal, and the thaw is sent on', async () => {
+    const slower = w.deps(SCALE / 10);
+    const vm = await vmFor('Linux', 'fsDefault', slower);
+    inject(vm, 'pre', 'refusedLate');
+    try {
+      await check(vm, 'fsDefault', 'pre', 'refusedLate', 'CrashConsistent', slower);
+    } finally {
+      stack.emulator.faults.clear();
+    }
   });
 
   it("Linux, the user's post-script fails (exit 4) and thaws nothing: the product's default thaw runs after it, and its watchdog stays as the last resort", async () => {
