@@ -124,8 +124,6 @@ export function runCommandBusy(message: string): TransientError {
   return new TransientError('RunCommandBusy', message);
 }
 
-export const isRunCommandBusy = (err: unknown): boolean => err instanceof TransientError && err.code === 'RunCommandBusy';
-
 /** ARM's wait of a throttled call: the adapters' ArmThrottled, or by shape a raw 429 that got past them. */
 export function armThrottleOf(err: unknown): { retryAfterMs: number; message: string } | undefined {
   if (err instanceof TransientError) return err.code === 'ArmThrottled' ? { retryAfterMs: err.retryAfterMs ?? DEFAULT_ARM_WAIT_MS, message: err.message } : undefined;

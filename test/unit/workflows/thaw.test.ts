@@ -8,7 +8,8 @@ import { finished, registeredVm } from '../../support/memory-fixtures';
 /**
  * The thaw's persistence (workflows/backup/consistency.ts) on the memory adapters, at an ARM time scale where the
  * watchdog's time plus one client wait (120 s + 60 s) is 1.8 ms: a thaw that could not start (throttled, or
- * refused because a script is still ahead of it) for far longer is sent on until it runs, within the step budget.
+ * refused because a script is still ahead of it, or cut off with no answer) for far longer is sent on until it
+ * runs, within the step budget.
  */
 const POLICY = {
   name: 'fs',
@@ -70,5 +71,13 @@ describe('the thaw is sent on while it could not start (memory adapters)', () =>
     expect(r.thaws.at(-1)).toBe('ran');
     expect(r.consistency).toBe('FileSystemConsistent');
     expect(r.warnings.join('\n')).not.toMatch(/did not come back/);
+  });
+
+  it('cut off with no answer (it may have run) past that window: sent on until one answers', async () => {
+    const aborted = Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+    const r = await backupWith(() => aborted);
+    expect(r.thaws.at(-1)).toBe('ran');
+    expect(r.thaws.filter((t) => t === 'refused').length).toBeGreaterThan(1);
+    expect(r.consistency).toBe('FileSystemConsistent');
   });
 });

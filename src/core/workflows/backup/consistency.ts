@@ -1,7 +1,7 @@
 import type { Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
-import { armThrottleOf, isRunCommandBusy } from '../../errors';
+import { armThrottleOf } from '../../errors';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
 import { verdict, type ScriptRun } from './consistency-verdict';
@@ -124,29 +124,22 @@ function scriptsFor(vm: VmInfo, job: Job, settings: ConsistencySettings | undefi
 const THAW_RETRY_SECONDS = 5;
 
 /**
- * The thaw, sent again until one answers: a freeze the client gave up on (slow to start, or its answer lost)
- * still runs in the guest, and a thaw refused meanwhile would leave the guest frozen after the job until the
- * watchdog. Run Command runs scripts in order, so a thaw that answers ran after the freeze. How long to insist
- * depends on why a thaw did not answer:
- * - refused (409, a script still ahead of it, most likely the freeze) or throttled (429, most likely not taken
- *   in): the freeze may still be to come, however late, so the thaw is sent again (after ARM's Retry-After when
- *   throttled) for up to half the step's budget (the 1000-run soak had a freeze that ran after a shorter bound);
- * - anything else (no answer in time, a 5xx): it may have run, so only for the watchdog's time plus one client
- *   wait; past it the watchdog is left, and the verdict says the thaw did not answer.
+ * The thaw, sent again until one answers: a freeze the client gave up on (slow to start, its answer lost, or its
+ * request cut in flight) still runs in the guest, and a thaw that did not run meanwhile would leave the guest
+ * frozen after the job until the watchdog. Run Command runs scripts in order, so a thaw that answers ran after
+ * the freeze. Insisting is safe whatever the failure: a thaw that did run makes the next one wait (409) until it
+ * ends, and thawing a thawed guest only reports it not frozen. Sent on for up to half the step's budget, after
+ * ARM's Retry-After when throttled; an earlier bound for failures that "may have run" (the watchdog's time) let
+ * the 1000-run soak end jobs whose freeze, cut in flight under load, ran after it.
  * When the user's own Linux post-script fails, the default thaw runs as well, so the default mounts do not wait
  * for the watchdog either.
  */
 async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: ConsistencySettings | undefined): Promise<ScriptRun> {
   const scale = deps.config.arm.timeScale;
-  const started = Date.now();
-  // The step's budget is local time (the invocation's own clock); the watchdog and client waits are Azure's.
-  const notRunUntil = started + (deps.config.stepBudget.seconds * 1000) / 2;
-  const mayHaveRunUntil = Math.min(notRunUntil, started + ((scripts.thawAfter + timeoutOf(settings)) * 1000) / scale);
+  // The step's budget is local time (the invocation's own clock); the pause between thaws is Azure's.
+  const until = Date.now() + (deps.config.stepBudget.seconds * 1000) / 2;
   let post = await run(deps, vm, scripts.post, settings);
-  for (;;) {
-    if (post.result) break;
-    const notRun = post.throttled !== undefined || post.busy === true;
-    const until = notRun ? notRunUntil : mayHaveRunUntil;
+  while (!post.result) {
     const throttle = armThrottleOf(post.throttled);
     // Jittered like the queue's ARM waits (jobs/arm-wait.ts): thaws of several jobs throttled together drift apart.
     const pause = throttle ? throttle.retryAfterMs * (1 + Math.random()) : (THAW_RETRY_SECONDS * 1000) / scale;
@@ -158,12 +151,12 @@ async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: Consiste
   return post;
 }
 
-/** One Run Command; when it did not answer, whether it surely never ran (refused as busy, or throttled). */
-async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown; busy?: boolean }> {
+/** One Run Command; when it was throttled, the error (its Retry-After paces the next). */
+async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown }> {
   try {
     return { result: await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings)) };
   } catch (err) {
-    return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}), ...(isRunCommandBusy(err) ? { busy: true } : {}) };
+    return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}) };
   }
 }
 
