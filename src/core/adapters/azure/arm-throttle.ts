@@ -1,5 +1,5 @@
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
-import { armThrottled, retryAfterMsOf } from '../../errors';
+import { armThrottled, armThrottleOf, retryAfterMsOf } from '../../errors';
 
 /**
  * What a throttled ARM call becomes (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling;
@@ -47,4 +47,23 @@ function messageOf(response: PipelineResponse): string {
 export function withArmThrottle<T extends { additionalPolicies?: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[] }>(options: T | undefined): T {
   const o = (options ?? {}) as T;
   return { ...o, additionalPolicies: [...(o.additionalPolicies ?? []), { policy: armThrottlePolicy(), position: 'perRetry' as const }] };
+}
+
+/**
+ * Polls an accepted operation until the deadline, waiting out ARM's Retry-After when a poll is throttled (429):
+ * the script is already in the guest, so giving up on it would make the caller send another, whose polls are
+ * throttled in turn. (The SDK's begin call makes the first poll itself; a 429 there still ends the call.)
+ */
+export async function pollThrough<T>(poller: { pollUntilDone(o: { abortSignal: AbortSignal }): Promise<T> }, deadline: number): Promise<T> {
+  for (;;) {
+    try {
+      return await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+    } catch (err) {
+      const throttle = armThrottleOf(err);
+      if (!throttle || Date.now() + throttle.retryAfterMs >= deadline) throw err;
+      // Jittered like the queue's ARM waits: the polls of several jobs throttled together drift apart.
+      const pause = Math.min(throttle.retryAfterMs * (1 + Math.random()), deadline - Date.now());
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }

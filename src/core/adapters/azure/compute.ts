@@ -1,5 +1,5 @@
 import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type Disk, type VirtualMachine } from '@azure/arm-compute';
-import { withArmThrottle } from './arm-throttle';
+import { pollThrough, withArmThrottle } from './arm-throttle';
 import type { TokenCredential } from '@azure/core-auth';
 import {
   parseResourceId,
@@ -131,7 +131,7 @@ export class ArmComputeAdapter implements ComputePort {
         continue;
       }
       // Accepted: from here an abort stops the waiting only, and the script runs on in the guest.
-      const res = await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      const res = await pollThrough(poller, deadline);
       return interpretRunCommand(osType, res.value ?? []);
     }
   }
