@@ -25,7 +25,7 @@ describe('the Function App end to end through the local Functions host', () => {
       ],
     });
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'apps', name: 'win1', osType: 'Windows', disks: [{ name: 'win1-os', sizeBytes: 256 * MIB, lun: -1 }] });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => s?.stop());
 
   it('discovers, registers, protects, backs up on schedule and on demand, and restores byte-exact over HTTP', { timeout: 180_000 }, async () => {

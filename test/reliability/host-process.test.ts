@@ -33,7 +33,7 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
       for (const d of [vm.osDiskId, ...vm.dataDisks.map((x) => x.diskId)]) fill(s.emulator.store, EmulatorState.key(d), 0, 20 * MIB, name.length + d.length);
       vms.push({ id: vm.id, itemKey: '' });
     }
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     for (const h of hosts) await h.kill();
     await s?.stop();
