@@ -80,4 +80,30 @@ describe('the thaw is sent on while it could not start (memory adapters)', () =>
     expect(r.thaws.filter((t) => t === 'refused').length).toBeGreaterThan(1);
     expect(r.consistency).toBe('FileSystemConsistent');
   });
+
+  it('never answered within the policy wait (a Run Command slow on this VM): each thaw waits twice as long, until one is answered', async () => {
+    const waits: number[] = [];
+    const s = memoryDeps({
+      settings: { VMBACKUP_ARM_TIME_SCALE: '100000' },
+      deps: (d) => {
+        const compute = Object.create(d.compute) as ComputePort;
+        compute.runCommand = async (vmId, osType, script, timeoutSeconds) => {
+          const r = await d.compute.runCommand(vmId, osType, script, timeoutSeconds);
+          if (/fsfreeze -f/.test(script)) return { ...r, exitStatus: 0, stdout: 'vmbackup-frozen /data0' };
+          waits.push(timeoutSeconds);
+          // This VM's thaw takes 300 s to answer: waited for less, its answer is lost.
+          if (timeoutSeconds < 300) throw Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+          return { ...r, exitStatus: 0, stdout: 'vmbackup-thawed /data0' };
+        };
+        return { compute };
+      },
+    });
+    await s.deps.repos.policies.insert(POLICY as never);
+    const vm = await registeredVm(s, 'vm1', { policyName: 'fs' });
+    const job = await backupNow(s.deps, vm.itemKey);
+    await s.drain();
+    const done = await finished(s, job.jobId, 'Completed');
+    expect(waits).toEqual([60, 120, 240, 480]);
+    expect(String(done.consistency)).toBe('FileSystemConsistent');
+  });
 });

@@ -139,22 +139,28 @@ async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: Consiste
   // The step's budget is local time (the invocation's own clock); the pause between thaws is Azure's.
   const until = Date.now() + (deps.config.stepBudget.seconds * 1000) / 2;
   let post = await run(deps, vm, scripts.post, settings);
+  // Each thaw waits twice as long as the one before (within the bound): when none is answered within the
+  // policy's wait (a Run Command slow on this VM), sending more of the same wait would only queue more scripts.
+  let wait = timeoutOf(settings);
   while (!post.result) {
     const throttle = armThrottleOf(post.throttled);
     // Jittered like the queue's ARM waits (jobs/arm-wait.ts): thaws of several jobs throttled together drift apart.
     const pause = throttle ? throttle.retryAfterMs * (1 + Math.random()) : (THAW_RETRY_SECONDS * 1000) / scale;
     if (Date.now() + (throttle ? throttle.retryAfterMs : 0) >= until) break;
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(pause, until - Date.now()))));
-    post = await run(deps, vm, scripts.post, settings);
+    if (!throttle) wait *= 2;
+    const left = ((until - Date.now()) * scale) / 1000;
+    if (left <= 0) break;
+    post = await run(deps, vm, scripts.post, settings, Math.min(wait, Math.max(MIN_SCRIPT_TIMEOUT_SECONDS, left)));
   }
   if (scripts.user && guestOs(vm.osType) === 'linux' && !post.result?.succeeded) await run(deps, vm, linuxPostScript(), settings);
   return post;
 }
 
 /** One Run Command; when it was throttled, the error (its Retry-After paces the next). */
-async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined): Promise<ScriptRun & { throttled?: unknown }> {
+async function run(deps: Deps, vm: VmInfo, script: string, settings: ConsistencySettings | undefined, waitSeconds = timeoutOf(settings)): Promise<ScriptRun & { throttled?: unknown }> {
   try {
-    return { result: await deps.compute.runCommand(vm.id, vm.osType, script, timeoutOf(settings)) };
+    return { result: await deps.compute.runCommand(vm.id, vm.osType, script, waitSeconds) };
   } catch (err) {
     return { error: redact(String((err as Error)?.message ?? err)), ...(armThrottleOf(err) ? { throttled: err } : {}) };
   }
