@@ -124,6 +124,13 @@ export function runCommandBusy(message: string): TransientError {
   return new TransientError('RunCommandBusy', message);
 }
 
+/**
+ * ARM's Retry-After stretched by up to as much again at random, for waits slept in process (a thaw, a poll):
+ * callers throttled together then drift apart instead of coming back at once (jobs/arm-wait.ts does the same
+ * for queue delays).
+ */
+export const jitteredRetryMs = (retryAfterMs: number): number => retryAfterMs * (1 + Math.random());
+
 /** ARM's wait of a throttled call: the adapters' ArmThrottled, or by shape a raw 429 that got past them. */
 export function armThrottleOf(err: unknown): { retryAfterMs: number; message: string } | undefined {
   if (err instanceof TransientError) return err.code === 'ArmThrottled' ? { retryAfterMs: err.retryAfterMs ?? DEFAULT_ARM_WAIT_MS, message: err.message } : undefined;

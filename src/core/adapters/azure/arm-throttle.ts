@@ -1,5 +1,5 @@
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
-import { armThrottled, armThrottleOf, retryAfterMsOf } from '../../errors';
+import { armThrottled, armThrottleOf, jitteredRetryMs, retryAfterMsOf } from '../../errors';
 
 /**
  * What a throttled ARM call becomes (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling;
@@ -61,8 +61,7 @@ export async function pollThrough<T>(poller: { pollUntilDone(o: { abortSignal: A
     } catch (err) {
       const throttle = armThrottleOf(err);
       if (!throttle || Date.now() + throttle.retryAfterMs >= deadline) throw err;
-      // Jittered like the queue's ARM waits: the polls of several jobs throttled together drift apart.
-      const pause = Math.min(throttle.retryAfterMs * (1 + Math.random()), deadline - Date.now());
+      const pause = Math.min(jitteredRetryMs(throttle.retryAfterMs), deadline - Date.now());
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }

@@ -1,7 +1,7 @@
 import type { Consistency, Job, ProtectedItem } from '../../domain/model';
 import type { SnapshotInfo, VmInfo } from '../../ports/compute';
 import { redact } from '../../redact';
-import { armThrottleOf } from '../../errors';
+import { armThrottleOf, jitteredRetryMs } from '../../errors';
 import type { Deps } from '../../jobs/deps';
 import { diskKeyFor, snapshotNameFor, sourceSnapshotTags } from '../../store/layout';
 import { verdict, type ScriptRun } from './consistency-verdict';
@@ -144,8 +144,7 @@ async function thaw(deps: Deps, vm: VmInfo, scripts: Scripts, settings: Consiste
   let wait = timeoutOf(settings);
   while (!post.result) {
     const throttle = armThrottleOf(post.throttled);
-    // Jittered like the queue's ARM waits (jobs/arm-wait.ts): thaws of several jobs throttled together drift apart.
-    const pause = throttle ? throttle.retryAfterMs * (1 + Math.random()) : (THAW_RETRY_SECONDS * 1000) / scale;
+    const pause = throttle ? jitteredRetryMs(throttle.retryAfterMs) : (THAW_RETRY_SECONDS * 1000) / scale;
     if (Date.now() + (throttle ? throttle.retryAfterMs : 0) >= until) break;
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(pause, until - Date.now()))));
     if (!throttle) wait *= 2;
