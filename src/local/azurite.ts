@@ -73,35 +73,47 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
   }
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const endpoints: Record<string, string> = {};
+  // Azurite writes an access-log line per request: only the start-up output is kept (for the error message),
+  // and lines are read once each, so a long run costs nothing here.
   let output = '';
+  let partial = '';
+  const onData = (chunk: Buffer): void => {
+    const text = partial + chunk.toString();
+    output += chunk.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = READY.exec(line);
+      if (m?.[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
+    }
+  };
+  const onErr = (c: Buffer): void => {
+    output += c.toString();
+  };
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`Azurite did not become ready within 30 s. Output:\n${output}`));
     }, 30_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      for (const line of output.split('\n')) {
-        const m = READY.exec(line);
-        if (m?.[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
-      }
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (endpoints.blob && endpoints.queue && endpoints.table) return;
+      onData(chunk);
       if (endpoints.blob && endpoints.queue && endpoints.table) {
         clearTimeout(timer);
         resolve();
       }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c: Buffer) => {
-      output += c.toString();
     });
+    child.stderr?.on('data', onErr);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Azurite exited early with code ${code}. Output:\n${output}`));
     });
   });
   child.removeAllListeners('exit');
-  // Keep draining so a full pipe never blocks Azurite.
+  // Stop reading the access log but keep draining, so a full pipe never blocks Azurite.
+  child.stdout?.removeAllListeners('data');
+  child.stderr?.removeAllListeners('data');
   child.stdout?.resume();
   child.stderr?.resume();
 
