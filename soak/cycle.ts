@@ -1,5 +1,5 @@
 import { EmulatorState } from '../src/emulator/arm/state';
-import { contentDigest, fill, sha256, trim } from '../src/emulator/guest';
+import { contentDigest, fill, fingerprint, trim } from '../src/emulator/guest';
 import { httpStatusFor, VmBackupError } from '../src/core/errors';
 import { backupNow, requestProtection, requestRegistration } from '../src/core/workflows/protection/protection';
 import { createPolicy } from '../src/core/workflows/protection/policies';
@@ -237,7 +237,7 @@ export async function backupRestoreCycle(
       } else {
         for (const x of rj.result.disks as { diskKey: string; diskId: string }[]) {
           const src = point.disks.find((p) => p.diskKey === x.diskKey)!.sourceSnapshotId;
-          if (sha256(s.emulator.store, EmulatorState.key(x.diskId)) !== sha256(s.emulator.store, EmulatorState.key(src))) {
+          if (fingerprint(s.emulator.store, EmulatorState.key(x.diskId)) !== fingerprint(s.emulator.store, EmulatorState.key(src))) {
             t.corruptRestores++;
             t.problems.push(`${label}: restored ${x.diskKey} differs (SHA-256)`);
           }

@@ -99,7 +99,26 @@ export function contentDigestV1(store: DiskStore, id: string): string {
   return digestFromCells(store.get(id)!.sizeBytes, cellHashes(store, id));
 }
 
-/** The real SHA-256 of the whole content, zeros included: for disks of a few GiB. */
+/**
+ * Equal for two disks exactly when their whole content is, zeros included, at the cost of what they hold: a
+ * SHA-256 over the size and each 4 MiB cell that is not all zero, with its index. What tests compare a restored
+ * disk with its source by; `sha256` is for the rare check against bytes hashed elsewhere.
+ */
+export function fingerprint(store: DiskStore, id: string): string {
+  const size = store.get(id)!.sizeBytes;
+  const h = createHash('sha256').update(`${size}\n`);
+  const zero = Buffer.alloc(DIGEST_CELL);
+  const cells = new Set<number>();
+  for (const r of store.validRanges(id)) for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) cells.add(c);
+  for (const c of [...cells].sort((a, b) => a - b)) {
+    const data = store.read(id, c * DIGEST_CELL, Math.min(DIGEST_CELL, size - c * DIGEST_CELL));
+    if (data.equals(zero.subarray(0, data.length))) continue;
+    h.update(`${c}\n`).update(data);
+  }
+  return h.digest('hex');
+}
+
+/** The real SHA-256 of the whole content, zeros included: it hashes every byte, so keep it to small disks. */
 export function sha256(store: DiskStore, id: string): string {
   const size = store.get(id)!.sizeBytes;
   const h = createHash('sha256');

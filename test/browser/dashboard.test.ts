@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { chromiumAvailable, launch, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
@@ -173,7 +173,7 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     expect(restored.every((id) => /\/resourceGroups\/shop-restored\//i.test(id))).toBe(true);
     const restoredData = job.result.disks.find((d) => d.diskKey !== 'os')!.diskId;
     expect(sourceSnapshots).toHaveLength(1);
-    expect(sha256(s.emulator.store, EmulatorState.key(restoredData))).toBe(sha256(s.emulator.store, EmulatorState.key(sourceSnapshots[0]!.id)));
+    expect(fingerprint(s.emulator.store, EmulatorState.key(restoredData))).toBe(fingerprint(s.emulator.store, EmulatorState.key(sourceSnapshots[0]!.id)));
     await shot(page, dir, '09-restore-job');
 
     // Jobs: every job of the run, with filters that narrow them.
@@ -233,6 +233,6 @@ describe.skipIf(!runs)('the web dashboard in Chromium against the app in the loc
     expect(await jobOutcome(page)).toBe('Completed');
     const swapped = s.emulator.state.vm(vmId)!.dataDisks[0]!.diskId;
     expect(swapped).not.toBe(originalDataDisk);
-    expect(sha256(s.emulator.store, EmulatorState.key(swapped))).toBe(sha256(s.emulator.store, EmulatorState.key(sourceSnapshots[0]!.id)));
+    expect(fingerprint(s.emulator.store, EmulatorState.key(swapped))).toBe(fingerprint(s.emulator.store, EmulatorState.key(sourceSnapshots[0]!.id)));
   });
 });

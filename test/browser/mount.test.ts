@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { chromiumAvailable, signedIn, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
@@ -60,7 +60,7 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
     expect((await finished(reg.jobId)).status).toBe('Completed');
     const backup = await api('POST', `items/${encodeURIComponent(itemKey)}/backup`, {});
     expect((await finished(backup.jobId)).status).toBe('Completed');
-    reference.push(sha256(s.emulator.store, EmulatorState.key(vm.osDiskId)), sha256(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId)));
+    reference.push(fingerprint(s.emulator.store, EmulatorState.key(vm.osDiskId)), fingerprint(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId)));
     b = await signedIn(`${s.host.url}/api/ui/`, s.host.keys.function, errors);
     page = b.page;
   }, 600_000);
@@ -92,7 +92,7 @@ describe.skipIf(!runs)('mount for file recovery from the web dashboard in Chromi
     // What the page says is what the helper VM holds: the backed-up disks, byte for byte, read-only cached.
     const onHelper = s.emulator.state.vm(helperId)!.dataDisks;
     expect(onHelper.map((d) => d.caching)).toEqual(['ReadOnly', 'ReadOnly']);
-    expect(onHelper.map((d) => sha256(s.emulator.store, EmulatorState.key(d.diskId))).sort()).toEqual([...reference].sort());
+    expect(onHelper.map((d) => fingerprint(s.emulator.store, EmulatorState.key(d.diskId))).sort()).toEqual([...reference].sort());
     const diskIds = onHelper.map((d) => d.diskId);
     await page.getByRole('button', { name: 'Unmount now' }).click();
     await expect.poll(async () => (await state.textContent()) ?? '', { timeout: JOB_TIMEOUT, interval: 250 }).toBe('Unmounted');

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { chromiumAvailable, signedIn, screenshotDir, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
@@ -125,8 +125,8 @@ describe.skipIf(!runs)('the restore wizard restores a point to a new VM', () => 
     const store = s.emulator.store;
     const restored = [vm.osDiskId, vm.dataDisks[0]!.diskId];
     expect(restored.every((id) => /\/resourceGroups\/apps-restored\//i.test(id))).toBe(true);
-    expect(sha256(store, EmulatorState.key(restored[0]!))).toBe(sha256(store, EmulatorState.key(snapshots['app1-os']!)));
-    expect(sha256(store, EmulatorState.key(restored[1]!))).toBe(sha256(store, EmulatorState.key(snapshots['app1-data']!)));
+    expect(fingerprint(store, EmulatorState.key(restored[0]!))).toBe(fingerprint(store, EmulatorState.key(snapshots['app1-os']!)));
+    expect(fingerprint(store, EmulatorState.key(restored[1]!))).toBe(fingerprint(store, EmulatorState.key(snapshots['app1-data']!)));
     expect(errors).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { startHostStack, type HostStack } from '../support/host-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
+import { contentDigest, fill, fingerprint } from '../../src/emulator/guest';
 import { chromiumAvailable, signedIn, type Browser } from './browser';
 
 const MIB = 1024 ** 2;
@@ -64,7 +64,7 @@ describe.skipIf(!runs)('the restore wizard in Chromium', () => {
     await page.getByRole('button', { name: 'Next' }).waitFor();
   };
   const sourceSnapshot = (part: string): string => [...s.emulator.state.snapshots.values()].find((x) => x.sourceDiskId.toLowerCase().includes(part))!.id;
-  const equalsSource = (diskId: string, part: string): boolean => sha256(s.emulator.store, EmulatorState.key(diskId)) === sha256(s.emulator.store, EmulatorState.key(sourceSnapshot(part)));
+  const equalsSource = (diskId: string, part: string): boolean => fingerprint(s.emulator.store, EmulatorState.key(diskId)) === fingerprint(s.emulator.store, EmulatorState.key(sourceSnapshot(part)));
 
   beforeAll(async () => {
     s = await startHostStack();

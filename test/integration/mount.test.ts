@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { getMount, requestMount, requestUnmount } from '../../src/core/workflows/mount/mount';
 import { mountStep } from '../../src/core/workflows/mount/steps';
@@ -53,8 +53,8 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
     await s.drain();
     expect((await getJob(s.deps, b.jobId)).status).toBe('Completed');
     pointId = b.jobId;
-    reference.os = sha256(s.emulator.store, EmulatorState.key(vm.osDiskId));
-    reference['lun-0'] = sha256(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId));
+    reference.os = fingerprint(s.emulator.store, EmulatorState.key(vm.osDiskId));
+    reference['lun-0'] = fingerprint(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId));
     // The guest writes on: a mount shows the point, not today's disks.
     fill(s.emulator.store, EmulatorState.key(vm.dataDisks[0]!.diskId), 0, MIB, 9);
     const helper = (name: string, extra: Record<string, unknown> = {}): string =>
@@ -74,9 +74,9 @@ describe('mount a recovery point on a helper VM (Azurite + compute emulator)', (
   }, 300_000);
   afterAll(async () => s?.stop());
 
-  /** The helper VM as ARM reports it, with each attached disk's SHA-256 over every byte. */
+  /** The helper VM as ARM reports it, with each attached disk's content fingerprint. */
   const attached = (vmId: string): { lun: number; diskId: string; caching?: string; sha: string }[] =>
-    s.emulator.state.vm(vmId)!.dataDisks.map((d) => ({ lun: d.lun, diskId: d.diskId, caching: d.caching, sha: sha256(s.emulator.store, EmulatorState.key(d.diskId)) }));
+    s.emulator.state.vm(vmId)!.dataDisks.map((d) => ({ lun: d.lun, diskId: d.diskId, caching: d.caching, sha: fingerprint(s.emulator.store, EmulatorState.key(d.diskId)) }));
 
   const mounted = async (helperVmId: string): Promise<string> => {
     const job = await requestMount(s.deps, { itemKey, pointId, helperVmId, durationMinutes: 30 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill, sha256, trim } from '../../src/emulator/guest';
+import { contentDigest, fill, fingerprint, trim } from '../../src/emulator/guest';
 import { requestRegistration, backupNow } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { verifyPoint } from '../../src/core/workflows/verify/verify';
@@ -95,7 +95,7 @@ describe('backups and restores when every Get Page Ranges answer is cut (get-pag
         for (const d of job.plan!) {
           const src = EmulatorState.key(d.snapshotId),
             dst = EmulatorState.key(restored.find((x) => x.diskKey === d.diskKey)!.diskId);
-          expect(sha256(s.emulator.store, dst), `generation ${backups.indexOf(job)} disk ${d.diskKey}`).toBe(sha256(s.emulator.store, src));
+          expect(fingerprint(s.emulator.store, dst), `generation ${backups.indexOf(job)} disk ${d.diskKey}`).toBe(fingerprint(s.emulator.store, src));
           expect(contentDigest(s.emulator.store, dst)).toBe(contentDigest(s.emulator.store, src));
         }
       }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
+import { contentDigest, fill, fingerprint } from '../../src/emulator/guest';
 import { backupNow, requestRegistration } from '../../src/core/workflows/protection/protection';
 import { requestRestore, type RestoreRequest } from '../../src/core/workflows/restore/restore';
 import { newVmOf } from '../../src/core/workflows/restore/new-vm';
@@ -95,7 +95,7 @@ describe('restore to a new VM (Azurite + compute emulator)', () => {
       const dst = EmulatorState.key(attached[lun]!),
         src = EmulatorState.key(snap);
       expect(store.get(dst)!.sizeBytes).toBe(store.get(src)!.sizeBytes);
-      expect(sha256(store, dst), `disk at LUN ${lun}`).toBe(sha256(store, src));
+      expect(fingerprint(store, dst), `disk at LUN ${lun}`).toBe(fingerprint(store, src));
       expect(contentDigest(store, dst)).not.toBe(contentDigest(store, EmulatorState.key(originals[lun === '-1' ? 0 : lun === '0' ? 1 : 2]!)));
       expect(s.emulator.state.disk(attached[lun]!)!.zones).toEqual(['1']);
     }

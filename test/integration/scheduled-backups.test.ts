@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../support/app-stack';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { requestRegistration } from '../../src/core/workflows/protection/protection';
 import { schedulerTick, scheduledJobId } from '../../src/core/workflows/protection/scheduler';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
@@ -88,7 +88,7 @@ describe('scheduled backups of one item, slot after slot', () => {
     expect(restored.status, JSON.stringify(restored.error)).toBe('Completed');
     for (const x of restored.result.disks as { diskKey: string; diskId: string }[]) {
       const src = newest.disks.find((d) => d.diskKey === x.diskKey)!.sourceSnapshotId;
-      expect(sha256(s.emulator.store, EmulatorState.key(x.diskId)), x.diskKey).toBe(sha256(s.emulator.store, EmulatorState.key(src)));
+      expect(fingerprint(s.emulator.store, EmulatorState.key(x.diskId)), x.diskKey).toBe(fingerprint(s.emulator.store, EmulatorState.key(src)));
     }
   });
 });

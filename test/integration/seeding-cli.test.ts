@@ -11,7 +11,7 @@ import { importStep } from '../../src/core/workflows/seeding/import';
 const SEED_STEPS = { [QUEUES.export]: exportStep, [QUEUES.import]: importStep };
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
+import { contentDigest, fill, fingerprint } from '../../src/emulator/guest';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { getJob } from '../../src/core/jobs/jobs';
 import { requestRegistration } from '../../src/core/workflows/protection/protection';
@@ -83,7 +83,7 @@ describe('the vmbackup command line (an operator with a disk in hand)', () => {
     const restored = await getJob(stack.deps, restore.jobId);
     expect(restored.status, JSON.stringify(restored.error)).toBe('Completed');
     const diskId = (restored.result.disks as { diskId: string }[])[0]!.diskId;
-    expect(sha256(stack.emulator.store, EmulatorState.key(diskId))).toBe(sha256(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
+    expect(fingerprint(stack.emulator.store, EmulatorState.key(diskId))).toBe(fingerprint(stack.emulator.store, EmulatorState.key(exportJob.plan![0]!.snapshotId)));
 
     const again = await cli(['import', '--item', itemKey, '--folder', pkg, '--settings', settingsFile]);
     expect(again.code).toBe(1);

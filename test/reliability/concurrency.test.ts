@@ -3,7 +3,7 @@ import { startReliabilityStack, type ReliabilityStack } from '../../soak/stack';
 import { audit, backupRestoreCycle, mutate, newTally, registerVm, settle, type SoakItem } from '../../soak/cycle';
 import { seededRandom } from '../../soak/faults';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, sha256 } from '../../src/emulator/guest';
+import { contentDigest, fingerprint } from '../../src/emulator/guest';
 import { ConflictError } from '../../src/core/errors';
 import { backupNow, requestProtection } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
@@ -85,7 +85,7 @@ describe('duplicate delivery, two consumers, and racing operations on one item',
     if (restore?.status === 'Completed') {
       for (const x of restore.result.disks as { diskKey: string; diskId: string }[]) {
         const src = last.disks.find((p) => p.diskKey === x.diskKey)!.sourceSnapshotId;
-        expect(sha256(s.emulator.store, EmulatorState.key(x.diskId))).toBe(sha256(s.emulator.store, EmulatorState.key(src)));
+        expect(fingerprint(s.emulator.store, EmulatorState.key(x.diskId))).toBe(fingerprint(s.emulator.store, EmulatorState.key(src)));
       }
     }
     const t = newTally();

@@ -4,7 +4,7 @@ import { startReliabilityStack, type ReliabilityStack } from '../../soak/stack';
 import { backupRestoreCycle, diskIds, newTally, registerVm, settle, type SoakItem } from '../../soak/cycle';
 import { seededRandom } from '../../soak/faults';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { contentDigest, fill, sha256 } from '../../src/emulator/guest';
+import { contentDigest, fill, fingerprint } from '../../src/emulator/guest';
 import { backupNow } from '../../src/core/workflows/protection/protection';
 import { requestRestore } from '../../src/core/workflows/restore/restore';
 import { reconcile } from '../../src/core/jobs/reconciler';
@@ -112,7 +112,7 @@ describe('scenarios: SAS expiry mid-copy, base snapshot deleted, disk resized, s
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');
     for (const x of rj.result.disks as { diskKey: string; diskId: string }[]) {
       const src = point.disks.find((p) => p.diskKey === x.diskKey)!;
-      expect(sha256(s.emulator.store, EmulatorState.key(x.diskId))).toBe(sha256(s.emulator.store, EmulatorState.key(src.sourceSnapshotId)));
+      expect(fingerprint(s.emulator.store, EmulatorState.key(x.diskId))).toBe(fingerprint(s.emulator.store, EmulatorState.key(src.sourceSnapshotId)));
       expect(s.emulator.store.get(EmulatorState.key(x.diskId))!.sizeBytes).toBe(src.sizeBytes);
     }
     expect(s.emulator.state.grants.size).toBe(0);

@@ -3,7 +3,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { startOutsideStack, type ChildHost, type OutsideStack } from './child-host';
 import { SUB } from '../support/emulator';
 import { EmulatorState } from '../../src/emulator/arm/state';
-import { fill, sha256 } from '../../src/emulator/guest';
+import { fill, fingerprint } from '../../src/emulator/guest';
 import { ensureResources } from '../../src/core/composition';
 import { getJob, isTerminal } from '../../src/core/jobs/jobs';
 import { reconcile } from '../../src/core/jobs/reconciler';
@@ -79,7 +79,7 @@ describe('the local host as a child process: SIGKILL mid-copy, a dead job re-dri
     expect(rj.status, JSON.stringify(rj.error)).toBe('Completed');
     for (const x of rj.result.disks as { diskKey: string; diskId: string }[]) {
       const src = point.disks.find((p) => p.diskKey === x.diskKey)!.sourceSnapshotId;
-      expect(sha256(s.emulator.store, EmulatorState.key(x.diskId)), x.diskKey).toBe(sha256(s.emulator.store, EmulatorState.key(src)));
+      expect(fingerprint(s.emulator.store, EmulatorState.key(x.diskId)), x.diskKey).toBe(fingerprint(s.emulator.store, EmulatorState.key(src)));
     }
     expect(s.emulator.state.grants.size, 'open SAS').toBe(0);
     expect(
