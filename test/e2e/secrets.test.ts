@@ -44,7 +44,7 @@ describe('no secret leaks into logs, rows or responses, even when steps fail', (
     // The steps log through their invocation context, which the host forwards (to Application Insights on Azure).
     s = await startHostStack({ VMBACKUP_MAX_DEQUEUE_COUNT: '2', APPLICATIONINSIGHTS_CONNECTION_STRING: connectionStringFor(ingest.url) }, { log: (line) => seen.push(line) });
     s.emulator.createVm({ subscriptionId: SUB, resourceGroup: 'sec', name: 'sec1', disks: [{ name: 'sec1-os', sizeBytes: 64 * MIB, lun: -1 }] });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     vi.restoreAllMocks();
     await builtAzureMonitor().stopAzureMonitor();
