@@ -239,7 +239,7 @@ export async function backupRestoreCycle(
           const src = point.disks.find((p) => p.diskKey === x.diskKey)!.sourceSnapshotId;
           if (fingerprint(s.emulator.store, EmulatorState.key(x.diskId)) !== fingerprint(s.emulator.store, EmulatorState.key(src))) {
             t.corruptRestores++;
-            t.problems.push(`${label}: restored ${x.diskKey} differs (SHA-256)`);
+            t.problems.push(`${label}: restored ${x.diskKey} differs (content fingerprint)`);
           }
           // The restored disk has been checked; drop it so a long soak stays small.
           const rec = s.emulator.state.disk(x.diskId);

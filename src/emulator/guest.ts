@@ -71,16 +71,19 @@ export function randomWorkload(store: DiskStore, diskId: string, opts: WorkloadO
   return ops;
 }
 
+/** The 4 MiB cells that valid ranges touch, in order: the only ones that can hold anything but zeros. */
+function cellsWithData(store: DiskStore, id: string): number[] {
+  const cells = new Set<number>();
+  for (const r of store.validRanges(id)) for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) cells.add(c);
+  return [...cells].sort((a, b) => a - b);
+}
+
 /** SHA-256 and GHASH of every cell that is not all zero, reading only valid ranges. */
 export function cellHashes(store: DiskStore, id: string): { index: number; sha256: Buffer; ghash: Buffer }[] {
   const size = store.get(id)!.sizeBytes;
-  const cells = new Set<number>();
-  for (const r of store.validRanges(id)) {
-    for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) cells.add(c);
-  }
   const zero = Buffer.alloc(DIGEST_CELL);
   const out: { index: number; sha256: Buffer; ghash: Buffer }[] = [];
-  for (const c of [...cells].sort((a, b) => a - b)) {
+  for (const c of cellsWithData(store, id)) {
     const start = c * DIGEST_CELL;
     const data = store.read(id, start, Math.min(DIGEST_CELL, size - start));
     if (data.equals(zero.subarray(0, data.length))) continue;
@@ -108,9 +111,7 @@ export function fingerprint(store: DiskStore, id: string): string {
   const size = store.get(id)!.sizeBytes;
   const h = createHash('sha256').update(`${size}\n`);
   const zero = Buffer.alloc(DIGEST_CELL);
-  const cells = new Set<number>();
-  for (const r of store.validRanges(id)) for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) cells.add(c);
-  for (const c of [...cells].sort((a, b) => a - b)) {
+  for (const c of cellsWithData(store, id)) {
     const data = store.read(id, c * DIGEST_CELL, Math.min(DIGEST_CELL, size - c * DIGEST_CELL));
     if (data.equals(zero.subarray(0, data.length))) continue;
     h.update(`${c}\n`).update(data);
@@ -123,8 +124,7 @@ export function sha256(store: DiskStore, id: string): string {
   const size = store.get(id)!.sizeBytes;
   const h = createHash('sha256');
   const zero = Buffer.alloc(DIGEST_CELL);
-  const valid = new Set<number>();
-  for (const r of store.validRanges(id)) for (let c = Math.floor(r.start / DIGEST_CELL); c * DIGEST_CELL < r.end; c++) valid.add(c);
+  const valid = new Set(cellsWithData(store, id));
   for (let o = 0, c = 0; o < size; o += DIGEST_CELL, c++) {
     const n = Math.min(DIGEST_CELL, size - o);
     h.update(valid.has(c) ? store.read(id, o, n) : zero.subarray(0, n));

@@ -79,19 +79,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
   // Azurite writes later (warnings, a debug log) costs nothing here.
   let output = '';
   let partial = '';
-  const onData = (chunk: Buffer): void => {
-    const text = partial + chunk.toString();
-    output += chunk.toString();
-    const lines = text.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      const m = READY.exec(line);
-      if (m?.[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
-    }
-  };
-  const onErr = (c: Buffer): void => {
-    output += c.toString();
-  };
+  const ready = (): boolean => Boolean(endpoints.blob && endpoints.queue && endpoints.table);
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -99,14 +87,22 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteIn
       reject(new Error(`Azurite did not become ready within 30 s. Output:\n${output}`));
     }, 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (endpoints.blob && endpoints.queue && endpoints.table) return;
-      onData(chunk);
-      if (endpoints.blob && endpoints.queue && endpoints.table) {
+      const text = chunk.toString();
+      output += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = READY.exec(line);
+        if (m?.[1] && m[2]) endpoints[m[1].toLowerCase()] = m[2];
+      }
+      if (ready()) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.stderr?.on('data', onErr);
+    child.stderr?.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Azurite exited early with code ${code}. Output:\n${output}`));

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isIsolated } from '../support/isolation';
 
 /**
  * The dependency direction, read from the imports themselves (type imports included): functions -> core;
@@ -118,5 +119,34 @@ describe('layers', () => {
     };
     for (const f of graph.keys()) if (!state.has(f)) visit(f);
     expect(cycles).toEqual([]);
+  });
+  it('test files that share a process reach neither the Functions app nor the in-process host', () => {
+    // The route and queue files register on import, and the host's loader and host run them: module state.
+    const loadsApp = (f: string): boolean => (f.startsWith('src/functions/') && !f.startsWith('src/functions/lib/')) || f === 'src/local/host/load.ts' || f === 'src/local/host/host.ts';
+    const imports = new Map<string, string[]>();
+    const reach = (f: string): string[] => {
+      if (!imports.has(f))
+        imports.set(
+          f,
+          importsOf(f).flatMap((i) => (i.target ? [i.target] : [])),
+        );
+      return imports.get(f)!;
+    };
+    const offenders = files('test')
+      .filter((f) => f.endsWith('.test.ts') && !isIsolated(f))
+      .flatMap((file) => {
+        const seen = new Set<string>([file]);
+        const queue = [file];
+        while (queue.length > 0) {
+          for (const t of reach(queue.pop()!)) {
+            if (seen.has(t)) continue;
+            if (loadsApp(t)) return [`${file} reaches ${t}: add it to test/support/isolation.ts`];
+            seen.add(t);
+            queue.push(t);
+          }
+        }
+        return [];
+      });
+    expect(offenders).toEqual([]);
   });
 });
